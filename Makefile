@@ -1,0 +1,45 @@
+# Two commands on a fresh machine: `make demo` and `make test`. Everything else is a helper.
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+ICSYS := $(VENV)/bin/icsys
+DEMO_DB := data/demo.duckdb
+DEMO_SCALE ?= 0.01
+
+.PHONY: demo test lint dictionary lock bench clean
+
+$(VENV)/.installed: requirements.lock pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check uv==0.13.9
+	$(VENV)/bin/uv pip install --quiet --python $(PY) -r requirements.lock
+	$(VENV)/bin/uv pip install --quiet --python $(PY) --no-deps -e .
+	touch $@
+
+demo: $(VENV)/.installed
+	@mkdir -p data out
+	$(ICSYS) synth --scale $(DEMO_SCALE) --years 3 --seed 42 --db $(DEMO_DB)
+	$(ICSYS) info --db $(DEMO_DB)
+	$(ICSYS) export --db $(DEMO_DB) --table inpatient_spell --out out/inpatient_spell.parquet
+	@echo
+	@echo "The synthetic Kent and Medway is in $(DEMO_DB) (DuckDB)."
+	@echo "  summary:          $(ICSYS) info --db $(DEMO_DB) --json"
+	@echo "  query it:         $(PY) -c \"import duckdb; print(duckdb.connect('$(DEMO_DB)', read_only=True).sql('FROM person LIMIT 5'))\""
+	@echo "  an export:        out/inpatient_spell.parquet"
+	@echo "  data dictionary:  docs/data-dictionary.md"
+
+test: $(VENV)/.installed
+	$(VENV)/bin/ruff check src tests benchmarks
+	$(PY) -m pytest
+
+dictionary: $(VENV)/.installed
+	$(ICSYS) dictionary --out docs/data-dictionary.md
+
+lock: $(VENV)/.installed
+	$(VENV)/bin/uv pip compile pyproject.toml --extra dev --python-version 3.11 -o requirements.lock
+
+bench: $(VENV)/.installed
+	$(PY) benchmarks/synth_full.py
+	$(PY) benchmarks/load_csv.py
+
+clean:
+	rm -rf $(VENV) data out .pytest_cache .ruff_cache

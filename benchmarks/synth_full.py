@@ -1,0 +1,57 @@
+"""Figure: build the full synthetic Kent and Medway (scale 1.0, 3 years) and report wall time,
+peak memory, people/s and rows/s. Targets (issue 2): <= 90 s wall and <= 6 GB peak on 2 cores.
+
+Runs `icsys synth` in a child process so its peak resident memory is measured on its own.
+
+    .venv/bin/python benchmarks/synth_full.py [--scale 1.0] [--years 3] [--db /tmp/km.duckdb]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--scale", type=float, default=1.0)
+    parser.add_argument("--years", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--db", type=Path, default=None, help="where to build (default: a temporary file)")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory() as tmp:
+        db = args.db or Path(tmp) / "km.duckdb"
+        cmd = [sys.executable, "-m", "icsys", "synth", "--scale", str(args.scale), "--years", str(args.years),
+               "--seed", str(args.seed), "--db", str(db), "--quiet"]
+        start = time.perf_counter()
+        subprocess.run(cmd, check=True)
+        wall = time.perf_counter() - start
+        peak_gb = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024**2  # ru_maxrss is KiB on Linux
+        info = json.loads(subprocess.run([sys.executable, "-m", "icsys", "info", "--db", str(db), "--json"],
+                                         check=True, capture_output=True, text=True).stdout)
+        size_gb = db.stat().st_size / 1024**3
+
+    people = info["tables"]["person"]["rows"]
+    rows = sum(t["rows"] for t in info["tables"].values())
+    print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
+    print(f"icsys synth --scale {args.scale} --years {args.years} --seed {args.seed}")
+    print(f"  wall time      {wall:8.1f} s   (target <= 90 s at scale 1.0)")
+    print(f"  peak memory    {peak_gb:8.2f} GB  (target <= 6 GB)")
+    print(f"  people         {people:>12,}   {people / wall:>12,.0f} people/s")
+    print(f"  rows           {rows:>12,}   {rows / wall:>12,.0f} rows/s")
+    print(f"  store size     {size_gb:8.2f} GB")
+    for name, t in info["tables"].items():
+        print(f"    {name:24s} {t['rows']:>12,}")
+
+
+if __name__ == "__main__":
+    main()

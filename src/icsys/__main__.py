@@ -1,0 +1,3 @@
+from icsys.cli import main
+
+main()

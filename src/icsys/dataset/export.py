@@ -1,0 +1,41 @@
+"""Write a table of the store to CSV or Parquet, whole or not at all."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from icsys.dataset.schema import TABLES
+from icsys.dataset.store import QUARANTINE_TABLE, open_store
+
+FORMATS = {".csv": "(FORMAT csv, HEADER true)", ".parquet": "(FORMAT parquet, COMPRESSION zstd)"}
+
+
+class ExportError(ValueError):
+    """An export that cannot be done, with the reason."""
+
+
+def export_table(db: Path, table: str, out: Path) -> int:
+    """Copy `table` to `out` (format from its extension); return the rows written."""
+    out = Path(out)
+    fmt = FORMATS.get(out.suffix.lower())
+    if fmt is None:
+        raise ExportError(f"--out {out}: unknown format {out.suffix or '(none)'}; use .csv or .parquet")
+    if table not in TABLES and table != QUARANTINE_TABLE:
+        raise ExportError(f"--table {table}: unknown table; tables are: {', '.join([*TABLES, QUARANTINE_TABLE])}")
+    if not out.parent.exists():
+        raise ExportError(f"--out {out}: folder {out.parent} does not exist")
+    partial = out.with_name(f".{out.name}.partial")
+    con = open_store(db, read_only=True)
+    try:
+        con.execute(f"COPY (SELECT * FROM \"{table}\") TO '{_quote(partial)}' {fmt}")
+        rows = con.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]
+        os.replace(partial, out)
+    finally:
+        con.close()
+        partial.unlink(missing_ok=True)
+    return int(rows)
+
+
+def _quote(path: Path) -> str:
+    return str(path).replace("'", "''")

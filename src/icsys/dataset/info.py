@@ -1,0 +1,55 @@
+"""Summarise a store: the system it describes, each table's rows, people and dates covered."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from icsys.dataset.schema import TABLES
+from icsys.dataset.store import QUARANTINE_TABLE, get_meta, open_store
+
+
+def describe(db: Path) -> dict[str, Any]:
+    con = open_store(db, read_only=True)
+    try:
+        meta = get_meta(con)
+        tables = {name: _describe_table(con, name) for name in TABLES}
+        quarantined = con.execute(f"SELECT count(*) FROM {QUARANTINE_TABLE}").fetchone()[0] \
+            if _exists(con, QUARANTINE_TABLE) else 0
+    finally:
+        con.close()
+    froms = [t["from"] for t in tables.values() if t.get("from")]
+    tos = [t["to"] for t in tables.values() if t.get("to")]
+    return {
+        "system": {"code": meta.get("system_code"), "name": meta.get("system_name"),
+                   "synthetic": bool(meta.get("synthetic")), "scale": meta.get("scale"),
+                   "seed": meta.get("seed"), "years": meta.get("years"),
+                   "icsys_version": meta.get("icsys_version")},
+        "period": {"from": meta.get("period_start") or (min(froms) if froms else None),
+                   "to": meta.get("period_end") or (max(tos) if tos else None)},
+        "tables": tables,
+        "quarantine": {"rows": int(quarantined)},
+    }
+
+
+def _exists(con, name: str) -> bool:
+    return bool(con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?",
+                            [name]).fetchone()[0])
+
+
+def _describe_table(con, name: str) -> dict[str, Any]:
+    """Rows, distinct people, and the range of the table's first date or time column (its event date)."""
+    if not _exists(con, name):
+        return {"rows": 0}
+    table = TABLES[name]
+    when = next((c for c in table.time_columns if c != "birth_date"), None)
+    people = "person_id" if "person_id" in table.column_names else None
+    parts = ["count(*)", f'count(DISTINCT "{people}")' if people else "0"]
+    if when:
+        parts += [f'min("{when}")::DATE', f'max("{when}")::DATE']
+    row = con.execute(f'SELECT {", ".join(parts)} FROM "{name}"').fetchone()
+    out: dict[str, Any] = {"rows": int(row[0]), "people": int(row[1])}
+    if when:
+        out |= {"date_column": when, "from": row[2].isoformat() if row[2] else None,
+                "to": row[3].isoformat() if row[3] else None}
+    return out

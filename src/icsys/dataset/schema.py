@@ -1,0 +1,535 @@
+"""The one declarative schema of the linked dataset.
+
+Every table and column is described once, here. The store creates its tables from it,
+loaders validate against it, the synthetic generator fills it and `docs/data-dictionary.md`
+is written from it. Change a table here and all four follow.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+ColumnType = Literal["string", "int", "float", "date", "timestamp", "bool"]
+
+DUCKDB_TYPES: dict[str, str] = {
+    "string": "VARCHAR", "int": "BIGINT", "float": "DOUBLE",
+    "date": "DATE", "timestamp": "TIMESTAMP", "bool": "BOOLEAN",
+}
+
+# References to organisations resolve against the system definition, not a table.
+SYSTEM_REFERENCES = ("practice", "site", "provider", "council", "community_bed_unit", "care_home")
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    type: ColumnType
+    description: str
+    required: bool = True
+    codes: dict[str, str] | None = None  # allowed values and what each means
+    pattern: str | None = None  # regular expression a string value must match
+    minimum: float | None = None
+    maximum: float | None = None
+    references: str | None = None  # "table.column" or "system:<organisation kind>"
+    check: Literal["nhs_number", "first_of_month"] | None = None
+
+    @property
+    def sql_type(self) -> str:
+        return DUCKDB_TYPES[self.type]
+
+
+@dataclass(frozen=True)
+class Table:
+    name: str
+    description: str
+    columns: tuple[Column, ...]
+    primary_key: str
+    # Pairs (earlier, later): where both are present the first must not come after the second.
+    in_order: tuple[tuple[str, str], ...] = ()
+    source: str = ""
+    grain: str = ""
+    column_names: tuple[str, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "column_names", tuple(c.name for c in self.columns))
+
+    def column(self, name: str) -> Column:
+        for col in self.columns:
+            if col.name == name:
+                return col
+        raise KeyError(f"table {self.name} has no column {name!r}")
+
+    @property
+    def time_columns(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.columns if c.type in ("date", "timestamp"))
+
+
+# --- shared column definitions -------------------------------------------------------------
+
+def _id(name: str, what: str) -> Column:
+    return Column(name, "int", f"Identifier of the {what}, unique in this table.", minimum=1)
+
+
+PERSON_REF = Column("person_id", "int", "The person (person.person_id).", references="person.person_id")
+
+SNOMED = r"^[1-9][0-9]{5,17}$"
+DMD = r"^[1-9][0-9]{5,17}$"
+ICD10 = r"^[A-Z][0-9]{2}(\.?[0-9X])?[0-9]?$"
+TREATMENT_FUNCTION = r"^[1-9][0-9]{2}$"
+
+SEX = {"F": "Female", "M": "Male"}
+
+# NHS Data Dictionary ethnic category (2001 census categories used in NHS data sets).
+ETHNIC_CATEGORY = {
+    "A": "White - British", "B": "White - Irish", "C": "White - Any other White background",
+    "D": "Mixed - White and Black Caribbean", "E": "Mixed - White and Black African",
+    "F": "Mixed - White and Asian", "G": "Mixed - Any other mixed background",
+    "H": "Asian or Asian British - Indian", "J": "Asian or Asian British - Pakistani",
+    "K": "Asian or Asian British - Bangladeshi", "L": "Asian or Asian British - Any other Asian background",
+    "M": "Black or Black British - Caribbean", "N": "Black or Black British - African",
+    "P": "Black or Black British - Any other Black background", "R": "Other Ethnic Groups - Chinese",
+    "S": "Other Ethnic Groups - Any other ethnic group", "Z": "Not stated",
+}
+
+PLACE_OF_DEATH = {
+    "hospital": "NHS or other hospital", "home": "Usual residence", "care_home": "Care home",
+    "hospice": "Hospice", "other": "Elsewhere",
+}
+
+# HES ADMIMETH: 1x elective, 2x emergency, 3x maternity, 8x other.
+ADMISSION_METHOD = {
+    "11": "Elective - from waiting list", "12": "Elective - booked", "13": "Elective - planned",
+    "21": "Emergency - via A&E", "22": "Emergency - via GP", "23": "Emergency - via bed bureau",
+    "24": "Emergency - via consultant outpatient clinic", "25": "Emergency - via mental health crisis team",
+    "2A": "Emergency - A&E of another provider", "2B": "Emergency - transfer from another provider",
+    "2D": "Emergency - other means", "28": "Emergency - other means",
+    "31": "Maternity - ante partum", "32": "Maternity - post partum",
+    "81": "Transfer of an admitted patient from another hospital",
+}
+
+PATIENT_CLASSIFICATION = {"1": "Ordinary admission", "2": "Day case", "3": "Regular day admission",
+                          "4": "Regular night admission"}
+
+# HES DISDEST (discharge destination), the values this dataset uses.
+DISCHARGE_DESTINATION = {
+    "19": "Usual place of residence", "29": "Temporary place of residence",
+    "48": "Secure hospital", "49": "NHS other hospital provider - high security psychiatric",
+    "51": "NHS other hospital provider - ward for general patients",
+    "54": "NHS run care home", "65": "Local authority residential accommodation",
+    "66": "Local authority foster care", "79": "Not applicable - patient died",
+    "85": "Non-NHS run care home", "87": "Non-NHS run hospital",
+    "98": "Not applicable - hospital provider spell not finished", "99": "Not known",
+}
+
+DISCHARGE_PATHWAY = {
+    "0": "Pathway 0: home, no new support", "1": "Pathway 1: home with support (reablement, domiciliary care)",
+    "2": "Pathway 2: community or intermediate-care bed", "3": "Pathway 3: care home bed",
+}
+
+AE_DEPARTMENT_TYPE = {
+    "1": "Type 1: consultant-led 24-hour major emergency department",
+    "2": "Type 2: consultant-led single-specialty A&E", "3": "Type 3: other A&E / minor injury unit",
+    "4": "Type 4: NHS walk-in centre",
+}
+
+ARRIVAL_MODE = {"ambulance": "Brought in by ambulance", "walk_in": "Walked in or other transport"}
+
+# ECDS acuity (Manchester-style triage levels).
+ACUITY = {"1": "Immediate resuscitation", "2": "Very urgent", "3": "Urgent", "4": "Standard",
+          "5": "Low acuity"}
+
+AE_DISPOSAL = {
+    "admitted": "Admitted to the same hospital", "discharged": "Discharged, no follow-up",
+    "gp_follow_up": "Discharged to GP follow-up", "referred": "Referred to other outpatient or service",
+    "transferred": "Transferred to another provider", "left": "Left before treatment",
+    "died": "Died in department",
+}
+
+RTT_STOP_REASON = {
+    "admitted": "Clock stopped by admission for treatment",
+    "non_admitted": "Clock stopped by first treatment not needing admission",
+    "active_monitoring": "Active monitoring started", "declined": "Patient declined treatment",
+    "no_treatment": "Decision not to treat", "died": "Patient died",
+}
+
+OUTPATIENT_STATUS = {"attended": "Attended", "dna": "Did not attend", "cancelled_by_patient": "Cancelled by patient",
+                     "cancelled_by_provider": "Cancelled by provider"}
+
+CONSULTATION_MEDIUM = {"face_to_face": "Face to face", "telephone": "Telephone", "video": "Video / online"}
+
+TUMOUR_GROUP = {
+    "breast": "Breast", "lower_gi": "Lower gastrointestinal", "upper_gi": "Upper gastrointestinal",
+    "lung": "Lung", "skin": "Skin", "urological": "Urological", "gynaecological": "Gynaecological",
+    "head_and_neck": "Head and neck", "haematological": "Haematological", "other": "Other",
+}
+
+CANCER_TREATMENT = {"surgery": "Surgery", "chemotherapy": "Anti-cancer drug regimen",
+                    "radiotherapy": "Radiotherapy", "other": "Other / active monitoring"}
+
+# DM01 diagnostic tests.
+DIAGNOSTIC_TEST = {
+    "mri": "Magnetic resonance imaging", "ct": "Computed tomography", "non_obstetric_ultrasound":
+    "Non-obstetric ultrasound", "dexa": "DEXA scan", "echocardiography": "Echocardiography",
+    "colonoscopy": "Colonoscopy", "flexi_sigmoidoscopy": "Flexi sigmoidoscopy", "gastroscopy": "Gastroscopy",
+    "cystoscopy": "Cystoscopy", "audiology": "Audiology assessments", "sleep_studies": "Sleep studies",
+    "urodynamics": "Urodynamics", "neurophysiology": "Peripheral neurophysiology",
+}
+
+AMBULANCE_CATEGORY = {"1": "Category 1: life-threatening", "2": "Category 2: emergency",
+                      "3": "Category 3: urgent", "4": "Category 4: less urgent"}
+
+COMMUNITY_SERVICE = {
+    "district_nursing": "District / neighbourhood nursing", "urgent_community_response":
+    "2-hour urgent community response", "virtual_ward": "Virtual ward (hospital at home)",
+    "therapy": "Community therapy (physiotherapy, occupational therapy)", "frailty_team": "Community frailty team",
+    "falls_service": "Falls service", "long_term_conditions": "Long-term conditions nursing",
+}
+
+COMMUNITY_BED_SOURCE = {"step_down": "Step down from an acute bed", "step_up": "Step up from the community"}
+
+SOCIAL_CARE_SERVICE = {
+    "domiciliary": "Home care (domiciliary)", "reablement": "Reablement (short-term)",
+    "residential": "Residential care home", "nursing": "Nursing home",
+}
+
+MENTAL_HEALTH_SERVICE = {
+    "talking_therapies": "NHS Talking Therapies for anxiety and depression (IAPT)",
+    "eip": "Early intervention in psychosis", "crisis": "Crisis resolution and home treatment",
+    "community_mental_health": "Community mental health team",
+}
+
+GP_MODE = {"face_to_face": "Face to face", "telephone": "Telephone", "online": "Video or online",
+           "home_visit": "Home visit"}
+
+GP_STATUS = {"attended": "Attended", "dna": "Did not attend"}
+
+GP_STAFF = {"gp": "GP", "nurse": "Practice nurse", "other": "Other direct patient care staff"}
+
+
+def _time(name: str, description: str, required: bool = True, date: bool = False) -> Column:
+    return Column(name, "date" if date else "timestamp", description, required=required)
+
+
+# --- the tables ---------------------------------------------------------------------------
+
+PERSON = Table(
+    "person",
+    "One row per person ever registered with a practice in the system: the spine every other table joins to.",
+    (
+        _id("person_id", "person (pseudonymised, stable across tables)"),
+        Column("nhs_number", "string", "NHS number: 10 digits, modulus 11 check digit.", check="nhs_number",
+               pattern=r"^[0-9]{10}$"),
+        Column("sex", "string", "Sex as registered.", codes=SEX),
+        Column("birth_date", "date", "Date of birth, rounded to the first of the month.",
+               check="first_of_month"),
+        Column("ethnicity", "string", "NHS ethnic category.", codes=ETHNIC_CATEGORY),
+        Column("lsoa_code", "string", "Lower layer super output area of residence.",
+               pattern=r"^[EW]0[01][0-9]{6}$"),
+        Column("imd_decile", "int", "Index of Multiple Deprivation decile of the LSOA, 1 most deprived.",
+               minimum=1, maximum=10),
+        Column("practice_code", "string", "GP practice of the latest registration (ODS code).",
+               references="system:practice"),
+        Column("registration_start", "date", "Start of the latest registration with practice_code."),
+        Column("registration_end", "date", "End of registration (left or died), empty if still registered.",
+               required=False),
+        Column("death_date", "date", "Date of death, empty if alive.", required=False),
+        Column("place_of_death", "string", "Place of death.", required=False, codes=PLACE_OF_DEATH),
+    ),
+    primary_key="person_id",
+    in_order=(("birth_date", "registration_start"), ("registration_start", "registration_end"),
+              ("birth_date", "death_date")),
+    source="GP registrations (PDS / practice systems)",
+    grain="person",
+)
+
+CLINICAL_EVENT = Table(
+    "clinical_event",
+    "Coded events in the primary care record: diagnoses, observations with values, procedures, reviews.",
+    (
+        _id("event_id", "clinical event"), PERSON_REF,
+        Column("event_date", "date", "Date the event was recorded as happening."),
+        Column("snomed_code", "string", "SNOMED CT concept identifier.", pattern=SNOMED),
+        Column("value", "float", "Numeric value where the observation has one (e.g. systolic blood pressure).",
+               required=False),
+        Column("unit", "string", "Unit of the value (UCUM).", required=False),
+        Column("practice_code", "string", "Practice that recorded it.", references="system:practice"),
+    ),
+    primary_key="event_id",
+    source="GP clinical systems (as in GPES / OpenSAFELY extracts)",
+    grain="coded event",
+)
+
+MEDICATION = Table(
+    "medication",
+    "Medicines issued in primary care.",
+    (
+        _id("medication_id", "issue"), PERSON_REF,
+        Column("issue_date", "date", "Date of issue."),
+        Column("dmd_code", "string", "dm+d virtual medicinal product identifier.", pattern=DMD),
+        Column("quantity", "float", "Quantity issued.", required=False, minimum=0),
+        Column("practice_code", "string", "Issuing practice.", references="system:practice"),
+    ),
+    primary_key="medication_id",
+    source="GP clinical systems",
+    grain="medication issue",
+)
+
+AE_ATTENDANCE = Table(
+    "ae_attendance",
+    "Attendances at A&E departments, urgent treatment centres and minor injury units (ECDS-like).",
+    (
+        _id("attendance_id", "attendance"), PERSON_REF,
+        Column("site_code", "string", "Site attended.", references="system:site"),
+        Column("department_type", "string", "A&E department type.", codes=AE_DEPARTMENT_TYPE),
+        _time("arrival_time", "Arrival date and time."),
+        _time("decision_to_admit_time", "Time of the decision to admit, if admitted.", required=False),
+        _time("departure_time", "Time the patient left the department (conclusion of the attendance)."),
+        Column("arrival_mode", "string", "How the patient arrived.", codes=ARRIVAL_MODE),
+        Column("acuity", "string", "Acuity at initial assessment.", codes=ACUITY),
+        Column("disposal", "string", "Outcome of the attendance.", codes=AE_DISPOSAL),
+    ),
+    primary_key="attendance_id",
+    in_order=(("arrival_time", "decision_to_admit_time"), ("arrival_time", "departure_time"),
+              ("decision_to_admit_time", "departure_time")),
+    source="Emergency Care Data Set (ECDS)",
+    grain="attendance",
+)
+
+INPATIENT_SPELL = Table(
+    "inpatient_spell",
+    "Hospital provider spells (admission to discharge), with the time a patient became medically fit "
+    "for discharge (ready for discharge) and the discharge pathway they needed.",
+    (
+        _id("spell_id", "hospital provider spell"), PERSON_REF,
+        Column("site_code", "string", "Hospital site.", references="system:site"),
+        _time("admission_time", "Admission date and time."),
+        _time("ready_for_discharge_time", "When the patient no longer met the criteria to reside (MFFD).",
+              required=False),
+        _time("discharge_time", "Discharge date and time; empty if still in hospital.", required=False),
+        Column("admission_method", "string", "HES ADMIMETH.", codes=ADMISSION_METHOD),
+        Column("patient_classification", "string", "HES CLASSPAT.", codes=PATIENT_CLASSIFICATION),
+        Column("specialty", "string", "Treatment function code of the lead specialty.",
+               pattern=TREATMENT_FUNCTION),
+        Column("primary_diagnosis", "string", "ICD-10 primary diagnosis.", pattern=ICD10),
+        Column("discharge_pathway", "int", "Discharge pathway 0-3 (discharge to assess).", required=False,
+               minimum=0, maximum=3),
+        Column("discharge_destination", "string", "HES DISDEST.", required=False, codes=DISCHARGE_DESTINATION),
+        Column("attendance_id", "int", "The A&E attendance that led to the admission, if any.", required=False,
+               references="ae_attendance.attendance_id"),
+    ),
+    primary_key="spell_id",
+    in_order=(("admission_time", "ready_for_discharge_time"), ("ready_for_discharge_time", "discharge_time"),
+              ("admission_time", "discharge_time")),
+    source="SUS / HES admitted patient care",
+    grain="hospital provider spell",
+)
+
+RTT_PATHWAY = Table(
+    "rtt_pathway",
+    "Referral to treatment pathways: the 18-week clock from referral to first definitive treatment.",
+    (
+        _id("pathway_id", "RTT pathway"), PERSON_REF,
+        Column("provider_code", "string", "Provider holding the pathway.", references="system:provider"),
+        Column("specialty", "string", "Treatment function code.", pattern=TREATMENT_FUNCTION),
+        Column("clock_start", "date", "Clock start (receipt of referral)."),
+        Column("clock_stop", "date", "Clock stop; empty while the patient is still waiting.", required=False),
+        Column("stop_reason", "string", "Why the clock stopped.", required=False, codes=RTT_STOP_REASON),
+    ),
+    primary_key="pathway_id",
+    in_order=(("clock_start", "clock_stop"),),
+    source="RTT waiting list minimum data set (WLMDS)",
+    grain="pathway",
+)
+
+OUTPATIENT_APPOINTMENT = Table(
+    "outpatient_appointment",
+    "Outpatient appointments, first and follow-up, linked to an RTT pathway where one is open.",
+    (
+        _id("appointment_id", "appointment"), PERSON_REF,
+        Column("site_code", "string", "Site.", references="system:site"),
+        Column("appointment_date", "date", "Date of the appointment."),
+        Column("specialty", "string", "Treatment function code.", pattern=TREATMENT_FUNCTION),
+        Column("first_attendance", "bool", "True for a first appointment, false for a follow-up."),
+        Column("status", "string", "Attendance status.", codes=OUTPATIENT_STATUS),
+        Column("consultation_medium", "string", "How it was held.", codes=CONSULTATION_MEDIUM),
+        Column("pathway_id", "int", "RTT pathway, if any.", required=False, references="rtt_pathway.pathway_id"),
+    ),
+    primary_key="appointment_id",
+    source="SUS / HES outpatients",
+    grain="appointment",
+)
+
+CANCER_PATHWAY = Table(
+    "cancer_pathway",
+    "Urgent suspected cancer referrals and what followed: faster diagnosis, decision to treat, first treatment.",
+    (
+        _id("pathway_id", "cancer pathway"), PERSON_REF,
+        Column("provider_code", "string", "Provider.", references="system:provider"),
+        Column("tumour_group", "string", "Suspected tumour group.", codes=TUMOUR_GROUP),
+        Column("referral_date", "date", "Receipt of the urgent suspected cancer referral."),
+        Column("diagnosis_date", "date", "Date cancer was diagnosed or ruled out (faster diagnosis standard).",
+               required=False),
+        Column("cancer_confirmed", "bool", "True if cancer was diagnosed.", required=False),
+        Column("decision_to_treat_date", "date", "Decision to treat.", required=False),
+        Column("first_treatment_date", "date", "First definitive treatment.", required=False),
+        Column("treatment_modality", "string", "First treatment.", required=False, codes=CANCER_TREATMENT),
+    ),
+    primary_key="pathway_id",
+    in_order=(("referral_date", "diagnosis_date"), ("diagnosis_date", "decision_to_treat_date"),
+              ("decision_to_treat_date", "first_treatment_date"), ("referral_date", "first_treatment_date")),
+    source="Cancer Outcomes and Services Data set (COSD) / Cancer Waiting Times",
+    grain="pathway",
+)
+
+DIAGNOSTIC_WAIT = Table(
+    "diagnostic_wait",
+    "Requests for the DM01 diagnostic tests and when the test was done.",
+    (
+        _id("request_id", "diagnostic request"), PERSON_REF,
+        Column("provider_code", "string", "Provider.", references="system:provider"),
+        Column("test", "string", "Diagnostic test.", codes=DIAGNOSTIC_TEST),
+        Column("request_date", "date", "Date the request was received (clock start)."),
+        Column("test_date", "date", "Date of the test; empty while waiting.", required=False),
+    ),
+    primary_key="request_id",
+    in_order=(("request_date", "test_date"),),
+    source="Diagnostic waiting times and activity (DM01)",
+    grain="request",
+)
+
+AMBULANCE_INCIDENT = Table(
+    "ambulance_incident",
+    "999 incidents: call, response, conveyance and handover at hospital.",
+    (
+        _id("incident_id", "incident"), PERSON_REF,
+        Column("provider_code", "string", "Ambulance service.", references="system:provider"),
+        Column("category", "string", "Response category.", codes=AMBULANCE_CATEGORY),
+        _time("call_time", "Call connect time (clock start)."),
+        _time("on_scene_time", "First vehicle on scene.", required=False),
+        Column("conveyed", "bool", "True if taken to hospital."),
+        Column("site_code", "string", "Hospital conveyed to.", required=False, references="system:site"),
+        _time("hospital_arrival_time", "Arrival at hospital.", required=False),
+        _time("handover_time", "Clinical handover to the emergency department.", required=False),
+    ),
+    primary_key="incident_id",
+    in_order=(("call_time", "on_scene_time"), ("on_scene_time", "hospital_arrival_time"),
+              ("hospital_arrival_time", "handover_time")),
+    source="Ambulance Data Set",
+    grain="incident",
+)
+
+COMMUNITY_CONTACT = Table(
+    "community_contact",
+    "Community health service contacts, including the 2-hour urgent community response and virtual wards.",
+    (
+        _id("contact_id", "contact"), PERSON_REF,
+        Column("provider_code", "string", "Community provider.", references="system:provider"),
+        Column("service", "string", "Service.", codes=COMMUNITY_SERVICE),
+        _time("referral_time", "Referral received."),
+        _time("contact_time", "First contact (for urgent community response: arrival with the patient)."),
+        Column("end_date", "date", "Discharge from the service (virtual ward stays).", required=False),
+    ),
+    primary_key="contact_id",
+    in_order=(("referral_time", "contact_time"),),
+    source="Community Services Data Set (CSDS)",
+    grain="contact",
+)
+
+COMMUNITY_BED_STAY = Table(
+    "community_bed_stay",
+    "Stays in community, intermediate-care and rehabilitation beds.",
+    (
+        _id("stay_id", "stay"), PERSON_REF,
+        Column("unit_code", "string", "Community bed unit.", references="system:community_bed_unit"),
+        Column("source", "string", "Step down from hospital or step up from home.", codes=COMMUNITY_BED_SOURCE),
+        _time("admission_time", "Admission."),
+        _time("ready_for_discharge_time", "Ready to leave.", required=False),
+        _time("discharge_time", "Discharge; empty if still there.", required=False),
+        Column("discharge_destination", "string", "HES DISDEST.", required=False, codes=DISCHARGE_DESTINATION),
+        Column("spell_id", "int", "Acute spell stepped down from.", required=False,
+               references="inpatient_spell.spell_id"),
+    ),
+    primary_key="stay_id",
+    in_order=(("admission_time", "ready_for_discharge_time"), ("ready_for_discharge_time", "discharge_time"),
+              ("admission_time", "discharge_time")),
+    source="Community Services Data Set / bed management systems",
+    grain="stay",
+)
+
+SOCIAL_CARE_PACKAGE = Table(
+    "social_care_package",
+    "Adult social care services arranged by the council: home care, reablement, residential and nursing care.",
+    (
+        _id("package_id", "package"), PERSON_REF,
+        Column("council_code", "string", "Council arranging the care.", references="system:council"),
+        Column("service_type", "string", "Service.", codes=SOCIAL_CARE_SERVICE),
+        Column("request_date", "date", "Request for support received."),
+        Column("start_date", "date", "Service started."),
+        Column("end_date", "date", "Service ended; empty if ongoing.", required=False),
+        Column("weekly_hours", "float", "Planned hours a week (home care and reablement).", required=False,
+               minimum=0, maximum=168),
+        Column("care_home_code", "string", "Care home (residential and nursing).", required=False,
+               references="system:care_home"),
+    ),
+    primary_key="package_id",
+    in_order=(("request_date", "start_date"), ("start_date", "end_date")),
+    source="Client Level Data (adult social care)",
+    grain="package of care",
+)
+
+MENTAL_HEALTH_REFERRAL = Table(
+    "mental_health_referral",
+    "Referrals to mental health services, with PHQ-9 and GAD-7 at first and last contact for NHS Talking Therapies.",
+    (
+        _id("referral_id", "referral"), PERSON_REF,
+        Column("provider_code", "string", "Provider.", references="system:provider"),
+        Column("service", "string", "Service.", codes=MENTAL_HEALTH_SERVICE),
+        Column("referral_date", "date", "Referral received."),
+        Column("first_contact_date", "date", "First treatment contact.", required=False),
+        Column("last_contact_date", "date", "Last contact.", required=False),
+        Column("discharge_date", "date", "Referral closed.", required=False),
+        Column("phq9_first", "int", "PHQ-9 at first contact (0-27).", required=False, minimum=0, maximum=27),
+        Column("phq9_last", "int", "PHQ-9 at last contact (0-27).", required=False, minimum=0, maximum=27),
+        Column("gad7_first", "int", "GAD-7 at first contact (0-21).", required=False, minimum=0, maximum=21),
+        Column("gad7_last", "int", "GAD-7 at last contact (0-21).", required=False, minimum=0, maximum=21),
+        Column("sessions", "int", "Treatment sessions attended.", required=False, minimum=0),
+    ),
+    primary_key="referral_id",
+    in_order=(("referral_date", "first_contact_date"), ("first_contact_date", "last_contact_date"),
+              ("referral_date", "discharge_date")),
+    source="Mental Health Services Data Set (MHSDS) / IAPT data set",
+    grain="referral",
+)
+
+GP_APPOINTMENT = Table(
+    "gp_appointment",
+    "Appointments in general practice (GPAD-like).",
+    (
+        _id("appointment_id", "appointment"), PERSON_REF,
+        Column("practice_code", "string", "Practice.", references="system:practice"),
+        _time("appointment_time", "Date and time of the appointment."),
+        Column("booked_date", "date", "Date the appointment was booked."),
+        Column("mode", "string", "Appointment mode.", codes=GP_MODE),
+        Column("staff_type", "string", "Who it was with.", codes=GP_STAFF),
+        Column("status", "string", "Attended or not.", codes=GP_STATUS),
+    ),
+    primary_key="appointment_id",
+    in_order=(("booked_date", "appointment_time"),),
+    source="GP Appointments Data (GPAD)",
+    grain="appointment",
+)
+
+TABLES: dict[str, Table] = {t.name: t for t in (
+    PERSON, CLINICAL_EVENT, MEDICATION, AE_ATTENDANCE, INPATIENT_SPELL, RTT_PATHWAY, OUTPATIENT_APPOINTMENT,
+    CANCER_PATHWAY, DIAGNOSTIC_WAIT, AMBULANCE_INCIDENT, COMMUNITY_CONTACT, COMMUNITY_BED_STAY,
+    SOCIAL_CARE_PACKAGE, MENTAL_HEALTH_REFERRAL, GP_APPOINTMENT,
+)}
+
+
+def table(name: str) -> Table:
+    """The table called `name`, or a KeyError that lists the tables there are."""
+    try:
+        return TABLES[name]
+    except KeyError:
+        raise KeyError(f"unknown table {name!r}; tables are: {', '.join(TABLES)}") from None

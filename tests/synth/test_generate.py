@@ -1,0 +1,169 @@
+"""End to end: `icsys synth` builds the whole linked dataset, reproducibly, with every link intact."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from icsys.dataset.schema import TABLES
+from icsys.system import load_system
+
+SCALE, YEARS = "0.003", "2"
+
+
+def icsys(*args: str | Path, check: bool = True) -> subprocess.CompletedProcess[str]:
+    result = subprocess.run([sys.executable, "-m", "icsys", *map(str, args)], capture_output=True, text=True,
+                            timeout=900)
+    if check:
+        assert result.returncode == 0, result.stderr
+    return result
+
+
+def fingerprints(db: Path) -> dict[str, tuple[int, int]]:
+    """Row count and an order-independent hash of every row, per table."""
+    with duckdb.connect(str(db), read_only=True) as con:
+        return {name: con.execute(f'SELECT count(*), coalesce(bit_xor(hash(t)), 0) FROM "{name}" t').fetchone()
+                for name in TABLES}
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    db = tmp_path_factory.mktemp("synth") / "km.duckdb"
+    icsys("synth", "--scale", SCALE, "--years", YEARS, "--seed", "7", "--db", db)
+    return db
+
+
+@pytest.fixture(scope="module")
+def con(store: Path):
+    with duckdb.connect(str(store), read_only=True) as connection:
+        yield connection
+
+
+def test_every_table_is_filled(con) -> None:
+    empty = [n for n in TABLES if con.execute(f'SELECT count(*) FROM "{n}"').fetchone()[0] == 0]
+    assert empty == []
+
+
+def test_people_match_list_sizes(con) -> None:
+    system = load_system()
+    expected = sum(max(1, round(p.list_size * float(SCALE))) for p in system.practice)
+    at_start = con.execute("SELECT count(*) FROM person WHERE registration_start <= DATE '2024-04-01'").fetchone()[0]
+    assert 0.9 * expected <= at_start <= 1.02 * expected
+
+
+@pytest.mark.parametrize("name", TABLES)
+def test_primary_keys_unique(con, name: str) -> None:
+    pk = TABLES[name].primary_key
+    rows, distinct, nulls = con.execute(
+        f'SELECT count(*), count(DISTINCT "{pk}"), count(*) - count("{pk}") FROM "{name}"').fetchone()
+    assert rows == distinct and nulls == 0
+
+
+@pytest.mark.parametrize("name", TABLES)
+def test_references_resolve(con, name: str) -> None:
+    system = load_system()
+    for col in TABLES[name].columns:
+        if not col.references:
+            continue
+        kind, _, target = col.references.partition(":")
+        if kind == "system":
+            codes = {item.code for item in getattr(system, target)}
+            used = {r[0] for r in con.execute(f'SELECT DISTINCT "{col.name}" FROM "{name}" WHERE "{col.name}" '
+                                              "IS NOT NULL").fetchall()}
+            assert used <= codes, f"{name}.{col.name}: unknown {sorted(used - codes)[:5]}"
+        else:
+            ref_table, ref_col = col.references.split(".")
+            orphans = con.execute(
+                f'SELECT count(*) FROM "{name}" a WHERE a."{col.name}" IS NOT NULL AND NOT EXISTS '
+                f'(SELECT 1 FROM "{ref_table}" b WHERE b."{ref_col}" = a."{col.name}")').fetchone()[0]
+            assert orphans == 0, f"{name}.{col.name}: {orphans} rows point nowhere"
+
+
+@pytest.mark.parametrize("name", TABLES)
+def test_dates_in_order_and_codes_valid(con, name: str) -> None:
+    table = TABLES[name]
+    for earlier, later in table.in_order:
+        bad = con.execute(f'SELECT count(*) FROM "{name}" WHERE "{earlier}" > "{later}"').fetchone()[0]
+        assert bad == 0, f"{name}: {bad} rows with {earlier} after {later}"
+    for col in table.columns:
+        if col.codes:
+            used = {str(r[0]) for r in con.execute(f'SELECT DISTINCT "{col.name}" FROM "{name}" '
+                                                   f'WHERE "{col.name}" IS NOT NULL').fetchall()}
+            assert used <= set(col.codes), f"{name}.{col.name}: {sorted(used - set(col.codes))}"
+        if col.required:
+            nulls = con.execute(f'SELECT count(*) FROM "{name}" WHERE "{col.name}" IS NULL').fetchone()[0]
+            assert nulls == 0, f"{name}.{col.name}: {nulls} missing required values"
+
+
+@pytest.mark.parametrize("name", [n for n in TABLES if n != "person"])
+def test_no_activity_after_death(con, name: str) -> None:
+    table = TABLES[name]
+    when = table.time_columns[0]
+    late = con.execute(f'SELECT count(*) FROM "{name}" a JOIN person p USING (person_id) '
+                       f'WHERE p.death_date IS NOT NULL AND a."{when}"::DATE > p.death_date').fetchone()[0]
+    assert late == 0
+
+
+def test_info_json(store: Path, con) -> None:
+    info = json.loads(icsys("info", "--db", store, "--json").stdout)
+    assert info["system"]["code"] == "QKS" and info["system"]["synthetic"] is True
+    assert info["period"] == {"from": "2024-04-01", "to": "2026-03-31"}
+    for name in TABLES:
+        assert info["tables"][name]["rows"] == con.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0]
+    ae = info["tables"]["ae_attendance"]
+    assert "2024-04-01" <= ae["from"] <= ae["to"] <= "2026-03-31"
+
+
+def test_a_and_e_four_hours_in_the_seventies(con) -> None:
+    within = con.execute("SELECT avg((departure_time - arrival_time <= INTERVAL 4 HOUR)::INT) "
+                         "FROM ae_attendance").fetchone()[0]
+    assert 0.65 <= within <= 0.85
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".parquet"])
+def test_export_round_trip(store: Path, con, tmp_path: Path, suffix: str) -> None:
+    out = tmp_path / f"spells{suffix}"
+    icsys("export", "--db", store, "--table", "inpatient_spell", "--out", out)
+    reader = "read_csv_auto" if suffix == ".csv" else "read_parquet"
+    back = duckdb.sql(f"SELECT count(*), sum(spell_id) FROM {reader}('{out}')").fetchone()
+    assert back == con.execute("SELECT count(*), sum(spell_id) FROM inpatient_spell").fetchone()
+
+
+def test_export_bad_requests(store: Path, tmp_path: Path) -> None:
+    for args, word in ((["--table", "person", "--out", tmp_path / "p.xlsx"], ".xlsx"),
+                       (["--table", "beds", "--out", tmp_path / "p.csv"], "unknown table"),
+                       (["--table", "person", "--out", tmp_path / "no" / "p.csv"], "does not exist")):
+        result = icsys("export", "--db", store, *args, check=False)
+        assert result.returncode == 2 and word in result.stderr and "Traceback" not in result.stderr
+
+
+def test_same_seed_same_tables_other_seed_differs(store: Path, tmp_path: Path) -> None:
+    again = tmp_path / "again.duckdb"
+    icsys("synth", "--scale", SCALE, "--years", YEARS, "--seed", "7", "--db", again)
+    assert fingerprints(again) == fingerprints(store)
+    other = tmp_path / "other.duckdb"
+    icsys("synth", "--scale", SCALE, "--years", YEARS, "--seed", "8", "--db", other)
+    assert fingerprints(other)["person"] != fingerprints(store)["person"]
+
+
+def test_killed_build_leaves_the_old_store(store: Path, tmp_path: Path) -> None:
+    db = tmp_path / "km.duckdb"
+    db.write_bytes(store.read_bytes())
+    before = fingerprints(db)
+    proc = subprocess.Popen([sys.executable, "-m", "icsys", "synth", "--scale", "0.05", "--seed", "9",
+                             "--db", str(db), "--quiet"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    partial = db.with_name(f".{db.name}.partial")
+    deadline = time.monotonic() + 120
+    while not partial.exists() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    time.sleep(0.5)  # let it write some of the new store
+    proc.send_signal(signal.SIGKILL)
+    assert proc.wait() == -signal.SIGKILL, "the build finished before it could be killed"
+    assert fingerprints(db) == before

@@ -1,0 +1,80 @@
+"""The command line as a user meets it: real processes, exit codes and messages, no tracebacks."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def icsys(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "icsys", *map(str, args)], capture_output=True, text=True,
+                          timeout=600)
+
+
+def assert_clear_error(result: subprocess.CompletedProcess[str], *words: str) -> None:
+    assert result.returncode == 2, result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    for word in words:
+        assert word in result.stderr, result.stderr
+
+
+def test_system_check_summarises_kent_and_medway() -> None:
+    from icsys.system import DEFAULT_SYSTEM
+
+    result = icsys("system", "check", DEFAULT_SYSTEM)
+    assert result.returncode == 0, result.stderr
+    assert "4 ICPs" in result.stdout and "practices" in result.stdout
+
+
+def test_system_schema_is_json_schema() -> None:
+    result = icsys("system", "schema")
+    schema = json.loads(result.stdout)
+    assert {"ics", "icp", "practice", "site"} <= set(schema["properties"])
+
+
+def test_bad_system_definition(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[ics]\ncode = 'X'\n", encoding="utf-8")
+    assert_clear_error(icsys("system", "check", bad), "bad.toml", "icp")
+    assert_clear_error(icsys("system", "check", tmp_path / "none.toml"), "none.toml", "no such")
+
+
+@pytest.mark.parametrize(("args", "words"), [
+    (["--scale", "5"], ["--scale 5", "between 0.001 and 1.0"]),
+    (["--scale", "0"], ["--scale 0"]),
+    (["--years", "0"], ["--years 0"]),
+    (["--end", "2025-13-01"], ["--end", "not a date"]),
+])
+def test_synth_rejects_bad_settings(tmp_path: Path, args: list[str], words: list[str]) -> None:
+    db = tmp_path / "x.duckdb"
+    assert_clear_error(icsys("synth", "--db", db, *args), *words)
+    assert not db.exists()
+
+
+def test_synth_into_missing_folder(tmp_path: Path) -> None:
+    assert_clear_error(icsys("synth", "--db", tmp_path / "no" / "x.duckdb"), "does not exist")
+
+
+def test_info_and_export_on_missing_store(tmp_path: Path) -> None:
+    missing = tmp_path / "missing.duckdb"
+    assert_clear_error(icsys("info", "--db", missing), "missing.duckdb", "no such store")
+    assert_clear_error(icsys("export", "--db", missing, "--table", "person", "--out", tmp_path / "p.csv"),
+                       "no such store")
+    assert not missing.exists()
+
+
+def test_non_duckdb_file_is_refused(tmp_path: Path) -> None:
+    junk = tmp_path / "junk.duckdb"
+    junk.write_text("not a database", encoding="utf-8")
+    assert_clear_error(icsys("info", "--db", junk), "junk.duckdb")
+    assert junk.read_text(encoding="utf-8") == "not a database"
+
+
+def test_dictionary_written(tmp_path: Path) -> None:
+    out = tmp_path / "dd.md"
+    assert icsys("dictionary", "--out", out).returncode == 0
+    assert "## inpatient_spell" in out.read_text(encoding="utf-8")
