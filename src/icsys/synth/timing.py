@@ -1,0 +1,68 @@
+"""When things happen: seasonal days within each person's window, hours of the day, weekdays.
+Shared by the generators so every table has the same winter, week and day shapes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+
+SECONDS_PER_DAY = 86_400
+
+
+def seasonal_days(rng: np.random.Generator, first: np.ndarray, span: np.ndarray, amplitude: float) -> np.ndarray:
+    """One day per row in [first, first + span), more often in winter: the density is proportional to
+    1 + amplitude * cos(2 pi (day of year - 15) / 365), peaking in mid-January. Drawn by rejection,
+    redrawing only the rejected rows, so every row gets a day."""
+    day = np.empty(len(first), "datetime64[D]")
+    todo = np.arange(len(first))
+    while len(todo):
+        candidate = first[todo] + (rng.random(len(todo)) * span[todo]).astype("timedelta64[D]")
+        doy = (candidate - candidate.astype("datetime64[Y]")).astype(int)
+        accept = rng.random(len(todo)) * (1 + abs(amplitude)) < 1 + amplitude * np.cos(2 * np.pi * (doy - 15) / 365)
+        day[todo[accept]] = candidate[accept]
+        todo = todo[~accept]
+    return day
+
+
+def weekday(day: np.ndarray) -> np.ndarray:
+    """0 Monday ... 6 Sunday."""
+    return ((day.astype("datetime64[D]").astype(np.int64) - 4) % 7).astype(np.int8)
+
+
+def month_index(day: np.ndarray) -> np.ndarray:
+    """Calendar month 1..12."""
+    return (day.astype("datetime64[M]").astype(np.int64) % 12 + 1).astype(np.int8)
+
+
+def winter(day: np.ndarray) -> np.ndarray:
+    """True from December to February."""
+    m = month_index(day)
+    return (m == 12) | (m <= 2)
+
+
+def at_seconds(day: np.ndarray, seconds: np.ndarray) -> np.ndarray:
+    return day.astype("datetime64[s]") + np.asarray(seconds, dtype=np.int64).astype("timedelta64[s]")
+
+
+def hours(rng: np.random.Generator, n: int, profile: np.ndarray) -> np.ndarray:
+    """Seconds after midnight with the hour drawn from a 24-value profile, uniform within the hour."""
+    p = np.asarray(profile, float)
+    hour = rng.choice(24, size=n, p=p / p.sum())
+    return hour * 3600 + rng.integers(0, 3600, n)
+
+
+def category(index: np.ndarray, labels: list[str] | tuple[str, ...]) -> pa.DictionaryArray:
+    """A dictionary-encoded string column: fast to build and to hand to DuckDB."""
+    return pa.DictionaryArray.from_arrays(pa.array(np.asarray(index, dtype=np.int32)), pa.array(list(labels)))
+
+
+def pick(rng: np.random.Generator, n: int, weights: dict[str, float]) -> pa.DictionaryArray:
+    """n draws from labelled weights, as a dictionary-encoded column."""
+    labels = list(weights)
+    p = np.array([weights[k] for k in labels], float)
+    return category(rng.choice(len(labels), size=n, p=p / p.sum()), labels)
+
+
+def expand(counts: np.ndarray) -> np.ndarray:
+    """Row positions repeated by count: the owner of each event."""
+    return np.repeat(np.arange(len(counts)), counts)
