@@ -107,8 +107,7 @@ def _build(ctx: SynthContext, path: Path, progress: Progress) -> dict[str, int]:
         progress("discharges", len(chunks), len(chunks))
         spells = pa.concat_tables(held_spells, promote_options="permissive") if held_spells else None
         if spells is not None:
-            waiting = pc.is_in(spells["discharge_pathway"], pa.array([1, 2, 3], spells["discharge_pathway"].type))
-            waiting = pc.fill_null(waiting, False)
+            waiting = spells["awaiting_pathway"]
             resolved, onward = resolve_discharges(ctx, spells.filter(waiting))
             rest = spells.filter(pc.invert(waiting))
             onward = _offset_ids(onward, counts, keep_foreign={"spell_id"})

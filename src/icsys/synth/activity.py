@@ -1,0 +1,112 @@
+"""All hospital, community, social care and mental health activity for one chunk of people, and
+the system-wide discharge queues (`resolve_discharges`) run once every chunk is done."""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+
+from icsys.synth import community, planned_care
+from icsys.synth.context import Population, SynthContext
+from icsys.synth.discharge import resolve_discharges
+from icsys.synth.hospital import build_spells, spell_table
+from icsys.synth.places import Catchment, catchment, map_codes, usual_site
+from icsys.synth.urgent_care import ambulance_table, attendance_table, generate_urgent_care
+from icsys.system import System
+
+__all__ = ["generate_activity", "resolve_discharges"]
+
+MATERNITY = 0.06  # admissions per woman aged 18-45 a year (~10 births per 1,000 people)
+_catchments: dict[int, tuple[System, Catchment]] = {}
+
+
+def _catchment(system: System) -> Catchment:
+    cached = _catchments.get(id(system))
+    if cached is None or cached[0] is not system:
+        cached = (system, catchment(system))
+        _catchments[id(system)] = cached
+    return cached[1]
+
+
+def generate_activity(ctx: SynthContext, pop: Population) -> dict[str, pa.Table]:
+    cat = _catchment(ctx.system)
+    rng = ctx.rng("activity", pop.chunk)
+    first, last = pop.alive_days(ctx.start_day, ctx.end_day)
+    span = (last - first).astype(np.int64)
+    usual = usual_site(ctx, pop, cat)
+    acute = map_codes(usual, cat.provider_of_site)
+    urgent = generate_urgent_care(ctx, pop, cat, first, span, usual)
+    ae = urgent["ae_attendance"]
+    admitted = np.flatnonzero(ae["disposal"] == 0)
+    from_ae = {"owner": ae["owner"][admitted], "admission_time": ae["departure_time"][admitted],
+               "admission_method": np.full(len(admitted), "21", dtype=object), "site_code": ae["site_code"][admitted],
+               "attendance_row": admitted.astype(np.int64)}
+    paths = planned_care.rtt(ctx, rng, pop, first, span, acute)
+    site_of_provider = {p: s for s, p in zip(usual, acute, strict=True)}
+    parts = [from_ae, urgent["direct_admission"], planned_care.elective_admissions(ctx, rng, paths, site_of_provider),
+             _maternity(ctx, rng, pop, first, span, usual), _final_admissions(ctx, rng, pop, first, usual)]
+    spells = build_spells(ctx, pop, parts)
+    spell_rows = spell_table(ctx, pop, spells, np.arange(1, len(ae["owner"]) + 1, dtype=np.int64))
+    spell_rows = spell_rows.append_column("district", pa.array(pop.district[spells["owner"]].astype(str)))
+    path_ids = np.arange(1, len(paths["owner"]) + 1, dtype=np.int64)
+    community_provider = map_codes(pop.district, cat.community_provider)
+    return {
+        "ambulance_incident": ambulance_table(pop, urgent["ambulance_incident"]),
+        "ae_attendance": attendance_table(pop, ae),
+        "inpatient_spell": spell_rows,
+        "rtt_pathway": planned_care.rtt_table(pop, paths),
+        "outpatient_appointment": planned_care.outpatients(ctx, rng, pop, first, span, paths, path_ids, usual),
+        "cancer_pathway": planned_care.cancer(ctx, rng, pop, first, span, acute),
+        "diagnostic_wait": planned_care.diagnostics(ctx, rng, pop, first, span, acute),
+        "community_contact": community.community_contacts(ctx, rng, pop, first, span, community_provider),
+        "community_bed_stay": community.step_up_stays(ctx, rng, pop, first, span, _units(ctx.system)),
+        "social_care_package": community.social_care(ctx, rng, pop, first, span, map_codes(pop.district, cat.council),
+                                                     _care_homes(ctx.system)),
+        "mental_health_referral": community.mental_health(ctx, rng, pop, first, span, cat.mental_health_provider),
+    }
+
+
+def _maternity(ctx: SynthContext, rng: np.random.Generator, pop: Population, first: np.ndarray, span: np.ndarray,
+               usual: np.ndarray) -> dict[str, np.ndarray]:
+    age = pop.age_on(ctx.start_day)
+    rate = np.where((pop.sex == "F") & (age >= 18) & (age <= 45), MATERNITY, 0.0)
+    owner = np.repeat(np.arange(len(pop)), rng.poisson(rate * span / 365.25))
+    day = first[owner] + (rng.random(len(owner)) * np.maximum(span[owner], 1)).astype("timedelta64[D]")
+    admit = day.astype("datetime64[s]") + rng.integers(0, 86_400, len(owner)).astype("timedelta64[s]")
+    n = len(owner)
+    return {"owner": owner, "admission_time": admit, "admission_method": np.full(n, "31", dtype=object),
+            "site_code": usual[owner], "specialty": np.full(n, "501", dtype=object),
+            "stay_days": rng.uniform(0.5, 3.0, n), "diagnosis": np.full(n, "O80", dtype=object)}
+
+
+def _final_admissions(ctx: SynthContext, rng: np.random.Generator, pop: Population, first: np.ndarray,
+                      usual: np.ndarray) -> dict[str, np.ndarray]:
+    """People who die in hospital are admitted days before (median a week) and die there."""
+    owner = np.flatnonzero((pop.place_of_death == "hospital") & ~np.isnat(pop.death_date)
+                           & (pop.death_date >= ctx.start_day))
+    n = len(owner)
+    stay = np.clip(7 * np.exp(0.9 * rng.standard_normal(n)), 0.2, 90)
+    died_at = pop.death_date[owner].astype("datetime64[s]") + rng.integers(0, 86_400, n).astype("timedelta64[s]")
+    admit = np.maximum(died_at - (stay * 86_400).astype("timedelta64[s]"), first[owner].astype("datetime64[s]"))
+    return {"owner": owner, "admission_time": admit, "admission_method": np.full(n, "28", dtype=object),
+            "site_code": usual[owner], "died": np.ones(n, bool)}
+
+
+def _units(system: System) -> dict[str, str]:
+    """The community bed unit serving each district: the largest in the district, else in its ICP."""
+    icp_of = {d.code: d.icp for d in system.district}
+    out = {}
+    for d in system.district:
+        local = [u for u in system.community_bed_unit if u.district == d.code] or [
+            u for u in system.community_bed_unit if icp_of[u.district] == d.icp] or list(system.community_bed_unit)
+        out[d.code] = max(local, key=lambda u: u.beds).code
+    return out
+
+
+def _care_homes(system: System) -> dict[str, tuple[list[str], np.ndarray]]:
+    out = {}
+    for d in system.district:
+        homes = [h for h in system.care_home if h.district == d.code] or list(system.care_home)
+        beds = np.array([h.beds for h in homes], float)
+        out[d.code] = ([h.code for h in homes], beds / beds.sum())
+    return out

@@ -1,0 +1,186 @@
+"""Care outside hospital: community health services (district nursing, the 2-hour urgent community
+response, virtual wards, therapy, frailty and falls teams), step-up community beds, long-term adult
+social care, and mental health referrals.
+
+Calibration (../shared/reference/calibration.md): UCR ~15 referrals per 1,000 a year, mostly frail
+older people, ~75-85 % reached within 2 hours; adult social care long-term support ~1,400 per 100k
+adults at any time; care-home residents 2.5 % of 65+; NHS Talking Therapies ~31 referrals per 1,000
+adults a year, ~37 % finishing treatment, ~48 % of finishers reliably recovering.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+
+from icsys.synth.context import Population, SynthContext
+from icsys.synth.timing import at_seconds, category, expand, hours, seasonal_days
+
+NAT_D = np.datetime64("NaT", "D")
+DAYTIME = np.r_[np.full(8, 0.3), np.full(12, 5.0), np.full(4, 1.0)]
+# service: (yearly rate for a severely frail person, for a moderately frail one, for anyone 75+ else)
+COMMUNITY_SERVICES = {
+    "district_nursing": (8.0, 3.0, 0.15), "urgent_community_response": (1.2, 0.5, 0.05),
+    "virtual_ward": (0.12, 0.04, 0.004), "therapy": (0.6, 0.3, 0.06), "frailty_team": (0.5, 0.2, 0.0),
+    "falls_service": (0.25, 0.1, 0.02), "long_term_conditions": (0.8, 0.4, 0.05),
+}
+
+
+def community_contacts(ctx: SynthContext, rng: np.random.Generator, pop: Population, first: np.ndarray,
+                       span: np.ndarray, provider: np.ndarray) -> pa.Table:
+    age = pop.age_on(ctx.start_day)
+    years = span / 365.25
+    owners, services, referral, contact, ends = [], [], [], [], []
+    for index, (service, (severe, moderate, older)) in enumerate(COMMUNITY_SERVICES.items()):
+        rate = np.select([pop.frailty > 0.36, pop.frailty > 0.24, age >= 75], [severe, moderate, older], 0.0)
+        rate = rate * np.where(pop.care_home, 0.3 if service == "district_nursing" else 1.0, 1.0)
+        owner = expand(rng.poisson(rate * years))
+        day = seasonal_days(rng, first[owner], np.maximum(span[owner], 1), 0.12)
+        ref = at_seconds(day, hours(rng, len(owner), DAYTIME))
+        if service == "urgent_community_response":
+            delay_min = 75 * np.exp(0.6 * rng.standard_normal(len(owner)))
+        else:
+            delay_min = rng.uniform(0.5, 10, len(owner)) * 24 * 60
+        owners.append(owner)
+        services.append(np.full(len(owner), index, np.int32))
+        referral.append(ref)
+        contact.append(ref + (delay_min * 60).astype("timedelta64[s]"))
+        stay = rng.integers(3, 15, len(owner)).astype("timedelta64[D]")
+        ends.append(np.where(service == "virtual_ward", day + stay, NAT_D))
+    owner = np.concatenate(owners)
+    n = len(owner)
+    end_date = np.concatenate(ends)
+    last = first[owner] + span[owner].astype("timedelta64[D]")
+    end_date = np.where(end_date < last, end_date, NAT_D)
+    return pa.table({
+        "contact_id": np.arange(1, n + 1, dtype=np.int64), "person_id": pop.person_id[owner],
+        "provider_code": provider[owner].astype(str), "service": category(np.concatenate(services),
+                                                                           list(COMMUNITY_SERVICES)),
+        "referral_time": np.concatenate(referral), "contact_time": np.concatenate(contact), "end_date": end_date,
+    })
+
+
+def step_up_stays(ctx: SynthContext, rng: np.random.Generator, pop: Population, first: np.ndarray,
+                  span: np.ndarray, unit_of_district: dict[str, str]) -> pa.Table:
+    """Community bed admissions from home (step up), for frail people, instead of a hospital admission."""
+    rate = np.where(pop.frailty > 0.36, 0.06, np.where(pop.frailty > 0.24, 0.015, 0.0))
+    owner = expand(rng.poisson(rate * span / 365.25))
+    n = len(owner)
+    day = seasonal_days(rng, first[owner], np.maximum(span[owner], 1), 0.15)
+    admit = at_seconds(day, hours(rng, n, DAYTIME))
+    stay = np.clip(16 * np.exp(0.5 * rng.standard_normal(n)), 2, 120)
+    ready = admit + (stay * 0.85 * 86_400).astype("timedelta64[s]")
+    discharge = admit + (stay * 86_400).astype("timedelta64[s]")
+    end = ctx.end_day.astype("datetime64[s]")
+    death = pop.death_date[owner].astype("datetime64[s]")
+    died = ~np.isnat(death) & (death < discharge)
+    discharge = np.where(died, np.maximum(death, admit), discharge)
+    open_ = discharge >= end
+    destination = np.where(died, "79", np.where(rng.random(n) < 0.85, "19", "85"))
+    return pa.table({
+        "stay_id": np.arange(1, n + 1, dtype=np.int64), "person_id": pop.person_id[owner],
+        "unit_code": np.array([unit_of_district[d] for d in pop.district[owner]], dtype=object).astype(str),
+        "source": np.full(n, "step_up"), "admission_time": admit,
+        "ready_for_discharge_time": np.where((ready >= end) | died | (ready > discharge), np.datetime64("NaT", "s"),
+                                             ready),
+        "discharge_time": np.where(open_, np.datetime64("NaT", "s"), discharge),
+        "discharge_destination": np.where(open_, "98", destination), "spell_id": pa.nulls(n, pa.int64()),
+    })
+
+
+def social_care(ctx: SynthContext, rng: np.random.Generator, pop: Population, first: np.ndarray,
+                span: np.ndarray, council: np.ndarray, home_of_district: dict[str, tuple[list[str], np.ndarray]]
+                ) -> pa.Table:
+    """Long-term support: care-home placements for residents, home care for frail people at home."""
+    age = pop.age_on(ctx.start_day)
+    registered = span > 0
+    resident = np.flatnonzero(pop.care_home & registered)
+    p_home_care = np.select([pop.frailty > 0.36, pop.frailty > 0.24], [0.35, 0.08], 0.004 * (age >= 75))
+    home_care = np.flatnonzero(~pop.care_home & registered & (rng.random(len(pop)) < p_home_care))
+    owner = np.concatenate([resident, home_care])
+    n = len(owner)
+    years_before = rng.exponential(1.8, n) * 365.25
+    start = ctx.start_day - years_before.astype("timedelta64[D]")
+    joined_later = first[owner] > ctx.start_day
+    start = np.where(joined_later | (rng.random(n) < 0.3), first[owner] + (rng.random(n) * np.maximum(
+        span[owner], 1)).astype("timedelta64[D]"), start)
+    request = start - rng.integers(3, 40, n).astype("timedelta64[D]")
+    death = pop.death_date[owner]
+    last = first[owner] + span[owner].astype("timedelta64[D]")
+    end_date = np.where(~np.isnat(death) & (death < ctx.end_day), death,
+                        np.where(last < ctx.end_day, last, NAT_D))
+    nursing = np.zeros(n, bool)
+    homes = np.empty(n, dtype=object)
+    for code in np.unique(pop.district[resident]):
+        mask = np.r_[pop.district[resident] == code, np.zeros(len(home_care), bool)]
+        codes, p = home_of_district[code]
+        homes[mask] = np.array(codes, dtype=object)[rng.choice(len(codes), size=int(mask.sum()), p=p)]
+        nursing[mask] = rng.random(int(mask.sum())) < 0.45
+    is_resident = np.r_[np.ones(len(resident), bool), np.zeros(len(home_care), bool)]
+    service = np.where(is_resident, np.where(nursing, 3, 2), 0)
+    hours_week = np.where(is_resident, np.nan, np.clip(9 * np.exp(0.55 * rng.standard_normal(n)), 1, 60).round(1))
+    return pa.table({
+        "package_id": np.arange(1, n + 1, dtype=np.int64), "person_id": pop.person_id[owner],
+        "council_code": council[owner].astype(str),
+        "service_type": category(service, ["domiciliary", "reablement", "residential", "nursing"]),
+        "request_date": request, "start_date": start, "end_date": np.where(end_date < start, start, end_date),
+        "weekly_hours": pa.array(hours_week, from_pandas=True),
+        "care_home_code": pa.array(np.where(is_resident, homes, None), pa.string()),
+    })
+
+
+def mental_health(ctx: SynthContext, rng: np.random.Generator, pop: Population, first: np.ndarray,
+                  span: np.ndarray, provider: str) -> pa.Table:
+    age = pop.age_on(ctx.start_day).astype(float)
+    years = span / 365.25
+    depressed = pop.diagnosed["depression"]
+    smi = pop.diagnosed["smi"]
+    adult = (age >= 18) & (age < 85)
+    rates = {
+        "talking_therapies": adult * np.where(pop.sex == "F", 0.05, 0.031) * np.where(depressed, 3.0, 0.75),
+        "eip": ((age >= 14) & (age <= 35)) * 0.0003 * np.where(smi, 20, 1),
+        "crisis": adult * (0.004 + 0.15 * smi),
+        "community_mental_health": adult * (0.006 + 0.3 * smi),
+    }
+    owners, services = [], []
+    for index, rate in enumerate(rates.values()):
+        owner = expand(rng.poisson(rate * years))
+        owners.append(owner)
+        services.append(np.full(len(owner), index, np.int32))
+    owner = np.concatenate(owners)
+    service = np.concatenate(services)
+    n = len(owner)
+    referral = first[owner] + (rng.random(n) * np.maximum(span[owner], 1)).astype("timedelta64[D]")
+    median_wait = np.array([20.0, 11.0, 0.5, 25.0])[service]
+    wait = np.round(median_wait * np.exp(np.array([0.8, 0.7, 0.8, 0.7])[service] * rng.standard_normal(n)))
+    contacted = rng.random(n) < np.where(service == 0, 0.72, 0.95)
+    first_contact = np.where(contacted, referral + wait.astype("timedelta64[D]"), NAT_D)
+    finished = contacted & (rng.random(n) < np.where(service == 0, 0.52, 0.8))  # 37 % of referrals finish (IAPT)
+    sessions = np.where(finished, rng.integers(2, 13, n), np.where(contacted, 1, 0))
+    last_contact = np.where(finished, first_contact + (sessions * 7 + rng.integers(0, 14, n)).astype(
+        "timedelta64[D]"), first_contact)
+    discharge = np.where(contacted, last_contact + rng.integers(1, 30, n).astype("timedelta64[D]"),
+                         referral + rng.integers(20, 90, n).astype("timedelta64[D]"))
+    end = first[owner] + span[owner].astype("timedelta64[D]")
+    first_contact = np.where(first_contact < end, first_contact, NAT_D)
+    last_contact = np.where(~np.isnat(first_contact) & (last_contact < end), last_contact, NAT_D)
+    discharge = np.where(discharge < end, discharge, NAT_D)
+    talking = service == 0
+    phq_first = np.clip(np.round(rng.normal(15, 5, n)), 0, 27)
+    gad_first = np.clip(np.round(rng.normal(13, 4, n)), 0, 21)
+    improve = rng.random(n) < 0.84
+    phq_last = np.clip(phq_first - np.where(improve, rng.normal(10, 4, n), rng.normal(1, 3, n)), 0, 27).round()
+    gad_last = np.clip(gad_first - np.where(improve, rng.normal(8, 3, n), rng.normal(1, 2, n)), 0, 21).round()
+    has_first = talking & ~np.isnat(first_contact)
+    has_last = talking & ~np.isnat(last_contact) & (sessions >= 2)
+    return pa.table({
+        "referral_id": np.arange(1, n + 1, dtype=np.int64), "person_id": pop.person_id[owner],
+        "provider_code": np.full(n, provider), "service": category(service, list(rates)),
+        "referral_date": referral, "first_contact_date": first_contact, "last_contact_date": last_contact,
+        "discharge_date": discharge,
+        "phq9_first": pa.array(phq_first.astype(np.int64), mask=~has_first),
+        "phq9_last": pa.array(phq_last.astype(np.int64), mask=~has_last),
+        "gad7_first": pa.array(gad_first.astype(np.int64), mask=~has_first),
+        "gad7_last": pa.array(gad_last.astype(np.int64), mask=~has_last),
+        "sessions": pa.array(sessions.astype(np.int64), mask=np.isnat(first_contact)),
+    })

@@ -1,0 +1,171 @@
+"""Hospital provider spells: emergency (through A&E or direct), elective and day case, maternity and
+the final admissions of people who die in hospital; with clinical length of stay, the moment the
+patient is ready for discharge and the discharge pathway they need.
+
+Length of stay: emergency mean ~9 days for overnight stays, 85+ ~12.5 (Health Foundation 2022);
+35-40 % of emergency admissions stay 0-1 day. Pathway mix for people 65+ near the discharge to
+assess model (P0 ~55 %, P1 ~30 %, P2 ~6 %, P3 ~2 %). Delays for pathways 1-3 are added later, by
+the discharge queues (`icsys.synth.discharge`).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pyarrow as pa
+
+from icsys.synth.context import Population, SynthContext
+from icsys.synth.timing import at_seconds
+
+DAY = np.timedelta64(86_400, "s")
+# Specialty (treatment function) mixes and their ICD-10 primary diagnoses.
+EMERGENCY_ADULT = {"300": 0.40, "100": 0.22, "110": 0.10, "320": 0.10, "340": 0.08, "430": 0.10}
+EMERGENCY_OLDER = {"300": 0.32, "430": 0.28, "110": 0.10, "100": 0.10, "320": 0.10, "340": 0.10}
+DIAGNOSES = {
+    "300": ["R07.4", "R10.4", "N39.0", "J18.9", "R55", "A41.9"],
+    "430": ["R29.6", "N39.0", "J18.9", "F05.9", "I50.9", "R41.0"],
+    "110": ["S72.0", "S52.5", "S82.8", "M17.1", "M16.1"],
+    "100": ["K35.8", "K80.2", "K56.7", "K40.9", "R10.4"],
+    "320": ["I21.4", "I48", "I50.0", "R07.4"],
+    "340": ["J44.1", "J18.9", "J45.9", "J22"],
+    "420": ["J21.9", "R50.9", "A08.4", "J06.9"],
+    "501": ["O80", "O82.0", "O80.0"],
+    "130": ["H25.9", "H40.1"], "120": ["J35.0", "J32.9"], "330": ["C44.3", "L82"], "301": ["K21.9", "K57.3", "D12.6"],
+    "502": ["N92.0", "N81.1"], "101": ["N40", "N20.0"], "410": ["M06.9", "M79.7"], "400": ["G40.9", "G43.9"],
+}
+PATHWAY_DESTINATION = {0: "19", 1: "19", 2: "51", 3: "85"}
+
+
+def pick_specialty(rng: np.random.Generator, age: np.ndarray) -> np.ndarray:
+    out = np.empty(len(age), dtype=object)
+    for mask, mix in ((age < 16, {"420": 1.0}), ((age >= 16) & (age < 70), EMERGENCY_ADULT),
+                      (age >= 70, EMERGENCY_OLDER)):
+        keys = list(mix)
+        p = np.array([mix[k] for k in keys])
+        out[mask] = np.array(keys, dtype=object)[rng.choice(len(keys), size=int(mask.sum()), p=p / p.sum())]
+    return out
+
+
+def diagnoses(rng: np.random.Generator, specialty: np.ndarray) -> np.ndarray:
+    out = np.empty(len(specialty), dtype=object)
+    for code in np.unique(specialty.astype(str)):
+        mask = specialty == code
+        options = DIAGNOSES.get(code, ["R69"])
+        out[mask] = np.array(options, dtype=object)[rng.integers(0, len(options), int(mask.sum()))]
+    return out
+
+
+def emergency_stay_days(rng: np.random.Generator, age: np.ndarray, frailty: np.ndarray) -> np.ndarray:
+    """Clinical length of stay (to ready for discharge), in days."""
+    n = len(age)
+    short = rng.random(n) < np.interp(age, [0, 40, 65, 85], [0.6, 0.5, 0.35, 0.25])
+    median = np.interp(age, [0, 40, 65, 85], [2.0, 3.5, 5.5, 7.5]) * (1 + 0.8 * frailty)
+    long = median * np.exp(0.85 * rng.standard_normal(n))
+    return np.where(short, rng.uniform(0.1, 1.4, n), np.clip(long, 1.5, 200))
+
+
+def discharge_pathway(rng: np.random.Generator, age: np.ndarray, frailty: np.ndarray, care_home: np.ndarray,
+                      emergency: np.ndarray) -> np.ndarray:
+    """Pathway 0-3 needed at discharge: support at home, a community bed or a care home become more
+    likely with age and frailty; elective patients and care-home residents mostly return as before."""
+    n = len(age)
+    old = np.clip((age - 55) / 30, 0, 1)
+    p1 = (0.015 + 0.2 * old + 0.3 * frailty) * emergency
+    p2 = (0.002 + 0.035 * old + 0.06 * frailty) * emergency
+    p3 = (0.0005 + 0.006 * old + 0.03 * frailty) * emergency
+    u = rng.random(n)
+    pathway = np.select([u < p3, u < p3 + p2, u < p3 + p2 + p1], [3, 2, 1], 0)
+    return np.where(care_home, 0, pathway).astype(np.int8)
+
+
+def build_spells(ctx: SynthContext, pop: Population, parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """Join admission parts (each with owner, admission_time, admission_method, site_code and
+    optionally attendance_row, classpat, specialty, stay_days, died) into spells with clinical
+    length of stay, ready-for-discharge time, pathway and (for pathway 0 and deaths) discharge."""
+    rng = ctx.rng("spells", pop.chunk)
+    cols = ("owner", "admission_time", "admission_method", "site_code")
+    spell = {c: np.concatenate([p[c] for p in parts]) for c in cols}
+    n = len(spell["owner"])
+    for name, fill, dtype in (("attendance_row", -1, np.int64), ("classpat", "1", object), ("specialty", None, object),
+                              ("stay_days", np.nan, float), ("died", False, bool), ("diagnosis", None, object)):
+        spell[name] = np.concatenate([p.get(name, np.full(len(p["owner"]), fill, dtype=dtype)) for p in parts])
+    owner = spell["owner"]
+    age = (spell["admission_time"].astype("datetime64[D]") - pop.birth_date[owner]).astype(int) / 365.25
+    frailty = pop.frailty[owner]
+    emergency = np.char.startswith(spell["admission_method"].astype(str), "2")
+    missing = spell["specialty"] == None  # noqa: E711 - elementwise on an object array
+    spell["specialty"][missing] = pick_specialty(rng, age[missing])
+    missing = spell["diagnosis"] == None  # noqa: E711
+    spell["diagnosis"][missing] = diagnoses(rng, spell["specialty"][missing])
+    stay = np.where(np.isnan(spell["stay_days"]), emergency_stay_days(rng, age, frailty), spell["stay_days"])
+    ready = spell["admission_time"] + (stay * 86_400).astype("timedelta64[s]")
+    pathway = discharge_pathway(rng, age, frailty, pop.care_home[owner], emergency)
+    pathway = np.where(spell["died"], -1, pathway)
+    # Pathway 0 goes home within hours of being ready; deaths end the spell on the death date.
+    home = ready + (rng.uniform(1, 20, n) * 3600).astype("timedelta64[s]")
+    death = pop.death_date[owner]
+    died_at = at_seconds(np.where(np.isnat(death), ready.astype("datetime64[D]"), death), rng.integers(0, 86_400, n))
+    discharge = np.where(spell["died"], died_at, home)
+    ready = np.where(spell["died"], np.datetime64("NaT", "s"), ready)
+    spell |= {"ready_for_discharge_time": ready, "discharge_time": discharge, "discharge_pathway": pathway,
+              "death_date": death}
+    return _drop_overlaps(spell)
+
+
+def _drop_overlaps(spell: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """A person is in one hospital at a time: drop a spell that starts before their previous one ends
+    (a final spell ending in death is kept in preference: it is placed first in its tie)."""
+    order = np.lexsort((~spell["died"], spell["admission_time"], spell["owner"]))
+    owner = spell["owner"][order]
+    start = spell["admission_time"][order].astype(np.int64)
+    end = spell["discharge_time"][order].astype(np.int64)
+    keep = np.ones(len(order), bool)
+    same = np.r_[False, owner[1:] == owner[:-1]]
+    # Running maximum of the previous ends within each person (spells are few per person: iterate passes).
+    prev_end = np.r_[0, end[:-1]]
+    for _ in range(4):
+        clash = same & (start < prev_end) & keep
+        if not clash.any():
+            break
+        keep &= ~clash
+        group_start = np.maximum.accumulate(np.where(~same, np.arange(len(owner)), 0))
+        running = _group_cummax(np.where(keep, end, 0), group_start)
+        prev_end = np.r_[0, running[:-1]]
+    idx = order[keep]
+    return {k: v[idx] for k, v in spell.items()}
+
+
+def _group_cummax(values: np.ndarray, group_start: np.ndarray) -> np.ndarray:
+    """Running maximum restarting at each group: offset each group above the previous one's values
+    (values are epoch seconds, well below 2**40), accumulate, and take the offsets off again."""
+    group = np.cumsum(group_start == np.arange(len(values))) * (1 << 40)
+    return np.maximum.accumulate(values + group) - group
+
+
+def spell_table(ctx: SynthContext, pop: Population, spell: dict[str, np.ndarray],
+                attendance_ids: np.ndarray) -> pa.Table:
+    """The spells as rows: spells still open at the end of the period have no discharge (DISDEST 98)."""
+    end = ctx.end_day.astype("datetime64[s]")
+    pathway = spell["discharge_pathway"]
+    open_at_end = spell["discharge_time"] >= end
+    died = pathway < 0
+    destination = np.where(died, "79", np.array([PATHWAY_DESTINATION[p] for p in range(4)], dtype=object)[
+        np.clip(pathway, 0, 3)])
+    destination = np.where(pop.care_home[spell["owner"]] & (pathway == 0), "85", destination)
+    waiting = (pathway >= 1) & ~open_at_end  # resolved later by the discharge queues
+    destination = np.where(open_at_end, "98", destination)
+    ready = spell["ready_for_discharge_time"]
+    ready = np.where(ready >= end, np.datetime64("NaT", "s"), ready)
+    discharge = np.where(open_at_end, np.datetime64("NaT", "s"), spell["discharge_time"])
+    row = spell["attendance_row"]
+    return pa.table({
+        "spell_id": np.arange(1, len(row) + 1, dtype=np.int64), "person_id": pop.person_id[spell["owner"]],
+        "site_code": spell["site_code"].astype(str), "admission_time": spell["admission_time"],
+        "ready_for_discharge_time": ready, "discharge_time": discharge,
+        "admission_method": spell["admission_method"].astype(str), "patient_classification": spell["classpat"].astype(str),
+        "specialty": spell["specialty"].astype(str), "primary_diagnosis": spell["diagnosis"].astype(str),
+        "discharge_pathway": pa.array(np.maximum(pathway, 0).astype(np.int64), mask=died | np.isnat(ready)),
+        "discharge_destination": destination.astype(str),
+        "attendance_id": pa.array(np.where(row >= 0, attendance_ids[np.maximum(row, 0)], 0), mask=row < 0),
+        "death_date": spell["death_date"], "awaiting_pathway": waiting,
+    })
+
