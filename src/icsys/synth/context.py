@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 
 import numpy as np
 
@@ -28,11 +28,12 @@ class SynthContext:
 
     @property
     def start(self) -> date:
-        """First day covered: `years` whole years before the day after `end`."""
-        after = np.datetime64(self.end, "D") + 1
-        first = after.astype("datetime64[Y]") - self.years
-        return (first.astype("datetime64[D]") + (after - after.astype("datetime64[Y]").astype("datetime64[D]"))
-                ).astype(date)
+        """First day covered: the same calendar day `years` years before the day after `end`."""
+        after = self.end + timedelta(days=1)
+        try:
+            return after.replace(year=after.year - self.years)
+        except ValueError:  # 29 February in a year that has none
+            return date(after.year - self.years, 3, 1)
 
     @property
     def start_day(self) -> np.datetime64:

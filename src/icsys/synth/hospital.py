@@ -55,33 +55,40 @@ def diagnoses(rng: np.random.Generator, specialty: np.ndarray) -> np.ndarray:
 
 
 def emergency_stay_days(rng: np.random.Generator, age: np.ndarray, frailty: np.ndarray) -> np.ndarray:
-    """Clinical length of stay (to ready for discharge), in days."""
+    """Clinical length of stay (admission to ready for discharge), in days: a same- or next-day group
+    (ambulatory care, ~40 % of emergency admissions, fewer in old age) and a lognormal tail whose
+    median rises with age and frailty, so overnight stays average ~9 days and ~12.5 at 85+
+    (Health Foundation 2022) once the discharge delays are added."""
     n = len(age)
-    short = rng.random(n) < np.interp(age, [0, 40, 65, 85], [0.6, 0.5, 0.35, 0.25])
-    median = np.interp(age, [0, 40, 65, 85], [2.0, 3.5, 5.5, 7.5]) * (1 + 0.8 * frailty)
+    short = rng.random(n) < np.interp(age, [0, 16, 40, 65, 85], [0.62, 0.55, 0.48, 0.33, 0.22])
+    median = np.interp(age, [0, 16, 40, 65, 85], [1.8, 2.5, 3.5, 5.5, 7.0]) * (1 + 1.2 * frailty)
     long = median * np.exp(0.85 * rng.standard_normal(n))
-    return np.where(short, rng.uniform(0.1, 1.4, n), np.clip(long, 1.5, 200))
+    return np.where(short, rng.uniform(0.05, 0.8, n), np.clip(long, 1.2, 200))
 
 
 def discharge_pathway(rng: np.random.Generator, age: np.ndarray, frailty: np.ndarray, care_home: np.ndarray,
                       emergency: np.ndarray) -> np.ndarray:
-    """Pathway 0-3 needed at discharge: support at home, a community bed or a care home become more
-    likely with age and frailty; elective patients and care-home residents mostly return as before."""
+    """Pathway 0-3 needed at discharge. For emergency admissions of people 65+ the mix is near
+    P0 ~55 %, P1 ~32 %, P2 ~6 %, P3 ~2 % (the discharge-to-assess model aims at P0 >= 50 %, P1 <= 45 %,
+    P2 ~4 %, P3 ~1 %; South East hospitals run above it for P2 and P3), rising with age and frailty;
+    younger people and elective patients nearly all go home; care-home residents return to their home."""
     n = len(age)
-    old = np.clip((age - 55) / 30, 0, 1)
-    p1 = (0.015 + 0.2 * old + 0.3 * frailty) * emergency
-    p2 = (0.002 + 0.035 * old + 0.06 * frailty) * emergency
-    p3 = (0.0005 + 0.006 * old + 0.03 * frailty) * emergency
+    old = np.clip((age - 60) / 30, 0, 1)
+    frail = np.clip(frailty / 0.3, 0, 2)
+    p1 = (0.02 + 0.34 * old + 0.12 * frail) * np.where(emergency, 1.0, 0.12)
+    p2 = (0.002 + 0.05 * old + 0.03 * frail) * np.where(emergency, 1.0, 0.1)
+    p3 = (0.0005 + 0.012 * old + 0.012 * frail) * np.where(emergency, 1.0, 0.05)
     u = rng.random(n)
     pathway = np.select([u < p3, u < p3 + p2, u < p3 + p2 + p1], [3, 2, 1], 0)
     return np.where(care_home, 0, pathway).astype(np.int8)
 
 
-def build_spells(ctx: SynthContext, pop: Population, parts: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+def build_spells(ctx: SynthContext, pop: Population, parts: list[dict[str, np.ndarray]],
+                 key: str = "spells") -> dict[str, np.ndarray]:
     """Join admission parts (each with owner, admission_time, admission_method, site_code and
     optionally attendance_row, classpat, specialty, stay_days, died) into spells with clinical
     length of stay, ready-for-discharge time, pathway and (for pathway 0 and deaths) discharge."""
-    rng = ctx.rng("spells", pop.chunk)
+    rng = ctx.rng(key, pop.chunk)
     cols = ("owner", "admission_time", "admission_method", "site_code")
     spell = {c: np.concatenate([p[c] for p in parts]) for c in cols}
     n = len(spell["owner"])
@@ -101,14 +108,50 @@ def build_spells(ctx: SynthContext, pop: Population, parts: list[dict[str, np.nd
     pathway = discharge_pathway(rng, age, frailty, pop.care_home[owner], emergency)
     pathway = np.where(spell["died"], -1, pathway)
     # Pathway 0 goes home within hours of being ready; deaths end the spell on the death date.
-    home = ready + (rng.uniform(1, 20, n) * 3600).astype("timedelta64[s]")
+    home_hours = np.where(stay < 1, rng.uniform(0.3, 3, n), rng.uniform(1, 16, n))
+    home = ready + (home_hours * 3600).astype("timedelta64[s]")
     death = pop.death_date[owner]
     died_at = at_seconds(np.where(np.isnat(death), ready.astype("datetime64[D]"), death), rng.integers(0, 86_400, n))
     discharge = np.where(spell["died"], died_at, home)
     ready = np.where(spell["died"], np.datetime64("NaT", "s"), ready)
     spell |= {"ready_for_discharge_time": ready, "discharge_time": discharge, "discharge_pathway": pathway,
-              "death_date": death}
-    return _drop_overlaps(spell)
+              "death_date": death, "emergency": emergency}
+    return spell
+
+
+def readmissions(ctx: SynthContext, pop: Population, spell: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """Emergency readmissions within 30 days of an emergency discharge home (pathway 0), more likely
+    for older and frailer people: with the admissions that fall within 30 days by chance they make
+    ~12-15 % of emergency discharges readmitted (QualityWatch; ~14 % nationally recently). Spells on
+    pathways 1-3 get none here, as their discharge time is only known after the queues."""
+    rng = ctx.rng("readmissions", pop.chunk)
+    owner = spell["owner"]
+    age = (spell["admission_time"].astype("datetime64[D]") - pop.birth_date[owner]).astype(int) / 365.25
+    p = (0.07 + 0.1 * np.clip((age - 40) / 45, 0, 1) + 0.25 * pop.frailty[owner])
+    base = spell["emergency"] & (spell["discharge_pathway"] == 0)
+    take = np.flatnonzero(base & (rng.random(len(owner)) < p))
+    gap = np.minimum(rng.exponential(9.0, len(take)), 29.5)
+    admit = spell["discharge_time"][take] + (gap * 86_400 + 3600).astype("timedelta64[s]")
+    method = np.array(["22", "23", "24", "28"], dtype=object)[rng.choice(4, size=len(take), p=[0.5, 0.1, 0.1, 0.3])]
+    return {"owner": owner[take], "admission_time": admit, "admission_method": method,
+            "site_code": spell["site_code"][take]}
+
+
+def finish_spells(ctx: SynthContext, pop: Population, groups: list[dict[str, np.ndarray]]) -> dict[str, np.ndarray]:
+    """Join built spell groups, keep those starting in the period and within the person's life and
+    registration, drop overlaps and note each spell's next admission of the same person (which a
+    delayed discharge must not pass)."""
+    spell = {k: np.concatenate([g[k] for g in groups]) for k in groups[0]}
+    first, last = pop.alive_days(ctx.start_day, ctx.end_day)
+    owner = spell["owner"]
+    day = spell["admission_time"].astype("datetime64[D]")
+    keep = (day >= first[owner]) & (day < last[owner])
+    spell = _drop_overlaps({k: v[keep] for k, v in spell.items()})
+    owner = spell["owner"]
+    same = np.r_[owner[1:] == owner[:-1], False]
+    spell["next_admission_time"] = np.where(same, np.r_[spell["admission_time"][1:], np.datetime64("NaT", "s")],
+                                            np.datetime64("NaT", "s"))
+    return spell
 
 
 def _drop_overlaps(spell: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -168,5 +211,6 @@ def spell_table(ctx: SynthContext, pop: Population, spell: dict[str, np.ndarray]
         "discharge_destination": destination.astype(str),
         "attendance_id": pa.array(np.where(row >= 0, attendance_ids[np.maximum(row, 0)], 0), mask=row < 0),
         "death_date": spell["death_date"], "awaiting_pathway": waiting,
+        "next_admission_time": spell["next_admission_time"],
     })
 

@@ -58,16 +58,20 @@ def rtt(ctx: SynthContext, rng: np.random.Generator, pop: Population, first: np.
     start = window_first[owner] + _days(rng.random(len(owner)) * window[owner])
     start = _weekday_after(start)
     n = len(owner)
-    long_wait = rng.random(n) < 0.35
-    weeks = np.where(long_wait, 20 * np.exp(0.42 * rng.standard_normal(n)), 8 * np.exp(0.6 * rng.standard_normal(n)))
+    # Waits in weeks: a mixture of quick, routine and long waits, tuned so the month-end list has ~60 %
+    # within 18 weeks and a tail past 52, 65 and 78 weeks (RTT, England 2024-25).
+    component = np.searchsorted([0.45, 0.93], rng.random(n))
+    weeks = np.array([8.0, 26.0, 46.0])[component] * np.exp(np.array([0.6, 0.45, 0.35])[component]
+                                                            * rng.standard_normal(n))
     stop = start + _days(weeks * 7)
+    # A pathway belongs to the provider: it runs on after a patient moves practice, and stops at death.
     last_day = first[owner] + span[owner].astype("timedelta64[D]")
     death = pop.death_date[owner]
-    died = ~np.isnat(death) & (stop > death)
-    stopped = stop < last_day
+    died = ~np.isnat(death) & (stop > death) & (death < ctx.end_day)
+    stopped = stop < ctx.end_day
     reason = rng.choice(6, size=n, p=[0.25, 0.55, 0.1, 0.04, 0.06, 0.0])
-    reason = np.where(died & (death < last_day), 5, reason)
-    clock_stop = np.where(died & (death < last_day), death, np.where(stopped, stop, NAT))
+    reason = np.where(died, 5, reason)
+    clock_stop = np.where(died, death, np.where(stopped, stop, NAT))
     keep = (np.isnat(clock_stop) | (clock_stop >= ctx.start_day)) & (start < last_day)
     spec_index, spec_keys = _choice(rng, n, RTT_SPECIALTIES)
     spec = np.array(spec_keys, dtype=object)[spec_index]

@@ -107,7 +107,8 @@ def _events(ctx: SynthContext, rng: np.random.Generator, pop: Population, first:
     rows = _Rows()
     conditions = codelists("conditions")
     for name, has in pop.diagnosed.items():
-        who = np.flatnonzero(has & (pop.onset[name] < ctx.end_day))
+        onset = pop.onset[name]
+        who = np.flatnonzero(has & (onset < ctx.end_day) & (np.isnat(pop.death_date) | (onset <= pop.death_date)))
         rows.add(who, pop.onset[name][who], conditions[name][0])
     _deficit_events(ctx, rng, pop, rows)
     _observations(ctx, rng, pop, first, span, rows)

@@ -17,9 +17,9 @@ from icsys.synth.context import Population, SynthContext
 from icsys.synth.places import Catchment, choose_sites
 from icsys.synth.timing import at_seconds, category, expand, hours, seasonal_days, weekday, winter
 
-AE_TYPE1_WALK_IN, AE_TYPE3 = 0.23, 0.19  # per person-year; conveyed ambulance patients add ~0.08 type 1
+AE_TYPE1_WALK_IN, AE_TYPE3 = 0.21, 0.18  # per person-year; conveyed ambulance patients add ~0.08 type 1
 AMBULANCE = 0.16
-DIRECT_EMERGENCY = 0.026  # admissions not through A&E (GP, bed bureau, clinic), per person-year
+DIRECT_EMERGENCY = 0.014  # admissions not through A&E (GP, bed bureau, clinic), per person-year
 ADMITTED_SHARE = 0.28
 ARRIVAL_PROFILE = np.array([2.2, 1.8, 1.5, 1.3, 1.2, 1.3, 1.8, 2.8, 4.5, 6.0, 6.6, 6.6, 6.2, 6.0, 5.8, 5.6,
                             5.4, 5.4, 5.2, 4.8, 4.3, 3.8, 3.2, 2.6])
@@ -76,7 +76,7 @@ def _ambulance(rng: np.random.Generator, ctx: SynthContext, pop: Population, cat
     sigma = np.array([0.45, 0.85, 0.9, 0.9])[category_index]
     response = median_min * np.exp(sigma * rng.standard_normal(n)) * np.where(category_index == 0, 1.0, pressure)
     on_scene = call + (np.clip(response, 1, 24 * 60) * 60).astype("timedelta64[s]")
-    p_convey = np.array([0.70, 0.58, 0.33, 0.18])[category_index] * np.clip(0.8 + 0.4 * frail, 0.8, 1.3)
+    p_convey = np.array([0.78, 0.64, 0.36, 0.2])[category_index] * np.clip(0.8 + 0.4 * frail, 0.8, 1.3)
     conveyed = rng.random(n) < np.clip(p_convey, 0, 0.95)
     site = np.where(conveyed, usual[owner], None)
     travel = 40 * np.exp(0.3 * rng.standard_normal(n)) + 10
@@ -152,9 +152,9 @@ def _times_in_department(rng: np.random.Generator, arrival: np.ndarray, admitted
                                                             [3, 10, 11]), 1.08, 0.95))
     site_effect = _site_effect(site)
     z = rng.standard_normal(n)
-    seen = np.where(kind == 3, 1.1 * np.exp(0.5 * z), 2.5 * np.exp(0.62 * z)) * crowding * site_effect
+    seen = np.where(kind == 3, 1.1 * np.exp(0.5 * z), 2.6 * np.exp(0.62 * z)) * crowding * site_effect
     dta_hours = 3.2 * np.exp(0.5 * rng.standard_normal(n)) * site_effect
-    bed_wait = 2.2 * np.exp(1.3 * rng.standard_normal(n)) * crowding**3 * site_effect
+    bed_wait = 2.6 * np.exp(1.3 * rng.standard_normal(n)) * crowding**3 * site_effect
     total = np.where(admitted, dta_hours + bed_wait, seen)
     total = np.clip(total, 0.15, 72)
     dta = np.where(admitted, arrival + (dta_hours * HOUR).astype("timedelta64[s]"), np.datetime64("NaT", "s"))
