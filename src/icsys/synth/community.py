@@ -20,7 +20,7 @@ NAT_D = np.datetime64("NaT", "D")
 DAYTIME = np.r_[np.full(8, 0.3), np.full(12, 5.0), np.full(4, 1.0)]
 # service: (yearly rate for a severely frail person, for a moderately frail one, for anyone 75+ else)
 COMMUNITY_SERVICES = {
-    "district_nursing": (8.0, 3.0, 0.15), "urgent_community_response": (1.2, 0.5, 0.05),
+    "district_nursing": (8.0, 3.0, 0.15), "urgent_community_response": (1.4, 0.6, 0.06),
     "virtual_ward": (0.12, 0.04, 0.004), "therapy": (0.6, 0.3, 0.06), "frailty_team": (0.5, 0.2, 0.0),
     "falls_service": (0.25, 0.1, 0.02), "long_term_conditions": (0.8, 0.4, 0.05),
 }
@@ -94,8 +94,13 @@ def social_care(ctx: SynthContext, rng: np.random.Generator, pop: Population, fi
     """Long-term support: care-home placements for residents, home care for frail people at home."""
     age = pop.age_on(ctx.start_day)
     registered = span > 0
-    resident = np.flatnonzero(pop.care_home & registered)
-    p_home_care = np.select([pop.frailty > 0.36, pop.frailty > 0.24], [0.35, 0.08], 0.004 * (age >= 75))
+    # Council-funded care-home residents (~60 %; the rest fund themselves) and home care for frail
+    # people and working-age adults with learning disabilities: ~1,400 per 100k adults in long-term
+    # support at any time (ASC-FR 2023-24: 650,085 at 31 March 2024).
+    resident = np.flatnonzero(pop.care_home & registered & (rng.random(len(pop)) < 0.6))
+    disability = pop.conditions.get("learning_disability", np.zeros(len(pop), bool))
+    p_home_care = np.select([pop.frailty > 0.36, pop.frailty > 0.24, (pop.frailty > 0.12) & (age >= 75),
+                             disability & (age >= 18)], [0.6, 0.32, 0.1, 0.45], 0.004 * (age >= 18))
     home_care = np.flatnonzero(~pop.care_home & registered & (rng.random(len(pop)) < p_home_care))
     owner = np.concatenate([resident, home_care])
     n = len(owner)
@@ -168,7 +173,7 @@ def mental_health(ctx: SynthContext, rng: np.random.Generator, pop: Population, 
     talking = service == 0
     phq_first = np.clip(np.round(rng.normal(15, 5, n)), 0, 27)
     gad_first = np.clip(np.round(rng.normal(13, 4, n)), 0, 21)
-    improve = rng.random(n) < 0.84
+    improve = rng.random(n) < 0.9
     phq_last = np.clip(phq_first - np.where(improve, rng.normal(10, 4, n), rng.normal(1, 3, n)), 0, 27).round()
     gad_last = np.clip(gad_first - np.where(improve, rng.normal(8, 3, n), rng.normal(1, 2, n)), 0, 21).round()
     has_first = talking & ~np.isnat(first_contact)

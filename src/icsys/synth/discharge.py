@@ -30,13 +30,13 @@ DAY_S = 86_400
 # Service length in days (median, lognormal sigma): how long a place stays taken.
 SERVICE = {1: (21.0, 0.5), 2: (22.0, 0.5), 3: (550.0, 0.8)}
 # How long a patient waits before another route is found (median days, sigma): pathway 1 longest.
-PATIENCE = {1: (30.0, 0.8), 2: (14.0, 0.6), 3: (21.0, 0.6)}
+PATIENCE = {1: (35.0, 0.9), 2: (8.0, 0.5), 3: (14.0, 0.6)}
 # Arranging even an available place takes time (days, uniform): assessment, transport, choice.
 ARRANGING = {1: (0.3, 2.0), 2: (0.5, 2.5), 3: (2.0, 7.0)}
 HOME_CARE_HOURS_PER_PACKAGE = 10.0
-DOMICILIARY_SHARE_FOR_DISCHARGES = 0.20  # of home-care packages turning over to new hospital discharges
+DOMICILIARY_SHARE_FOR_DISCHARGES = 0.245  # of home-care packages turning over to new hospital discharges
 COMMUNITY_BED_SHARE = 0.85  # the rest take step-up admissions from home
-CARE_HOME_SHARE = 0.22  # care-home beds free to hospital discharges (most are long-stay residents)
+CARE_HOME_SHARE = 0.26  # care-home beds free to hospital discharges (most are long-stay residents)
 INITIALLY_BUSY = 0.9
 WINTER_STRETCH = 1.2  # places turn over more slowly from December to February
 DESTINATION = {1: "19", 2: "51", 3: "85"}  # 51: NHS provider (community bed); 85: non-NHS care home

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
+from icsys.codes import codelists
 from icsys.synth.context import Population, SynthContext
 from icsys.synth.timing import at_seconds
 
@@ -20,18 +21,8 @@ DAY = np.timedelta64(86_400, "s")
 # Specialty (treatment function) mixes and their ICD-10 primary diagnoses.
 EMERGENCY_ADULT = {"300": 0.40, "100": 0.22, "110": 0.10, "320": 0.10, "340": 0.08, "430": 0.10}
 EMERGENCY_OLDER = {"300": 0.32, "430": 0.28, "110": 0.10, "100": 0.10, "320": 0.10, "340": 0.10}
-DIAGNOSES = {
-    "300": ["R07.4", "R10.4", "N39.0", "J18.9", "R55", "A41.9"],
-    "430": ["R29.6", "N39.0", "J18.9", "F05.9", "I50.9", "R41.0"],
-    "110": ["S72.0", "S52.5", "S82.8", "M17.1", "M16.1"],
-    "100": ["K35.8", "K80.2", "K56.7", "K40.9", "R10.4"],
-    "320": ["I21.4", "I48", "I50.0", "R07.4"],
-    "340": ["J44.1", "J18.9", "J45.9", "J22"],
-    "420": ["J21.9", "R50.9", "A08.4", "J06.9"],
-    "501": ["O80", "O82.0", "O80.0"],
-    "130": ["H25.9", "H40.1"], "120": ["J35.0", "J32.9"], "330": ["C44.3", "L82"], "301": ["K21.9", "K57.3", "D12.6"],
-    "502": ["N92.0", "N81.1"], "101": ["N40", "N20.0"], "410": ["M06.9", "M79.7"], "400": ["G40.9", "G43.9"],
-}
+# ICD-10 primary diagnoses by treatment function: icsys/codes/admission_diagnoses.csv.
+DIAGNOSES = codelists("admission_diagnoses")
 PATHWAY_DESTINATION = {0: "19", 1: "19", 2: "51", 3: "85"}
 
 
@@ -49,7 +40,7 @@ def diagnoses(rng: np.random.Generator, specialty: np.ndarray) -> np.ndarray:
     out = np.empty(len(specialty), dtype=object)
     for code in np.unique(specialty.astype(str)):
         mask = specialty == code
-        options = DIAGNOSES.get(code, ["R69"])
+        options = DIAGNOSES.get(code, DIAGNOSES["other"])
         out[mask] = np.array(options, dtype=object)[rng.integers(0, len(options), int(mask.sum()))]
     return out
 
@@ -60,8 +51,8 @@ def emergency_stay_days(rng: np.random.Generator, age: np.ndarray, frailty: np.n
     median rises with age and frailty, so overnight stays average ~9 days and ~12.5 at 85+
     (Health Foundation 2022) once the discharge delays are added."""
     n = len(age)
-    short = rng.random(n) < np.interp(age, [0, 16, 40, 65, 85], [0.62, 0.55, 0.48, 0.33, 0.22])
-    median = np.interp(age, [0, 16, 40, 65, 85], [1.8, 2.5, 3.5, 5.5, 7.0]) * (1 + 1.2 * frailty)
+    short = rng.random(n) < np.interp(age, [0, 16, 40, 65, 85], [0.72, 0.64, 0.58, 0.44, 0.32])
+    median = np.interp(age, [0, 16, 40, 65, 85], [2.0, 2.8, 4.0, 6.2, 8.0]) * (1 + 1.2 * frailty)
     long = median * np.exp(0.85 * rng.standard_normal(n))
     return np.where(short, rng.uniform(0.05, 0.8, n), np.clip(long, 1.2, 200))
 
@@ -75,7 +66,7 @@ def discharge_pathway(rng: np.random.Generator, age: np.ndarray, frailty: np.nda
     n = len(age)
     old = np.clip((age - 60) / 30, 0, 1)
     frail = np.clip(frailty / 0.3, 0, 2)
-    p1 = (0.02 + 0.34 * old + 0.12 * frail) * np.where(emergency, 1.0, 0.12)
+    p1 = (0.02 + 0.38 * old + 0.12 * frail) * np.where(emergency, 1.0, 0.12)
     p2 = (0.002 + 0.05 * old + 0.03 * frail) * np.where(emergency, 1.0, 0.1)
     p3 = (0.0005 + 0.012 * old + 0.012 * frail) * np.where(emergency, 1.0, 0.05)
     u = rng.random(n)
@@ -112,6 +103,15 @@ def build_spells(ctx: SynthContext, pop: Population, parts: list[dict[str, np.nd
     home = ready + (home_hours * 3600).astype("timedelta64[s]")
     death = pop.death_date[owner]
     died_at = at_seconds(np.where(np.isnat(death), ready.astype("datetime64[D]"), death), rng.integers(0, 86_400, n))
+    # Someone whose death comes before they would have left dies in this spell, on the death date.
+    death_end = (death + 1).astype("datetime64[s]")
+    dies_here = ~spell["died"] & ~np.isnat(death) & (home >= death_end)
+    room = np.where(dies_here, (np.where(dies_here, death_end, spell["admission_time"])
+                                - spell["admission_time"]).astype(np.int64), 0)
+    last_moment = spell["admission_time"] + (room * rng.random(n)).astype(np.int64).astype("timedelta64[s]")
+    died_at = np.where(dies_here, last_moment, died_at)
+    spell["died"] = spell["died"] | dies_here
+    pathway = np.where(dies_here, -1, pathway)
     discharge = np.where(spell["died"], died_at, home)
     ready = np.where(spell["died"], np.datetime64("NaT", "s"), ready)
     spell |= {"ready_for_discharge_time": ready, "discharge_time": discharge, "discharge_pathway": pathway,
