@@ -147,10 +147,9 @@ def load_table_file(con: duckdb.DuckDBPyConnection, report: LoadReport, table: T
     columns = validate.file_columns(con, file, fmt)
     validate.check_columns(table, columns, str(file))
     try:
-        after = validate.insert_typed(con, table, file, fmt, columns)
+        after, inserted = validate.insert_typed(con, table, file, fmt, columns)
         if validate.typed_is_valid(con, table, columns, system, after):
-            report.loaded[table.name] = con.execute(
-                f"SELECT count(*) FROM {quote(table.name)} WHERE rowid > {after}").fetchone()[0]
+            report.loaded[table.name] = inserted
             return
     except duckdb.Error:
         pass  # a value that does not fit its type: the slow path will name it

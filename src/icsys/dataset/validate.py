@@ -219,9 +219,10 @@ def file_columns(con: duckdb.DuckDBPyConnection, path: Path, fmt: str) -> list[s
         raise FileProblem(f"{path}: cannot be read as {fmt.upper()}: {str(exc).splitlines()[0]}") from exc
 
 
-def insert_typed(con: duckdb.DuckDBPyConnection, table: Table, path: Path, fmt: str, columns: list[str]) -> int:
-    """Append the file straight into its table, read in the schema's types, and return the rowid the
-    new rows start after (-1 for an empty table). Raises duckdb.Error if any value does not fit its
+def insert_typed(con: duckdb.DuckDBPyConnection, table: Table, path: Path, fmt: str,
+                 columns: list[str]) -> tuple[int, int]:
+    """Append the file straight into its table, read in the schema's types; return the rowid the new
+    rows start after (-1 for an empty table) and how many there are. Raises duckdb.Error if any value does not fit its
     type; the caller rolls back and takes the slow path, which names the value."""
     after = con.execute(f"SELECT coalesce(max(rowid), -1) FROM {quote(table.name)}").fetchone()[0]
     if fmt == "csv":
@@ -231,9 +232,9 @@ def insert_typed(con: duckdb.DuckDBPyConnection, table: Table, path: Path, fmt: 
     else:
         source = f"read_parquet({literal(str(path))})"
         select = ", ".join(f"CAST({quote(c)} AS {table.column(c).sql_type})" for c in columns)
-    con.execute(f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) SELECT {select} "
-                f"FROM {source}")
-    return int(after)
+    inserted = con.execute(f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
+                           f"SELECT {select} FROM {source}").fetchone()[0]
+    return int(after), int(inserted)
 
 
 def typed_is_valid(con: duckdb.DuckDBPyConnection, table: Table, present: list[str], system: System,

@@ -33,6 +33,11 @@ def _days(x: np.ndarray) -> np.ndarray:
     return np.round(x).astype(np.int64).astype("timedelta64[D]")
 
 
+def _offset(x: np.ndarray) -> np.ndarray:
+    """Whole days into a window of x days (floored, so a day never falls past the window's end)."""
+    return np.floor(x).astype(np.int64).astype("timedelta64[D]")
+
+
 def _weekday_after(day: np.ndarray) -> np.ndarray:
     """Move Saturday and Sunday to the next Monday."""
     wd = weekday(day)
@@ -165,7 +170,7 @@ def cancer(ctx: SynthContext, rng: np.random.Generator, pop: Population, first: 
     rate = rate * CANCER_REFERRALS * years.sum() / max((rate * years).sum(), 1e-9)
     owner = expand(rng.poisson(rate * years))
     n = len(owner)
-    referral = _weekday_after(first[owner] + _days(rng.random(n) * np.maximum(span[owner], 1)))
+    referral = _weekday_after(first[owner] + _offset(rng.random(n) * np.maximum(span[owner], 1)))
     tumour, keys = _choice(rng, n, TUMOURS)
     female = pop.sex[owner] == "F"
     tumour = np.where((np.array(keys)[tumour] == "gynaecological") & ~female, keys.index("urological"), tumour)
@@ -202,7 +207,7 @@ def diagnostics(ctx: SynthContext, rng: np.random.Generator, pop: Population, fi
     rate = rate * DIAGNOSTIC_TESTS * years.sum() / max((rate * years).sum(), 1e-9)
     owner = expand(rng.poisson(rate * years))
     n = len(owner)
-    request = first[owner] + _days(rng.random(n) * np.maximum(span[owner], 1))
+    request = first[owner] + _offset(rng.random(n) * np.maximum(span[owner], 1))
     slow = rng.random(n) < 0.42  # DM01: ~22 % of the list waiting 6 weeks or more
     wait_days = np.where(slow, 45 * np.exp(0.5 * rng.standard_normal(n)), 14 * np.exp(0.6 * rng.standard_normal(n)))
     test_date = request + _days(wait_days)
