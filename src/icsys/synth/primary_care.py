@@ -178,7 +178,7 @@ def _observations(ctx: SynthContext, rng: np.random.Generator, pop: Population, 
     n = rng.poisson(bp_rate * years)
     owner = expand(n)
     day = seasonal_days(rng, first[owner], span[owner], 0.05)
-    systolic = 118 + 0.45 * np.clip(age[owner] - 30, 0, None) + rng.normal(0, 12, len(owner))
+    systolic = 116 + 0.3 * np.clip(age[owner] - 30, 0, None) + rng.normal(0, 10, len(owner))
     systolic += np.where(true_htn[owner] & ~known_htn[owner], 30, np.where(known_htn[owner], 12, 0))
     systolic = np.round(np.clip(systolic, 85, 230))
     diastolic = np.round(np.clip(0.45 * systolic + 18 + rng.normal(0, 7, len(owner)), 45, 130))
