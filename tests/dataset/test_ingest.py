@@ -171,3 +171,16 @@ def test_cli_reports_and_exits_2(store: Path, tmp_path: Path) -> None:
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert "row 1: department_type: '9' is not a known code" in result.stderr
     assert "nothing loaded" in result.stderr
+
+
+def test_every_load_is_logged_with_who_and_what(store: Path, tmp_path: Path) -> None:
+    rows = ["13,1,RPA02,1,2025-01-06 10:00:00,2025-01-06 13:30:00,walk_in,3,discharged",
+            "14,1,NOPE,1,2025-01-06 10:00:00,2025-01-06 13:30:00,walk_in,3,discharged"]
+    report = load(store, "ae_attendance", write(tmp_path / "log.csv", AE_HEADER, rows), allow_rejects=True)
+    with pytest.raises(LoadRejected):
+        load(store, "ae_attendance", write(tmp_path / "log2.csv", AE_HEADER, rows[1:]))
+    with duckdb.connect(str(store), read_only=True) as con:
+        log = con.execute("SELECT load_id, loaded_by, table_name, rows_loaded, rows_quarantined FROM load_log "
+                          "ORDER BY loaded_at").fetchall()
+    assert [r[2:] for r in log] == [("person", 2, 0), ("ae_attendance", 1, 1)], "a rejected load leaves no entry"
+    assert log[-1][0] == report.load_id and log[-1][1]

@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 from icsys.dataset.schema import TABLES
-from icsys.dataset.store import QUARANTINE_TABLE, open_store
+from icsys.dataset.store import LOAD_LOG_TABLE, QUARANTINE_TABLE, open_store
 
 FORMATS = {".csv": "(FORMAT csv, HEADER true)", ".parquet": "(FORMAT parquet, COMPRESSION zstd)"}
 
@@ -21,8 +21,9 @@ def export_table(db: Path, table: str, out: Path) -> int:
     fmt = FORMATS.get(out.suffix.lower())
     if fmt is None:
         raise ExportError(f"--out {out}: unknown format {out.suffix or '(none)'}; use .csv or .parquet")
-    if table not in TABLES and table != QUARANTINE_TABLE:
-        raise ExportError(f"--table {table}: unknown table; tables are: {', '.join([*TABLES, QUARANTINE_TABLE])}")
+    extra = (QUARANTINE_TABLE, LOAD_LOG_TABLE)
+    if table not in TABLES and table not in extra:
+        raise ExportError(f"--table {table}: unknown table; tables are: {', '.join([*TABLES, *extra])}")
     if not out.parent.exists():
         raise ExportError(f"--out {out}: folder {out.parent} does not exist")
     partial = out.with_name(f".{out.name}.partial")

@@ -6,7 +6,7 @@ from pathlib import Path
 from typing import Any
 
 from icsys.dataset.schema import TABLES
-from icsys.dataset.store import QUARANTINE_TABLE, get_meta, open_store
+from icsys.dataset.store import LOAD_LOG_TABLE, QUARANTINE_TABLE, get_meta, open_store
 
 
 def describe(db: Path) -> dict[str, Any]:
@@ -16,6 +16,8 @@ def describe(db: Path) -> dict[str, Any]:
         tables = {name: _describe_table(con, name) for name in TABLES}
         quarantined = con.execute(f"SELECT count(*) FROM {QUARANTINE_TABLE}").fetchone()[0] \
             if _exists(con, QUARANTINE_TABLE) else 0
+        loads = con.execute(f"SELECT count(DISTINCT load_id), max(loaded_at)::VARCHAR FROM {LOAD_LOG_TABLE}"
+                            ).fetchone() if _exists(con, LOAD_LOG_TABLE) else (0, None)
     finally:
         con.close()
     froms = [t["from"] for t in tables.values() if t.get("from")]
@@ -29,6 +31,7 @@ def describe(db: Path) -> dict[str, Any]:
                    "to": meta.get("period_end") or (max(tos) if tos else None)},
         "tables": tables,
         "quarantine": {"rows": int(quarantined)},
+        "loads": {"count": int(loads[0]), "latest": loads[1]},
     }
 
 

@@ -8,6 +8,7 @@ a process killed midway leaves the store as it was.
 
 from __future__ import annotations
 
+import getpass
 import json
 import uuid
 from collections.abc import Callable
@@ -18,7 +19,7 @@ import duckdb
 
 from icsys.dataset import validate
 from icsys.dataset.schema import TABLES, Table
-from icsys.dataset.store import QUARANTINE_TABLE, StoreError, open_store
+from icsys.dataset.store import LOAD_LOG_TABLE, QUARANTINE_TABLE, StoreError, open_store
 from icsys.dataset.validate import CHECKED, STAGE, FileProblem, Problem, quote, typed
 from icsys.system import System, load_system
 
@@ -131,6 +132,7 @@ def _run(con: duckdb.DuckDBPyConnection, report: LoadReport, fmt: str, table: st
             load_fhir(con, report, file, system, allow_rejects)
         if report.rows_rejected and not allow_rejects:
             raise LoadRejected(report)
+        _log(con, report)
     except FileProblem as exc:
         con.execute("ROLLBACK")
         raise LoadError(str(exc)) from exc
@@ -138,6 +140,17 @@ def _run(con: duckdb.DuckDBPyConnection, report: LoadReport, fmt: str, table: st
         con.execute("ROLLBACK")
         raise
     con.execute("COMMIT")
+
+
+def _log(con: duckdb.DuckDBPyConnection, report: LoadReport) -> None:
+    """Who loaded what into which table, when, inside the load's own transaction (so it is there
+    exactly when the rows are)."""
+    who = getpass.getuser()
+    quarantined = report.rows_rejected
+    for table, rows in (report.loaded or {"(none)": 0}).items():
+        con.execute(f"INSERT INTO {LOAD_LOG_TABLE} VALUES (?, now()::TIMESTAMP, ?, ?, ?, ?, ?, ?)",
+                    [report.load_id, who, report.file, report.format, table, rows, quarantined])
+        quarantined = 0
 
 
 def load_table_file(con: duckdb.DuckDBPyConnection, report: LoadReport, table: Table, file: Path, fmt: str,

@@ -19,11 +19,18 @@ from icsys.dataset.schema import TABLES, Table
 
 META_TABLE = "icsys_meta"
 QUARANTINE_TABLE = "quarantine"
+LOAD_LOG_TABLE = "load_log"
 
 _META_DDL = f"CREATE TABLE IF NOT EXISTS {META_TABLE} (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)"
 _QUARANTINE_DDL = f"""CREATE TABLE IF NOT EXISTS {QUARANTINE_TABLE} (
     load_id VARCHAR NOT NULL, loaded_at TIMESTAMP NOT NULL, table_name VARCHAR NOT NULL,
     file VARCHAR NOT NULL, row_number BIGINT NOT NULL, reasons VARCHAR NOT NULL, record VARCHAR NOT NULL)"""
+
+
+_LOAD_LOG_DDL = f"""CREATE TABLE IF NOT EXISTS {LOAD_LOG_TABLE} (
+    load_id VARCHAR NOT NULL, loaded_at TIMESTAMP NOT NULL, loaded_by VARCHAR NOT NULL, file VARCHAR NOT NULL,
+    format VARCHAR NOT NULL, table_name VARCHAR NOT NULL, rows_loaded BIGINT NOT NULL,
+    rows_quarantined BIGINT NOT NULL)"""
 
 
 class StoreError(RuntimeError):
@@ -56,6 +63,7 @@ def open_store(path: Path | str, read_only: bool = False) -> duckdb.DuckDBPyConn
 def create_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(_META_DDL)
     con.execute(_QUARANTINE_DDL)
+    con.execute(_LOAD_LOG_DDL)
     for table in TABLES.values():
         con.execute(table_ddl(table))
 
