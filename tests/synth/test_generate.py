@@ -167,3 +167,13 @@ def test_killed_build_leaves_the_old_store(store: Path, tmp_path: Path) -> None:
     proc.send_signal(signal.SIGKILL)
     assert proc.wait() == -signal.SIGKILL, "the build finished before it could be killed"
     assert fingerprints(db) == before
+
+
+def test_domain_code_reads_the_store_through_ibis(store: Path, con) -> None:
+    from icsys.dataset.store import connect
+
+    backend = connect(store)
+    spells = backend.table("inpatient_spell")
+    emergency = spells.filter(spells.admission_method.startswith("2")).count().execute()
+    assert emergency == con.execute("SELECT count(*) FROM inpatient_spell WHERE admission_method LIKE '2%'"
+                                    ).fetchone()[0]
