@@ -232,8 +232,14 @@ def insert_typed(con: duckdb.DuckDBPyConnection, table: Table, path: Path, fmt: 
     else:
         source = f"read_parquet({literal(str(path))})"
         select = ", ".join(f"CAST({quote(c)} AS {table.column(c).sql_type})" for c in columns)
-    inserted = con.execute(f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
-                           f"SELECT {select} FROM {source}").fetchone()[0]
+    # Row order does not matter here (new rows are found by rowid), and letting DuckDB insert out of
+    # order makes the bulk insert a third faster; the slow path turns order back on for row numbers.
+    con.execute("SET preserve_insertion_order = false")
+    try:
+        inserted = con.execute(f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
+                               f"SELECT {select} FROM {source}").fetchone()[0]
+    finally:
+        con.execute("SET preserve_insertion_order = true")
     return int(after), int(inserted)
 
 
