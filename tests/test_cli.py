@@ -78,3 +78,18 @@ def test_dictionary_written(tmp_path: Path) -> None:
     out = tmp_path / "dd.md"
     assert icsys("dictionary", "--out", out).returncode == 0
     assert "## inpatient_spell" in out.read_text(encoding="utf-8")
+
+
+def test_store_locked_by_another_process(tmp_path: Path) -> None:
+    import duckdb
+
+    db = tmp_path / "locked.duckdb"
+    holder = duckdb.connect(str(db))
+    try:
+        holder.execute("CREATE TABLE t (a INTEGER)")
+        assert_clear_error(icsys("info", "--db", db), "locked.duckdb", "lock")
+        people = tmp_path / "p.csv"
+        people.write_text("person_id\n1\n", encoding="utf-8")
+        assert_clear_error(icsys("load", "--db", db, "--table", "person", people), "lock")
+    finally:
+        holder.close()

@@ -36,6 +36,8 @@ def fail(message: str, status: int = 2) -> NoReturn:
 @contextmanager
 def clear_errors() -> Iterator[None]:
     """Known errors of bad input become a message and exit status 2."""
+    import duckdb
+
     from icsys.dataset.export import ExportError
     from icsys.dataset.store import StoreError
     from icsys.synth.generate import SynthError
@@ -49,6 +51,8 @@ def clear_errors() -> Iterator[None]:
         fail(str(exc.args[0]) if exc.args else str(exc))
     except OSError as exc:
         fail(f"{exc.filename or ''}: {exc.strerror or exc}")
+    except duckdb.Error as exc:  # e.g. the store is locked by another process, or the disk is full
+        fail(f"the store could not be used: {str(exc).splitlines()[0]}; nothing was changed")
     except KeyboardInterrupt:
         fail("interrupted; nothing was changed", status=130)
 
