@@ -7,8 +7,6 @@ same expressions run on Spark or a warehouse; writing goes through DuckDB direct
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -78,18 +76,6 @@ def append(con: duckdb.DuckDBPyConnection, name: str, data: pa.Table) -> None:
         con.execute(f'INSERT INTO "{name}" SELECT {select} FROM _icsys_append')
     finally:
         con.unregister("_icsys_append")
-
-
-@contextmanager
-def transaction(con: duckdb.DuckDBPyConnection) -> Iterator[duckdb.DuckDBPyConnection]:
-    """All or nothing: commit if the block finishes, roll back on any error or interrupt."""
-    con.execute("BEGIN TRANSACTION")
-    try:
-        yield con
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    con.execute("COMMIT")
 
 
 def set_meta(con: duckdb.DuckDBPyConnection, **values: Any) -> None:

@@ -192,10 +192,4 @@ class _Writer:
             raise error
 
 
-def period_of(end: date, years: int) -> tuple[date, date]:
-    """The first and last day a build with these settings covers."""
-    ctx = SynthContext(system=None, scale=1.0, years=years, seed=0, end=end)  # type: ignore[arg-type]
-    return ctx.start, ctx.end
-
-
-__all__ = ["MAX_SCALE", "MIN_SCALE", "SynthError", "chunk_practices", "period_of", "synthesise"]
+__all__ = ["MAX_SCALE", "MIN_SCALE", "SynthError", "chunk_practices", "synthesise"]

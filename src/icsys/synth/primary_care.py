@@ -17,7 +17,6 @@ from icsys.synth.context import Population, SynthContext
 from icsys.synth.population import EFI_CONDITIONS
 from icsys.synth.timing import at_seconds, category, expand, hours, pick, seasonal_days, weekday
 
-NAT = np.datetime64("NaT")
 GP_RATE = 5.8  # appointments per registered patient per year, 2024 (IfG performance tracker)
 REVIEW_COVERAGE = 0.8  # share of people with an LTC who have their annual review recorded
 LD_CHECK_COVERAGE, SMI_CHECK_COVERAGE = 0.72, 0.55

@@ -6,8 +6,6 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-SECONDS_PER_DAY = 86_400
-
 
 def seasonal_days(rng: np.random.Generator, first: np.ndarray, span: np.ndarray, amplitude: float) -> np.ndarray:
     """One day per row in [first, first + span), more often in winter: the density is proportional to
