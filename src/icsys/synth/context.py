@@ -87,6 +87,7 @@ class Population:
     conditions: dict[str, np.ndarray] = field(default_factory=dict)
     onset: dict[str, np.ndarray] = field(default_factory=dict)
     diagnosed: dict[str, np.ndarray] = field(default_factory=dict)
+    deficits: np.ndarray | None = None  # int: eFI deficits on the record (frailty = deficits / 36)
 
     def __len__(self) -> int:
         return len(self.person_id)

@@ -152,8 +152,7 @@ def generate_population(ctx: SynthContext, chunk: int, practices: list[Practice]
         ethnicity=ethnicity, lsoa_code=lsoa, registration_start=registration_start,
         registration_end=registration_end, death_date=death, place_of_death=place, care_home=care_home,
         frailty=frailty, ltc_count=ltc, propensity=propensity, conditions=conditions, onset=onset,
-        diagnosed=diagnosed)
-    pop.deficits = deficits  # type: ignore[attr-defined]  # per-person eFI deficit flags, for the GP record
+        diagnosed=diagnosed, deficits=deficits)
     return pop
 
 

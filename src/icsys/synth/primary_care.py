@@ -152,7 +152,7 @@ def _deficit_events(ctx: SynthContext, rng: np.random.Generator, pop: Population
                           "respiratory_disease", "polypharmacy"}
     others = [name for name in lists if name not in condition_deficits]
     from_conditions = sum(pop.diagnosed[c].astype(np.int16) for c in EFI_CONDITIONS)
-    extra = np.clip(pop.deficits - from_conditions, 0, len(others))  # type: ignore[attr-defined]
+    extra = np.clip(pop.deficits - from_conditions, 0, len(others))  # type: ignore[operator]
     who = np.flatnonzero(extra)
     order = np.argsort(rng.random((len(who), len(others))), axis=1)  # a random distinct set per person
     take = np.arange(len(others))[None, :] < extra[who][:, None]
