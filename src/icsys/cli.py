@@ -20,6 +20,9 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_
                   help="icsys: the linked dataset and tools of an NHS Integrated Care System.")
 system_app = typer.Typer(no_args_is_help=True, help="The system definition (organisations, geography).")
 app.add_typer(system_app, name="system")
+population_app = typer.Typer(no_args_is_help=True, help="Population health management: frailty, multimorbidity, "
+                             "case finding.")
+app.add_typer(population_app, name="population")
 
 err = Console(stderr=True)
 DbOption = Annotated[Path, typer.Option("--db", help="The store: a DuckDB file.", dir_okay=False)]
@@ -208,6 +211,20 @@ def system_schema() -> None:
     from icsys.system import System
 
     print(json.dumps(System.model_json_schema(), indent=2))
+
+
+@population_app.command("stratify")
+def population_stratify(
+    db: DbOption,
+    as_of: Annotated[str, typer.Option("--as-of", help="Date the measures describe (YYYY-MM-DD).")],
+) -> None:
+    """Write person_measures: one row per registered person with eFI, LTC count and case-finding flags."""
+    from icsys.population.stratify import stratify
+
+    day = _date(as_of, "--as-of")
+    with clear_errors():
+        people = stratify(db, day)
+    err.print(f"wrote person_measures for {people:,} registered people as of {day}", highlight=False)
 
 
 def main() -> None:

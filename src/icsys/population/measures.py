@@ -1,0 +1,126 @@
+"""Per-person measures as Ibis expressions over the dataset: who is registered on a date, the
+electronic Frailty Index, long-term conditions and case-finding flags with their reasons.
+
+eFI: Clegg A, et al. Development and validation of an electronic frailty index using routine primary
+care electronic health record data. Age Ageing 2016;45:353-60. 36 deficits (codelist
+codes/efi_deficits.csv); score = deficits / 36; fit 0-4 deficits, mild 5-8, moderate 9-12, severe 13+.
+Polypharmacy is the one deficit read from medicines: 5 or more distinct medicines issued in the year.
+"""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+
+from icsys.codes import codelists
+
+EFI_DEFICITS = 36
+POLYPHARMACY = "polypharmacy"
+POLYPHARMACY_MEDICINES = 5
+LOOKBACK_YEAR = timedelta(days=365)
+
+
+def registered(person: ir.Table, as_of: date) -> ir.Table:
+    """People registered and alive on `as_of`."""
+    day = ibis.literal(as_of)
+    return person.filter(
+        person.registration_start.isnull() | (person.registration_start <= day),
+        person.registration_end.isnull() | (person.registration_end > day),
+        person.death_date.isnull() | (person.death_date > day),
+    )
+
+
+def _codes(name: str, skip_prefix: str = "medication:") -> ir.Table:
+    rows = [(group, code) for group, codes in codelists(name).items() for code in codes
+            if not code.startswith(skip_prefix)]
+    return ibis.memtable({"group": [g for g, _ in rows], "code": [c for _, c in rows]})
+
+
+def _coded(events: ir.Table, as_of: date, codelist: str) -> ir.Table:
+    """(person_id, group) for every group of `codelist` a person has a code for on or before as_of."""
+    codes = _codes(codelist)
+    recorded = events.filter(events.event_date <= ibis.literal(as_of))
+    joined = recorded.join(codes, recorded.snomed_code == codes.code)
+    return joined.select("person_id", "group").distinct()
+
+
+def efi(people: ir.Table, events: ir.Table, medication: ir.Table, as_of: date) -> ir.Table:
+    """person_id, efi_deficits, efi_score, efi_category for each person in `people`."""
+    coded = _coded(events, as_of, "efi_deficits")
+    year = medication.filter(medication.issue_date <= ibis.literal(as_of),
+                             medication.issue_date > ibis.literal(as_of - LOOKBACK_YEAR))
+    poly = (year.group_by("person_id").aggregate(medicines=year.dmd_code.nunique())
+            .filter(lambda t: t.medicines >= POLYPHARMACY_MEDICINES)
+            .select("person_id", group=ibis.literal(POLYPHARMACY)))
+    deficits = coded.union(poly).group_by("person_id").aggregate(efi_deficits=lambda t: t.group.nunique())
+    out = people.select("person_id").left_join(deficits, "person_id").select(
+        "person_id", efi_deficits=lambda t: t.efi_deficits.fill_null(0))
+    return out.mutate(efi_score=out.efi_deficits / EFI_DEFICITS, efi_category=efi_category(out.efi_deficits))
+
+
+def efi_category(deficits: ir.IntegerValue) -> ir.StringValue:
+    return (ibis.cases((deficits >= 13, "severe"), (deficits >= 9, "moderate"), (deficits >= 5, "mild"),
+                       else_="fit"))
+
+
+def long_term_conditions(people: ir.Table, events: ir.Table, as_of: date) -> ir.Table:
+    """person_id, ltc_count: QOF-register conditions (codes/conditions.csv) recorded by as_of."""
+    coded = _coded(events, as_of, "conditions")
+    counts = coded.group_by("person_id").aggregate(ltc_count=lambda t: t.group.nunique())
+    return people.select("person_id").left_join(counts, "person_id").select(
+        "person_id", ltc_count=lambda t: t.ltc_count.fill_null(0))
+
+
+def case_finding(people: ir.Table, events: ir.Table, medication: ir.Table, ltc: ir.Table,
+                 as_of: date) -> ir.Table:
+    """Flags for people whose record suggests an unmet need, each with the reason in words."""
+    day = ibis.literal(as_of)
+    year_ago = ibis.literal(as_of - LOOKBACK_YEAR)
+    two_years_ago = ibis.literal(as_of - 2 * LOOKBACK_YEAR)
+    conditions = codelists("conditions")
+    observations = codelists("observations")
+    dementia_drugs = codelists("medications")["dementia"]
+
+    def has_code(codes: list[str], since: Any = None) -> ir.Table:
+        rows = events.filter(events.snomed_code.isin(codes), events.event_date <= day)
+        if since is not None:
+            rows = rows.filter(rows.event_date > since)
+        return rows.select("person_id").distinct()
+
+    on_dementia_drug = medication.filter(medication.dmd_code.isin(dementia_drugs), medication.issue_date <= day,
+                                         medication.issue_date > year_ago).select("person_id").distinct()
+    bp = events.filter(events.event_date <= day, events.event_date > two_years_ago,
+                       ((events.snomed_code == observations["systolic_bp"][0]) & (events.value >= 140))
+                       | ((events.snomed_code == observations["diastolic_bp"][0]) & (events.value >= 90)))
+    raised = (bp.group_by("person_id").aggregate(days=bp.event_date.nunique())
+              .filter(lambda t: t.days >= 2).select("person_id"))
+    flags = {
+        "flag_dementia_medication_no_diagnosis": (
+            _member(people, on_dementia_drug) & ~_member(people, has_code(conditions["dementia"])),
+            "on dementia medication in the last year with no dementia diagnosis"),
+        "flag_raised_bp_no_hypertension": (
+            _member(people, raised) & ~_member(people, has_code(conditions["hypertension"])),
+            "raised blood pressure (140/90 or more) on 2+ days in 2 years with no hypertension diagnosis"),
+        "flag_ltc3_no_review": (
+            _member(people, ltc.filter(ltc.ltc_count >= 3).select("person_id"))
+            & ~_member(people, has_code(observations["ltc_review"], year_ago)),
+            "3 or more long-term conditions and no review in the last year"),
+        "flag_ld_no_health_check": (
+            _member(people, has_code(conditions["learning_disability"]))
+            & ~_member(people, has_code(observations["ld_health_check"], year_ago)),
+            "learning disability register and no annual health check in the last year"),
+        "flag_smi_no_health_check": (
+            _member(people, has_code(conditions["smi"]))
+            & ~_member(people, has_code(observations["smi_health_check"], year_ago)),
+            "severe mental illness register and no physical health check in the last year"),
+    }
+    out = people.select("person_id").mutate(**{name: cond for name, (cond, _) in flags.items()})
+    reasons = [ibis.cases((out[name], reason), else_=None) for name, (_, reason) in flags.items()]
+    return out.mutate(case_finding_reasons=ibis.array(reasons).filter(lambda r: r.notnull()).join("; "))
+
+
+def _member(people: ir.Table, subset: ir.Table) -> ir.BooleanValue:
+    return people.person_id.isin(subset.person_id)
