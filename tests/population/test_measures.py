@@ -29,7 +29,8 @@ def person(pid: int, **over: object) -> dict:
     return row | over
 
 
-def build(tmp_path: Path, people: list[dict], events: list[tuple] = (), meds: list[tuple] = ()) -> dict[int, dict]:
+def build(tmp_path: Path, people: list[dict], events: list[tuple] = (), meds: list[tuple] = (),
+          spells: list[tuple] = ()) -> dict[int, dict]:
     db = tmp_path / "s.duckdb"
     con = open_store(db)
     append(con, "person", pa.Table.from_pylist(people))
@@ -41,6 +42,11 @@ def build(tmp_path: Path, people: list[dict], events: list[tuple] = (), meds: li
         append(con, "medication", pa.Table.from_pylist([
             {"medication_id": i + 1, "person_id": p, "issue_date": d, "dmd_code": c, "practice_code": "G82100"}
             for i, (p, d, c) in enumerate(meds)]))
+    if spells:
+        append(con, "inpatient_spell", pa.Table.from_pylist([
+            {"spell_id": i + 1, "person_id": p, "site_code": "RPA02", "admission_time": when,
+             "admission_method": method, "patient_classification": "1", "specialty": "300",
+             "primary_diagnosis": "J18.9"} for i, (p, when, method) in enumerate(spells)]))
     con.close()
     stratify(db, AS_OF)
     with duckdb.connect(str(db), read_only=True) as c:
@@ -122,3 +128,25 @@ def test_health_checks_for_learning_disability_and_smi(tmp_path: Path) -> None:
     out = build(tmp_path, [person(p) for p in (1, 2, 3)], events)
     assert [out[p]["flag_ld_no_health_check"] for p in (1, 2, 3)] == [True, False, False]
     assert out[3]["flag_smi_no_health_check"]
+
+
+def test_bridges_to_health_segments_by_precedence(tmp_path: Path) -> None:
+    from datetime import datetime
+
+    code = lambda p, c: (p, date(2018, 1, 1), CONDITIONS[c][0], None)  # noqa: E731
+    events = [
+        *deficits(1, 13), code(1, "cancer"),           # severe frailty with cancer
+        *deficits(2, 13),                              # severe frailty alone
+        code(3, "copd"), code(3, "diabetes"),          # COPD, admitted this year
+        code(4, "learning_disability"), code(4, "diabetes"),  # disability outranks chronic conditions
+        code(6, "diabetes"),
+        code(9, "cancer"),                             # cancer without frailty: a chronic condition
+    ]
+    spells = [(3, datetime(2024, 12, 1, 10), "21"), (7, datetime(2025, 1, 5, 9), "21"),
+              (8, datetime(2024, 11, 1, 9), "31"), (7, datetime(2023, 1, 5, 9), "21")]
+    people = [person(p) for p in (1, 2, 3, 4, 6, 7, 8, 9, 10)] + [person(5, birth_date=date(2024, 10, 1))]
+    out = build(tmp_path, people, events, spells=spells)
+    expected = {1: "failing_health", 2: "long_decline", 3: "limited_reserve", 4: "stable_serious_disability",
+                5: "maternal_infant", 6: "chronic_conditions", 7: "acutely_ill", 8: "maternal_infant",
+                9: "chronic_conditions", 10: "healthy"}
+    assert {p: out[p]["segment"] for p in expected} == expected

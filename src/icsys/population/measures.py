@@ -124,3 +124,50 @@ def case_finding(people: ir.Table, events: ir.Table, medication: ir.Table, ltc: 
 
 def _member(people: ir.Table, subset: ir.Table) -> ir.BooleanValue:
     return people.person_id.isin(subset.person_id)
+
+
+# Bridges to Health (Lynn et al., Milbank Q 2007;85:185-208) segments, highest precedence first. Each
+# person gets the first segment whose rule holds; the rules use only what is recorded by as_of.
+SEGMENTS = (
+    ("failing_health", "severe frailty with cancer, heart failure or COPD"),
+    ("long_decline", "severe frailty or dementia: a long period of decline"),
+    ("limited_reserve", "heart failure, COPD or CKD with an emergency admission in the last year"),
+    ("stable_serious_disability", "learning disability, severe mental illness or stroke"),
+    ("maternal_infant", "under 1 year old, or a maternity admission in the last year"),
+    ("chronic_conditions", "one or more long-term conditions"),
+    ("acutely_ill", "an emergency admission in the last year and no long-term condition"),
+    ("healthy", "none of the above"),
+)
+
+
+def segments(people: ir.Table, events: ir.Table, spells: ir.Table, frailty: ir.Table, ltc: ir.Table,
+             as_of: date) -> ir.Table:
+    """person_id, segment: one Bridges to Health segment per person, by the precedence of SEGMENTS."""
+    day = ibis.literal(as_of)
+    year_ago = ibis.literal(as_of - LOOKBACK_YEAR)
+    conditions = codelists("conditions")
+
+    def coded(*names: str) -> ir.BooleanValue:
+        codes = [code for name in names for code in conditions[name]]
+        who = events.filter(events.snomed_code.isin(codes), events.event_date <= day).select("person_id")
+        return t.person_id.isin(who.person_id)
+
+    recent = spells.filter(spells.admission_time.date() <= day, spells.admission_time.date() > year_ago)
+    emergency = recent.filter(recent.admission_method.startswith("2")).select("person_id")
+    maternity = recent.filter(recent.admission_method.startswith("3")).select("person_id")
+    t = people.select("person_id", "birth_date").join(frailty.select("person_id", "efi_category"), "person_id").join(
+        ltc, "person_id")
+    severe = t.efi_category == "severe"
+    admitted = t.person_id.isin(emergency.person_id)
+    rules = [
+        severe & coded("cancer", "heart_failure", "copd"),
+        severe | coded("dementia"),
+        coded("heart_failure", "copd", "ckd") & admitted,
+        coded("learning_disability", "smi", "stroke"),
+        (t.birth_date > ibis.literal(as_of - LOOKBACK_YEAR)) | t.person_id.isin(maternity.person_id),
+        t.ltc_count >= 1,
+        admitted,
+    ]
+    segment = ibis.cases(*[(rule, name) for rule, (name, _) in zip(rules, SEGMENTS, strict=False)],
+                         else_=SEGMENTS[-1][0])
+    return t.select("person_id", segment=segment)

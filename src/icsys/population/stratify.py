@@ -22,8 +22,10 @@ def person_measures(backend: Any, as_of: date) -> Any:
     ltc = measures.long_term_conditions(people, events, as_of)
     frailty = measures.efi(people, events, medication, as_of)
     flags = measures.case_finding(people, events, medication, ltc, as_of)
+    segment = measures.segments(people, events, backend.table("inpatient_spell"), frailty, ltc, as_of)
     base = people.select("person_id", "practice_code", "sex", "birth_date", "imd_decile")
-    return (base.join(frailty, "person_id").join(ltc, "person_id").join(flags, "person_id")
+    return (base.join(frailty, "person_id").join(ltc, "person_id").join(segment, "person_id")
+            .join(flags, "person_id")
             .mutate(as_of=ibis_date(as_of)).order_by("person_id"))
 
 
