@@ -119,7 +119,9 @@ def case_finding(people: ir.Table, events: ir.Table, medication: ir.Table, ltc: 
     }
     out = people.select("person_id").mutate(**{name: cond for name, (cond, _) in flags.items()})
     reasons = [ibis.cases((out[name], reason), else_=None) for name, (_, reason) in flags.items()]
-    return out.mutate(case_finding_reasons=ibis.array(reasons).filter(lambda r: r.notnull()).join("; "))
+    # Engines differ on joining an empty array (DuckDB gives "", Spark NULL): no reasons is "" on both.
+    joined = ibis.array(reasons).filter(lambda r: r.notnull()).join("; ")
+    return out.mutate(case_finding_reasons=joined.fill_null(""))
 
 
 def _member(people: ir.Table, subset: ir.Table) -> ir.BooleanValue:

@@ -1,0 +1,53 @@
+"""The same person measures on DuckDB and on a local Spark session give identical results."""
+
+from __future__ import annotations
+
+import shutil
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import ibis
+import pandas as pd
+import pytest
+
+from icsys.population.stratify import person_measures
+from icsys.synth.generate import synthesise
+from icsys.system import load_system
+
+AS_OF = date(2025, 3, 31)
+TABLES = ("person", "clinical_event", "medication", "inpatient_spell")
+
+
+@pytest.fixture(scope="module")
+def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    db = tmp_path_factory.mktemp("spark") / "km.duckdb"
+    synthesise(load_system(), db, scale=0.002, years=2, seed=3)
+    return db
+
+
+@pytest.fixture(scope="module")
+def spark():
+    if shutil.which("java") is None:
+        pytest.fail("Java is needed for the Spark test: .ci/run installs it (apt-get install default-jre-headless)")
+    from pyspark.sql import SparkSession
+
+    session = (SparkSession.builder.master("local[2]").appName("icsys-test")
+               .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "4")
+               .config("spark.driver.bindAddress", "127.0.0.1").config("spark.sql.session.timeZone", "UTC")
+               .getOrCreate())
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
+
+
+def test_person_measures_identical_on_duckdb_and_spark(store: Path, spark) -> None:
+    with duckdb.connect(str(store), read_only=True) as con:
+        for name in TABLES:
+            spark.createDataFrame(con.execute(f"SELECT * FROM {name}").fetchdf()).createOrReplaceTempView(name)
+    on_spark = person_measures(ibis.pyspark.connect(spark), AS_OF).execute()
+    on_duckdb = person_measures(ibis.duckdb.connect(str(store), read_only=True), AS_OF).execute()
+    assert len(on_duckdb) > 1000
+    normalise = lambda df: df.sort_values("person_id").reset_index(drop=True).astype(  # noqa: E731
+        {"birth_date": "datetime64[ns]", "as_of": "datetime64[ns]"})
+    pd.testing.assert_frame_equal(normalise(on_spark), normalise(on_duckdb), check_dtype=False)
