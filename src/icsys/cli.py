@@ -227,6 +227,38 @@ def population_stratify(
     err.print(f"wrote person_measures for {people:,} registered people as of {day}", highlight=False)
 
 
+@population_app.command("cohort")
+def population_cohort(
+    definition: Annotated[str, typer.Argument(help="Cohort definition: a TOML file or a shipped name "
+                                              "(frail_two_emergency_admissions, making_a_difference_each_week).")],
+    db: DbOption,
+    as_of: Annotated[str, typer.Option("--as-of", help="Date the cohort is drawn on (YYYY-MM-DD).")] = "2026-03-31",
+    out: Annotated[Path | None, typer.Option(help="Write the list to .csv or .xlsx instead of the screen.")] = None,
+) -> None:
+    """List the members of a cohort with the reasons each qualifies, ready for an MDT."""
+    from icsys.population.cohort import CohortError, load_cohort, run
+
+    day = _date(as_of, "--as-of")
+    if out is not None and out.suffix.lower() not in (".csv", ".xlsx"):
+        fail(f"--out {out}: use a .csv or .xlsx file")
+    if out is not None and not out.parent.exists():
+        fail(f"--out {out}: folder {out.parent} does not exist")
+    with clear_errors():
+        try:
+            cohort = load_cohort(definition)
+            found = run(db, cohort, day)
+        except CohortError as exc:
+            fail(str(exc))
+        if out is None:
+            print(found.to_string(index=False) if len(found) else "(no members)")
+        elif out.suffix.lower() == ".csv":
+            found.to_csv(out, index=False)
+        else:
+            found.to_excel(out, index=False, sheet_name=cohort.name[:31])
+    err.print(f"{cohort.name}: {len(found):,} member(s) as of {day}" + (f", written to {out}" if out else ""),
+              highlight=False)
+
+
 def main() -> None:
     app()
 
