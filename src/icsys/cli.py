@@ -144,9 +144,13 @@ def export(
     out: Annotated[Path, typer.Option(help="Output file: .csv or .parquet.", dir_okay=False)],
 ) -> None:
     """Write one table of the store to CSV or Parquet."""
-    from icsys.dataset.export import export_table
+    from icsys.dataset.export import check_export, count_rows, export_table
+    from icsys.dataset.store import audit_access
 
     with clear_errors():
+        check_export(table, out)
+        rows = count_rows(db, table)
+        audit_access(db, "export", table, rows, str(out))  # recorded first: no audit, no extract
         rows = export_table(db, table, out)
     err.print(f"wrote {rows:,} rows of {table} to {out}", highlight=False)
 
@@ -236,6 +240,7 @@ def population_cohort(
     out: Annotated[Path | None, typer.Option(help="Write the list to .csv or .xlsx instead of the screen.")] = None,
 ) -> None:
     """List the members of a cohort with the reasons each qualifies, ready for an MDT."""
+    from icsys.dataset.store import audit_access
     from icsys.population.cohort import CohortError, load_cohort, run
 
     day = _date(as_of, "--as-of")
@@ -249,6 +254,7 @@ def population_cohort(
             found = run(db, cohort, day)
         except CohortError as exc:
             fail(str(exc))
+        audit_access(db, "cohort", f"{cohort.name} as of {day}", len(found), str(out or "screen"))
         if out is None:
             print(found.to_string(index=False) if len(found) else "(no members)")
         elif out.suffix.lower() == ".csv":
