@@ -20,11 +20,16 @@ demo: $(VENV)/.installed
 	$(ICSYS) synth --scale $(DEMO_SCALE) --years 3 --seed 42 --db $(DEMO_DB)
 	$(ICSYS) info --db $(DEMO_DB)
 	$(ICSYS) export --db $(DEMO_DB) --table inpatient_spell --out out/inpatient_spell.parquet
+	$(ICSYS) population stratify --db $(DEMO_DB) --as-of 2026-03-31
+	$(ICSYS) population cohort frail_two_emergency_admissions --db $(DEMO_DB) --as-of 2026-03-31 --out out/frail_mdt.xlsx
+	$(ICSYS) population cohort making_a_difference_each_week --db $(DEMO_DB) --as-of 2026-03-31 --out out/making_a_difference.csv
 	@echo
 	@echo "The synthetic Kent and Medway is in $(DEMO_DB) (DuckDB)."
 	@echo "  summary:          $(ICSYS) info --db $(DEMO_DB) --json"
 	@echo "  query it:         $(PY) -c \"import duckdb; print(duckdb.connect('$(DEMO_DB)', read_only=True).sql('FROM person LIMIT 5'))\""
 	@echo "  an export:        out/inpatient_spell.parquet"
+	@echo "  person measures:  table person_measures in the store (eFI, LTCs, segment, case finding)"
+	@echo "  MDT lists:        out/frail_mdt.xlsx, out/making_a_difference.csv"
 	@echo "  data dictionary:  docs/data-dictionary.md"
 
 test: $(VENV)/.installed

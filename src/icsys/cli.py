@@ -24,7 +24,7 @@ population_app = typer.Typer(no_args_is_help=True, help="Population health manag
                              "case finding.")
 app.add_typer(population_app, name="population")
 
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True)  # messages stay whole lines, for logs and tests
 DbOption = Annotated[Path, typer.Option("--db", help="The store: a DuckDB file.", dir_okay=False)]
 SystemOption = Annotated[
     Path | None, typer.Option("--system", help="System definition TOML (default: Kent and Medway).")
