@@ -7,11 +7,12 @@ from pathlib import Path
 
 from icsys.dataset.schema import TABLES
 from icsys.dataset.store import ACCESS_LOG_TABLE, LOAD_LOG_TABLE, QUARANTINE_TABLE, open_store
+from icsys.errors import InputError
 
 FORMATS = {".csv": "(FORMAT csv, HEADER true)", ".parquet": "(FORMAT parquet, COMPRESSION zstd)"}
 
 
-class ExportError(ValueError):
+class ExportError(InputError):
     """An export that cannot be done, with the reason."""
 
 

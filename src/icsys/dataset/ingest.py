@@ -21,13 +21,14 @@ from icsys.dataset import validate
 from icsys.dataset.schema import TABLES, Table
 from icsys.dataset.store import LOAD_LOG_TABLE, QUARANTINE_TABLE, StoreError, open_store
 from icsys.dataset.validate import CHECKED, STAGE, FileProblem, Problem, quote, typed
+from icsys.errors import InputError
 from icsys.system import System, load_system
 
 FORMATS = ("csv", "parquet", "hes-apc", "hes-ae", "hes-op", "fhir")
 REPORT_LIMIT = 1000  # problems kept in a report; the count is always complete
 
 
-class LoadError(ValueError):
+class LoadError(InputError):
     """A file-level problem: the load did not start or was refused whole."""
 
 

@@ -14,6 +14,7 @@ import duckdb
 import pyarrow as pa
 
 from icsys.dataset.schema import TABLES, Table
+from icsys.errors import InputError
 
 META_TABLE = "icsys_meta"
 QUARANTINE_TABLE = "quarantine"
@@ -37,7 +38,7 @@ _ACCESS_LOG_DDL = f"""CREATE TABLE IF NOT EXISTS {ACCESS_LOG_TABLE} (
     what VARCHAR NOT NULL, people BIGINT NOT NULL, destination VARCHAR NOT NULL)"""
 
 
-class StoreError(RuntimeError):
+class StoreError(InputError):
     """The store cannot be opened or used, with the reason."""
 
 

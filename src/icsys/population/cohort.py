@@ -20,6 +20,7 @@ import ibis.expr.types as ir
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from icsys.errors import InputError
 from icsys.population.stratify import RESULT_TABLE, person_measures
 
 SHIPPED = Path(__file__).with_name("cohorts")
@@ -34,7 +35,7 @@ ACTIVITIES: dict[str, tuple[str, str, Any]] = {
 FIELD = re.compile(r"\{([a-z0-9_]+)\}")
 
 
-class CohortError(ValueError):
+class CohortError(InputError):
     """A definition that cannot be used, with the reason."""
 
 

@@ -23,6 +23,7 @@ import pyarrow.compute as pc
 from icsys import __version__
 from icsys.dataset.schema import TABLES
 from icsys.dataset.store import append, open_store, set_meta
+from icsys.errors import InputError
 from icsys.synth.context import DEFAULT_END, SynthContext
 from icsys.system import System
 from icsys.system.model import Practice
@@ -34,7 +35,7 @@ MAX_YEARS = 10
 Progress = Callable[[str, int, int], None]
 
 
-class SynthError(ValueError):
+class SynthError(InputError):
     """Settings the generator cannot use, named."""
 
 

@@ -8,12 +8,13 @@ from pathlib import Path
 
 from pydantic import ValidationError
 
+from icsys.errors import InputError
 from icsys.system.model import System
 
 DEFAULT_SYSTEM = Path(__file__).with_name("kent_and_medway.toml")
 
 
-class SystemDefinitionError(ValueError):
+class SystemDefinitionError(InputError):
     """A system definition that cannot be used, with every problem named."""
 
 
