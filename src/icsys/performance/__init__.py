@@ -1,0 +1,1 @@
+"""Performance against the NHS standards: catalogue, measures, SPC, trajectories, escalation, board pack."""
