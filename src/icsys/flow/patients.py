@@ -1,0 +1,339 @@
+"""The patients of one replication, drawn before the event loop runs.
+
+Every random quantity belongs to a patient and is drawn here, from random streams named by
+(seed, replication, arrival stream): the event loop itself is deterministic. That gives common
+random numbers across scenarios: patient j of a stream arrives at the same moment and draws the
+same group, length of stay, pathway and onward stays in two scenarios, whatever the capacity.
+
+Arrivals are a non-homogeneous Poisson process drawn by inversion and thinning: candidates come
+from the stream's profiled rate times an envelope (a power of two at least the largest surge
+multiplier) by inverting the cumulative rate; a candidate is kept with probability multiplier /
+envelope. Two scenarios with the same profiles and envelope share their candidates, so a surge
+adds patients without moving the others. Attendances that are not admitted never wait for a bed;
+they are counted per day (Poisson by inversion) rather than simulated one by one.
+
+A journey is up to five stages: the first pool (where the patient is admitted), a virtual ward
+(taken only if a place is free), the pool their discharge pathway leads to, one onward step (from
+community beds), and leaving. Each stage has the pool, what the patient needs of it (1 place, or
+care hours), how long they hold it, how long arranging it takes once they are ready for it, and
+how long they will wait for it before another route is found.
+"""
+
+from __future__ import annotations
+
+import zlib
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+
+from icsys.flow import distributions as dist
+from icsys.flow.compiled import Model, Stream
+from icsys.flow.model import Distribution
+
+STAGES = 5
+TURN_AWAY, SKIP = 1, 2
+ACCEPT, ROW, DTA, LOS, NEED0, UCR, MDT, VW, HOME_FIRST = range(9)
+MOVES = (9, 15, 15)  # first column of each move's draws: pathway, destination, need, stay, arranging, patience
+HOME = 21
+UNIFORMS = 22
+_ARRIVALS, _ATTRIBUTES, _COUNTS, _CENSUS = range(4)
+
+
+@dataclass
+class Patients:
+    request: np.ndarray  # when the first pool is asked for (days)
+    arrival: np.ndarray  # arrival at A&E (or the request)
+    department: np.ndarray  # A&E department index, -1 if none
+    pathway: np.ndarray  # pathway needed on leaving the first pool, -1 if none
+    stream: np.ndarray  # arrival stream index, -1 for the census
+    pool: np.ndarray  # (n, STAGES): -1 means leave
+    need: np.ndarray
+    hold: np.ndarray
+    arrange: np.ndarray
+    patience: np.ndarray
+    flags: np.ndarray
+    # per day, not simulated one by one: A&E attendances not admitted (by department) and removals
+    ed_attend: np.ndarray  # (departments, days)
+    ed_within_4h: np.ndarray
+    ed_over_12h: np.ndarray
+    diverted: np.ndarray  # (days,) 2-hour urgent community response instead of conveyance
+    avoided: np.ndarray  # (days,) frailty MDT: attendance or admission that did not happen
+
+    def __len__(self) -> int:
+        return len(self.request)
+
+
+def seed_sequence(seed: int, replication: int, name: str, purpose: int) -> np.random.SeedSequence:
+    """The random stream of one purpose of one named stream in one replication: independent of every other,
+    and the same whatever else the scenario contains (keyed by name, not position)."""
+    return np.random.SeedSequence(seed, spawn_key=(replication, zlib.crc32(name.encode()), purpose))
+
+
+def generator(seed: int, replication: int, name: str, purpose: int) -> np.random.Generator:
+    return np.random.Generator(np.random.PCG64(seed_sequence(seed, replication, name, purpose)))
+
+
+def draw(model: Model, seed: int, replication: int) -> Patients:
+    parts = [_census(model, seed, replication, i) for i, p in enumerate(model.pools) if p.census > 0]
+    parts += [_arrivals(model, s, i, seed, replication) for i, s in enumerate(model.streams) if s.pool >= 0]
+    parts = [p for p in parts if len(p["request"])]
+    merged = {k: np.concatenate([p[k] for p in parts]) if parts else _empty()[k] for k in _empty()}
+    order = np.argsort(merged["request"], kind="stable")
+    counts = _daily_counts(model, seed, replication)
+    diverted, avoided = counts.pop("diverted"), counts.pop("avoided")
+    for p in parts:
+        diverted += p.get("diverted_daily", 0)
+        avoided += p.get("avoided_daily", 0)
+    return Patients(**{k: v[order] for k, v in merged.items()}, **counts, diverted=diverted, avoided=avoided)
+
+
+def _empty() -> dict[str, np.ndarray]:
+    stage = np.empty((0, STAGES))
+    return {"request": np.empty(0), "arrival": np.empty(0), "department": np.empty(0, np.int64),
+            "pathway": np.empty(0, np.int64), "stream": np.empty(0, np.int64), "pool": stage.astype(np.int64),
+            "need": stage, "hold": stage, "arrange": stage, "patience": stage, "flags": stage.astype(np.int8)}
+
+
+def _candidates(s: Stream, seed: int, replication: int) -> tuple[np.ndarray, np.ndarray]:
+    """Candidate arrival times (days) by inverting the cumulative rate of the envelope process, and the
+    hour each falls in."""
+    rate = s.admitted_hourly * s.envelope
+    cumulative = np.cumsum(rate)
+    total = float(cumulative[-1]) if len(cumulative) else 0.0
+    if total <= 0:
+        return np.empty(0), np.empty(0, np.int64)
+    rng = generator(seed, replication, s.spec.name, _ARRIVALS)
+    points = np.cumsum(rng.exponential(size=int(total + 6 * np.sqrt(total) + 20)))
+    while points[-1] < total:  # rare: the block fell short
+        points = np.concatenate([points, points[-1] + np.cumsum(rng.exponential(size=int(np.sqrt(total)) + 20))])
+    points = points[points < total]
+    hour = np.searchsorted(cumulative, points, side="right")
+    before = np.where(hour > 0, cumulative[np.maximum(hour - 1, 0)], 0.0)
+    return (hour + (points - before) / rate[hour]) / 24, hour
+
+
+def _arrivals(model: Model, s: Stream, index: int, seed: int, replication: int) -> dict[str, np.ndarray]:
+    t, hour = _candidates(s, seed, replication)
+    u = generator(seed, replication, s.spec.name, _ATTRIBUTES).random((len(t), UNIFORMS))
+    assert s.rows is not None
+    row = np.minimum(np.searchsorted(s.rows.cumulative, u[:, ROW], side="right"), len(s.rows.cumulative) - 1)
+    day = np.minimum(t.astype(np.int64), model.n_days - 1)
+    kept = u[:, ACCEPT] * s.envelope < s.surge_hourly[hour]
+    diverted = kept & s.ucr_rows[row] & (u[:, UCR] < model.ucr_daily[day])
+    avoided = kept & ~diverted & s.mdt_rows[row] & (u[:, MDT] < model.mdt_daily[day])
+    removed = {"diverted_daily": np.bincount(day[diverted], minlength=model.n_days).astype(np.float64),
+               "avoided_daily": np.bincount(day[avoided], minlength=model.n_days).astype(np.float64)}
+    keep = kept & ~diverted & ~avoided
+    t, row, day, u = t[keep], row[keep], day[keep], u[keep]
+    los = _by_group(row, s.rows.los, u[:, LOS])
+    dta = dist.quantile(s.spec.dta_hours, u[:, DTA]) / 24 if s.spec.dta_hours and s.department >= 0 else 0.0
+    pathway = (u[:, MOVES[0], None] >= s.rows.pathway_cumulative[row]).sum(axis=1).clip(0, 3)
+    pathway = _home_first(model, s, row, day, pathway, u)
+    vw_pool, vw_share = _virtual_ward(model, s, row, day, u)
+    n = len(t)
+    out = _journeys(model, np.full(n, s.pool), los, pathway, u, vw_pool, vw_share,
+                    turn_away=s.spec.when_full == "turn_away")
+    return out | removed | {"request": t + dta, "arrival": t, "department": np.full(n, s.department),
+                            "stream": np.full(n, index)}
+
+
+def _by_group(group: np.ndarray, dists: list[Distribution], u: np.ndarray) -> np.ndarray:
+    out = np.empty(len(group))
+    for g in np.unique(group):
+        sel = group == g
+        out[sel] = dist.quantile(dists[g], u[sel])
+    return out
+
+
+def _matches(model: Model, s: Stream, row: np.ndarray, ages: list[str], frailty: list[str],
+             specialties: list[str] | None = None) -> np.ndarray:
+    assert s.rows is not None
+    ok = np.array([("all" in ages or a in ages) and ("all" in frailty or f in frailty)
+                   and (not specialties or sp in specialties)
+                   for a, f, sp in zip(s.rows.age_band, s.rows.frailty, s.rows.specialty, strict=True)], dtype=bool)
+    return ok[row]
+
+
+def _home_first(model: Model, s: Stream, row: np.ndarray, day: np.ndarray, pathway: np.ndarray,
+                u: np.ndarray) -> np.ndarray:
+    for hf, daily in model.home_first:
+        moved = (pathway == hf.from_pathway) & _matches(model, s, row, hf.age_bands, hf.frailty) & (
+            u[:, HOME_FIRST] < daily[day])
+        pathway = np.where(moved, hf.to_pathway, pathway)
+    return pathway
+
+
+def _virtual_ward(model: Model, s: Stream, row: np.ndarray, day: np.ndarray,
+                  u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    pool = np.full(len(row), -1)
+    acute_share = np.ones(len(row))
+    code = model.pools[s.pool].code
+    for vw, index, daily in model.virtual_wards:
+        if vw.acute_pools and code not in vw.acute_pools:
+            continue
+        offered = (pool < 0) & _matches(model, s, row, vw.age_bands, vw.frailty, vw.specialties) & (
+            u[:, VW] < daily[day])
+        pool[offered] = index
+        acute_share[offered] = vw.acute_share_of_stay
+    return pool, acute_share
+
+
+def _journeys(model: Model, first: np.ndarray, stay: np.ndarray, pathway: np.ndarray, u: np.ndarray,
+              vw_pool: np.ndarray | None = None, vw_share: np.ndarray | None = None,
+              turn_away: bool = False) -> dict[str, np.ndarray]:
+    """Stage arrays for patients starting in pool `first` for `stay` days and then needing `pathway`
+    (replaced by the pool's onward mix where it has one)."""
+    n = len(first)
+    pool = np.full((n, STAGES), -1, dtype=np.int64)
+    need = np.ones((n, STAGES))
+    hold = np.zeros((n, STAGES))
+    arrange = np.zeros((n, STAGES))
+    patience = np.full((n, STAGES), np.inf)
+    flags = np.zeros((n, STAGES), dtype=np.int8)
+    pool[:, 0], hold[:, 0] = first, stay
+    flags[:, 0] = TURN_AWAY if turn_away else 0
+    _needs(model, first, np.arange(n), 0, u[:, NEED0], need)
+    column = np.ones(n, dtype=np.int64)
+    if vw_pool is not None and vw_share is not None:
+        vw = np.flatnonzero(vw_pool >= 0)
+        pool[vw, 1], flags[vw, 1] = vw_pool[vw], SKIP
+        hold[vw, 1] = stay[vw] * (1 - vw_share[vw])
+        hold[vw, 0] = stay[vw] * vw_share[vw]
+        column[vw] = 2
+    k = _onward(model, first, pathway.copy(), u[:, MOVES[0]])
+    first_pathway = k.copy()
+    here = first.copy()
+    for move, base in enumerate(MOVES):
+        leaving = np.flatnonzero(k == 0)
+        for p in np.unique(here[leaving]):
+            sel = leaving[here[leaving] == p]
+            home = model.pools[p].home_days
+            arrange[sel, column[sel]] = dist.quantile(home, u[sel, HOME]) if home else 0.0
+        going = np.flatnonzero(k > 0)
+        if move == len(MOVES) - 1 or not len(going):
+            break
+        there = _destinations(model, here, k, going, u[:, base + 1])
+        for q in np.unique(there[going]):
+            sel = going[there[going] == q]
+            target = model.pools[q]
+            c = column[sel]
+            pool[sel, c] = q
+            _needs(model, np.full(len(sel), q), sel, c, u[sel, base + 2], need)
+            hold[sel, c] = dist.quantile(target.stay_days, u[sel, base + 3]) if target.stay_days else 0.0
+            if target.arranging_days:
+                arrange[sel, c] = dist.quantile(target.arranging_days, u[sel, base + 4])
+            if target.patience_days:
+                patience[sel, c] = dist.quantile(target.patience_days, u[sel, base + 5])
+        column[going] += 1
+        k = np.where(k > 0, 0, -1)  # after a destination: leave, unless it has an onward mix
+        k[going] = _onward(model, there[going], np.zeros(len(going), np.int64), u[going, MOVES[move + 1]],
+                           only_onward=True)
+        here = np.where(k >= 0, there, here)
+    return {"pool": pool, "need": need, "hold": hold, "arrange": arrange, "patience": patience, "flags": flags,
+            "pathway": np.where(model.is_acute[first], first_pathway, -1)}
+
+
+def _needs(model: Model, pools: np.ndarray, rows: np.ndarray, column: np.ndarray | int, u: np.ndarray,
+           need: np.ndarray) -> None:
+    """Care hours a week for pools counted in hours; one place otherwise (already set)."""
+    for q in np.unique(pools):
+        target = model.pools[q]
+        if target.unit == "hours" and target.need_hours is not None:
+            sel = pools == q
+            need[rows[sel], column if isinstance(column, int) else column[sel]] = dist.quantile(
+                target.need_hours, u[sel])
+
+
+def _onward(model: Model, pools: np.ndarray, pathway: np.ndarray, u: np.ndarray,
+            only_onward: bool = False) -> np.ndarray:
+    """The pathway on leaving: the pool's onward mix where it has one, else the patient's own."""
+    out = pathway.copy()
+    for q in np.unique(pools):
+        onward = model.pools[q].onward
+        if onward is not None:
+            sel = pools == q
+            out[sel] = np.searchsorted(np.cumsum(onward)[:-1], u[sel], side="right")
+        elif only_onward:
+            out[pools == q] = 0
+    return out
+
+
+def _destinations(model: Model, here: np.ndarray, k: np.ndarray, going: np.ndarray, u: np.ndarray) -> np.ndarray:
+    there = np.full(len(here), -1, dtype=np.int64)
+    codes = {p.code: i for i, p in enumerate(model.pools)}
+    for p in np.unique(here[going]):
+        routes = model.pools[p].discharge_to
+        for pathway in np.unique(k[going][here[going] == p]):
+            sel = going[(here[going] == p) & (k[going] == pathway)]
+            shares = routes.get(str(pathway))
+            if shares is None:  # validated for arrival streams; a census or onward mix can still lack a route
+                raise ValueError(f"pool {model.pools[p].code!r} has no discharge_to.{pathway}")
+            targets = np.array([codes[c] for c in shares])
+            cumulative = np.cumsum(list(shares.values()))
+            there[sel] = targets[np.minimum(np.searchsorted(cumulative / cumulative[-1], u[sel], side="right"),
+                                            len(targets) - 1)]
+    return there
+
+
+def _census(model: Model, seed: int, replication: int, index: int) -> dict[str, np.ndarray]:
+    """People in a pool at the start: from the streams that feed it (weighted by arrivals and mean stay,
+    since long stays are more likely to be found in a bed), or its own stay for a pool people are
+    discharged to. Their time left is the equilibrium residual of their stay; those counted as ready
+    have none left and need their pathway now."""
+    target = model.pools[index]
+    n = target.census
+    rng = generator(seed, replication, f"census:{target.code}", _CENSUS)
+    u = rng.random((n, UNIFORMS))
+    feeding = [(s, r) for s in model.streams if s.pool == index and s.rows is not None
+               for r in range(len(s.rows.los))]
+    pathway = np.zeros(n, dtype=np.int64)
+    if target.stay_days is not None or not feeding:
+        assert target.stay_days is not None
+        stay = dist.residual(target.stay_days, u[:, LOS], u[:, ROW])
+    else:
+        weight = np.array([s.admitted_hourly[:24 * 7].mean() * _share(s, r) * dist.mean(s.rows.los[r])  # type: ignore[union-attr]
+                           for s, r in feeding])
+        pick = np.minimum(np.searchsorted(np.cumsum(weight) / weight.sum(), u[:, ACCEPT], side="right"),
+                          len(feeding) - 1)
+        stay = np.empty(n)
+        for j in np.unique(pick):
+            s, r = feeding[j]
+            sel = pick == j
+            stay[sel] = dist.residual(s.rows.los[r], u[sel, LOS], u[sel, ROW])  # type: ignore[union-attr]
+            pathway[sel] = (u[sel, MOVES[0], None] >= s.rows.pathway_cumulative[r]).sum(axis=1).clip(0, 3)  # type: ignore[union-attr]
+    start = 0
+    for k, count in sorted(target.census_ready.items()):
+        stay[start:start + count] = 0.0
+        pathway[start:start + count] = int(k)
+        start += count
+    out = _journeys(model, np.full(n, index), stay, pathway, u)
+    return out | {"request": np.zeros(n), "arrival": np.zeros(n), "department": np.full(n, -1),
+                  "stream": np.full(n, -1)}
+
+
+def _share(s: Stream, row: int) -> float:
+    assert s.rows is not None
+    c = s.rows.cumulative
+    return float(c[row] - (c[row - 1] if row else 0.0))
+
+
+def _daily_counts(model: Model, seed: int, replication: int) -> dict[str, np.ndarray]:
+    """A&E attendances not admitted, per department and day: Poisson counts and binomial breaches, each
+    drawn by inversion from its own uniforms (so a busier scenario has at least as many)."""
+    shape = (len(model.departments), model.n_days)
+    out = {k: np.zeros(shape) for k in ("ed_attend", "ed_within_4h", "ed_over_12h")}
+    out |= {"diverted": np.zeros(model.n_days), "avoided": np.zeros(model.n_days)}
+    for s in model.streams:
+        if s.department < 0 or not (s.attend_daily.any() or s.diverted_daily.any() or s.avoided_daily.any()):
+            continue
+        u = generator(seed, replication, s.spec.name, _COUNTS).random((5, model.n_days))
+        n = stats.poisson.ppf(u[0], s.attend_daily)
+        over_4 = stats.binom.ppf(u[1], n, s.over_4h)
+        over_12 = stats.binom.ppf(u[2], over_4, s.over_12h / s.over_4h if s.over_4h > 0 else 0.0)
+        out["ed_attend"][s.department] += n
+        out["ed_within_4h"][s.department] += n - over_4
+        out["ed_over_12h"][s.department] += over_12
+        out["diverted"] += stats.poisson.ppf(u[3], s.diverted_daily)
+        out["avoided"] += stats.poisson.ppf(u[4], s.avoided_daily)
+    return {k: np.nan_to_num(v) for k, v in out.items()}
