@@ -6,3 +6,95 @@ import typer
 
 app = typer.Typer(no_args_is_help=True, help="Performance against the NHS standards: measures, SPC charts, "
                   "trajectories, escalation (OPEL) and the board pack.")
+
+
+@app.command("spc")
+def performance_spc(
+    file: str = typer.Argument(..., metavar="FILE.csv", help="CSV with columns period (YYYY-MM-DD or YYYY-MM), value."),
+    improvement: str = typer.Option("increase", help="Direction of improvement: increase, decrease or neutral."),
+    target: float | None = typer.Option(None, help="Target, for the assurance icon."),
+    rebase: list[str] | None = typer.Option(  # noqa: B008
+        None, help="Recalculate the limits from this date (YYYY-MM-DD); repeatable."),
+    baseline: int | None = typer.Option(None, help="Limits from the first N points of each segment, then held."),
+    preset: str = typer.Option("default", help="Rule treatments: default, nhsr, mdc, mdc6 or nhsr_legacy."),
+    screen: bool | None = typer.Option(None, "--screen/--no-screen",
+                                       help="Screen moving ranges >= 3.267 x the average (default: the preset's)."),
+    setting: list[str] | None = typer.Option(  # noqa: B008
+        None, "--set", metavar="NAME=VALUE", help="Override a setting, e.g. --set shift_length=6; repeatable."),
+    as_json: bool = typer.Option(False, "--json", help="Print JSON: settings, icons and a row per point."),
+) -> None:
+    """XmR chart in the Making Data Count style: limits, special causes, variation and assurance icons."""
+    import json
+    from pathlib import Path
+
+    from icsys.cli.common import clear_errors, fail, parse_date
+    from icsys.performance import spc
+
+    if improvement not in spc.DIRECTION:
+        fail(f"--improvement {improvement!r}: use increase, decrease or neutral")
+    changes = _spc_settings(setting or [])
+    if screen is not None:
+        changes["screen"] = screen
+    dates = [parse_date(r, "--rebase") for r in rebase or []]
+    with clear_errors():
+        settings = spc.preset(preset, **changes)
+        values = spc.read_csv(Path(file))
+        result = spc.chart(values, improvement=improvement, target=target, settings=settings,  # type: ignore[arg-type]
+                           rebase=dates, baseline=baseline)
+    if as_json:
+        print(json.dumps({"file": file, **result.to_dict()}, indent=1))
+    else:
+        _print_spc(result.to_dict())
+
+
+def _spc_settings(pairs: list[str]) -> dict[str, object]:
+    """--set NAME=VALUE pairs as typed setting values; an unknown name or a bad value is refused."""
+    from dataclasses import fields
+
+    from icsys.cli.common import fail
+    from icsys.performance.spc import Settings
+
+    known = {f.name for f in fields(Settings)}
+    out: dict[str, object] = {}
+    for pair in pairs:
+        name, _, text = pair.partition("=")
+        name = name.strip()
+        if name not in known or name == "preset" or not text:
+            fail(f"--set {pair!r}: use NAME=VALUE with NAME one of {', '.join(n for n in known if n != 'preset')}")
+        kind = type(getattr(Settings(), name))
+        if kind is bool:
+            if text.lower() not in ("true", "false", "yes", "no", "1", "0"):
+                fail(f"--set {pair!r}: use true or false")
+            out[name] = text.lower() in ("true", "yes", "1")
+        elif kind is int:
+            if not text.strip().lstrip("-").isdigit():
+                fail(f"--set {pair!r}: use a whole number")
+            out[name] = int(text)
+        elif kind is tuple:
+            out[name] = tuple(t.strip() for t in text.split(","))
+        else:
+            out[name] = text.strip()
+    return out
+
+
+def _print_spc(data: dict) -> None:
+    """The chart (SpcResult.to_dict()) as a table on the screen, with the icons under it."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="XmR chart", show_lines=False)
+    for name in ("period", "value", "mean", "lpl", "upl", "special cause"):
+        table.add_column(name, justify="left" if name in ("period", "special cause") else "right")
+    for p in data["points"]:
+        cause = "" if p["special_cause"] == "none" else f"{p['special_cause']} {p['direction']} ({p['rule']})"
+        table.add_row(str(p["period"]), *(_spc_number(p[k]) for k in ("value", "mean", "lpl", "upl")),
+                      cause + (" trial" if p["trial"] else ""))
+    console = Console()
+    console.print(table)
+    console.print(f"variation: {data['variation']}   assurance: {data['assurance'] or '-'}"
+                  f"   preset: {data['settings']['preset']}" + ("   (trial limits)" if data["trial"] else ""),
+                  highlight=False)
+
+
+def _spc_number(v: float) -> str:
+    return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.4g}"
