@@ -1,0 +1,139 @@
+"""The catalogue of NHS standards, as data (standards.toml) validated by a pydantic schema.
+
+Each standard names the rule the measure engine runs and its parameters; a rule or parameter that
+does not exist, a threshold whose dates are out of order or a duplicate id is refused with the file
+and the entry named.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections import Counter
+from datetime import date
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from icsys.errors import InputError
+
+DEFAULT_CATALOGUE = Path(__file__).with_name("standards.toml")
+
+Unit = Literal["%", "minutes", "days", "patients", "bed-days", "per 1,000 a year"]
+# value = MULTIPLIER[unit] x numerator / denominator (a count when there is no denominator)
+MULTIPLIER: dict[str, float] = {"%": 100.0, "minutes": 1.0, "days": 1.0, "patients": 1.0, "bed-days": 1.0,
+                                "per 1,000 a year": 1000.0}
+
+
+class CatalogueError(InputError):
+    """A catalogue of standards that cannot be used, naming the file and the entry."""
+
+
+class Threshold(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, populate_by_name=True)
+
+    value: float
+    start: date = Field(alias="from", description="First day the threshold applies")
+    end: date | None = Field(default=None, alias="to", description="Last day it applies; open if empty")
+    kind: Literal["constitutional", "operational", "standard", "ambition", "contractual", "professional"]
+    basis: str = Field(min_length=1, description="Where the threshold is set, in words")
+
+    @model_validator(mode="after")
+    def _dates_in_order(self) -> Threshold:
+        if self.end is not None and self.end < self.start:
+            raise ValueError(f"threshold {self.value}: 'to' {self.end} is before 'from' {self.start}")
+        return self
+
+    def applies_on(self, day: date) -> bool:
+        return self.start <= day and (self.end is None or day <= self.end)
+
+
+class Standard(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    name: str = Field(min_length=1)
+    domain: str
+    definition: str = Field(min_length=1)
+    numerator: str = Field(min_length=1, description="The numerator in words")
+    denominator: str = Field(min_length=1, description="The denominator in words")
+    rule: str = Field(description="The measure engine's rule (icsys.performance.rules.RULES)")
+    params: dict[str, Any] = Field(default_factory=dict)
+    unit: Unit
+    direction: Literal["higher", "lower"] = Field(description="Which way is better")
+    source: str = Field(min_length=1)
+    threshold: list[Threshold] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _rule_and_params_exist(self) -> Standard:
+        from icsys.performance.rules import RULES
+
+        if self.rule not in RULES:
+            raise ValueError(f"unknown rule {self.rule!r}; rules are: {', '.join(sorted(RULES))}")
+        RULES[self.rule].check_params(self.params)
+        return self
+
+    def target_on(self, day: date) -> float | None:
+        """The threshold in force on `day` that was set most recently (an operational target over the
+        constitutional standard it works towards), or None."""
+        in_force = [t for t in self.threshold if t.applies_on(day)]
+        return max(in_force, key=lambda t: t.start).value if in_force else None
+
+    def thresholds_on(self, day: date) -> list[Threshold]:
+        return [t for t in self.threshold if t.applies_on(day)]
+
+
+class Catalogue(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    standard: list[Standard]
+
+    @model_validator(mode="after")
+    def _ids_unique(self) -> Catalogue:
+        twice = [i for i, n in Counter(s.id for s in self.standard).items() if n > 1]
+        if twice:
+            raise ValueError(f"standard id(s) appear more than once: {', '.join(twice)}")
+        return self
+
+    def get(self, standard_id: str) -> Standard:
+        for s in self.standard:
+            if s.id == standard_id:
+                return s
+        raise CatalogueError(f"unknown standard {standard_id!r}; standards are: "
+                             f"{', '.join(s.id for s in self.standard)}")
+
+    @property
+    def ids(self) -> list[str]:
+        return [s.id for s in self.standard]
+
+
+def load_catalogue(path: Path | str | None = None) -> Catalogue:
+    """Load and validate a catalogue of standards; the shipped one by default."""
+    path = Path(path) if path else DEFAULT_CATALOGUE
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise CatalogueError(f"{path}: no such catalogue of standards") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise CatalogueError(f"{path}: not valid TOML: {exc}") from exc
+    try:
+        return Catalogue.model_validate(data)
+    except ValidationError as exc:
+        raise CatalogueError(f"{path}: invalid catalogue of standards:\n{_describe(exc, data)}") from exc
+
+
+def _describe(exc: ValidationError, data: dict[str, Any]) -> str:
+    """One line per problem, naming the entry by its id where it has one."""
+    lines = []
+    entries = data.get("standard", []) if isinstance(data, dict) else []
+    for err in exc.errors():
+        loc = list(err["loc"])
+        if len(loc) >= 2 and loc[0] == "standard" and isinstance(loc[1], int) and loc[1] < len(entries):
+            entry = entries[loc[1]]
+            name = entry.get("id", "?") if isinstance(entry, dict) else "?"
+            where = f"standard {name!r} (entry {loc[1] + 1})" + "".join(f".{p}" for p in loc[2:])
+        else:
+            where = ".".join(str(p) for p in loc) or "(top level)"
+        message = err["msg"].removeprefix("Value error, ")
+        lines.append(f"  {where}: {message}")
+    return "\n".join(lines)

@@ -1,0 +1,225 @@
+"""The measure engine: every standard of the catalogue for any organisation at any level and any period.
+
+A rule (icsys.performance.rules) turns the dataset into contributions tagged with the practice, site or
+provider they belong to. Sums are taken in the database once per standard, at the finest level, and
+rolled up the hierarchy here (practice > PCN > ICP > ICS; site > trust > ICS); a centile cannot be
+rolled up, so it is taken in the database for each level. Rows are
+{standard, org, period, numerator, denominator, value, target}.
+"""
+
+from __future__ import annotations
+
+import warnings
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import ibis
+import pandas as pd
+
+from icsys.performance.catalogue import MULTIPLIER, Catalogue, Standard, load_catalogue
+from icsys.performance.frame import Frame, MeasureError
+from icsys.performance.organisations import (
+    POPULATION_KINDS,
+    Hierarchy,
+    Organisation,
+    OrgKind,
+)
+from icsys.performance.rules import RULES, Attribution, Contributions
+
+COLUMNS = ["standard", "org", "period", "numerator", "denominator", "value", "target"]
+_ATTRIBUTE = {"practice": "practice_code", "site": "site_code", "provider": "provider_code"}
+
+
+def applies_to(attribution: tuple[Attribution, ...], kind: OrgKind) -> bool:
+    """Whether a standard attributed this way can be measured for an organisation of this kind."""
+    if kind == "ics":
+        return True
+    if kind in POPULATION_KINDS:
+        return "practice" in attribution
+    if kind == "site":
+        return "site" in attribution
+    return "site" in attribution or "provider" in attribution
+
+
+def shape_of(standard: Standard) -> tuple[tuple[Attribution, ...], str]:
+    rule = RULES[standard.rule]
+    return rule.check_params(standard.params).shape()
+
+
+def measure(con: Any, catalogue: Catalogue, hierarchy: Hierarchy, *, standards: list[str] | None = None,
+            org: str | None = None, period: str = "month", start: date, end: date,
+            bed_scale: float = 1.0) -> pd.DataFrame:
+    """Rows for each standard asked (all by default) and each organisation it applies to (or `org`)."""
+    frame = Frame.create(con, period, start, end, hierarchy, bed_scale)
+    chosen = [catalogue.get(s) for s in standards] if standards else list(catalogue.standard)
+    only = hierarchy.get(org) if org else None
+    if only is not None and standards:
+        for s in chosen:
+            if not applies_to(shape_of(s)[0], only.kind):
+                raise MeasureError(f"standard {s.id!r} is not measured for a {only.kind} ({only.code}): it "
+                                   f"belongs to {_described(shape_of(s)[0])}")
+    parts = [_one(frame, s, only) for s in chosen]
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return pd.DataFrame(columns=COLUMNS)
+    with warnings.catch_warnings():  # all-empty numerators (centiles) are meant
+        warnings.simplefilter("ignore", FutureWarning)
+        return pd.concat(parts, ignore_index=True)
+
+
+def _described(attribution: tuple[Attribution, ...]) -> str:
+    words = {"practice": "the ICS, ICPs, PCNs and practices (by the person's practice)",
+             "site": "sites and trusts", "provider": "trusts"}
+    return " and ".join(words[a] for a in attribution)
+
+
+def _one(frame: Frame, standard: Standard, only: Organisation | None) -> pd.DataFrame:
+    rule = RULES[standard.rule]
+    params = rule.check_params(standard.params)
+    attribution, _ = params.shape()
+    orgs = [only] if only else [o for o in frame.hierarchy.organisations.values()
+                                if applies_to(attribution, o.kind)]
+    if not orgs or not applies_to(attribution, orgs[0].kind):
+        return pd.DataFrame(columns=COLUMNS)
+    contributions = rule.build(frame, params)
+    if contributions.statistic == "p90":
+        rows = _centiles(frame, contributions, orgs)
+    else:
+        rows = _sums(frame, contributions, orgs)
+    return _finish(frame, standard, contributions.statistic, rows)
+
+
+def _sums(frame: Frame, c: Contributions, orgs: list[Organisation]) -> pd.DataFrame:
+    """num and den by period and organisation: summed once at the finest level, rolled up here."""
+    keys = ["period"] + [_ATTRIBUTE[a] for a in c.attribution]
+    t = c.table
+    fine = t.group_by(keys).aggregate(num=t.num.sum(), den=t.den.sum()).execute()
+    fine = _with_levels(frame.hierarchy, fine)
+    out = []
+    for kind in sorted({o.kind for o in orgs}):
+        codes = [o.code for o in orgs if o.kind == kind]
+        summed = fine.groupby(["period", kind], as_index=False)[["num", "den"]].sum()
+        summed = summed[summed[kind].isin(codes)].rename(columns={kind: "org"})
+        out.append(_complete(frame, summed, codes))
+    return pd.concat(out, ignore_index=True)
+
+
+def _with_levels(h: Hierarchy, fine: pd.DataFrame) -> pd.DataFrame:
+    """Adds the organisation of every level each fine row belongs to."""
+    fine = fine.copy()
+    fine["ics"] = h.system.ics.code
+    if "practice_code" in fine:
+        fine["practice"] = fine["practice_code"]
+        fine["pcn"] = fine["practice_code"].map(h.pcn_of_practice)
+        fine["icp"] = fine["pcn"].map(h.icp_of_pcn)
+    if "site_code" in fine:
+        fine["site"] = fine["site_code"]
+        fine["trust"] = fine["site_code"].map(h.trust_of_site)
+    if "provider_code" in fine:
+        fine["trust"] = fine["provider_code"]
+    return fine
+
+
+def _complete(frame: Frame, rows: pd.DataFrame, codes: list[str]) -> pd.DataFrame:
+    """Every organisation and period, with 0 where nothing happened."""
+    grid = pd.MultiIndex.from_product([pd.to_datetime(frame.starts()), codes], names=["period", "org"])
+    rows = rows.assign(period=pd.to_datetime(rows["period"]))
+    return (rows.set_index(["period", "org"])[["num", "den"]].reindex(grid, fill_value=0.0).reset_index())
+
+
+def _centiles(frame: Frame, c: Contributions, orgs: list[Organisation]) -> pd.DataFrame:
+    """The 90th centile of x for each organisation and period, taken in the database level by level."""
+    h = frame.hierarchy
+    practices = list(h.pcn_of_practice)
+    mapping = ibis.memtable({"practice_code": practices, "pcn": [h.pcn_of_practice[p] for p in practices],
+                             "icp": [h.icp_of_pcn[h.pcn_of_practice[p]] for p in practices]})
+    t = c.table
+    if "practice_code" in t.columns:
+        t = t.left_join(mapping, "practice_code").mutate(practice=lambda r: r.practice_code)
+    if "provider_code" in t.columns:
+        t = t.mutate(trust=t.provider_code)
+    if "site_code" in t.columns:
+        t = t.mutate(site=t.site_code)
+    out = []
+    for kind in sorted({o.kind for o in orgs}):
+        codes = [o.code for o in orgs if o.kind == kind]
+        level = t.filter(t[kind].isin(codes)) if kind != "ics" else t.mutate(ics=ibis.literal(h.system.ics.code))
+        got = level.group_by(["period", kind]).aggregate(num=level.x.quantile(0.9), den=level.x.count()).execute()
+        got = got.rename(columns={kind: "org"})
+        done = _complete(frame, got.assign(num=got["num"].astype(float), den=got["den"].astype(float)), codes)
+        done.loc[done["den"] == 0, "num"] = float("nan")
+        out.append(done)
+    return pd.concat(out, ignore_index=True)
+
+
+def _finish(frame: Frame, standard: Standard, statistic: str, rows: pd.DataFrame) -> pd.DataFrame:
+    from icsys.performance.frame import next_period
+
+    num, den = rows["num"].astype(float), rows["den"].astype(float)
+    starts = rows["period"].dt.date
+    if statistic == "mean_per_day":
+        den = pd.Series([(next_period(d, frame.period) - d).days for d in starts], index=rows.index, dtype=float)
+    if statistic == "p90":
+        value, numerator = num, pd.Series(float("nan"), index=rows.index)
+    elif statistic == "count":
+        value, numerator, den = num, num, pd.Series(float("nan"), index=rows.index)
+    else:
+        value = (MULTIPLIER[standard.unit] * num / den).where(den > 0)
+        numerator = num
+    last_days = {d: next_period(d, frame.period) - pd.Timedelta(days=1) for d in set(starts)}
+    out = pd.DataFrame({
+        "standard": standard.id, "org": rows["org"], "period": [d.isoformat() for d in starts],
+        "numerator": numerator, "denominator": den, "value": value,
+        "target": [standard.target_on(last_days[d]) for d in starts],
+    })
+    return out.sort_values(["org", "period"], ignore_index=True)
+
+
+def store_meta(con: Any) -> dict[str, Any]:
+    """What the store recorded when it was built (icsys_meta), if anything."""
+    import json
+
+    if "icsys_meta" not in con.list_tables():
+        return {}
+    return {k: json.loads(v) for k, v in con.table("icsys_meta").execute().itertuples(index=False, name=None)}
+
+
+def data_period(meta: dict[str, Any]) -> tuple[date, date] | None:
+    """The dates the store covers, as recorded when it was built."""
+    try:
+        return date.fromisoformat(meta["period_start"]), date.fromisoformat(meta["period_end"])
+    except (KeyError, ValueError, TypeError):
+        return None
+
+
+def bed_scale(meta: dict[str, Any]) -> float:
+    """A synthetic store built at a fraction of the population is measured against that share of beds."""
+    return float(meta.get("scale", 1.0)) if meta.get("synthetic") else 1.0
+
+
+def measure_store(db: Path | str, *, standards: list[str] | None = None, org: str | None = None,
+                  period: str = "month", start: date | None = None, end: date | None = None,
+                  catalogue: Catalogue | None = None, hierarchy: Hierarchy | None = None) -> pd.DataFrame:
+    """Measure standards on a store file; dates default to the period the store covers."""
+    from icsys.dataset.store import connect
+    from icsys.system import load_system
+
+    catalogue = catalogue or load_catalogue()
+    hierarchy = hierarchy or Hierarchy(load_system())
+    for s in standards or []:
+        catalogue.get(s)
+    if org:
+        hierarchy.get(org)
+    con = connect(db)
+    try:
+        meta = store_meta(con)
+        covered = data_period(meta)
+        if (start is None or end is None) and covered is None:
+            raise MeasureError(f"{db}: the store does not record the dates it covers; give --from and --to")
+        start = start or covered[0]  # type: ignore[index]
+        end = end or covered[1]  # type: ignore[index]
+        return measure(con, catalogue, hierarchy, standards=standards, org=org, period=period, start=start, end=end,
+                       bed_scale=bed_scale(meta))
+    finally:
+        con.disconnect()
