@@ -54,6 +54,7 @@ DEMENTIA_BANDS = np.array([67, 72, 77, 82, 87, 93])  # band midpoints
 DEMENTIA_M = np.array([0.012, 0.030, 0.052, 0.106, 0.178, 0.315])
 DEMENTIA_F = np.array([0.018, 0.025, 0.062, 0.094, 0.181, 0.350])
 MORBIDITY_CORRELATION = 0.55  # loading of every condition on one shared latent "morbidity"
+DEMENTIA_SURVIVAL_YEARS = 5  # mean years lived with dementia after onset (used for incidence)
 UNDIAGNOSED = {"dementia": 0.35, "hypertension": 0.30}  # deliberate gaps for case finding
 OTHER_DEFICITS = 26  # eFI deficits that are not one of the conditions above (polypharmacy excluded)
 PLACE_OF_DEATH = ("hospital", "home", "care_home", "hospice", "other")
@@ -180,15 +181,9 @@ def _conditions(rng: np.random.Generator, ctx: SynthContext, age: np.ndarray, se
     conditions: dict[str, np.ndarray] = {}
     onset: dict[str, np.ndarray] = {}
     tables = dict(CONDITIONS)
-    for name, (points, ratio, k) in (tables | {"dementia": ((), 1.0, 0.1)}).items():
-        if name == "dementia":  # point prevalence: by age at the start, not the end
-            at_start = age - ctx.years
-            base = np.where(male, np.interp(at_start, DEMENTIA_BANDS, DEMENTIA_M, left=0.0),
-                            np.interp(at_start, DEMENTIA_BANDS, DEMENTIA_F, left=0.0))
-            base = np.where(age < 60, 0.0003, base)
-        else:
-            base = np.interp(age, AGE_POINTS, points)
-            base = base * np.where(male, 2 * ratio / (1 + ratio), 2 / (1 + ratio))
+    for name, (points, ratio, k) in tables.items():
+        base = np.interp(age, AGE_POINTS, points)
+        base = base * np.where(male, 2 * ratio / (1 + ratio), 2 / (1 + ratio))
         p = np.clip(base * (1 + k * deprivation), 0, 0.95)
         latent = rho * morbidity + np.sqrt(1 - rho**2) * rng.standard_normal(n)
         has = latent < ndtri(np.clip(p, 1e-9, 1 - 1e-9))
@@ -199,7 +194,30 @@ def _conditions(rng: np.random.Generator, ctx: SynthContext, age: np.ndarray, se
         span = np.maximum((ctx.end_day - first).astype(int), 1)
         onset[name] = np.where(conditions[name], first + (rng.random(n) * span).astype("timedelta64[D]"),
                                np.datetime64("NaT"))
+    conditions["dementia"], onset["dementia"] = _dementia(rng, ctx, age, male, deprivation, morbidity)
     return conditions, onset
+
+
+def _dementia(rng: np.random.Generator, ctx: SynthContext, age: np.ndarray, male: np.ndarray,
+              deprivation: np.ndarray, morbidity: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """CFAS II point prevalence at the start of the period (onsets in the years before it), and new
+    cases during it at about prevalence / mean survival a year, so the register neither drains as
+    people with dementia die nor swells."""
+    def prevalence(years_old: np.ndarray) -> np.ndarray:
+        p = np.where(male, np.interp(years_old, DEMENTIA_BANDS, DEMENTIA_M, left=0.0),
+                     np.interp(years_old, DEMENTIA_BANDS, DEMENTIA_F, left=0.0))
+        return np.clip(np.where(years_old < 60, 0.0003, p) * (1 + 0.1 * deprivation), 0, 0.95)
+
+    n = len(age)
+    rho = MORBIDITY_CORRELATION
+    latent = rho * morbidity + np.sqrt(1 - rho**2) * rng.standard_normal(n)
+    prevalent = latent < ndtri(np.clip(prevalence(age - ctx.years), 1e-9, 1 - 1e-9))
+    incidence = prevalence(age - ctx.years / 2) / DEMENTIA_SURVIVAL_YEARS
+    incident = ~prevalent & (rng.random(n) < -np.expm1(-incidence * ctx.years))
+    before = ctx.start_day - (rng.random(n) * DEMENTIA_SURVIVAL_YEARS * 365).astype("timedelta64[D]")
+    during = ctx.start_day + (rng.random(n) * ctx.years * 365).astype("timedelta64[D]")
+    onset = np.where(prevalent, before, np.where(incident, during, np.datetime64("NaT")))
+    return prevalent | incident, onset.astype("datetime64[D]")
 
 
 def _care_home(rng: np.random.Generator, age: np.ndarray, dementia: np.ndarray,
