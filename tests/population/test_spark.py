@@ -11,12 +11,15 @@ import ibis
 import pandas as pd
 import pytest
 
+from icsys.population.risk_features import features
 from icsys.population.stratify import person_measures
 from icsys.synth.generate import synthesise
 from icsys.system import load_system
 
 AS_OF = date(2025, 3, 31)
-TABLES = ("person", "clinical_event", "medication", "inpatient_spell")
+TABLES = ("person", "clinical_event", "medication", "inpatient_spell", "ae_attendance", "ambulance_incident",
+          "outpatient_appointment", "gp_appointment", "community_contact", "mental_health_referral",
+          "social_care_package")
 
 
 @pytest.fixture(scope="module")
@@ -41,13 +44,26 @@ def spark():
     session.stop()
 
 
-def test_person_measures_identical_on_duckdb_and_spark(store: Path, spark) -> None:
+@pytest.fixture(scope="module")
+def engines(store: Path, spark) -> tuple:
     with duckdb.connect(str(store), read_only=True) as con:
         for name in TABLES:
             spark.createDataFrame(con.execute(f"SELECT * FROM {name}").fetchdf()).createOrReplaceTempView(name)
-    on_spark = person_measures(ibis.pyspark.connect(spark), AS_OF).execute()
-    on_duckdb = person_measures(ibis.duckdb.connect(str(store), read_only=True), AS_OF).execute()
+    return ibis.pyspark.connect(spark), ibis.duckdb.connect(str(store), read_only=True)
+
+
+def normalise(df: pd.DataFrame) -> pd.DataFrame:
+    dates = {c: "datetime64[ns]" for c in ("birth_date", "as_of") if c in df}
+    return df.sort_values("person_id").reset_index(drop=True).astype(dates)
+
+
+def test_person_measures_identical_on_duckdb_and_spark(engines: tuple) -> None:
+    on_spark, on_duckdb = (person_measures(backend, AS_OF).execute() for backend in engines)
     assert len(on_duckdb) > 1000
-    normalise = lambda df: df.sort_values("person_id").reset_index(drop=True).astype(  # noqa: E731
-        {"birth_date": "datetime64[ns]", "as_of": "datetime64[ns]"})
     pd.testing.assert_frame_equal(normalise(on_spark), normalise(on_duckdb), check_dtype=False)
+
+
+def test_risk_model_predictors_identical_on_duckdb_and_spark(engines: tuple) -> None:
+    on_spark, on_duckdb = (features(backend, AS_OF).execute() for backend in engines)
+    assert len(on_duckdb) > 1000 and on_duckdb["emergency_admissions_12m"].sum() > 0
+    pd.testing.assert_frame_equal(normalise(on_spark), normalise(on_duckdb), check_dtype=False, check_exact=False)

@@ -116,11 +116,14 @@ def get_meta(con: duckdb.DuckDBPyConnection) -> dict[str, Any]:
     return {k: json.loads(v) for k, v in con.execute(f"SELECT key, value FROM {META_TABLE}").fetchall()}
 
 
-def connect(path: Path | str) -> Any:
-    """An Ibis connection to the store, read-only: the way domain packages read the dataset."""
+def connect(path: Path | str, read_only: bool = True) -> Any:
+    """An Ibis connection to the store: the way domain packages read the dataset (and, writable, store
+    their own results beside it). DuckDB's own progress bar is off: commands show their own."""
     import ibis
 
     path = Path(path)
     if not path.exists():
         raise StoreError(f"{path}: no such store (build one with `icsys synth` or `icsys load`)")
-    return ibis.duckdb.connect(str(path), read_only=True)
+    backend = ibis.duckdb.connect(str(path), read_only=read_only)
+    backend.raw_sql("SET enable_progress_bar = false")
+    return backend

@@ -20,6 +20,7 @@ import ibis.expr.types as ir
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from icsys.dataset.store import connect
 from icsys.errors import InputError
 from icsys.population.stratify import RESULT_TABLE, person_measures
 
@@ -194,9 +195,7 @@ def _stored_measures(backend: Any, as_of: date) -> ir.Table | None:
 
 def run(db: Path, cohort: Cohort, as_of: date) -> Any:
     """Members as a pandas DataFrame, computed from the store in one query."""
-    if not Path(db).exists():
-        raise CohortError(f"{db}: no such store (build one with `icsys synth` or `icsys load`)")
-    backend = ibis.duckdb.connect(str(db), read_only=True)
+    backend = connect(db)
     try:
         person = backend.table("person")
         found = members(cohort, facts(backend, cohort, as_of))

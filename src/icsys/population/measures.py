@@ -74,6 +74,16 @@ def long_term_conditions(people: ir.Table, events: ir.Table, as_of: date) -> ir.
         "person_id", ltc_count=lambda t: t.ltc_count.fill_null(0))
 
 
+def condition_flags(people: ir.Table, events: ir.Table, as_of: date) -> ir.Table:
+    """One 0/1 column per QOF register condition (codes/conditions.csv) recorded by as_of."""
+    recorded = events.filter(events.event_date <= ibis.literal(as_of))
+    out = people.select("person_id")
+    for name, codes in codelists("conditions").items():
+        who = recorded.filter(recorded.snomed_code.isin(codes)).select("person_id")
+        out = out.mutate(**{f"has_{name}": out.person_id.isin(who.person_id).cast("int8")})
+    return out
+
+
 def case_finding(people: ir.Table, events: ir.Table, medication: ir.Table, ltc: ir.Table,
                  as_of: date) -> ir.Table:
     """Flags for people whose record suggests an unmet need, each with the reason in words."""

@@ -3,48 +3,61 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-from icsys.dataset.store import StoreError
-from icsys.population import measures
+import ibis
+import pandas as pd
+
+from icsys.dataset.store import connect
+from icsys.population import measures, risk
+from icsys.population.multimorbidity import cambridge_multimorbidity
 
 RESULT_TABLE = "person_measures"
 
 
 def person_measures(backend: Any, as_of: date) -> Any:
-    """The Ibis expression of person_measures on `backend` (DuckDB or Spark)."""
+    """The Ibis expression of person_measures on `backend` (DuckDB or Spark), all but the risk score,
+    which comes from the stored model (`with_risk`)."""
     person = backend.table("person")
     events = backend.table("clinical_event")
     medication = backend.table("medication")
     people = measures.registered(person, as_of)
     ltc = measures.long_term_conditions(people, events, as_of)
+    cms = cambridge_multimorbidity(people, events, medication, as_of)
     frailty = measures.efi(people, events, medication, as_of)
     flags = measures.case_finding(people, events, medication, ltc, as_of)
     segment = measures.segments(people, events, backend.table("inpatient_spell"), frailty, ltc, as_of)
-    base = people.select("person_id", "practice_code", "sex", "birth_date", "imd_decile")
-    return (base.join(frailty, "person_id").join(ltc, "person_id").join(segment, "person_id")
-            .join(flags, "person_id")
-            .mutate(as_of=ibis_date(as_of)).order_by("person_id"))
+    base = people.select("person_id", "practice_code", "sex", "birth_date", "ethnicity", "imd_decile")
+    return (base.join(frailty, "person_id").join(ltc, "person_id").join(cms, "person_id")
+            .join(segment, "person_id").join(flags, "person_id")
+            .mutate(as_of=ibis.literal(as_of)).order_by("person_id"))
 
 
-def ibis_date(value: date) -> Any:
-    import ibis
+def risk_columns(scores: pd.DataFrame) -> pd.DataFrame:
+    """The risk and where it places a person: `risk_top_percent` is the smallest top share of the
+    registered population (in %) that includes them, so a list of the top 0.5 % is `<= 0.5`."""
+    rank = scores["risk_emergency_admission_12m"].rank(method="min", ascending=False)
+    return scores.assign(risk_top_percent=(100 * rank / len(scores)).round(4))
 
-    return ibis.literal(value)
 
-
-def stratify(db: Path, as_of: date) -> int:
-    """Compute and store person_measures; return how many people it covers."""
-    import ibis
-
-    db = Path(db)
-    if not db.exists():
-        raise StoreError(f"{db}: no such store (build one with `icsys synth` or `icsys load`)")
-    backend = ibis.duckdb.connect(str(db))
+def stratify(db: Path, as_of: date, retrain: bool = False, say: Callable[[str], None] = print) -> int:
+    """Compute and store person_measures; return how many people it covers. The risk model stored in
+    the store is used; one is trained (with its model card) if there is none or `retrain` is set."""
+    backend = connect(db, read_only=False)
     try:
-        expr = person_measures(backend, as_of)
+        trained = None if retrain else risk.latest(backend.con)
+        if trained is None:
+            backend.disconnect()
+            say("no risk model in the store yet: training one" if not retrain else "retraining the risk model")
+            trained = risk.train(Path(db), say=say)
+            say(f"risk model {trained.card['model_id']}: AUROC {trained.card['validation']['auroc']:.3f} "
+                f"on the held-out year (see `icsys population model-card --db {db}`)")
+            backend = connect(db, read_only=False)
+        scores = ibis.memtable(risk_columns(risk.score(backend, trained, as_of)))
+        expr = person_measures(backend, as_of).join(scores, "person_id").order_by("person_id")
         backend.create_table(RESULT_TABLE, expr, overwrite=True)
         return int(backend.table(RESULT_TABLE).count().execute())
     finally:

@@ -1,0 +1,139 @@
+"""Disease registers against expected prevalence, by practice, PCN, ICP, district or the whole ICS:
+observed / expected with Byar confidence intervals, and the estimated number not yet on the register.
+Which registers, their QOF age rules and how the expected number is found are data (registers.toml)."""
+
+from __future__ import annotations
+
+import tomllib
+from datetime import date
+from functools import cache
+from pathlib import Path
+from typing import Any, Literal
+
+import ibis
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, model_validator
+
+from icsys.codes import codelists
+from icsys.errors import InputError
+from icsys.population import measures
+from icsys.population.confidence import ratio_limits
+from icsys.system.hierarchy import LEVELS, practice_places
+from icsys.system.model import System
+
+DEFINITION = Path(__file__).with_name("registers.toml")
+BAND_YEARS = 5
+TOP_BAND = 90
+
+
+class RegisterError(InputError):
+    """A register or level that cannot be used, with the reason."""
+
+
+class Register(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    condition: str
+    min_age: int = 0
+    reference: Literal["ics", "published"] = "ics"
+    source: str = ""
+    rates: dict[Literal["F", "M"], dict[int, float]] = {}
+
+    @model_validator(mode="after")
+    def _published_has_rates(self) -> Register:
+        if self.reference == "published" and set(self.rates) != {"F", "M"}:
+            raise ValueError(f"register {self.condition}: a published reference needs rates for F and M")
+        if self.condition not in codelists("conditions"):
+            raise ValueError(f"register {self.condition}: no such codelist in codes/conditions.csv")
+        return self
+
+    def published_rate(self, sex: pd.Series, band: pd.Series) -> np.ndarray:
+        """Published prevalence (a proportion) for each (sex, lowest age of band) row."""
+        out = np.zeros(len(sex))
+        for s, table in self.rates.items():
+            starts = sorted(table)
+            for i, start in enumerate(starts):
+                end = starts[i + 1] if i + 1 < len(starts) else 200
+                mask = (sex.to_numpy() == s) & (band.to_numpy() >= start) & (band.to_numpy() < end)
+                out[mask] = table[start] / 100
+        return out
+
+
+class Registers(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    register: list[Register]
+
+
+@cache
+def definitions() -> dict[str, Register]:
+    parsed = Registers.model_validate(tomllib.loads(DEFINITION.read_text(encoding="utf-8")))
+    return {r.condition: r for r in parsed.register}
+
+
+def counts_by_band(backend: Any, as_of: date) -> pd.DataFrame:
+    """Registered people and people on each register, by practice, sex and 5-year age band (90+ last)."""
+    people = measures.registered(backend.table("person"), as_of)
+    age = ibis.literal(as_of).delta(people.birth_date.cast("date"), unit="day") / 365.25
+    band = (age / BAND_YEARS).floor().cast("int64") * BAND_YEARS
+    base = people.select("person_id", "practice_code", "sex", band=ibis.least(band, TOP_BAND))
+    flags = base.join(measures.condition_flags(people, backend.table("clinical_event"), as_of), "person_id")
+    sums = {f"has_{c}": flags[f"has_{c}"].sum() for c in definitions()}
+    return flags.group_by(["practice_code", "sex", "band"]).aggregate(people=flags.count(), **sums).execute()
+
+
+def expected(counts: pd.DataFrame, register: Register) -> pd.DataFrame:
+    """Per practice, sex and band: population, observed and expected for one register (its ages only)."""
+    rows = counts[counts["band"] >= BAND_YEARS * (register.min_age // BAND_YEARS)].copy()
+    # A band that straddles the register's youngest age counts the share of it at or above that age.
+    first = BAND_YEARS * (register.min_age // BAND_YEARS)
+    share = np.where(rows["band"] == first, 1 - (register.min_age - first) / BAND_YEARS, 1.0)
+    rows["population"] = rows["people"] * share
+    rows["observed"] = rows[f"has_{register.condition}"] * share
+    if register.reference == "published":
+        rows["expected"] = rows["population"] * register.published_rate(rows["sex"], rows["band"])
+    else:
+        by_band = rows.groupby(["sex", "band"])[["observed", "population"]].transform("sum")
+        rows["expected"] = rows["population"] * by_band["observed"] / by_band["population"]
+    return rows[["practice_code", "sex", "band", "population", "observed", "expected"]]
+
+
+def registers(backend: Any, system: System, as_of: date, level: str = "practice",
+              conditions: list[str] | None = None) -> pd.DataFrame:
+    """One row per register and organisation at `level`: population, observed, expected, their ratio with
+    95 % limits, prevalences, and the gap (expected - observed, people possibly not yet diagnosed)."""
+    if level not in LEVELS:
+        raise RegisterError(f"--level {level!r}: use one of {', '.join(LEVELS)}")
+    known = definitions()
+    unknown = [c for c in conditions or [] if c not in known]
+    if unknown:
+        raise RegisterError(f"--condition {', '.join(unknown)}: unknown register; registers are: {', '.join(known)}")
+    counts = counts_by_band(backend, as_of)
+    places = practice_places(system).rename(columns={"practice": "practice_code"})
+    frames = []
+    for name in conditions or list(known):
+        rows = expected(counts, known[name]).merge(places, on="practice_code", how="left")
+        rows[level] = rows[level if level != "practice" else "practice_code"]
+        summed = rows.groupby([level, f"{level}_name"], as_index=False)[["population", "observed", "expected"]].sum()
+        frames.append(summed.assign(condition=name, reference=_reference(known[name])))
+    out = pd.concat(frames, ignore_index=True).rename(columns={level: "org_code", f"{level}_name": "org_name"})
+    return _ratios(out.assign(level=level, as_of=as_of))
+
+
+def _reference(register: Register) -> str:
+    return register.source if register.reference == "published" else "ICS age-sex rates (indirect standardisation)"
+
+
+def _ratios(out: pd.DataFrame) -> pd.DataFrame:
+    out["observed"] = out["observed"].round().astype(int)
+    out["population"] = out["population"].round().astype(int)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        out["ratio"] = out["observed"] / out["expected"]
+        out["observed_prevalence"] = 100 * out["observed"] / out["population"]
+        out["expected_prevalence"] = 100 * out["expected"] / out["population"]
+    out["ratio_lower"], out["ratio_upper"] = ratio_limits(out["observed"].to_numpy(), out["expected"].to_numpy())
+    out["gap"] = (out["expected"] - out["observed"]).clip(lower=0).round(1)
+    out["expected"] = out["expected"].round(1)
+    columns = ["condition", "level", "org_code", "org_name", "as_of", "population", "observed", "expected",
+               "ratio", "ratio_lower", "ratio_upper", "observed_prevalence", "expected_prevalence", "gap",
+               "reference"]
+    return out[columns].sort_values(["condition", "org_code"]).reset_index(drop=True)

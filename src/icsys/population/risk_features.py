@@ -1,0 +1,123 @@
+"""What the emergency-admission risk model knows about a person on a date, and what happened next: Ibis
+expressions over the dataset, so they run on DuckDB and Spark alike.
+
+Predictors are those of the published models (QAdmissions, SPARRA, the Combined Predictive Model): age,
+sex, deprivation, ethnicity, long-term conditions, frailty, multimorbidity, medicines and the use of every
+service in the year before the date. The outcome is any emergency admission (HES ADMIMETH 2x) in the
+365 days after it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+import ibis
+import ibis.expr.types as ir
+
+from icsys.population import measures
+from icsys.population.multimorbidity import cambridge_multimorbidity
+
+YEAR = timedelta(days=365)
+# Ethnic groups of the 2021 Census from NHS ethnic category codes (the person table's `ethnicity`).
+ETHNIC_GROUP = {"A": "White", "B": "White", "C": "White", "D": "Mixed", "E": "Mixed", "F": "Mixed",
+                "G": "Mixed", "H": "Asian", "J": "Asian", "K": "Asian", "L": "Asian", "M": "Black",
+                "N": "Black", "P": "Black", "R": "Other", "S": "Other", "Z": "Not stated"}
+OUTCOME = "emergency admission (HES ADMIMETH 2x) in the 365 days after the date"
+
+
+def _start(day: date) -> ir.Value:
+    return ibis.literal(datetime.combine(day, time()))
+
+
+def _in_year_before(t: ir.Table, column: str, as_of: date) -> ir.Table:
+    """Rows whose `column` falls in the 365 days up to and including as_of (dates or timestamps)."""
+    col = t[column]
+    if col.type().is_timestamp():
+        return t.filter(col >= _start(as_of - YEAR + timedelta(days=1)), col < _start(as_of + timedelta(days=1)))
+    return t.filter(col > ibis.literal(as_of - YEAR), col <= ibis.literal(as_of))
+
+
+# name -> (table, time column, rows kept, how to summarise per person). Bed days count midnights, as the
+# NHS counts them: the days between the admission and discharge dates.
+Summary = Callable[[ir.Table], Any]
+USE: dict[str, tuple[str, str, Callable[[ir.Table], ir.BooleanValue] | None, Summary | None]] = {
+    "emergency_admissions_12m": ("inpatient_spell", "admission_time", lambda t: t.admission_method.startswith("2"),
+                                 None),
+    "elective_admissions_12m": ("inpatient_spell", "admission_time", lambda t: t.admission_method.startswith("1"),
+                                None),
+    "bed_days_12m": ("inpatient_spell", "admission_time", None,
+                     lambda t: t.discharge_time.date().delta(t.admission_time.date(), unit="day").fill_null(0).sum()),
+    "ae_attendances_12m": ("ae_attendance", "arrival_time", None, None),
+    "ambulance_incidents_12m": ("ambulance_incident", "call_time", None, None),
+    "outpatient_attended_12m": ("outpatient_appointment", "appointment_date", lambda t: t.status == "attended",
+                                None),
+    "outpatient_missed_12m": ("outpatient_appointment", "appointment_date", lambda t: t.status == "dna", None),
+    "gp_appointments_12m": ("gp_appointment", "appointment_time", lambda t: t.status == "attended", None),
+    "gp_missed_12m": ("gp_appointment", "appointment_time", lambda t: t.status == "dna", None),
+    "community_contacts_12m": ("community_contact", "contact_time", None, None),
+    "mental_health_referrals_12m": ("mental_health_referral", "referral_date", None, None),
+    "medicines_12m": ("medication", "issue_date", None, lambda t: t.dmd_code.nunique()),
+}
+
+
+def _use(backend: Any, name: str, as_of: date) -> ir.Table:
+    source, column, keep, summary = USE[name]
+    rows = _in_year_before(backend.table(source), column, as_of)
+    if keep is not None:
+        rows = rows.filter(keep(rows))
+    value = summary(rows) if summary is not None else rows.count()
+    return rows.group_by("person_id").aggregate(**{name: value})
+
+
+def _care(backend: Any, as_of: date) -> ir.Table:
+    """Social care in place on as_of: home care or reablement, or a care home placement."""
+    pkg = backend.table("social_care_package")
+    day = ibis.literal(as_of)
+    live = pkg.filter(pkg.start_date <= day, pkg.end_date.isnull() | (pkg.end_date > day))
+    return live.group_by("person_id").aggregate(
+        home_care=live.service_type.isin(["domiciliary", "reablement"]).any().cast("int8"),
+        care_home=live.service_type.isin(["residential", "nursing"]).any().cast("int8"))
+
+
+def _last_emergency(backend: Any, as_of: date) -> ir.Table:
+    spells = backend.table("inpatient_spell")
+    past = spells.filter(spells.admission_method.startswith("2"), spells.admission_time < _start(as_of + timedelta(1)))
+    last = past.group_by("person_id").aggregate(last=past.admission_time.max())
+    return last.select("person_id", days_since_emergency_admission=(
+        ibis.literal(as_of).delta(last["last"].date(), unit="day")))
+
+
+def features(backend: Any, as_of: date) -> ir.Table:
+    """One row per person registered and alive on as_of, with every predictor of the model."""
+    person = backend.table("person")
+    events = backend.table("clinical_event")
+    medication = backend.table("medication")
+    people = measures.registered(person, as_of)
+    frailty = measures.efi(people, events, medication, as_of)
+    ltc = measures.long_term_conditions(people, events, as_of)
+    cms = cambridge_multimorbidity(people, events, medication, as_of)
+    base = people.select(
+        "person_id",
+        age=(ibis.literal(as_of).delta(people.birth_date.cast("date"), unit="day") / 365.25),
+        female=(people.sex == "F").cast("int8"),
+        imd_decile=people.imd_decile,
+        ethnic_group=people.ethnicity.substitute(ETHNIC_GROUP, else_="Not stated"))
+    out = (base.join(frailty.select("person_id", "efi_deficits"), "person_id").join(ltc, "person_id")
+           .join(cms, "person_id").join(measures.condition_flags(people, events, as_of), "person_id"))
+    for name in USE:
+        out = out.left_join(_use(backend, name, as_of), "person_id").mutate(
+            **{name: ibis._[name].fill_null(0)}).drop("person_id_right")
+    for extra in (_care(backend, as_of), _last_emergency(backend, as_of)):
+        out = out.left_join(extra, "person_id").drop("person_id_right")
+    return out.mutate(home_care=out.home_care.fill_null(0), care_home=out.care_home.fill_null(0))
+
+
+def outcome(backend: Any, people: ir.Table, as_of: date) -> ir.Table:
+    """person_id, admitted (1/0): an emergency admission in the 365 days after as_of."""
+    spells = backend.table("inpatient_spell")
+    after = spells.filter(spells.admission_method.startswith("2"),
+                          spells.admission_time >= _start(as_of + timedelta(1)),
+                          spells.admission_time < _start(as_of + YEAR + timedelta(1)))
+    return people.select("person_id").mutate(admitted=people.person_id.isin(after.person_id).cast("int8"))
