@@ -87,6 +87,9 @@ def _one(frame: Frame, standard: Standard, only: Organisation | None) -> pd.Data
         rows = _centiles(frame, contributions, orgs)
     else:
         rows = _sums(frame, contributions, orgs)
+    if only is None:  # organisations with nothing to count in the whole range are left out
+        active = rows.groupby("org")["den"].transform(lambda d: d.fillna(0).abs().sum() > 0)
+        rows = rows[active | (rows["org"] == frame.hierarchy.ics.code)]
     return _finish(frame, standard, contributions.statistic, rows)
 
 
@@ -174,6 +177,14 @@ def _finish(frame: Frame, standard: Standard, statistic: str, rows: pd.DataFrame
         "target": [standard.target_on(last_days[d]) for d in starts],
     })
     return out.sort_values(["org", "period"], ignore_index=True)
+
+
+def json_rows(rows: pd.DataFrame) -> list[dict[str, Any]]:
+    """Rows as plain dicts for JSON: missing numbers become null, whole counts stay floats."""
+    out = []
+    for rec in rows[COLUMNS].to_dict("records"):
+        out.append({k: (None if isinstance(v, float) and v != v else v) for k, v in rec.items()})
+    return out
 
 
 def store_meta(con: Any) -> dict[str, Any]:
