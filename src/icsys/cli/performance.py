@@ -98,3 +98,56 @@ def _print_spc(data: dict) -> None:
 
 def _spc_number(v: float) -> str:
     return f"{v:,.0f}" if abs(v) >= 1000 else f"{v:.4g}"
+
+
+@app.command("standards")
+def performance_standards(
+    as_json: bool = typer.Option(False, "--json", help="Print the catalogue as JSON."),
+    catalogue: str | None = typer.Option(None, help="A catalogue TOML file (default: the shipped one)."),
+) -> None:
+    """The NHS standards measured: definition, numerator and denominator, thresholds and their dates."""
+    import json
+
+    from icsys.cli.common import clear_errors
+    from icsys.performance.catalogue import load_catalogue
+
+    with clear_errors():
+        cat = load_catalogue(catalogue)
+    if as_json:
+        print(json.dumps([s.model_dump(mode="json", by_alias=True) for s in cat.standard], indent=1))
+        return
+    for s in cat.standard:
+        print(f"{s.id:38s} {s.unit:>16s}  {s.direction:6s} {s.name}")
+
+
+@app.command("measure")
+def performance_measure(
+    db: str = typer.Option(..., "--db", help="The store: a DuckDB file."),
+    standard: list[str] | None = typer.Option(  # noqa: B008
+        None, "--standard", help="Standard id (see `icsys performance standards`); repeatable; all by default."),
+    org: str | None = typer.Option(None, "--org", help="Organisation code: the ICS, an ICP, PCN, practice, trust "
+                                   "or site; every one a standard applies to by default."),
+    period: str = typer.Option("month", "--period", help="day, week (Monday to Sunday) or month."),
+    date_from: str | None = typer.Option(None, "--from", help="First day (YYYY-MM-DD); default: the store's."),
+    date_to: str | None = typer.Option(None, "--to", help="Last day (YYYY-MM-DD); default: the store's."),
+    as_json: bool = typer.Option(False, "--json", help="Print rows as JSON."),
+) -> None:
+    """Performance against the NHS standards: numerator, denominator, value and target by period."""
+    import json
+    from pathlib import Path
+
+    from icsys.cli.common import clear_errors, fail, parse_date
+    from icsys.performance.measure import json_rows, measure_store
+
+    if period not in ("day", "week", "month"):
+        fail(f"--period {period!r}: use day, week or month")
+    start = parse_date(date_from, "--from") if date_from else None
+    end = parse_date(date_to, "--to") if date_to else None
+    if start and end and start > end:
+        fail(f"--from {start} is after --to {end}")
+    with clear_errors():
+        rows = measure_store(Path(db), standards=standard or None, org=org, period=period, start=start, end=end)
+    if as_json:
+        print(json.dumps(json_rows(rows), indent=1))
+    else:
+        print(rows.to_string(index=False) if len(rows) else "(no rows)")
