@@ -19,6 +19,7 @@ from icsys.flow.compiled import Model
 from icsys.flow.patients import Patients, draw
 
 Progress = Callable[[str, int, int], None]
+CONNECT_TIMEOUT = "10s"
 
 
 class ClusterError(InputError):
@@ -81,9 +82,15 @@ def run(model: Model, replications: int, seed: int, workers: int | None = None, 
     if scheduler:
         done = _on_dask(model, replications, seed, scheduler, update)
     else:
-        workers = min(workers or os.cpu_count() or 1, replications)
+        workers = min(workers or (os.cpu_count() or 1 if _worth_processes(model, replications) else 1), replications)
         done = list(_local(model, replications, seed, workers, update))
     return sorted(done, key=lambda r: r.index)
+
+
+def _worth_processes(model: Model, replications: int) -> bool:
+    """Starting processes costs seconds: worth it only for more than about a million patients in all."""
+    patients = sum(float(s.admitted_hourly.sum()) for s in model.streams) + sum(p.census for p in model.pools)
+    return patients * replications > 1_000_000
 
 
 def _local(model: Model, replications: int, seed: int, workers: int, update: Progress) -> Iterator[Replication]:
@@ -109,8 +116,8 @@ def _on_dask(model: Model, replications: int, seed: int, scheduler: str, update:
     from distributed import as_completed as dask_completed
 
     try:
-        client = Client(scheduler, timeout="10s")
-    except (OSError, TimeoutError) as exc:
+        client = Client(scheduler, timeout=CONNECT_TIMEOUT)
+    except (OSError, TimeoutError, ValueError) as exc:
         raise ClusterError(f"--scheduler {scheduler}: cannot reach the Dask scheduler ({exc})") from exc
     with client:
         workers = max(1, sum(client.nthreads().values()))
