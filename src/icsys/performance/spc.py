@@ -146,14 +146,14 @@ def chart(values: Sequence[float] | pd.Series | np.ndarray, periods: Iterable[An
         raise SpcError(f"baseline {baseline}: limits need at least 2 points")
     series = _series(values, periods)
     starts = _segment_starts(series.index, rebase)
-    rows = [_segment(series.iloc[a:b], k, settings, improvement, baseline)
-            for k, (a, b) in enumerate(zip(starts, [*starts[1:], len(series)], strict=True))]
-    points = pd.concat(rows, ignore_index=True)
+    segments = [_segment(series.iloc[a:b], k, settings, improvement, baseline)
+                for k, (a, b) in enumerate(zip(starts, [*starts[1:], len(series)], strict=True))]
+    points = pd.DataFrame({name: _joined([seg[name] for seg in segments]) for name in segments[0]})
     last = points.iloc[-1]
     return SpcResult(points=points, variation=_variation(last), trial=bool(last["trial"]),
                      assurance=_assurance(last, improvement, target), improvement=improvement, target=target,
                      settings=settings, rebase=tuple(series.index[starts[1:]]), baseline=baseline,
-                     limits=_limits_table(points))
+                     limits=_limits_table(series, starts, segments))
 
 
 def _series(values: Sequence[float] | pd.Series | np.ndarray, periods: Iterable[Any] | None) -> pd.Series:
@@ -205,7 +205,7 @@ def _segment_starts(index: pd.Index, rebase: Iterable[Any]) -> list[int]:
 
 
 def _segment(part: pd.Series, number: int, s: Settings, improvement: Improvement,
-             baseline: int | None) -> pd.DataFrame:
+             baseline: int | None) -> dict[str, Any]:
     """Limits and special causes of one segment (the rules never look across a rebase)."""
     y = part.to_numpy()
     n_base = min(baseline or len(y), len(y))
@@ -226,16 +226,26 @@ def _segment(part: pd.Series, number: int, s: Settings, improvement: Improvement
     if s.trend_colour == "side_of_mean":
         signals["trend"] = np.where((signals["trend"] != 0) & (side != 0), side, signals["trend"]).astype(np.int8)
     colour = [_colour(i, signals, s, improvement) for i in range(len(y))]
-    padded_used = np.concatenate((used, np.zeros(len(y) - n_base, dtype=bool)))
-    return pd.DataFrame({
-        "period": part.index, "value": y, "segment": number,
-        "mean": mean, "lpl": lpl, "upl": upl, "lower_two_sigma": lower2, "upper_two_sigma": upper2,
-        "moving_range": mr, "moving_range_used": padded_used, "average_moving_range": amr,
-        "trial": n_base < s.trial_below,
-        "rules": [[r for r in s.precedence if signals[r][i] != 0] for i in range(len(y))],
+    n = len(y)
+    return {
+        "period": part.index, "value": y, "segment": np.full(n, number),
+        "mean": np.full(n, mean), "lpl": np.full(n, lpl), "upl": np.full(n, upl),
+        "lower_two_sigma": np.full(n, lower2), "upper_two_sigma": np.full(n, upper2),
+        "moving_range": mr, "moving_range_used": np.concatenate((used, np.zeros(n - n_base, dtype=bool))),
+        "average_moving_range": np.full(n, amr), "trial": np.full(n, n_base < s.trial_below),
+        "rules": [[r for r in s.precedence if signals[r][i] != 0] for i in range(n)],
         "rule": [c[0] for c in colour], "direction": [c[1] for c in colour],
         "special_cause": [c[2] for c in colour],
-    })
+    }
+
+
+def _joined(parts: list[Any]) -> Any:
+    """The segments' columns end to end (an index, an array or a list)."""
+    if isinstance(parts[0], pd.Index):
+        return parts[0].append(parts[1:]) if len(parts) > 1 else parts[0]
+    if isinstance(parts[0], np.ndarray):
+        return np.concatenate(parts)
+    return [x for part in parts for x in part]
 
 
 def _colour(i: int, signals: dict[str, np.ndarray], s: Settings,
@@ -270,12 +280,14 @@ def _assurance(last: pd.Series, improvement: Improvement, target: float | None) 
     return "consistently_pass" if passes else "consistently_fail"
 
 
-def _limits_table(points: pd.DataFrame) -> pd.DataFrame:
+def _limits_table(series: pd.Series, starts: list[int], segments: list[dict[str, Any]]) -> pd.DataFrame:
     """A row per segment: its first and last period, points, mean, limits and whether they are trial."""
-    return points.groupby("segment").agg(
-        first=("period", "first"), last=("period", "last"), points=("value", "size"), mean=("mean", "first"),
-        lpl=("lpl", "first"), upl=("upl", "first"), average_moving_range=("average_moving_range", "first"),
-        trial=("trial", "first")).reset_index()
+    ends = [*starts[1:], len(series)]
+    return pd.DataFrame({
+        "segment": range(len(starts)), "first": series.index[starts], "last": series.index[[e - 1 for e in ends]],
+        "points": [e - a for a, e in zip(starts, ends, strict=True)],
+        **{k: [seg[k][0] for seg in segments] for k in ("mean", "lpl", "upl", "average_moving_range", "trial")},
+    })
 
 
 def _period_text(p: Any) -> Any:
