@@ -3,6 +3,12 @@ they call domain packages and turn their errors into one clear line on stderr an
 
 from __future__ import annotations
 
+import os
+import sys
+import tempfile
+import traceback
+from pathlib import Path
+
 import typer
 
 from icsys.cli import dataset, flow, performance, population, system
@@ -17,4 +23,13 @@ app.add_typer(flow.app, name="flow")
 
 
 def main() -> None:
-    app()
+    """Run the command line. Bad input is answered by each command (exit status 2); anything unexpected
+    is one line on stderr with the details kept in a log file (exit status 1), never a traceback."""
+    try:
+        app()
+    except Exception as exc:  # the last resort: report, keep the details, exit 1
+        log = Path(tempfile.gettempdir()) / f"icsys-error-{os.getpid()}.log"
+        log.write_text(traceback.format_exc(), encoding="utf-8")
+        print(f"error: unexpected failure ({type(exc).__name__}: {exc}); details in {log}. Please report it.",
+              file=sys.stderr)
+        sys.exit(1)

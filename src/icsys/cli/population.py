@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-from icsys.cli.common import DbOption, check_out, clear_errors, err, fail, parse_date
+from icsys.cli.common import DbOption, SystemOption, check_out, clear_errors, err, fail, parse_date
 
 app = typer.Typer(no_args_is_help=True, help="Population health management: frailty, multimorbidity, risk, "
                   "case finding, registers, inequalities and cohorts.")
@@ -91,6 +91,106 @@ def _write_card(card: dict, out: Path) -> None:
 
     text = json.dumps(card, indent=2) if out.suffix.lower() == ".json" else model_card.render(card)
     out.write_text(text, encoding="utf-8")
+
+
+@app.command("registers")
+def population_registers(
+    db: DbOption,
+    as_of: Annotated[str, typer.Option("--as-of", help="Date of the registers (YYYY-MM-DD).")] = "2026-03-31",
+    level: Annotated[str, typer.Option(help="practice, pcn, icp, district, locality or ics.")] = "practice",
+    condition: Annotated[list[str] | None, typer.Option(help="Only these registers (repeatable).")] = None,
+    for_sharing: Annotated[bool, typer.Option("--for-sharing", help="Suppress counts of 1-7 and round the rest "
+                                              "to 5, with the figures built on them.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Rows as JSON.")] = False,
+    out: Annotated[Path | None, typer.Option(help="Write to .csv or .xlsx instead of the screen.")] = None,
+    system: SystemOption = None,
+) -> None:
+    """Disease registers against expected prevalence: observed / expected with 95 % limits, and the gap."""
+    from icsys.dataset.store import connect
+    from icsys.population.disclosure import for_sharing as make_safe
+    from icsys.population.registers import registers
+    from icsys.system import load_system
+
+    check_out(out, (".csv", ".xlsx"))
+    day = parse_date(as_of, "--as-of")
+    with clear_errors():
+        definition = load_system(system)
+        backend = connect(db)
+        try:
+            table = registers(backend, definition, day, level, condition)
+        finally:
+            backend.disconnect()
+        if for_sharing:
+            table = make_safe(table, ["population", "observed"], {"observed": [
+                "ratio", "ratio_lower", "ratio_upper", "observed_prevalence", "gap"]})
+        _show(table, as_json, out, "registers")
+
+
+@app.command("inequalities")
+def population_inequalities(
+    db: DbOption,
+    measure: Annotated[str, typer.Option(help="A person_measures column (yes/no or numeric), COLUMN=VALUE, or "
+                                         "activity:NAME (emergency_admissions, ae_attendances, ...).")],
+    by: Annotated[str, typer.Option(help="imd_quintile, ethnic_group, age_band, sex, practice, pcn, icp, "
+                                    "district or locality.")] = "imd_quintile",
+    crude: Annotated[bool, typer.Option("--crude", help="Crude figures, not age-standardised.")] = False,
+    for_sharing: Annotated[bool, typer.Option("--for-sharing", help="Suppress counts of 1-7 and round the rest "
+                                              "to 5, with the figures built on them.")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Rows and indices as JSON.")] = False,
+    out: Annotated[Path | None, typer.Option(help="Write the rows to .csv or .xlsx.")] = None,
+    system: SystemOption = None,
+) -> None:
+    """A measure by deprivation, ethnicity, age, sex or place, with 95 % limits, and the slope and
+    relative index of inequality across IMD quintiles."""
+    import json
+
+    from icsys.dataset.store import connect
+    from icsys.population.disclosure import for_sharing as make_safe
+    from icsys.population.inequalities import inequalities
+    from icsys.system import load_system
+
+    check_out(out, (".csv", ".xlsx"))
+    with clear_errors():
+        definition = load_system(system)
+        backend = connect(db)
+        try:
+            result = inequalities(backend, definition, measure, by, standardise=not crude)
+        finally:
+            backend.disconnect()
+        table = result.table
+        if for_sharing:
+            counts = ["people", "numerator"] if result.measure.kind != "mean" else ["people"]
+            table = make_safe(table, counts, {c: ["value", "lower", "upper"] for c in counts})
+        how = "age-standardised (ESP 2013)" if result.standardised else "crude"
+        title = f"{result.measure.text} by {by}, {how}, {result.measure.unit}, as of {result.as_of}"
+        if as_json:
+            print(json.dumps({"measure": result.measure.text, "unit": result.measure.unit, "by": by,
+                              "as_of": result.as_of.isoformat(), "standardised": result.standardised,
+                              "rows": json.loads(table.to_json(orient="records")), "index": result.index},
+                             indent=2))
+            return
+        _show(table, False, out, "inequalities", title)
+        if result.index:
+            i = result.index
+            print(f"slope index of inequality (most - least deprived): {i['sii']:.3f} "
+                  f"({i['sii_lower']:.3f} to {i['sii_upper']:.3f}); relative index: {i['rii']:.2f} "
+                  f"({i['rii_lower']:.2f} to {i['rii_upper']:.2f})")
+
+
+def _show(table, as_json: bool, out: Path | None, sheet: str, title: str = "") -> None:
+    """Rows to the screen, JSON or a file."""
+    if out is not None:
+        if out.suffix.lower() == ".csv":
+            table.to_csv(out, index=False)
+        else:
+            table.to_excel(out, index=False, sheet_name=sheet)
+        err.print(f"wrote {len(table):,} rows to {out}", highlight=False)
+    elif as_json:
+        print(table.to_json(orient="records", date_format="iso", indent=2))
+    else:
+        if title:
+            print(title)
+        print(table.round(3).to_string(index=False))
 
 
 @app.command("cohort")

@@ -31,6 +31,7 @@ ACTIVITIES: dict[str, tuple[str, str, Any]] = {
     "ae_attendances": ("ae_attendance", "arrival_time", None),
     "ambulance_incidents": ("ambulance_incident", "call_time", None),
     "community_contacts": ("community_contact", "contact_time", None),
+    "community_bed_stays": ("community_bed_stay", "admission_time", None),
     "gp_appointments": ("gp_appointment", "appointment_time", None),
 }
 FIELD = re.compile(r"\{([a-z0-9_]+)\}")
@@ -136,7 +137,9 @@ def _reason(template: str, facts: ir.Table) -> ir.StringValue:
     last = 0
     for match in FIELD.finditer(template):
         parts.append(ibis.literal(template[last:match.start()]))
-        parts.append(facts[match.group(1)].cast("string").fill_null("?"))
+        value = facts[match.group(1)]
+        value = value.round(3) if value.type().is_floating() else value  # readable in a list for an MDT
+        parts.append(value.cast("string").fill_null("?"))
         last = match.end()
     parts.append(ibis.literal(template[last:]))
     out = parts[0]
@@ -180,7 +183,8 @@ def facts(backend: Any, cohort: Cohort, as_of: date) -> ir.Table:
         if keep is not None:
             rows = rows.filter(keep(rows))
         counts = rows.group_by("person_id").aggregate(**{name: rows.count()})
-        table = table.left_join(counts, "person_id").mutate(**{name: ibis._[name].fill_null(0)})
+        table = (table.left_join(counts, "person_id").drop("person_id_right")
+                 .mutate(**{name: ibis._[name].fill_null(0)}))
     return table
 
 

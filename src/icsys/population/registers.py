@@ -13,7 +13,7 @@ from typing import Any, Literal
 import ibis
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from icsys.codes import codelists
 from icsys.errors import InputError
@@ -61,13 +61,13 @@ class Register(BaseModel):
 
 class Registers(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    register: list[Register]
+    entries: list[Register] = Field(alias="register")
 
 
 @cache
 def definitions() -> dict[str, Register]:
     parsed = Registers.model_validate(tomllib.loads(DEFINITION.read_text(encoding="utf-8")))
-    return {r.condition: r for r in parsed.register}
+    return {r.condition: r for r in parsed.entries}
 
 
 def counts_by_band(backend: Any, as_of: date) -> pd.DataFrame:

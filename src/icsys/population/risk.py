@@ -81,9 +81,10 @@ def training_frame(backend: Any, as_of: date) -> pd.DataFrame:
 def data_period(backend: Any) -> tuple[date, date]:
     """First and last day of hospital activity in the store (the outcome's table)."""
     spells = backend.table("inpatient_spell")
-    low, high = (pd.Timestamp(v).date() for v in (spells.admission_time.min().execute(),
-                                                   spells.admission_time.max().execute()))
-    return low, high
+    low, high = spells.admission_time.min().execute(), spells.admission_time.max().execute()
+    if pd.isna(low) or pd.isna(high):
+        raise RiskModelError("there are no hospital spells in the store to learn emergency admissions from")
+    return pd.Timestamp(low).date(), pd.Timestamp(high).date()
 
 
 def default_dates(first: date, last: date) -> tuple[date, date]:

@@ -45,20 +45,39 @@ def risk_columns(scores: pd.DataFrame) -> pd.DataFrame:
 
 def stratify(db: Path, as_of: date, retrain: bool = False, say: Callable[[str], None] = print) -> int:
     """Compute and store person_measures; return how many people it covers. The risk model stored in
-    the store is used; one is trained (with its model card) if there is none or `retrain` is set."""
+    the store is used; one is trained (with its model card) if there is none or `retrain` is set. If
+    none can be trained (too little data), the risk columns are left empty and the reason is said."""
     backend = connect(db, read_only=False)
     try:
         trained = None if retrain else risk.latest(backend.con)
         if trained is None:
             backend.disconnect()
-            say("no risk model in the store yet: training one" if not retrain else "retraining the risk model")
-            trained = risk.train(Path(db), say=say)
-            say(f"risk model {trained.card['model_id']}: AUROC {trained.card['validation']['auroc']:.3f} "
-                f"on the held-out year (see `icsys population model-card --db {db}`)")
+            trained = _train(db, retrain, say)
             backend = connect(db, read_only=False)
-        scores = ibis.memtable(risk_columns(risk.score(backend, trained, as_of)))
-        expr = person_measures(backend, as_of).join(scores, "person_id").order_by("person_id")
+        expr = person_measures(backend, as_of)
+        scores = risk_columns(risk.score(backend, trained, as_of)) if trained else _no_risk(expr)
+        expr = expr.left_join(ibis.memtable(scores), "person_id").drop("person_id_right").order_by("person_id")
         backend.create_table(RESULT_TABLE, expr, overwrite=True)
         return int(backend.table(RESULT_TABLE).count().execute())
     finally:
         backend.disconnect()
+
+
+def _train(db: Path, retrain: bool, say: Callable[[str], None]) -> risk.RiskModel | None:
+    say("retraining the risk model" if retrain else "no risk model in the store yet: training one")
+    try:
+        trained = risk.train(Path(db), say=say)
+    except risk.RiskModelError as exc:
+        if retrain:
+            raise
+        say(f"no risk model could be trained ({exc}); the risk columns are left empty")
+        return None
+    say(f"risk model {trained.card['model_id']}: AUROC {trained.card['validation']['auroc']:.3f} "
+        f"on the held-out year (see `icsys population model-card --db {db}`)")
+    return trained
+
+
+def _no_risk(expr: Any) -> pd.DataFrame:
+    ids = expr.select("person_id").execute()["person_id"]
+    return pd.DataFrame({"person_id": ids, "risk_emergency_admission_12m": pd.Series(dtype="float64"),
+                         "risk_top_percent": pd.Series(dtype="float64")})

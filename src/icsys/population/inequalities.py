@@ -1,0 +1,203 @@
+"""Inequalities: any person measure or activity rate by IMD quintile, ethnic group, age band, sex or place,
+with 95 % confidence intervals, age standardisation, and the slope and relative index of inequality
+across deprivation, as the PHE/OHID Fingertips tools compute them.
+
+Measures: a yes/no column of person_measures (a proportion of people), `column=value` (the proportion
+with that value, e.g. `efi_category=severe`), a numeric column (a mean), or `activity:NAME` (a rate per
+1,000 registered people a year, from activity in the year before the measures' date).
+
+Age standardisation (proportions and rates) is direct, to the 2013 European Standard Population, with
+Dobson's interval; crude figures use Wilson (proportions) and Byar (rates). The slope index of
+inequality (SII) is the gap between the fitted values at the most and least deprived ends of the
+population ranked by deprivation (rank 0 = most deprived), from a regression of each quintile's value
+on the midpoint of its cumulative population share, weighted by population; its interval comes from
+10,000 simulations of the quintile values within their intervals (the PHE method). The relative index
+(RII) is the ratio of those two fitted ends.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from typing import Any, Literal
+
+import ibis
+import numpy as np
+import pandas as pd
+
+from icsys.errors import InputError
+from icsys.population.cohort import ACTIVITIES
+from icsys.population.confidence import Z95, byar, dobson, wilson
+from icsys.population.model_card import age_band
+from icsys.population.risk_features import ETHNIC_GROUP
+from icsys.population.stratify import RESULT_TABLE
+from icsys.system.hierarchy import practice_places
+from icsys.system.model import System
+
+# 2013 European Standard Population, 5-year bands 0-4 ... 90+ (Eurostat 2013), per 100,000.
+ESP2013 = np.array([5000, 5500, 5500, 5500, 6000, 6000, 6500, 7000, 7000, 7000, 7000, 6500, 6000, 5500, 5000,
+                    4000, 2500, 1500, 1000], float)
+PLACES = ("practice", "pcn", "icp", "district", "locality")
+BREAKDOWNS = ("imd_quintile", "ethnic_group", "age_band", "sex", *PLACES)
+SIMULATIONS = 10_000
+
+
+class InequalityError(InputError):
+    """A measure or breakdown that cannot be used, with the reason."""
+
+
+@dataclass(frozen=True)
+class Measure:
+    text: str
+    kind: Literal["proportion", "mean", "rate"]
+    column: str
+    value: str | None = None
+
+    @property
+    def unit(self) -> str:
+        return {"proportion": "%", "mean": "mean", "rate": "per 1,000 a year"}[self.kind]
+
+
+def parse_measure(text: str, columns: dict[str, str]) -> Measure:
+    """A Measure from its text, checked against person_measures' columns (name -> type)."""
+    if text.startswith("activity:"):
+        name = text.split(":", 1)[1]
+        if name not in ACTIVITIES:
+            raise InequalityError(f"--measure {text}: unknown activity; activities are: {', '.join(ACTIVITIES)}")
+        return Measure(text, "rate", name)
+    column, _, value = text.partition("=")
+    if column not in columns:
+        shown = ", ".join(c for c in columns if c not in ("person_id", "as_of", "birth_date"))
+        raise InequalityError(f"--measure {text}: person_measures has no column {column!r}; columns are: {shown}")
+    kind = columns[column]
+    if value:
+        return Measure(text, "proportion", column, value)
+    if kind == "boolean":
+        return Measure(text, "proportion", column, "True")
+    if kind.startswith(("int", "float", "decimal", "double")):
+        return Measure(text, "mean", column)
+    raise InequalityError(f"--measure {text}: {column} is text; say which value to count, e.g. {column}=VALUE")
+
+
+def people(backend: Any, system: System, measure: Measure) -> tuple[pd.DataFrame, date]:
+    """One row per person of stored person_measures with their groups and the measure's value, and the
+    date the measures describe."""
+    if RESULT_TABLE not in backend.list_tables():
+        raise InequalityError("no person_measures in the store: run `icsys population stratify` first")
+    t = backend.table(RESULT_TABLE)
+    as_of = pd.Timestamp(t.as_of.max().execute()).date()
+    columns = ["person_id", "practice_code", "sex", "birth_date", "ethnicity", "imd_decile"]
+    if measure.kind != "rate":
+        columns.append(measure.column)
+    frame = t.select(*dict.fromkeys(columns)).execute()
+    if measure.kind == "rate":
+        frame = frame.merge(_activity(backend, measure.column, as_of), on="person_id", how="left").fillna(
+            {measure.column: 0})
+    return _groups(frame, system, as_of), as_of
+
+
+def _activity(backend: Any, name: str, as_of: date) -> pd.DataFrame:
+    source, column, keep = ACTIVITIES[name]
+    rows = backend.table(source)
+    start = ibis.literal(datetime.combine(as_of - timedelta(days=364), time()))
+    end = ibis.literal(datetime.combine(as_of + timedelta(days=1), time()))
+    rows = rows.filter(rows[column] >= start, rows[column] < end)
+    if keep is not None:
+        rows = rows.filter(keep(rows))
+    return rows.group_by("person_id").aggregate(**{name: rows.count()}).execute()
+
+
+def _groups(frame: pd.DataFrame, system: System, as_of: date) -> pd.DataFrame:
+    age = (pd.Timestamp(as_of) - pd.to_datetime(frame["birth_date"])).dt.days / 365.25
+    places = practice_places(system).rename(columns={"practice": "practice_code"})
+    out = frame.merge(places[["practice_code", "pcn", "icp", "district", "locality"]], on="practice_code", how="left")
+    quintile = (out["imd_decile"] + 1) // 2
+    return out.assign(
+        practice=out["practice_code"], age=age, age_band=age_band(age), esp_band=np.minimum(age // 5, 18).astype(int),
+        ethnic_group=out["ethnicity"].map(ETHNIC_GROUP).fillna("Not stated"),
+        imd_quintile=quintile.map(lambda q: "unknown" if pd.isna(q) else f"Q{int(q)}"))
+
+
+def outcome(frame: pd.DataFrame, measure: Measure) -> np.ndarray:
+    values = frame[measure.column]
+    if measure.kind == "proportion":
+        return (values.astype(str) == measure.value).to_numpy(float)
+    return values.to_numpy(float)
+
+
+def summarise(frame: pd.DataFrame, measure: Measure, by: str, standardise: bool) -> pd.DataFrame:
+    """One row per group and one for everyone: people, numerator, value and 95 % limits."""
+    y = outcome(frame, measure)
+    rows = [_row(name, part, y[part.index.to_numpy()], measure, standardise)
+            for name, part in frame.reset_index(drop=True).groupby(by, sort=True)]
+    rows.append(_row("all", frame.reset_index(drop=True), y, measure, standardise))
+    return pd.DataFrame(rows)
+
+
+def _row(group: str, part: pd.DataFrame, y: np.ndarray, measure: Measure, standardise: bool) -> dict[str, Any]:
+    scale = 100 if measure.kind == "proportion" else 1000 if measure.kind == "rate" else 1
+    n, total = len(y), float(y.sum())
+    if measure.kind == "mean":
+        sd = float(np.std(y, ddof=1)) if n > 1 else np.nan
+        value, lower, upper = float(y.mean()), y.mean() - Z95 * sd / np.sqrt(n), y.mean() + Z95 * sd / np.sqrt(n)
+    elif standardise:
+        bands = np.bincount(part["esp_band"].to_numpy(), minlength=19)
+        counts = np.bincount(part["esp_band"].to_numpy(), weights=y, minlength=19)
+        value, lower, upper = dobson(counts, bands, ESP2013)
+    elif measure.kind == "proportion":
+        value = total / n
+        lower, upper = (float(v) for v in wilson(np.array([total]), np.array([n])))
+    else:
+        value = total / n
+        lower, upper = (float(v[0]) / n for v in byar(np.array([total])))
+    return {"group": group, "people": n, "numerator": total, "value": value * scale, "lower": lower * scale,
+            "upper": upper * scale}
+
+
+def slope_index(table: pd.DataFrame, seed: int = 1) -> dict[str, float]:
+    """SII and RII across IMD quintiles Q1 (most deprived) to Q5, with simulated 95 % limits."""
+    q = table[table["group"].isin([f"Q{i}" for i in range(1, 6)])].sort_values("group")
+    if len(q) < 3:
+        return {}
+    share = q["people"].to_numpy(float) / q["people"].sum()
+    rank = np.cumsum(share) - share / 2
+    value = q["value"].to_numpy(float)
+    se = (q["upper"].to_numpy(float) - q["lower"].to_numpy(float)) / (2 * Z95)
+    sii, rii = _fit(rank, value, share)
+    draws = np.random.default_rng(seed).normal(value, se, size=(SIMULATIONS, len(value)))
+    sims = np.array([_fit(rank, d, share) for d in draws])
+    low, high = np.nanpercentile(sims, [2.5, 97.5], axis=0)
+    return {"sii": sii, "sii_lower": float(low[0]), "sii_upper": float(high[0]),
+            "rii": rii, "rii_lower": float(low[1]), "rii_upper": float(high[1])}
+
+
+def _fit(rank: np.ndarray, value: np.ndarray, weight: np.ndarray) -> tuple[float, float]:
+    """(fitted(0) - fitted(1), fitted(0) / fitted(1)) of a weighted least-squares line."""
+    slope, intercept = np.polyfit(rank, value, 1, w=np.sqrt(weight))
+    most, least = intercept, intercept + slope
+    return float(most - least), float(most / least) if least != 0 else np.nan
+
+
+@dataclass
+class Inequality:
+    measure: Measure
+    by: str
+    as_of: date
+    standardised: bool
+    table: pd.DataFrame
+    index: dict[str, float]
+
+
+def inequalities(backend: Any, system: System, measure_text: str, by: str, standardise: bool = True) -> Inequality:
+    """The measure by `by` (one of BREAKDOWNS), with the SII and RII when `by` is imd_quintile."""
+    if by not in BREAKDOWNS:
+        raise InequalityError(f"--by {by!r}: use one of {', '.join(BREAKDOWNS)}")
+    if RESULT_TABLE not in backend.list_tables():
+        raise InequalityError("no person_measures in the store: run `icsys population stratify` first")
+    columns = {name: str(kind).lower() for name, kind in backend.table(RESULT_TABLE).schema().items()}
+    measure = parse_measure(measure_text, columns)
+    frame, as_of = people(backend, system, measure)
+    standardised = standardise and measure.kind != "mean" and by != "age_band"
+    table = summarise(frame, measure, by, standardised)
+    index = slope_index(table[table["group"] != "all"]) if by == "imd_quintile" else {}
+    return Inequality(measure, by, as_of, standardised, table, index)
