@@ -178,3 +178,15 @@ def test_first_nonzero_follows_precedence() -> None:
     which, sign = r.first_nonzero([outside, trend, shift])
     assert which.tolist() == [1, 0, 2, -1]
     assert sign.tolist() == [-1, 1, 1, 0]
+
+
+def test_two_beyond_the_limit_then_one_near_it() -> None:
+    # NHSRplotthedots issue #153: beyond three sigma, beyond three sigma, then between two and three. Counting
+    # only points inside the limits the last point has no partner; counting all points beyond two sigma
+    # (Making Data Count since 2023) it is part of 2 of 3.
+    y, lower, upper, lpl, upl = [3.5, 3.2, 2.5], -2, 2, -3, 3
+    side = r.side_of_mean(y, 0)
+    inside_only = r.two_in_three(r.beyond_two_sigma(y, lower, upper, lpl, upl, include_outside=False), side)
+    all_beyond = r.two_in_three(r.beyond_two_sigma(y, lower, upper, lpl, upl, include_outside=True), side)
+    assert inside_only.tolist() == [0, 0, 0]
+    assert all_beyond.tolist() == [1, 1, 1]

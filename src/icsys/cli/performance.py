@@ -85,15 +85,21 @@ def _print_spc(data: dict) -> None:
     table = Table(title="XmR chart", show_lines=False)
     for name in ("period", "value", "mean", "lpl", "upl", "special cause"):
         table.add_column(name, justify="left" if name in ("period", "special cause") else "right")
+    segments: dict[int, list[dict]] = {}
     for p in data["points"]:
+        segments.setdefault(p["segment"], []).append(p)
         cause = "" if p["special_cause"] == "none" else f"{p['special_cause']} {p['direction']} ({p['rule']})"
-        table.add_row(str(p["period"]), *(_spc_number(p[k]) for k in ("value", "mean", "lpl", "upl")),
-                      cause + (" trial" if p["trial"] else ""))
+        table.add_row(str(p["period"]), *(_spc_number(p[k]) for k in ("value", "mean", "lpl", "upl")), cause)
     console = Console()
     console.print(table)
+    for points in segments.values():
+        first, baseline = points[0], data["settings"]["baseline"]
+        used = min(baseline or len(points), len(points))
+        console.print(f"limits from {first['period']} on {used} point(s)" + (" (trial limits)" if first["trial"]
+                      else "") + f": mean {_spc_number(first['mean'])}, process limits "
+                      f"{_spc_number(first['lpl'])} to {_spc_number(first['upl'])}", highlight=False)
     console.print(f"variation: {data['variation']}   assurance: {data['assurance'] or '-'}"
-                  f"   preset: {data['settings']['preset']}" + ("   (trial limits)" if data["trial"] else ""),
-                  highlight=False)
+                  f"   preset: {data['settings']['preset']}", highlight=False)
 
 
 def _spc_number(v: float) -> str:
