@@ -1,0 +1,54 @@
+"""On a synthetic Kent and Medway the standards land where the README's calibration table says the
+synthetic data lies, beside the published figures (../shared/reference/calibration.md)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from icsys.performance.measure import measure_store
+from icsys.synth.generate import synthesise
+from icsys.system import load_system
+
+# standard: (low, high) for the whole three years at ICS level; README (synthetic / published)
+EXPECTED = {
+    "ae_4h": (70, 80),  # 75.5 % / 72-76 %
+    "ae_4h_type1": (55, 66),  # 60.8 % / 58 %
+    "ae_12h": (4, 10),  # type 1 over 12 hours 6.6 % / more than 1 in 10
+    "amb_c1_mean": (6.5, 9.5),  # 7.7 min / 8-8.7
+    "amb_c2_mean": (27, 38),  # 32.5 min / 32-36
+    "emergency_admissions_rate": (90, 125),  # 104 per 1,000 / ~110
+    "delayed_transfer_rate": (10, 20),  # bed time after ready for discharge 14.4 % / 13 %
+    "rtt_18w": (57, 70),  # 63 % / 59.8 %
+    "rtt_52w": (1.5, 6),  # 3.5 % / 2.6-3.7 %
+    "cancer_fds_28d": (72, 83),  # 77 % / 76.6 %
+    "cancer_62d": (62, 76),  # 69 % / 69.2 %
+    "cancer_31d": (88, 97),  # 93 % / 92.4 %
+}
+
+
+@pytest.fixture(scope="module")
+def rows(tmp_path_factory: pytest.TempPathFactory):
+    db = tmp_path_factory.mktemp("calibration") / "km.duckdb"
+    synthesise(load_system(), db, scale=0.02, years=3, seed=11)
+    return measure_store(db, standards=list(EXPECTED), org="QKS", period="month")
+
+
+@pytest.mark.parametrize("standard", list(EXPECTED))
+def test_standard_within_the_calibrated_range(rows, standard: str) -> None:
+    mine = rows[rows.standard == standard]
+    assert len(mine) == 36  # April 2023 to March 2026
+    scale = {"emergency_admissions_rate": 1000.0, "amb_c1_mean": 1.0, "amb_c2_mean": 1.0}.get(standard, 100.0)
+    overall = scale * mine.numerator.sum() / mine.denominator.sum()
+    low, high = EXPECTED[standard]
+    assert low <= overall <= high
+
+
+def test_winter_is_worse_than_summer_for_four_hours(rows) -> None:
+    """Seasonality: December to February below June to August in every year."""
+    four = rows[rows.standard == "ae_4h"].set_index("period").value
+    for year in (2023, 2024, 2025):
+        winter = four[[f"{year}-12-01", f"{year + 1}-01-01", f"{year + 1}-02-01"]].mean()
+        summer = four[[f"{year}-06-01", f"{year}-07-01", f"{year}-08-01"]].mean()
+        assert winter < summer
