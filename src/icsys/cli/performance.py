@@ -157,3 +157,27 @@ def performance_measure(
         print(json.dumps(json_rows(rows), indent=1))
     else:
         print(rows.to_string(index=False) if len(rows) else "(no rows)")
+
+
+@app.command("trajectory")
+def performance_trajectory(
+    db: str = typer.Option(..., "--db", help="The store: a DuckDB file."),
+    plan: str = typer.Option(..., "--plan", help="Planned values: a CSV (standard, org, month YYYY-MM, planned) "
+                             "or a TOML file of [[trajectory]] entries."),
+    as_json: bool = typer.Option(False, "--json", help="Print rows as JSON."),
+) -> None:
+    """Trajectories: each planned month beside the actual value, the variance and whether it is on track."""
+    import json
+    from pathlib import Path
+
+    from icsys.cli.common import clear_errors
+    from icsys.performance.trajectory import trajectories
+
+    with clear_errors():
+        rows = trajectories(Path(db), Path(plan))
+    if as_json:
+        records = rows.astype(object).where(rows.notna(), None).to_dict("records")
+        print(json.dumps(records, indent=1))
+    else:
+        shown = rows.assign(on_track=rows["on_track"].map({True: "on track", False: "off track"}).fillna("no data"))
+        print(shown.to_string(index=False))

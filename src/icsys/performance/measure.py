@@ -204,6 +204,20 @@ def data_period(meta: dict[str, Any]) -> tuple[date, date] | None:
         return None
 
 
+def within_store(db: Path | str, covered: tuple[date, date] | None, start: date | None,
+                 end: date | None) -> tuple[date, date]:
+    """The dates asked, kept within those the store covers (past its end a waiting list would only grow,
+    as nothing more is recorded to stop the clocks); the store's own dates by default."""
+    if covered is None:
+        if start is None or end is None:
+            raise MeasureError(f"{db}: the store does not record the dates it covers; give --from and --to")
+        return start, end
+    first, last = max(start or covered[0], covered[0]), min(end or covered[1], covered[1])
+    if first > last:
+        raise MeasureError(f"{db}: covers {covered[0]} to {covered[1]}; nothing to measure from {start} to {end}")
+    return first, last
+
+
 def bed_scale(meta: dict[str, Any]) -> float:
     """A synthetic store built at a fraction of the population is measured against that share of beds."""
     return float(meta.get("scale", 1.0)) if meta.get("synthetic") else 1.0
@@ -225,11 +239,7 @@ def measure_store(db: Path | str, *, standards: list[str] | None = None, org: st
     con = connect(db)
     try:
         meta = store_meta(con)
-        covered = data_period(meta)
-        if (start is None or end is None) and covered is None:
-            raise MeasureError(f"{db}: the store does not record the dates it covers; give --from and --to")
-        start = start or covered[0]  # type: ignore[index]
-        end = end or covered[1]  # type: ignore[index]
+        start, end = within_store(db, data_period(meta), start, end)
         return measure(con, catalogue, hierarchy, standards=standards, org=org, period=period, start=start, end=end,
                        bed_scale=bed_scale(meta))
     finally:
