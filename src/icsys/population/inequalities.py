@@ -146,7 +146,7 @@ def _row(group: str, part: pd.DataFrame, y: np.ndarray, measure: Measure, standa
         value, lower, upper = dobson(counts, bands, ESP2013)
     elif measure.kind == "proportion":
         value = total / n
-        lower, upper = (float(v) for v in wilson(np.array([total]), np.array([n])))
+        lower, upper = (float(v[0]) for v in wilson(np.array([total]), np.array([n])))
     else:
         value = total / n
         lower, upper = (float(v[0]) / n for v in byar(np.array([total])))

@@ -70,25 +70,23 @@ def definitions() -> dict[str, Register]:
     return {r.condition: r for r in parsed.entries}
 
 
-def counts_by_band(backend: Any, as_of: date) -> pd.DataFrame:
-    """Registered people and people on each register, by practice, sex and 5-year age band (90+ last)."""
+def counts_by_age(backend: Any, as_of: date) -> pd.DataFrame:
+    """Registered people and people on each register, by practice, sex and year of age (90 for 90+)."""
     people = measures.registered(backend.table("person"), as_of)
-    age = ibis.literal(as_of).delta(people.birth_date.cast("date"), unit="day") / 365.25
-    band = (age / BAND_YEARS).floor().cast("int64") * BAND_YEARS
-    base = people.select("person_id", "practice_code", "sex", band=ibis.least(band, TOP_BAND))
+    years = (ibis.literal(as_of).delta(people.birth_date.cast("date"), unit="day") / 365.25).floor().cast("int64")
+    base = people.select("person_id", "practice_code", "sex", age=ibis.least(years, TOP_BAND))
     flags = base.join(measures.condition_flags(people, backend.table("clinical_event"), as_of), "person_id")
     sums = {f"has_{c}": flags[f"has_{c}"].sum() for c in definitions()}
-    return flags.group_by(["practice_code", "sex", "band"]).aggregate(people=flags.count(), **sums).execute()
+    return flags.group_by(["practice_code", "sex", "age"]).aggregate(people=flags.count(), **sums).execute()
 
 
 def expected(counts: pd.DataFrame, register: Register) -> pd.DataFrame:
-    """Per practice, sex and band: population, observed and expected for one register (its ages only)."""
-    rows = counts[counts["band"] >= BAND_YEARS * (register.min_age // BAND_YEARS)].copy()
-    # A band that straddles the register's youngest age counts the share of it at or above that age.
-    first = BAND_YEARS * (register.min_age // BAND_YEARS)
-    share = np.where(rows["band"] == first, 1 - (register.min_age - first) / BAND_YEARS, 1.0)
-    rows["population"] = rows["people"] * share
-    rows["observed"] = rows[f"has_{register.condition}"] * share
+    """Per practice, sex and 5-year band: population, observed and expected for one register, counting
+    only people of the register's ages. The reference rates are by 5-year band and sex."""
+    rows = counts[counts["age"] >= register.min_age].assign(
+        band=lambda t: np.minimum(t["age"] // BAND_YEARS * BAND_YEARS, TOP_BAND))
+    rows = rows.groupby(["practice_code", "sex", "band"], as_index=False).agg(
+        population=("people", "sum"), observed=(f"has_{register.condition}", "sum"))
     if register.reference == "published":
         rows["expected"] = rows["population"] * register.published_rate(rows["sex"], rows["band"])
     else:
@@ -107,7 +105,7 @@ def registers(backend: Any, system: System, as_of: date, level: str = "practice"
     unknown = [c for c in conditions or [] if c not in known]
     if unknown:
         raise RegisterError(f"--condition {', '.join(unknown)}: unknown register; registers are: {', '.join(known)}")
-    counts = counts_by_band(backend, as_of)
+    counts = counts_by_age(backend, as_of)
     places = practice_places(system).rename(columns={"practice": "practice_code"})
     frames = []
     for name in conditions or list(known):
@@ -124,8 +122,6 @@ def _reference(register: Register) -> str:
 
 
 def _ratios(out: pd.DataFrame) -> pd.DataFrame:
-    out["observed"] = out["observed"].round().astype(int)
-    out["population"] = out["population"].round().astype(int)
     with np.errstate(divide="ignore", invalid="ignore"):
         out["ratio"] = out["observed"] / out["expected"]
         out["observed_prevalence"] = 100 * out["observed"] / out["population"]
