@@ -3,8 +3,6 @@ synthetic data lies, beside the published figures (../shared/reference/calibrati
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import pytest
 
 from icsys.performance.measure import measure_store

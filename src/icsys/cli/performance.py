@@ -181,3 +181,35 @@ def performance_trajectory(
     else:
         shown = rows.assign(on_track=rows["on_track"].map({True: "on track", False: "off track"}).fillna("no data"))
         print(shown.to_string(index=False))
+
+
+@app.command("escalation")
+def performance_escalation(
+    db: str = typer.Option(..., "--db", help="The store: a DuckDB file (opel_status is written to it)."),
+    date_from: str | None = typer.Option(None, "--from", help="First day (YYYY-MM-DD); default: the store's."),
+    date_to: str | None = typer.Option(None, "--to", help="Last day (YYYY-MM-DD); default: the store's."),
+    config: str | None = typer.Option(None, "--config", help="Indicators, triggers and weights (TOML); default: "
+                                      "the shipped OPEL framework."),
+    as_json: bool = typer.Option(False, "--json", help="Print every provider's and the ICS's status as JSON."),
+) -> None:
+    """OPEL 1-4 for each acute site and trust and the ICS each day, with the reasons; kept in opel_status."""
+    import json
+    from pathlib import Path
+
+    from icsys.cli.common import clear_errors, err, fail, parse_date
+    from icsys.performance.escalation import escalation, load_framework, summary_lines
+
+    start = parse_date(date_from, "--from") if date_from else None
+    end = parse_date(date_to, "--to") if date_to else None
+    if start and end and start > end:
+        fail(f"--from {start} is after --to {end}")
+    with clear_errors():
+        framework = load_framework(config)
+        status = escalation(Path(db), start=start, end=end, framework=framework)
+    if as_json:
+        records = status.astype(object).where(status.notna(), None).to_dict("records")
+        print(json.dumps([r | {"level": None if r["level"] is None else int(r["level"])} for r in records], indent=1))
+    else:
+        print("\n".join(summary_lines(status)))
+    days = status["day"].nunique()
+    err.print(f"wrote {len(status):,} rows of system status for {days:,} day(s) to opel_status", highlight=False)

@@ -49,8 +49,9 @@ def shape_of(standard: Standard) -> tuple[tuple[Attribution, ...], str]:
 
 def measure(con: Any, catalogue: Catalogue, hierarchy: Hierarchy, *, standards: list[str] | None = None,
             org: str | None = None, period: str = "month", start: date, end: date,
-            bed_scale: float = 1.0) -> pd.DataFrame:
-    """Rows for each standard asked (all by default) and each organisation it applies to (or `org`)."""
+            bed_scale: float = 1.0, orgs: list[str] | None = None) -> pd.DataFrame:
+    """Rows for each standard asked (all by default) and each organisation it applies to: `org`, or
+    those of `orgs` it applies to, or every one with something to count."""
     frame = Frame.create(con, period, start, end, hierarchy, bed_scale)
     chosen = [catalogue.get(s) for s in standards] if standards else list(catalogue.standard)
     only = hierarchy.get(org) if org else None
@@ -59,7 +60,8 @@ def measure(con: Any, catalogue: Catalogue, hierarchy: Hierarchy, *, standards: 
             if not applies_to(shape_of(s)[0], only.kind):
                 raise MeasureError(f"standard {s.id!r} is not measured for a {only.kind} ({only.code}): it "
                                    f"belongs to {_described(shape_of(s)[0])}")
-    parts = [_one(frame, s, only) for s in chosen]
+    among = [only] if only else [hierarchy.get(o) for o in orgs] if orgs is not None else None
+    parts = [_one(frame, s, among) for s in chosen]
     parts = [p for p in parts if len(p)]
     if not parts:
         return pd.DataFrame(columns=COLUMNS)
@@ -74,20 +76,20 @@ def _described(attribution: tuple[Attribution, ...]) -> str:
     return " and ".join(words[a] for a in attribution)
 
 
-def _one(frame: Frame, standard: Standard, only: Organisation | None) -> pd.DataFrame:
+def _one(frame: Frame, standard: Standard, among: list[Organisation] | None) -> pd.DataFrame:
     rule = RULES[standard.rule]
     params = rule.check_params(standard.params)
     attribution, _ = params.shape()
-    orgs = [only] if only else [o for o in frame.hierarchy.organisations.values()
-                                if applies_to(attribution, o.kind)]
-    if not orgs or not applies_to(attribution, orgs[0].kind):
+    candidates = among if among is not None else frame.hierarchy.organisations.values()
+    orgs = [o for o in candidates if applies_to(attribution, o.kind)]
+    if not orgs:
         return pd.DataFrame(columns=COLUMNS)
     contributions = rule.build(frame, params)
     if contributions.statistic == "p90":
         rows = _centiles(frame, contributions, orgs)
     else:
         rows = _sums(frame, contributions, orgs)
-    if only is None:  # organisations with nothing to count in the whole range are left out
+    if among is None:  # organisations with nothing to count in the whole range are left out
         active = rows.groupby("org")["den"].transform(lambda d: d.fillna(0).abs().sum() > 0)
         rows = rows[active | (rows["org"] == frame.hierarchy.ics.code)]
     return _finish(frame, standard, contributions.statistic, rows)
@@ -225,7 +227,8 @@ def bed_scale(meta: dict[str, Any]) -> float:
 
 def measure_store(db: Path | str, *, standards: list[str] | None = None, org: str | None = None,
                   period: str = "month", start: date | None = None, end: date | None = None,
-                  catalogue: Catalogue | None = None, hierarchy: Hierarchy | None = None) -> pd.DataFrame:
+                  catalogue: Catalogue | None = None, hierarchy: Hierarchy | None = None,
+                  orgs: list[str] | None = None) -> pd.DataFrame:
     """Measure standards on a store file; dates default to the period the store covers."""
     from icsys.dataset.store import connect
     from icsys.system import load_system
@@ -241,6 +244,6 @@ def measure_store(db: Path | str, *, standards: list[str] | None = None, org: st
         meta = store_meta(con)
         start, end = within_store(db, data_period(meta), start, end)
         return measure(con, catalogue, hierarchy, standards=standards, org=org, period=period, start=start, end=end,
-                       bed_scale=bed_scale(meta))
+                       bed_scale=bed_scale(meta), orgs=orgs)
     finally:
         con.disconnect()

@@ -1,0 +1,155 @@
+# ruff: noqa: E501 -- the tables are drawn as wide as their columns
+"""Escalation: indicator levels from trigger values, weighted scores banded into OPEL 1-4 per provider,
+the ICS aggregated from its trusts by beds, reasons shown and a history of system status kept."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+from spec_tables import build
+
+from icsys.performance.escalation import (
+    DEFAULT_FRAMEWORK,
+    EscalationError,
+    Indicator,
+    escalation,
+    ics_status,
+    load_framework,
+    provider_status,
+)
+from icsys.performance.organisations import Hierarchy
+from icsys.system import load_system
+
+HIERARCHY = Hierarchy(load_system())
+TWO = """
+[score]
+opel_2 = 25
+opel_3 = 50
+opel_4 = 75
+
+[[indicator]]
+id = "handover_mean"
+standard = "amb_handover_mean"
+name = "Mean ambulance handover time"
+weight = 20
+worse = "higher"
+triggers = { opel_2 = 15, opel_3 = 30, opel_4 = 45 }
+
+[[indicator]]
+id = "four_hours"
+standard = "ae_4h"
+name = "A&E 4-hour performance"
+weight = 10
+worse = "lower"
+triggers = { opel_2 = 78, opel_3 = 70, opel_4 = 60 }
+"""
+
+
+def framework(tmp_path: Path, text: str = TWO):
+    path = tmp_path / "opel.toml"
+    path.write_text(text)
+    return load_framework(path)
+
+
+def test_level_is_the_highest_trigger_reached() -> None:
+    rising = Indicator(id="h", standard="amb_handover_mean", name="h", weight=1, worse="higher",
+                       triggers={"opel_2": 15, "opel_3": 30, "opel_4": 45})
+    falling = Indicator(id="f", standard="ae_4h", name="f", weight=1, worse="lower",
+                        triggers={"opel_2": 78, "opel_3": 70, "opel_4": 60})
+    values = pd.Series([0, 14.9, 15, 30, 44.9, 45, 200, None])
+    assert rising.levels(values).tolist()[:7] == [1, 1, 2, 3, 3, 4, 4]
+    assert falling.levels(pd.Series([100, 78.1, 78, 70, 60.1, 60])).tolist() == [1, 1, 2, 3, 3, 4]
+    assert pd.isna(rising.levels(values).iloc[7])  # no value, no level
+
+
+def test_score_weighs_the_levels_and_is_banded(tmp_path: Path) -> None:
+    fw = framework(tmp_path)
+    measured = pd.DataFrame([
+        ("amb_handover_mean", "RPA02", "2025-03-10", 50.0), ("ae_4h", "RPA02", "2025-03-10", 50.0),
+        ("amb_handover_mean", "RPA02", "2025-03-11", 20.0), ("ae_4h", "RPA02", "2025-03-11", 100.0),
+        ("amb_handover_mean", "RPA02", "2025-03-12", None), ("ae_4h", "RPA02", "2025-03-12", 65.0),
+    ], columns=["standard", "org", "period", "value"])
+    status = provider_status(measured, fw, HIERARCHY).set_index("day")
+    assert status.loc["2025-03-10", "score"] == pytest.approx(100) and status.loc["2025-03-10", "level"] == 4
+    # handover at level 2 (weight 20 x 1/3), 4 hours at level 1: 100 x 6.67 / 30
+    assert status.loc["2025-03-11", "score"] == pytest.approx(100 * 20 / 3 / 30)
+    assert status.loc["2025-03-11", "level"] == 1
+    # no handovers that day: the 4-hour indicator alone (level 3: 2/3) decides
+    assert status.loc["2025-03-12", "score"] == pytest.approx(100 * 2 / 3) and status.loc["2025-03-12", "level"] == 3
+    reasons = status.loc["2025-03-10", "reasons"]
+    assert reasons == [
+        {"indicator": "four_hours", "name": "A&E 4-hour performance", "value": 50.0, "level": 4, "trigger": 60.0},
+        {"indicator": "handover_mean", "name": "Mean ambulance handover time", "value": 50.0, "level": 4,
+         "trigger": 45.0}]
+
+
+def test_ics_is_the_mean_of_trust_scores_weighted_by_beds(tmp_path: Path) -> None:
+    fw = framework(tmp_path)
+    providers = pd.DataFrame([
+        {"day": "2025-03-10", "org": "RPA", "kind": "trust", "score": 100.0, "level": 4, "reasons": [{"indicator": "x"}]},
+        {"day": "2025-03-10", "org": "RN7", "kind": "trust", "score": 0.0, "level": 1, "reasons": []},
+        {"day": "2025-03-10", "org": "RPA02", "kind": "site", "score": 0.0, "level": 1, "reasons": []},
+    ])
+    ics = ics_status(providers, fw, HIERARCHY).iloc[0]
+    assert ics["org"] == "QKS" and ics["score"] == pytest.approx(100 * 540 / (540 + 430))  # G&A beds
+    assert ics["level"] == 3
+    assert ics["reasons"] == [{"provider": "RPA", "level": 4, "score": 100.0, "indicators": ["x"]}]
+
+
+AE = """
+  person_id | site_code | department_type | arrival_time        | departure_time
+  1         | RPA02     | 1               | 2025-03-10 10:00:00 | 2025-03-10 12:00:00
+  2         | RPA02     | 1               | 2025-03-10 10:00:00 | 2025-03-10 15:00:00
+  3         | RN707     | 1               | 2025-03-10 10:00:00 | 2025-03-10 11:00:00
+  4         | RPA02     | 1               | 2025-03-11 10:00:00 | 2025-03-11 11:00:00
+"""
+HANDOVERS = """
+  person_id | category | call_time        | conveyed | site_code | hospital_arrival_time | handover_time       | provider_code
+  1         | 2        | 2025-03-10 09:00 | true     | RPA02     | 2025-03-10 09:30:00   | 2025-03-10 10:20:00 | RYD
+"""
+
+
+def test_escalation_on_a_store_keeps_a_history_with_reasons(tmp_path: Path) -> None:
+    db = build(tmp_path, ae_attendance=AE, ambulance_incident=HANDOVERS)
+    fw = framework(tmp_path)
+    status = escalation(db, start=date(2025, 3, 10), end=date(2025, 3, 11), framework=fw)
+    day = status[status["day"] == "2025-03-10"].set_index("org")
+    # RPA02: 1 of 2 within 4 hours (50 %: OPEL 4 trigger 60) and a 50-minute handover (OPEL 4 trigger 45)
+    assert day.loc["RPA02", "level"] == 4 and [r["indicator"] for r in day.loc["RPA02", "reasons"]] == [
+        "four_hours", "handover_mean"]
+    assert day.loc["RN707", "level"] == 1 and day.loc["RN707", "reasons"] == []
+    assert day.loc["RPA02", "indicators"] == {"handover_mean": 50.0, "four_hours": 50.0}
+    assert day.loc["QKS", "score"] == pytest.approx(100 * 540 / 970)
+    with duckdb.connect(str(db), read_only=True) as con:
+        kept = con.execute("SELECT day, org, level, reasons FROM opel_status ORDER BY day, org").fetchall()
+    assert len(kept) == len(status) and ("four_hours" in kept[[k[1] for k in kept].index("RPA02")][3])
+    escalation(db, start=date(2025, 3, 10), end=date(2025, 3, 11), framework=fw)  # a rerun replaces the days
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM opel_status").fetchone()[0] == len(status)
+
+
+def test_shipped_framework_names_its_sources_and_weights_add_up() -> None:
+    fw = load_framework()
+    assert sum(i.weight for i in fw.indicator) == 100
+    assert {"amb_handover_mean", "ae_4h", "ae_12h", "bed_occupancy", "delayed_discharge_bed_share"} <= {
+        i.standard for i in fw.indicator}
+    text = DEFAULT_FRAMEWORK.read_text()
+    assert "OPEL) framework 2024 to 2026" in text and "SHREWD" in text
+
+
+@pytest.mark.parametrize(("change", "expected"), [
+    (("opel_4 = 75", "opel_4 = 40"), "score bands must rise"),
+    (("opel_2 = 15, opel_3 = 30", "opel_2 = 35, opel_3 = 30"), "indicator 'handover_mean' (entry 1): triggers must rise"),
+    (('standard = "ae_4h"', 'standard = "nope"'), "indicator 'four_hours': standard 'nope' is not in the catalogue"),
+    (('standard = "ae_4h"', 'standard = "rtt_18w"'), "standard 'rtt_18w' is not measured for sites"),
+    (("weight = 10", "weight = -1"), "indicator 'four_hours' (entry 2).weight"),
+])
+def test_a_bad_framework_is_refused_naming_the_indicator(tmp_path: Path, change: tuple[str, str],
+                                                         expected: str) -> None:
+    with pytest.raises(EscalationError) as caught:
+        framework(tmp_path, TWO.replace(*change))
+    assert expected in str(caught.value)
