@@ -123,17 +123,21 @@ def flow_calibrate(
     days: Annotated[int, typer.Option("--days", help="Days the scenario reports.")] = 365,
     report: Annotated[Path | None, typer.Option("--report", help="Write the report of fit here (.md; default: "
                                                 "beside --out).")] = None,
+    beds: Annotated[str, typer.Option("--beds", help="Acute and community beds: 'system' (the system definition) "
+                                      "or 'observed' (the most occupied at once in the data).")] = "system",
 ) -> None:
     """Fit every rate, profile, distribution and mix of a scenario from the linked dataset."""
     _check_file(out_file, "--out", ".toml")
     _check_file(report, "--report", ".md")
     if not 1 <= days <= 3660:
         fail(f"--days {days}: must be between 1 and 3660")
+    if beds not in ("system", "observed"):
+        fail(f"--beds {beds}: use system or observed")
     first = parse_date(start, "--start") if start else None
     from icsys.flow.calibrate import calibrate
 
     with clear_errors():
-        text, fit = calibrate(db, system, first, days)
+        text, fit = calibrate(db, system, first, days, beds)
         fit_file = report or out_file.with_suffix(".fit.md")
         _write(out_file, text)
         _write(fit_file, fit)

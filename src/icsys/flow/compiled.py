@@ -20,6 +20,7 @@ from icsys.flow.model import (
     Arrivals,
     CaseMixRow,
     Distribution,
+    Empirical,
     FrailtyMDT,
     HomeFirst,
     Pool,
@@ -43,6 +44,8 @@ class Rows:
     cumulative: np.ndarray  # cumulative conditional shares, last = 1
     los: list[Distribution]
     pathway_cumulative: np.ndarray  # (rows, 4)
+    los_table: np.ndarray | None = None  # (rows, k) when every stay is empirical on k evenly spaced points
+    los_mean: np.ndarray | None = None
 
 
 @dataclass(frozen=True)
@@ -212,7 +215,9 @@ def _stream(scenario: Scenario, a: Arrivals, index: dict[str, int], departments:
             age_band=[r.age_band for r in admitted], frailty=[r.frailty for r in admitted],
             specialty=[r.specialty for r in admitted], cumulative=_cumulative(shares),
             los=[r.los_days for r in admitted if r.los_days is not None],
-            pathway_cumulative=np.array([_cumulative(np.array(r.pathway)) for r in admitted]))
+            pathway_cumulative=np.array([_cumulative(np.array(r.pathway)) for r in admitted]),
+            los_table=_table([r.los_days for r in admitted if r.los_days is not None]),
+            los_mean=np.array([dist.mean(r.los_days) for r in admitted if r.los_days is not None]))
     reach = {kind: np.array([any(isinstance(i, kind) and a.source in i.sources and _matches(r, i.age_bands,
                                                                                            i.frailty)
                                  for i in scenario.intervention) for r in admitted], dtype=bool)
@@ -226,6 +231,16 @@ def _stream(scenario: Scenario, a: Arrivals, index: dict[str, int], departments:
         ucr_rows=reach[UrgentCommunityResponse], mdt_rows=reach[FrailtyMDT],
         attend_daily=np.zeros(n_days), diverted_daily=np.zeros(n_days), avoided_daily=np.zeros(n_days),
         over_4h=dist.exceeds(ed, 4.0) if ed else 0.0, over_12h=dist.exceeds(ed, 12.0) if ed else 0.0)
+
+
+def _table(dists: list[Distribution]) -> np.ndarray | None:
+    """Empirical stays on the same evenly spaced points, as one array: drawn for all groups at once."""
+    if not dists or not all(isinstance(d, Empirical) and d.probabilities is None for d in dists):
+        return None
+    sizes = {len(d.quantiles) for d in dists}  # type: ignore[union-attr]
+    if len(sizes) != 1:
+        return None
+    return np.array([d.quantiles for d in dists], dtype=np.float64)  # type: ignore[union-attr]
 
 
 def _cumulative(shares: np.ndarray) -> np.ndarray:

@@ -11,7 +11,7 @@ from scipy.special import ndtri
 
 from icsys.flow.model import Distribution, Empirical, Exponential, Fixed, Lognormal, Uniform
 
-_GRID = 4096  # points of the numerical length-biased draw for a census
+_GRID = 1024  # points of the numerical length-biased draw for a census
 
 
 def lognormal_parameters(mean: float, sd: float) -> tuple[float, float]:
@@ -33,7 +33,12 @@ def quantile(dist: Distribution, u: np.ndarray) -> np.ndarray:
     if isinstance(dist, Uniform):
         return dist.low + u * (dist.high - dist.low)
     if isinstance(dist, Empirical):
-        return np.interp(u, probabilities(dist), dist.quantiles)
+        if dist.probabilities is None:  # evenly spaced: straight to the segment, no search
+            q = np.asarray(dist.quantiles, dtype=np.float64)
+            x = np.clip(u, 0.0, 1.0) * (len(q) - 1)
+            i = np.minimum(x.astype(np.int64), len(q) - 2)
+            return q[i] + (x - i) * (q[i + 1] - q[i])
+        return np.interp(u, dist.probabilities, dist.quantiles)
     raise TypeError(f"unknown distribution {dist!r}")
 
 

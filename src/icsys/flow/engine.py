@@ -30,7 +30,7 @@ ED_ADMITTED, ED_WITHIN_4H, ED_OVER_12H, ED_OVER_12H_DTA = range(4)
 EPS = 1e-9
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _push(ht, hs, hp, size, seq, t, payload):
     i = size
     ht[i], hs[i], hp[i] = t, seq, payload
@@ -45,7 +45,7 @@ def _push(ht, hs, hp, size, seq, t, payload):
     return size + 1
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _pop(ht, hs, hp, size):
     size -= 1
     ht[0], hs[0], hp[0] = ht[size], hs[size], hp[size]
@@ -67,7 +67,7 @@ def _pop(ht, hs, hp, size):
     return size
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _touch(p, t, occ, delayed, queued, core, last, acc):
     """Add the time since the pool last changed to its running integrals."""
     dt = t - last[p]
@@ -81,7 +81,7 @@ def _touch(p, t, occ, delayed, queued, core, last, acc):
     last[p] = t
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _touch_mffd(t, mffd, last_m, acc_m):
     dt = t - last_m[0]
     if dt > 0:
@@ -91,11 +91,11 @@ def _touch_mffd(t, mffd, last_m, acc_m):
 
 
 @njit(cache=True)
-def simulate(request, arrival, department, pathway, pool, need, hold, arrange, patience, flags,
+def simulate(order, request, arrival, department, pathway, pool, need, hold, arrange, patience, flags,
              capacity0, core0, is_acute, change_time, change_pool, change_delta, n_days, n_departments, detail):
-    """Run one replication. Returns (pool stats (POOL_STATS, pools, days), MFFD (2, 4, days): mean and
-    midnight by pathway, A&E (4, departments, days), fate per patient, stage start times (or an empty
-    array), leaving times, events processed)."""
+    """Run one replication: patients arrive in `order`. Returns pool stats (POOL_STATS, pools, days), MFFD
+    (2, 4, days: mean and midnight by pathway), A&E (4, departments, days), fate per patient, stage start
+    times (or an empty array), leaving times and the number of events processed."""
     n = request.shape[0]
     n_pools = capacity0.shape[0]
     n_stages = pool.shape[1]
@@ -140,7 +140,7 @@ def simulate(request, arrival, department, pathway, pool, need, hold, arrange, p
     midnight = 1.0
     events = 0
     while True:
-        t_next = request[nxt] if nxt < n else np.inf
+        t_next = request[order[nxt]] if nxt < n else np.inf
         t_heap = ht[0] if size > 0 else np.inf
         t_change = change_time[change] if change < change_time.shape[0] else np.inf
         t = min(t_next, t_heap, t_change)
@@ -176,7 +176,7 @@ def simulate(request, arrival, department, pathway, pool, need, hold, arrange, p
             i = -1
             kind = -1
         elif t_next <= t_heap:
-            i = nxt
+            i = order[nxt]
             nxt += 1
             fate[i] = IN_SYSTEM
             kind = REQUEST
@@ -197,7 +197,8 @@ def simulate(request, arrival, department, pathway, pool, need, hold, arrange, p
                 if head[q] < 0 and occ[q] + need[i, s + 1] <= cap[q] + EPS:
                     kind = REQUEST  # a free virtual-ward place: move now
                 else:  # none free: the rest of the stay is spent in the bed already held
-                    size = _push(ht, hs, hp, size, seq, t + hold[i, s + 1], (i << 5) | READY)
+                    if t + hold[i, s + 1] < n_days:
+                        size = _push(ht, hs, hp, size, seq, t + hold[i, s + 1], (i << 5) | READY)
                     seq += 1
                     kind = -1
             else:
@@ -211,7 +212,8 @@ def simulate(request, arrival, department, pathway, pool, need, hold, arrange, p
                 ready[i] = True
                 stage[i] = s + 1
                 if s + 1 < n_stages and arrange[i, s + 1] > 0:
-                    size = _push(ht, hs, hp, size, seq, t + arrange[i, s + 1], (i << 5) | REQUEST)
+                    if t + arrange[i, s + 1] < n_days:
+                        size = _push(ht, hs, hp, size, seq, t + arrange[i, s + 1], (i << 5) | REQUEST)
                     seq += 1
                     kind = -1
                 else:
@@ -242,10 +244,12 @@ def simulate(request, arrival, department, pathway, pool, need, hold, arrange, p
                                   is_acute, mffd, last_m, acc_m, work, sp)
             elif _purge(q, head, tail, behind, waiting) < 0 and occ[q] + need[i, s] <= cap[q] + EPS:
                 wait_from[i] = t
-                size, seq, sp = _admit(i, q, t, request, arrival, department, hold, need, occ, delayed, queued,
-                                       core, last, acc, held, held_need, ready, pathway, is_acute, mffd, last_m,
-                                       acc_m, stats, ed, starts, detail, wait_from, stage, ht, hs, hp, size, seq,
-                                       work, sp)
+                if held[i] >= 0:
+                    sp = _release(i, held[i], t, occ, delayed, queued, core, last, acc, held, held_need, ready,
+                                  pathway, is_acute, mffd, last_m, acc_m, work, sp)
+                size, seq = _admit(i, q, t, request, arrival, department, hold, need, occ, delayed, queued, core,
+                                   last, acc, held, held_need, stats, ed, starts, detail, wait_from, stage, ht, hs,
+                                   hp, size, seq, n_days)
             elif (flags[i, s] & TURN_AWAY) != 0:
                 fate[i] = TURNED_AWAY
                 left_at[i] = t
@@ -265,7 +269,7 @@ def simulate(request, arrival, department, pathway, pool, need, hold, arrange, p
                 else:
                     head[q] = i
                 tail[q] = i
-                if patience[i, s] < np.inf:
+                if t + patience[i, s] < n_days:
                     size = _push(ht, hs, hp, size, seq, t + patience[i, s], (i << 5) | (s << 2) | RENEGE)
                     seq += 1
         while sp > 0:  # serve the queues of pools that have room again
@@ -284,14 +288,16 @@ def simulate(request, arrival, department, pathway, pool, need, hold, arrange, p
                 waiting[j] = False
                 _touch(q, t, occ, delayed, queued, core, last, acc)
                 queued[q] -= 1
-                size, seq, sp = _admit(j, q, t, request, arrival, department, hold, need, occ, delayed, queued,
-                                       core, last, acc, held, held_need, ready, pathway, is_acute, mffd, last_m,
-                                       acc_m, stats, ed, starts, detail, wait_from, stage, ht, hs, hp, size, seq,
-                                       work, sp)
+                if held[j] >= 0:
+                    sp = _release(j, held[j], t, occ, delayed, queued, core, last, acc, held, held_need, ready,
+                                  pathway, is_acute, mffd, last_m, acc_m, work, sp)
+                size, seq = _admit(j, q, t, request, arrival, department, hold, need, occ, delayed, queued, core,
+                                   last, acc, held, held_need, stats, ed, starts, detail, wait_from, stage, ht, hs,
+                                   hp, size, seq, n_days)
     return stats, mffd_stats, ed, fate, starts, left_at, events
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _purge(q, head, tail, behind, waiting):
     """The first patient still waiting for pool q (those who gave up are dropped), or -1."""
     j = head[q]
@@ -303,7 +309,7 @@ def _purge(q, head, tail, behind, waiting):
     return j
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _release(i, p, t, occ, delayed, queued, core, last, acc, held, held_need, ready, pathway, is_acute,
              mffd, last_m, acc_m, work, sp):
     _touch(p, t, occ, delayed, queued, core, last, acc)
@@ -319,15 +325,11 @@ def _release(i, p, t, occ, delayed, queued, core, last, acc, held, held_need, re
     return sp + 1
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _admit(i, q, t, request, arrival, department, hold, need, occ, delayed, queued, core, last, acc, held,
-           held_need, ready, pathway, is_acute, mffd, last_m, acc_m, stats, ed, starts, detail, wait_from, stage,
-           ht, hs, hp, size, seq, work, sp):
+           held_need, stats, ed, starts, detail, wait_from, stage, ht, hs, hp, size, seq, horizon):
+    """Into pool q (whatever was held has been released first)."""
     s = stage[i]
-    p = held[i]
-    if p >= 0:
-        sp = _release(i, p, t, occ, delayed, queued, core, last, acc, held, held_need, ready, pathway, is_acute,
-                      mffd, last_m, acc_m, work, sp)
     _touch(q, t, occ, delayed, queued, core, last, acc)
     occ[q] += need[i, s]
     held[i] = q
@@ -350,5 +352,6 @@ def _admit(i, q, t, request, arrival, department, hold, need, occ, delayed, queu
             ed[ED_OVER_12H_DTA, e, da] += 1
     if detail:
         starts[i, s] = t
-    size = _push(ht, hs, hp, size, seq, t + hold[i, s], (i << 5) | READY)
-    return size, seq + 1, sp
+    if t + hold[i, s] < horizon:  # an event after the end would never be processed
+        size = _push(ht, hs, hp, size, seq, t + hold[i, s], (i << 5) | READY)
+    return size, seq + 1

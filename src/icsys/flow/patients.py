@@ -53,6 +53,7 @@ class Patients:
     arrange: np.ndarray
     patience: np.ndarray
     flags: np.ndarray
+    order: np.ndarray  # patients in order of their first request (ties: the census first)
     # per day, not simulated one by one: A&E attendances not admitted (by department) and removals
     ed_attend: np.ndarray  # (departments, days)
     ed_within_4h: np.ndarray
@@ -85,7 +86,7 @@ def draw(model: Model, seed: int, replication: int) -> Patients:
     for p in parts:
         diverted += p.get("diverted_daily", 0)
         avoided += p.get("avoided_daily", 0)
-    return Patients(**{k: v[order] for k, v in merged.items()}, **counts, diverted=diverted, avoided=avoided)
+    return Patients(**merged, order=order, **counts, diverted=diverted, avoided=avoided)
 
 
 def _empty() -> dict[str, np.ndarray]:
@@ -126,7 +127,7 @@ def _arrivals(model: Model, s: Stream, index: int, seed: int, replication: int) 
                "avoided_daily": np.bincount(day[avoided], minlength=model.n_days).astype(np.float64)}
     keep = kept & ~diverted & ~avoided
     t, row, day, u = t[keep], row[keep], day[keep], u[keep]
-    los = _by_group(row, s.rows.los, u[:, LOS])
+    los = _stays(s, row, u[:, LOS])
     dta = dist.quantile(s.spec.dta_hours, u[:, DTA]) / 24 if s.spec.dta_hours and s.department >= 0 else 0.0
     pathway = (u[:, MOVES[0], None] >= s.rows.pathway_cumulative[row]).sum(axis=1).clip(0, 3)
     pathway = _home_first(model, s, row, day, pathway, u)
@@ -136,6 +137,18 @@ def _arrivals(model: Model, s: Stream, index: int, seed: int, replication: int) 
                     turn_away=s.spec.when_full == "turn_away")
     return out | removed | {"request": t + dta, "arrival": t, "department": np.full(n, s.department),
                             "stream": np.full(n, index)}
+
+
+def _stays(s: Stream, row: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Length of stay of each patient from their group's distribution (all groups at once when they can be)."""
+    assert s.rows is not None
+    table = s.rows.los_table
+    if table is None:
+        return _by_group(row, s.rows.los, u)
+    x = u * (table.shape[1] - 1)
+    i = np.minimum(x.astype(np.int64), table.shape[1] - 2)
+    low = table[row, i]
+    return low + (x - i) * (table[row, i + 1] - low)
 
 
 def _by_group(group: np.ndarray, dists: list[Distribution], u: np.ndarray) -> np.ndarray:
@@ -292,7 +305,7 @@ def _census(model: Model, seed: int, replication: int, index: int) -> dict[str, 
         assert target.stay_days is not None
         stay = dist.residual(target.stay_days, u[:, LOS], u[:, ROW])
     else:
-        weight = np.array([s.admitted_hourly[:24 * 7].mean() * _share(s, r) * dist.mean(s.rows.los[r])  # type: ignore[union-attr]
+        weight = np.array([s.admitted_hourly[:24 * 7].mean() * _share(s, r) * s.rows.los_mean[r]  # type: ignore[union-attr,index]
                            for s, r in feeding])
         pick = np.minimum(np.searchsorted(np.cumsum(weight) / weight.sum(), u[:, ACCEPT], side="right"),
                           len(feeding) - 1)

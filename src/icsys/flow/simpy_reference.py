@@ -109,7 +109,7 @@ def run(p: Patients, capacity: np.ndarray, n_days: int,
             pools[held].release(held_need)
 
     def arrivals() -> Any:
-        for i in range(n):
+        for i in p.order:
             yield env.timeout(p.request[i] - env.now)
             env.process(journey(i))
 
