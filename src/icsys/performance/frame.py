@@ -148,8 +148,9 @@ class Frame:
         return self._cache[key]
 
     def activity(self, name: str) -> ir.Table:
-        """A dataset table with each record's practice (the person's) added, shared by its standards."""
-        return self.materialise(f"{name}_with_practice", self._with_practice(self.table(name)))
+        """A dataset table with each record's practice (the person's) added. Joined afresh for each
+        standard: DuckDB joins faster than it writes a temporary copy."""
+        return self._with_practice(self.table(name))
 
     def _with_practice(self, rows: ir.Table) -> ir.Table:
         person = self.table("person")

@@ -90,8 +90,9 @@ def _one(frame: Frame, standard: Standard, among: list[Organisation] | None) -> 
     else:
         rows = _sums(frame, contributions, orgs)
     if among is None:  # organisations with nothing to count in the whole range are left out
-        active = rows.groupby("org")["den"].transform(lambda d: d.fillna(0).abs().sum() > 0)
-        rows = rows[active | (rows["org"] == frame.hierarchy.ics.code)]
+        counted = rows["den"].fillna(0).abs().groupby(rows["org"]).sum()
+        keep = set(counted.index[counted > 0]) | {frame.hierarchy.ics.code}
+        rows = rows[rows["org"].isin(keep)]
     return _finish(frame, standard, contributions.statistic, rows)
 
 

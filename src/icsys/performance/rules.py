@@ -327,9 +327,10 @@ def _waiting_weeks(f: Frame, name: str, start: str, stop: str) -> ir.Table:
     by completed weeks waited, (census - start) // 7; shared by every standard on the list."""
     t = f.table(name)
     t = t.filter(t[start] <= ibis.literal(f.end), t[stop].isnull() | (t[stop] > ibis.literal(f.start)))
-    t = f.practices(t.select("person_id", "provider_code", start, stop))
+    after = ibis.literal(f.end + timedelta(days=1))  # still waiting: a plain range join, not an OR
+    t = f.practices(t.select("person_id", "provider_code", start, stop=t[stop].fill_null(after)))
     grid = f.census_grid()
-    waiting = t.join(grid, [t[start] <= grid.census, t[stop].isnull() | (t[stop] > grid.census)])
+    waiting = t.join(grid, [t[start] <= grid.census, t.stop > grid.census])
     weeks = ibis.least(days_between(waiting[start], waiting.census) // 7, WEEKS_CAP)
     counts = waiting.group_by(period=waiting.period, practice_code=waiting.practice_code,
                               provider_code=waiting.provider_code, weeks=weeks).aggregate(n=waiting.count())
