@@ -1,0 +1,95 @@
+"""`icsys performance standards | measure | trajectory | escalation` as a user meets them: real
+processes, JSON out, bad input refused with a clear message, exit status 2 and no traceback."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import duckdb
+import pytest
+from spec_tables import build
+
+AE = """
+  person_id | site_code | department_type | arrival_time        | departure_time
+  1         | RPA02     | 1               | 2025-03-01 10:00:00 | 2025-03-01 12:00:00
+  2         | RPA02     | 1               | 2025-03-01 10:00:00 | 2025-03-01 15:00:00
+"""
+
+
+def icsys(*args: str | Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "icsys", "performance", *map(str, args)], capture_output=True,
+                          text=True, timeout=600)
+
+
+@pytest.fixture(scope="module")
+def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return build(tmp_path_factory.mktemp("cli"), ae_attendance=AE)
+
+
+def test_standards_lists_the_catalogue_with_dated_thresholds() -> None:
+    result = icsys("standards", "--json")
+    assert result.returncode == 0, result.stderr
+    four = {s["id"]: s for s in json.loads(result.stdout)}["ae_4h"]
+    assert {(t["value"], t["from"], t["to"]) for t in four["threshold"]} >= {
+        (95.0, "2010-07-01", None), (78.0, "2025-04-01", "2026-03-31")}
+
+
+def test_measure_gives_rows_as_json(db: Path) -> None:
+    result = icsys("measure", "--db", db, "--standard", "ae_4h", "--org", "RPA02", "--from", "2025-03-01",
+                   "--to", "2025-03-31", "--json")
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == [{"standard": "ae_4h", "org": "RPA02", "period": "2025-03-01",
+                                          "numerator": 1.0, "denominator": 2.0, "value": 50.0, "target": 78.0}]
+
+
+@pytest.mark.parametrize(("args", "words"), [
+    (["--standard", "nope"], ["unknown standard 'nope'", "ae_4h"]),
+    (["--org", "XX1"], ["unknown organisation 'XX1'"]),
+    (["--period", "year"], ["--period 'year': use day, week or month"]),
+    (["--from", "2025-02-30"], ["--from '2025-02-30': not a date"]),
+    (["--from", "2025-03-02", "--to", "2025-03-01"], ["--from 2025-03-02 is after --to 2025-03-01"]),
+    (["--standard", "dementia_diagnosis_rate", "--org", "RPA02"], ["is not measured for a site (RPA02)"]),
+])
+def test_measure_refuses_bad_input(db: Path, args: list[str], words: list[str]) -> None:
+    result = icsys("measure", "--db", db, "--from", "2025-03-01", "--to", "2025-03-31", *args)
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    for word in words:
+        assert word in result.stderr, result.stderr
+
+
+def test_measure_without_dates_needs_a_store_that_records_them(db: Path, tmp_path: Path) -> None:
+    result = icsys("measure", "--db", db)
+    assert result.returncode == 2 and "give --from and --to" in result.stderr
+    missing = icsys("measure", "--db", tmp_path / "none.duckdb", "--from", "2025-03-01", "--to", "2025-03-31")
+    assert missing.returncode == 2 and "no such store" in missing.stderr
+
+
+def test_trajectory(db: Path, tmp_path: Path) -> None:
+    plan = tmp_path / "plan.csv"
+    plan.write_text("standard,org,month,planned\nae_4h,RPA,2025-03,45\n")
+    rows = json.loads(icsys("trajectory", "--db", db, "--plan", plan, "--json").stdout)
+    assert rows == [{"standard": "ae_4h", "org": "RPA", "month": "2025-03", "planned": 45.0, "actual": 50.0,
+                     "variance": 5.0, "on_track": True, "target": 78.0}]
+    plan.write_text("standard,org,month,planned\nae_4h,RPA,2025-03,lots\n")
+    bad = icsys("trajectory", "--db", db, "--plan", plan)
+    assert bad.returncode == 2 and "row 2: planned 'lots' is not a number" in bad.stderr
+
+
+def test_escalation_writes_the_history_and_shows_reasons(tmp_path: Path) -> None:
+    db = build(tmp_path, ae_attendance=AE)
+    result = icsys("escalation", "--db", db, "--from", "2025-03-01", "--to", "2025-03-01", "--json")
+    assert result.returncode == 0, result.stderr
+    status = {r["org"]: r for r in json.loads(result.stdout)}
+    assert status["RPA02"]["indicators"]["four_hours"] == 50.0
+    assert {"indicator": "four_hours", "name": "A&E 4-hour performance", "value": 50.0, "level": 4,
+            "trigger": 60.0} in status["RPA02"]["reasons"]
+    assert status["QKS"]["kind"] == "ics" and status["QKS"]["level"] in (1, 2, 3, 4)
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("SELECT count(*) FROM opel_status").fetchone()[0] == len(status)
+    screen = icsys("escalation", "--db", db, "--from", "2025-03-01", "--to", "2025-03-01")
+    assert "ICS OPEL" in screen.stdout and "A&E 4-hour performance 50 (OPEL 4 at 60)" in screen.stdout
+    bad = icsys("escalation", "--db", db, "--config", tmp_path / "none.toml")
+    assert bad.returncode == 2 and "no such escalation framework" in bad.stderr
