@@ -1,0 +1,89 @@
+"""The catalogue of standards: shipped as data, validated, and refused with file and entry named."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import pytest
+
+from icsys.performance.catalogue import DEFAULT_CATALOGUE, CatalogueError, load_catalogue
+
+ASKED = ["ae_4h", "ae_4h_type1", "ae_12h", "amb_c1_mean", "amb_c1_90th", "amb_c2_mean", "amb_c2_90th", "amb_c3_90th",
+         "amb_c4_90th", "amb_handover_30", "amb_handover_60", "rtt_18w", "rtt_52w", "rtt_65w", "rtt_78w",
+         "cancer_fds_28d", "cancer_31d", "cancer_62d", "diagnostics_6w", "talking_therapies_6w",
+         "talking_therapies_18w", "talking_therapies_recovery", "eip_2w", "dementia_diagnosis_rate",
+         "ld_health_check", "smi_health_check", "delayed_discharge_patients", "delayed_discharge_bed_days",
+         "delayed_discharge_bed_share", "emergency_admissions_rate", "length_of_stay", "readmission_30d",
+         "bed_occupancy", "ucr_2h"]
+
+
+def test_every_standard_asked_for_is_there_with_its_thresholds() -> None:
+    cat = load_catalogue()
+    assert set(ASKED) <= set(cat.ids)
+    expected = {"amb_c1_mean": 7, "amb_c1_90th": 15, "amb_c2_mean": 18, "amb_c2_90th": 40, "amb_c3_90th": 120,
+                "amb_c4_90th": 180, "rtt_18w": 92, "eip_2w": 60, "dementia_diagnosis_rate": 66.7,
+                "talking_therapies_recovery": 50, "ucr_2h": 70, "cancer_31d": 96, "cancer_62d": 85}
+    for sid, value in expected.items():
+        assert value in [t.value for t in cat.get(sid).threshold], sid
+    four = cat.get("ae_4h")
+    assert four.target_on(date(2025, 3, 31)) == 78 and four.target_on(date(2022, 6, 1)) == 95
+    assert [t.value for t in four.thresholds_on(date(2025, 6, 1))] == [95, 78]
+    assert cat.get("ae_4h").direction == "higher" and cat.get("ae_12h").direction == "lower"
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "standards.toml"
+    path.write_text(text)
+    return path
+
+
+GOOD = '''
+[[standard]]
+id = "x_4h"
+name = "X"
+domain = "d"
+definition = "d"
+numerator = "n"
+denominator = "d"
+rule = "ae_duration"
+params = { department_types = ["1"], hours = 4, count = "within" }
+unit = "%"
+direction = "higher"
+source = "s"
+threshold = [{ value = 95, from = 2010-07-01, kind = "constitutional", basis = "b" }]
+'''
+
+
+@pytest.mark.parametrize(("change", "expected"), [
+    (('rule = "ae_duration"', 'rule = "nope"'), "standard 'x_4h' (entry 1): unknown rule 'nope'"),
+    (("hours = 4", "hours = -4"), "params of rule 'ae_duration': hours: Input should be greater than 0"),
+    (('count = "within"', 'count = "under"'), "count: Input should be 'within' or 'over'"),
+    (("from = 2010-07-01", "from = 2010-07-01, to = 2009-01-01"), "'to' 2009-01-01 is before 'from' 2010-07-01"),
+    (('unit = "%"', 'unit = "furlongs"'), "standard 'x_4h' (entry 1).unit"),
+    (('direction = "higher"', 'direction = "up"'), "standard 'x_4h' (entry 1).direction"),
+    (("value = 95,", "value = 'lots',"), "standard 'x_4h' (entry 1).threshold.0.value"),
+])
+def test_bad_catalogue_names_file_and_entry(tmp_path: Path, change: tuple[str, str], expected: str) -> None:
+    path = write(tmp_path, GOOD.replace(*change))
+    with pytest.raises(CatalogueError) as caught:
+        load_catalogue(path)
+    assert str(path) in str(caught.value) and expected in str(caught.value)
+
+
+def test_duplicates_missing_files_and_bad_toml(tmp_path: Path) -> None:
+    with pytest.raises(CatalogueError, match="appear more than once: x_4h"):
+        load_catalogue(write(tmp_path, GOOD + GOOD))
+    with pytest.raises(CatalogueError, match="no such catalogue"):
+        load_catalogue(tmp_path / "none.toml")
+    with pytest.raises(CatalogueError, match="not valid TOML"):
+        load_catalogue(write(tmp_path, "[[standard]\n"))
+    assert load_catalogue(write(tmp_path, GOOD)).ids == ["x_4h"]
+
+
+def test_shipped_catalogue_names_its_sources() -> None:
+    text = DEFAULT_CATALOGUE.read_text()
+    for source in ("NHS Constitution", "MSitAE", "Ambulance Quality Indicators", "RTT rules suite", "DM01",
+                   "Cancer Waiting Times", "Talking Therapies", "CFAS II", "Outcomes Framework"):
+        assert source in text
+    assert all(s.source and s.definition for s in load_catalogue().standard)
