@@ -322,6 +322,7 @@ class Fit:
         self.councils = [c for c in system.council if c.social_care]
         self.icps = sorted({u_icp for u_icp in data.community["pool_icp"].dropna()}) if len(data.community) else []
         self.census_day = min(start, data.last + timedelta(days=1))
+        self.beds_used: dict[str, int] = {}
         self.fitted_los: dict[str, tuple[np.ndarray, list[tuple[float, dict[str, Any]]]]] = {}
 
     def _acute_sites(self) -> list[str]:
@@ -420,7 +421,7 @@ class Fit:
             stream = {"name": f"{site} A&E {mode.replace('_', ' ')}" + ("" if type1 else " (minor)"),
                       "source": f"ae_{mode}" if mode in ("walk_in", "ambulance") else "ae_walk_in",
                       "pool": site if type1 else "", "department": site, "department_type": int(dtype),
-                      "per_day": round(len(g) / d.days, 4), **profile(g["arrival_time"], d.first, d.last),
+                      "per_day": self.rate(g["arrival_time"]), **profile(g["arrival_time"], d.first, d.last),
                       "case_mix": (f"ae_{mode}" if type1 else "ae_minor"),
                       "admitted_share": round(len(admitted) / len(g), 5) if type1 else 0.0,
                       "ed_hours": empirical(g.loc[~g["admitted"], "hours"].to_numpy())}
@@ -434,13 +435,13 @@ class Fit:
             for site, g in s.groupby("site_code"):
                 if site in self.sites and source in case_mix:
                     out.append({"name": f"{site} {'GP and SDEC' if source == EMERGENCY_DIRECT else 'elective'}",
-                                "source": source, "pool": site, "per_day": round(len(g) / d.days, 4),
+                                "source": source, "pool": site, "per_day": self.rate(g["admission_time"]),
                                 **profile(g["admission_time"], d.first, d.last), "case_mix": source,
                                 "when_full": "turn_away" if source == "elective" else "queue"})
         c = d.community
         for icp, g in c[c["source"] == "step_up"].groupby("pool_icp"):
             out.append({"name": f"{icp} community step-up", "source": "step_up", "pool": f"{icp}-community",
-                        "per_day": round(len(g) / d.days, 4), **profile(g["admission_time"], d.first, d.last),
+                        "per_day": self.rate(g["admission_time"]), **profile(g["admission_time"], d.first, d.last),
                         "los_days": empirical(g["los"].to_numpy())})
         return out
 
@@ -471,13 +472,21 @@ class Fit:
             if n > beds:
                 self.notes.append(f"{code}: {n} people in beds on {self.census_day} is more than its {beds} beds "
                                   "with escalation; the census is capped at that.")
-                ready = {k: min(v, beds) for k, v in ready.items()}
                 n = beds
+                ready = _within(ready, n)
+            self.beds_used[code] = core
             out.append({"code": code, "name": site.name, "kind": "acute", "capacity": core,
                         "escalation": escalation, "home_days": empirical(home),
                         "discharge_to": self._routes(here), "census": n,
                         "census_ready": {k: v for k, v in ready.items() if v}})
         return out
+
+    def rate(self, times: pd.Series) -> float:
+        """Arrivals a day over the last year of data (demand as it is now; the profiles use all of it)."""
+        end = pd.Timestamp(self.data.last) + pd.Timedelta(days=1)
+        begin = max(pd.Timestamp(self.data.first), end - pd.Timedelta(days=365))
+        when = pd.to_datetime(times)
+        return round(float(((when >= begin) & (when < end)).sum()) / max((end - begin).days, 1), 4)
 
     def recent(self, df: pd.DataFrame, column: str) -> pd.DataFrame:
         """Rows whose `column` falls in the last year of data: delays are fitted to how things are now."""
@@ -648,6 +657,14 @@ class Fit:
         from icsys.flow.fit_report import fit_report
 
         return fit_report(self, source)
+
+
+def _within(counts: dict[str, int], total: int) -> dict[str, int]:
+    """Counts scaled down (if need be) so that they add up to no more than total."""
+    have = sum(counts.values())
+    if have <= total:
+        return counts
+    return {k: v * total // have for k, v in counts.items()}
 
 
 def _not_to_care_homes(stays: pd.DataFrame) -> pd.DataFrame:

@@ -150,9 +150,10 @@ def _targets(fit: Fit) -> list[str]:
     begin = max(pd.Timestamp(d.first), end - pd.Timedelta(days=365))
     span = (end - begin).days
     lines = ["## What a simulation should reproduce (last year of data)", "",
+             "Beds are the scenario's; occupancy and MFFD are what the data show in the last year.", "",
              "| site | beds | mean occupied | occupancy | MFFD (P1-P3) | emergency admissions a day |",
              "| --- | ---: | ---: | ---: | ---: | ---: |"]
-    beds = {x.code: fit._beds(x.general_acute_beds) for x in fit.system.site}
+    beds = fit.beds_used
     for site in fit.sites:
         g = s[s["site_code"] == site]
         occupied = _overlap(g["admission_time"], g["discharge_time"], begin, end) / span
