@@ -160,12 +160,15 @@ def _centiles(frame: Frame, c: Contributions, orgs: list[Organisation]) -> pd.Da
 
 
 def _finish(frame: Frame, standard: Standard, statistic: str, rows: pd.DataFrame) -> pd.DataFrame:
+    from datetime import timedelta
+
     from icsys.performance.frame import next_period
 
     num, den = rows["num"].astype(float), rows["den"].astype(float)
-    starts = rows["period"].dt.date
+    starts = {d: next_period(d, frame.period) for d in frame.starts()}  # each period's first and next day
+    key = rows["period"].dt.date
     if statistic == "mean_per_day":
-        den = pd.Series([(next_period(d, frame.period) - d).days for d in starts], index=rows.index, dtype=float)
+        den = key.map({d: float((n - d).days) for d, n in starts.items()})
     if statistic == "p90":
         value, numerator = num, pd.Series(float("nan"), index=rows.index)
     elif statistic == "count":
@@ -173,11 +176,11 @@ def _finish(frame: Frame, standard: Standard, statistic: str, rows: pd.DataFrame
     else:
         value = (MULTIPLIER[standard.unit] * num / den).where(den > 0)
         numerator = num
-    last_days = {d: next_period(d, frame.period) - pd.Timedelta(days=1) for d in set(starts)}
+    targets = {d: standard.target_on(n - timedelta(days=1)) for d, n in starts.items()}
     out = pd.DataFrame({
-        "standard": standard.id, "org": rows["org"], "period": [d.isoformat() for d in starts],
+        "standard": standard.id, "org": rows["org"], "period": key.map({d: d.isoformat() for d in starts}),
         "numerator": numerator, "denominator": den, "value": value,
-        "target": [standard.target_on(last_days[d]) for d in starts],
+        "target": key.map(targets).astype(float),
     })
     return out.sort_values(["org", "period"], ignore_index=True)
 
