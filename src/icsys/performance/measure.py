@@ -86,7 +86,7 @@ def _one(frame: Frame, standard: Standard, among: list[Organisation] | None) -> 
         return pd.DataFrame(columns=COLUMNS)
     contributions = rule.build(frame, params)
     if contributions.statistic == "p90":
-        rows = _centiles(frame, contributions, orgs)
+        rows = _centiles(frame, contributions, orgs, standard.id)
     else:
         rows = _sums(frame, contributions, orgs)
     if among is None:  # organisations with nothing to count in the whole range are left out
@@ -134,8 +134,9 @@ def _complete(frame: Frame, rows: pd.DataFrame, codes: list[str]) -> pd.DataFram
     return (rows.set_index(["period", "org"])[["num", "den"]].reindex(grid, fill_value=0.0).reset_index())
 
 
-def _centiles(frame: Frame, c: Contributions, orgs: list[Organisation]) -> pd.DataFrame:
-    """The 90th centile of x for each organisation and period, taken in the database level by level."""
+def _centiles(frame: Frame, c: Contributions, orgs: list[Organisation], key: str) -> pd.DataFrame:
+    """The 90th centile of x for each organisation and period, taken in the database level by level
+    from the records computed once."""
     h = frame.hierarchy
     practices = list(h.pcn_of_practice)
     mapping = ibis.memtable({"practice_code": practices, "pcn": [h.pcn_of_practice[p] for p in practices],
@@ -147,6 +148,7 @@ def _centiles(frame: Frame, c: Contributions, orgs: list[Organisation]) -> pd.Da
         t = t.mutate(trust=t.provider_code)
     if "site_code" in t.columns:
         t = t.mutate(site=t.site_code)
+    t = frame.materialise(f"{key}_centile", t)
     out = []
     for kind in sorted({o.kind for o in orgs}):
         codes = [o.code for o in orgs if o.kind == kind]
