@@ -101,13 +101,12 @@ def _sums(frame: Frame, c: Contributions, orgs: list[Organisation]) -> pd.DataFr
     keys = ["period"] + [_ATTRIBUTE[a] for a in c.attribution]
     t = c.table
     fine = t.group_by(keys).aggregate(num=t.num.sum(), den=t.den.sum()).execute()
-    fine = _with_levels(frame.hierarchy, fine)
+    fine = _with_levels(frame.hierarchy, fine.assign(period=pd.to_datetime(fine["period"])))
     out = []
     for kind in sorted({o.kind for o in orgs}):
         codes = [o.code for o in orgs if o.kind == kind]
-        summed = fine.groupby(["period", kind], as_index=False)[["num", "den"]].sum()
-        summed = summed[summed[kind].isin(codes)].rename(columns={kind: "org"})
-        out.append(_complete(frame, summed, codes))
+        summed = fine[fine[kind].isin(codes)].groupby(["period", kind], as_index=False, sort=False)[["num", "den"]]
+        out.append(_complete(frame, summed.sum().rename(columns={kind: "org"}), codes))
     return pd.concat(out, ignore_index=True)
 
 
@@ -129,9 +128,8 @@ def _with_levels(h: Hierarchy, fine: pd.DataFrame) -> pd.DataFrame:
 
 def _complete(frame: Frame, rows: pd.DataFrame, codes: list[str]) -> pd.DataFrame:
     """Every organisation and period, with 0 where nothing happened."""
-    grid = pd.MultiIndex.from_product([pd.to_datetime(frame.starts()), codes], names=["period", "org"])
-    rows = rows.assign(period=pd.to_datetime(rows["period"]))
-    return (rows.set_index(["period", "org"])[["num", "den"]].reindex(grid, fill_value=0.0).reset_index())
+    grid = pd.MultiIndex.from_product([pd.DatetimeIndex(frame.starts()), codes], names=["period", "org"])
+    return rows.set_index(["period", "org"])[["num", "den"]].reindex(grid, fill_value=0.0).reset_index()
 
 
 def _centiles(frame: Frame, c: Contributions, orgs: list[Organisation], key: str) -> pd.DataFrame:
@@ -154,7 +152,7 @@ def _centiles(frame: Frame, c: Contributions, orgs: list[Organisation], key: str
         codes = [o.code for o in orgs if o.kind == kind]
         level = t.filter(t[kind].isin(codes)) if kind != "ics" else t.mutate(ics=ibis.literal(h.system.ics.code))
         got = level.group_by(["period", kind]).aggregate(num=level.x.quantile(0.9), den=level.x.count()).execute()
-        got = got.rename(columns={kind: "org"})
+        got = got.rename(columns={kind: "org"}).assign(period=lambda g: pd.to_datetime(g["period"]))
         done = _complete(frame, got.assign(num=got["num"].astype(float), den=got["den"].astype(float)), codes)
         done.loc[done["den"] == 0, "num"] = float("nan")
         out.append(done)
