@@ -7,13 +7,12 @@ and the entry named.
 
 from __future__ import annotations
 
-import tomllib
 from collections import Counter
 from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from icsys.errors import InputError
 
@@ -109,31 +108,7 @@ class Catalogue(BaseModel):
 
 def load_catalogue(path: Path | str | None = None) -> Catalogue:
     """Load and validate a catalogue of standards; the shipped one by default."""
-    path = Path(path) if path else DEFAULT_CATALOGUE
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise CatalogueError(f"{path}: no such catalogue of standards") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise CatalogueError(f"{path}: not valid TOML: {exc}") from exc
-    try:
-        return Catalogue.model_validate(data)
-    except ValidationError as exc:
-        raise CatalogueError(f"{path}: invalid catalogue of standards:\n{_describe(exc, data)}") from exc
+    from icsys.performance.datafile import load_validated
 
-
-def _describe(exc: ValidationError, data: dict[str, Any]) -> str:
-    """One line per problem, naming the entry by its id where it has one."""
-    lines = []
-    entries = data.get("standard", []) if isinstance(data, dict) else []
-    for err in exc.errors():
-        loc = list(err["loc"])
-        if len(loc) >= 2 and loc[0] == "standard" and isinstance(loc[1], int) and loc[1] < len(entries):
-            entry = entries[loc[1]]
-            name = entry.get("id", "?") if isinstance(entry, dict) else "?"
-            where = f"standard {name!r} (entry {loc[1] + 1})" + "".join(f".{p}" for p in loc[2:])
-        else:
-            where = ".".join(str(p) for p in loc) or "(top level)"
-        message = err["msg"].removeprefix("Value error, ")
-        lines.append(f"  {where}: {message}")
-    return "\n".join(lines)
+    return load_validated(Path(path) if path else DEFAULT_CATALOGUE, Catalogue, CatalogueError,
+                          "catalogue of standards", "standard")

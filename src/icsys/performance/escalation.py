@@ -10,7 +10,6 @@ standard of the catalogue measured by day, for sites and trusts.
 from __future__ import annotations
 
 import json
-import tomllib
 from collections import Counter
 from datetime import date, datetime
 from pathlib import Path
@@ -18,7 +17,7 @@ from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from icsys.errors import InputError
 from icsys.performance.catalogue import Catalogue, CatalogueError
@@ -112,19 +111,11 @@ def load_framework(path: Path | str | None = None, catalogue: Catalogue | None =
     """Load and validate escalation indicators; each must name a standard of the catalogue that is
     measured for sites and trusts."""
     from icsys.performance.catalogue import load_catalogue
+    from icsys.performance.datafile import load_validated
     from icsys.performance.measure import applies_to, shape_of
 
     path = Path(path) if path else DEFAULT_FRAMEWORK
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise EscalationError(f"{path}: no such escalation framework") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise EscalationError(f"{path}: not valid TOML: {exc}") from exc
-    try:
-        framework = Framework.model_validate(data)
-    except ValidationError as exc:
-        raise EscalationError(f"{path}: invalid escalation framework:\n{_describe(exc, data)}") from exc
+    framework = load_validated(path, Framework, EscalationError, "escalation framework", "indicator")
     catalogue = catalogue or load_catalogue()
     problems = []
     for ind in framework.indicator:
@@ -138,21 +129,6 @@ def load_framework(path: Path | str | None = None, catalogue: Catalogue | None =
     if problems:
         raise EscalationError(f"{path}: invalid escalation framework:\n" + "\n".join(problems))
     return framework
-
-
-def _describe(exc: ValidationError, data: dict[str, Any]) -> str:
-    entries = data.get("indicator", []) if isinstance(data, dict) else []
-    lines = []
-    for err in exc.errors():
-        loc = list(err["loc"])
-        if len(loc) >= 2 and loc[0] == "indicator" and isinstance(loc[1], int) and loc[1] < len(entries):
-            entry = entries[loc[1]]
-            name = entry.get("id", "?") if isinstance(entry, dict) else "?"
-            where = f"indicator {name!r} (entry {loc[1] + 1})" + "".join(f".{p}" for p in loc[2:])
-        else:
-            where = ".".join(str(p) for p in loc) or "(top level)"
-        lines.append(f"  {where}: {err['msg'].removeprefix('Value error, ')}")
-    return "\n".join(lines)
 
 
 # --- scoring -----------------------------------------------------------------------------------------
