@@ -65,8 +65,9 @@ def test_calibrated_rates_and_shares_match_the_store(store: Path, fitted: tuple[
                             "'ambulance' AND arrival_time::DATE > ?::DATE - 365 AND arrival_time::DATE <= ?",
                             [end, end]).fetchone()[0]
     assert stream["per_day"] == pytest.approx(last_year, rel=1e-3)
-    admitted = con.sql("SELECT avg((disposal = 'admitted')::INT) FROM ae_attendance WHERE site_code = 'RPA02' "
-                       "AND arrival_mode = 'ambulance' AND department_type = '1'").fetchone()[0]
+    admitted = con.sql("SELECT avg((s.spell_id IS NOT NULL)::INT) FROM ae_attendance a LEFT JOIN inpatient_spell s "
+                       "ON s.attendance_id = a.attendance_id AND s.patient_classification = '1' WHERE a.site_code = "
+                       "'RPA02' AND a.arrival_mode = 'ambulance' AND a.department_type = '1'").fetchone()[0]
     assert stream["admitted_share"] == pytest.approx(admitted, abs=1e-4)
     rows = scenario["case_mix"]["elective"]["rows"]
     assert sum(r["share"] for r in rows) == pytest.approx(1.0, abs=1e-4)

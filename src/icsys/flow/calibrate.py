@@ -33,7 +33,8 @@ import pandas as pd
 from pydantic import ValidationError
 
 from icsys.errors import InputError
-from icsys.flow.model import AGE_BANDS, Scenario
+from icsys.flow.distributions import mean
+from icsys.flow.model import AGE_BANDS, Empirical, Scenario
 from icsys.flow.toml_out import dumps
 from icsys.system import System, load_system
 
@@ -219,9 +220,11 @@ def _ae(ae: pd.DataFrame, spells: pd.DataFrame, system: System) -> pd.DataFrame:
                    frailty=ae["frailty"].fillna("unknown"),
                    hours=_days_between(ae["arrival_time"], ae["departure_time"]) * 24,
                    dta_hours=_days_between(ae["arrival_time"], ae["decision_to_admit_time"]) * 24,
-                   admitted=ae["disposal"] == "admitted")
+                   disposed_admitted=ae["disposal"] == "admitted")
     linked = spells[spells["attendance_id"].notna()][["attendance_id", "specialty", "los", "pathway"]]
-    return ae.merge(linked, on="attendance_id", how="left")
+    ae = ae.merge(linked, on="attendance_id", how="left")
+    # admitted, for the model: to an ordinary general and acute bed (a linked spell the model covers)
+    return ae.assign(admitted=ae["specialty"].notna())
 
 
 def _community(c: pd.DataFrame, system: System) -> pd.DataFrame:
@@ -594,47 +597,62 @@ class Fit:
                                          ("home-care", ["domiciliary"], "hours"),
                                          ("care-home", ["residential", "nursing"], "places")):
                 g = mine[mine["service_type"].isin(services)]
-                out.append(self._service_pool(council, kind, g, unit))
+                out.append(self._service_pool(council, kind, g, unit, self._from_community(council.code, kind)))
         return out
 
-    def _service_pool(self, council: Any, kind: str, g: pd.DataFrame, unit: str) -> dict[str, Any]:
-        weight = g["weekly_hours"].fillna(0).to_numpy() if unit == "hours" else np.ones(len(g))
+    def _from_community(self, council: str, kind: str) -> float:
+        """Moves a day from community beds into this council's care homes in the last year: they hold places
+        too, but start no package linked to a hospital discharge."""
+        if kind != "care-home" or not len(self.data.community):
+            return 0.0
+        c = self.data.community
+        moved = c[c["discharge_destination"].isin(CARE_HOME) & (c["council"] == council)]
+        return self.rate(moved["discharge_time"])
+
+    def _service_pool(self, council: Any, kind: str, g: pd.DataFrame, unit: str,
+                      other_starts: float = 0.0) -> dict[str, Any]:
+        """A council service open to discharges. The delays observed are fitted as the time it takes to arrange
+        a place, so the data show no shortage of places: capacity is the most held at once in the last year,
+        or, where more, the steady load today's starts and stays make (Little's law: starts a day x mean stay)
+        with a square-root margin of 3 (so that waiting for a place is rare), as a system that has not yet
+        filled up to its steady state (stays of a year or more) will."""
+        durations = (g["end_date"].fillna(pd.Timestamp(self.data.last)) - g["start_date"]).dt.days.to_numpy()
+        stay = kaplan_meier(durations + 0.5, g["end_date"].notna().to_numpy()) or {
+            "distribution": "exponential", "mean": 30.0}
+        hours = float(g["weekly_hours"].mean()) if unit == "hours" and g["weekly_hours"].notna().any() else 1.0
+        weight = g["weekly_hours"].fillna(hours).to_numpy() if unit == "hours" else np.ones(len(g))
         held = self._most_held(g, weight)
+        starts = self.rate(g["start_date"]) + other_starts
+        load = starts * mean(Empirical.model_validate(stay)) if stay["distribution"] == "empirical" else 0.0
+        steady = (load + 3 * np.sqrt(load)) * hours
         commissioned = {"reablement": council.reablement_places, "home-care": council.domiciliary_hours_per_week,
                         "care-home": None}[kind]
-        capacity = held if held > 0 else float(commissioned or 1)
-        durations = (g["end_date"].fillna(pd.Timestamp(self.data.last)) - g["start_date"]).dt.days.to_numpy()
-        stay = kaplan_meier(durations + 0.5, g["end_date"].notna().to_numpy())
-        census = int(self._active(g["start_date"], g["end_date"]))
+        capacity = max(held, steady) if len(g) else float(commissioned or 1)
         pool: dict[str, Any] = {
             "code": f"{council.code}-{kind}", "name": f"{council.name}: {kind.replace('-', ' ')}",
             "kind": "care_home" if kind == "care-home" else "home_care", "unit": unit,
-            "capacity": round(max(capacity, 1.0), 1),
-            "stay_days": stay or {"distribution": "exponential", "mean": 30.0},
-            "arranging_days": empirical(self.recent(g, "start_date")["delay_days"].to_numpy()), "census": census,
+            "capacity": round(max(capacity, 1.0), 1), "stay_days": stay,
+            "arranging_days": empirical(self.recent(g, "start_date")["delay_days"].to_numpy()),
             "patience_days": self.patience(3 if kind == "care-home" else 1)}
+        census = int(self._active(g["start_date"], g["end_date"]))
         if unit == "hours":
             pool["need_hours"] = empirical(g["weekly_hours"].to_numpy()) or {"distribution": "fixed", "value": 10.0}
-            pool["census"] = min(census, int(capacity / max(float(g["weekly_hours"].mean() or 10), 1)))
-        else:
-            pool["census"] = min(census, int(pool["capacity"]))
-        self.capacities = [*getattr(self, "capacities", []), (pool["code"], held, commissioned, unit)]
+        pool["census"] = min(census, int(pool["capacity"] / hours))
+        self.capacities = [*getattr(self, "capacities", []), (pool["code"], held, steady, pool["capacity"],
+                                                              commissioned, unit)]
         return pool
 
     def _most_held(self, g: pd.DataFrame, weight: np.ndarray) -> float:
-        """The most places (or hours) held at once by discharge packages on any day of the last year."""
+        """The most places (or hours) held at once by discharge packages on any day of the last year (a package
+        holds from its start date up to, not including, its end date)."""
         if not len(g):
             return 0.0
         last = pd.Timestamp(self.data.last)
         days = pd.date_range(max(pd.Timestamp(self.data.first), last - pd.Timedelta(days=364)), last, freq="D")
+        grid = days.to_numpy("datetime64[D]")
         start = g["start_date"].to_numpy("datetime64[D]")
         end = g["end_date"].fillna(last + pd.Timedelta(days=1)).to_numpy("datetime64[D]")
-        grid = days.to_numpy("datetime64[D]")
-        change = np.zeros(len(grid) + 1)
-        np.add.at(change, np.searchsorted(grid, start), weight)
-        np.add.at(change, np.searchsorted(grid, end), -weight)
-        before = weight[start < grid[0]].sum() - weight[end < grid[0]].sum()
-        held = before + np.cumsum(change)[:-1]
+        held = _weighted_count(start, weight, grid) - _weighted_count(end, weight, grid)
         return float(np.ceil(held.max()))
 
     def _active(self, start: pd.Series, end: pd.Series) -> int:
@@ -657,6 +675,13 @@ class Fit:
         from icsys.flow.fit_report import fit_report
 
         return fit_report(self, source)
+
+
+def _weighted_count(times: np.ndarray, weight: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """For each point of the grid, the total weight of the times at or before it."""
+    order = np.argsort(times, kind="stable")
+    total = np.concatenate([[0.0], np.cumsum(weight[order])])
+    return total[np.searchsorted(times[order], grid, side="right")]
 
 
 def _within(counts: dict[str, int], total: int) -> dict[str, int]:

@@ -130,16 +130,19 @@ def _ed(fit: Fit) -> list[str]:
 
 def _services(fit: Fit) -> list[str]:
     lines = ["## Services people are discharged to", "",
-             "Capacity open to discharges: the most held at once by packages that started a discharge, on any day "
-             "of the last year of data; beside it, what the system definition commissions in all (most of which "
-             "serves people who were not in hospital).", "",
-             "| pool | unit | most held (fitted capacity) | commissioned |", "| --- | --- | ---: | ---: |"]
-    for code, held, commissioned, unit in getattr(fit, "capacities", []):
-        lines.append(f"| {code} | {unit} | {held:,.0f} | {'-' if commissioned is None else f'{commissioned:,.0f}'} |")
+             "Capacity open to discharges: the most held at once by packages that started a discharge on any day "
+             "of the last year of data, or, where more, the steady load of today's starts and stays (Little's "
+             "law) with a square-root margin; beside them, what the system definition commissions in all (most "
+             "of which serves people who were not in hospital).", "",
+             "| pool | unit | most held | steady load + margin | fitted capacity | commissioned |",
+             "| --- | --- | ---: | ---: | ---: | ---: |"]
+    for code, held, steady, capacity, commissioned, unit in getattr(fit, "capacities", []):
+        lines.append(f"| {code} | {unit} | {held:,.0f} | {steady:,.0f} | {capacity:,.0f} | "
+                     f"{'-' if commissioned is None else f'{commissioned:,.0f}'} |")
     return [*lines, "", "Stays in these services are fitted by Kaplan-Meier (packages still running at the end "
             "of the data count as at least that long); the time from ready for discharge to moving is fitted "
-            "from the delays observed, so the calibrated model reproduces today's delays when capacity is as "
-            "it was, and adds queueing when demand outgrows it.", ""]
+            "from the delays observed in the last year, so the calibrated model reproduces today's delays when "
+            "capacity is as it was, and adds queueing when demand outgrows it.", ""]
 
 
 def _targets(fit: Fit) -> list[str]:

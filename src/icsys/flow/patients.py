@@ -170,8 +170,9 @@ def _matches(model: Model, s: Stream, row: np.ndarray, ages: list[str], frailty:
 
 def _home_first(model: Model, s: Stream, row: np.ndarray, day: np.ndarray, pathway: np.ndarray,
                 u: np.ndarray) -> np.ndarray:
+    original = pathway.copy()  # each applies to the pathway people needed, not to one another's moves
     for hf, daily in model.home_first:
-        moved = (pathway == hf.from_pathway) & _matches(model, s, row, hf.age_bands, hf.frailty) & (
+        moved = (original == hf.from_pathway) & _matches(model, s, row, hf.age_bands, hf.frailty) & (
             u[:, HOME_FIRST] < daily[day])
         pathway = np.where(moved, hf.to_pathway, pathway)
     return pathway
