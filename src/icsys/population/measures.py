@@ -16,11 +16,24 @@ import ibis
 import ibis.expr.types as ir
 
 from icsys.codes import codelists
+from icsys.population.multimorbidity import cambridge_multimorbidity
 
 EFI_DEFICITS = 36
 POLYPHARMACY = "polypharmacy"
 POLYPHARMACY_MEDICINES = 5
 LOOKBACK_YEAR = timedelta(days=365)
+
+
+def basics(backend: Any, as_of: date) -> dict[str, ir.Table]:
+    """What person measures and the risk model both start from: the registered people and their eFI,
+    LTC count, Cambridge score and register conditions. `stratify` stores these once and passes them
+    to both, so they are not worked out twice."""
+    events, medication = backend.table("clinical_event"), backend.table("medication")
+    people = registered(backend.table("person"), as_of)
+    return {"people": people, "frailty": efi(people, events, medication, as_of),
+            "ltc": long_term_conditions(people, events, as_of),
+            "cms": cambridge_multimorbidity(people, events, medication, as_of),
+            "conditions": condition_flags(people, events, as_of)}
 
 
 def registered(person: ir.Table, as_of: date) -> ir.Table:

@@ -246,8 +246,8 @@ def latest(con: Any) -> RiskModel | None:
     return RiskModel(loads(blob, trusted=TRUSTED), json.loads(row[0]), json.loads(row[2]))
 
 
-def score(backend: Any, trained: RiskModel, as_of: date) -> pd.DataFrame:
+def score(backend: Any, trained: RiskModel, as_of: date, parts: dict[str, Any] | None = None) -> pd.DataFrame:
     """person_id, risk_emergency_admission_12m for everyone registered on as_of."""
-    frame = features(backend, as_of).order_by("person_id").execute()
+    frame = features(backend, as_of, parts).order_by("person_id").execute()
     p = trained.model.predict_proba(_as_model_input(frame, trained.feature_names))[:, 1]
     return pd.DataFrame({"person_id": frame["person_id"], "risk_emergency_admission_12m": p})

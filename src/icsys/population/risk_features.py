@@ -17,7 +17,6 @@ import ibis
 import ibis.expr.types as ir
 
 from icsys.population import measures
-from icsys.population.multimorbidity import cambridge_multimorbidity
 
 YEAR = timedelta(days=365)
 # Ethnic groups of the 2021 Census from NHS ethnic category codes (the person table's `ethnicity`).
@@ -89,23 +88,19 @@ def _last_emergency(backend: Any, as_of: date) -> ir.Table:
         ibis.literal(as_of).delta(last["last"].date(), unit="day")))
 
 
-def features(backend: Any, as_of: date) -> ir.Table:
-    """One row per person registered and alive on as_of, with every predictor of the model."""
-    person = backend.table("person")
-    events = backend.table("clinical_event")
-    medication = backend.table("medication")
-    people = measures.registered(person, as_of)
-    frailty = measures.efi(people, events, medication, as_of)
-    ltc = measures.long_term_conditions(people, events, as_of)
-    cms = cambridge_multimorbidity(people, events, medication, as_of)
+def features(backend: Any, as_of: date, parts: dict[str, ir.Table] | None = None) -> ir.Table:
+    """One row per person registered and alive on as_of, with every predictor of the model. `parts` are
+    measures.basics(), if already worked out."""
+    parts = parts or measures.basics(backend, as_of)
+    people = parts["people"]
     base = people.select(
         "person_id",
         age=(ibis.literal(as_of).delta(people.birth_date.cast("date"), unit="day") / 365.25),
         female=(people.sex == "F").cast("int8"),
         imd_decile=people.imd_decile,
         ethnic_group=people.ethnicity.substitute(ETHNIC_GROUP, else_="Not stated"))
-    out = (base.join(frailty.select("person_id", "efi_deficits"), "person_id").join(ltc, "person_id")
-           .join(cms, "person_id").join(measures.condition_flags(people, events, as_of), "person_id"))
+    out = (base.join(parts["frailty"].select("person_id", "efi_deficits"), "person_id").join(parts["ltc"], "person_id")
+           .join(parts["cms"], "person_id").join(parts["conditions"], "person_id"))
     for name in USE:
         out = out.left_join(_use(backend, name, as_of), "person_id").mutate(
             **{name: ibis._[name].fill_null(0)}).drop("person_id_right")

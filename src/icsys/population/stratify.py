@@ -13,27 +13,31 @@ import pandas as pd
 
 from icsys.dataset.store import connect
 from icsys.population import measures, risk
-from icsys.population.multimorbidity import cambridge_multimorbidity
 
 RESULT_TABLE = "person_measures"
 
 
-def person_measures(backend: Any, as_of: date) -> Any:
+def person_measures(backend: Any, as_of: date, parts: dict[str, Any] | None = None) -> Any:
     """The Ibis expression of person_measures on `backend` (DuckDB or Spark), all but the risk score,
-    which comes from the stored model (`with_risk`)."""
-    person = backend.table("person")
-    events = backend.table("clinical_event")
-    medication = backend.table("medication")
-    people = measures.registered(person, as_of)
-    ltc = measures.long_term_conditions(people, events, as_of)
-    cms = cambridge_multimorbidity(people, events, medication, as_of)
-    frailty = measures.efi(people, events, medication, as_of)
+    which comes from the stored model (`stratify`). `parts` are measures.basics(), if worked out."""
+    parts = parts or measures.basics(backend, as_of)
+    events, medication = backend.table("clinical_event"), backend.table("medication")
+    people, frailty, ltc = parts["people"], parts["frailty"], parts["ltc"]
     flags = measures.case_finding(people, events, medication, ltc, as_of)
     segment = measures.segments(people, events, backend.table("inpatient_spell"), frailty, ltc, as_of)
     base = people.select("person_id", "practice_code", "sex", "birth_date", "ethnicity", "imd_decile")
-    return (base.join(frailty, "person_id").join(ltc, "person_id").join(cms, "person_id")
+    return (base.join(frailty, "person_id").join(ltc, "person_id").join(parts["cms"], "person_id")
             .join(segment, "person_id").join(flags, "person_id")
             .mutate(as_of=ibis.literal(as_of)).order_by("person_id"))
+
+
+def stored_basics(backend: Any, as_of: date) -> dict[str, Any]:
+    """measures.basics() worked out once into temporary tables of the connection."""
+    parts = measures.basics(backend, as_of)
+    for name in ("frailty", "ltc", "cms", "conditions"):
+        backend.create_table(f"_stratify_{name}", parts[name], temp=True, overwrite=True)
+        parts[name] = backend.table(f"_stratify_{name}")
+    return parts
 
 
 def risk_columns(scores: pd.DataFrame) -> pd.DataFrame:
@@ -54,8 +58,9 @@ def stratify(db: Path, as_of: date, retrain: bool = False, say: Callable[[str], 
             backend.disconnect()
             trained = _train(db, retrain, say)
             backend = connect(db, read_only=False)
-        expr = person_measures(backend, as_of)
-        scores = risk_columns(risk.score(backend, trained, as_of)) if trained else _no_risk(expr)
+        parts = stored_basics(backend, as_of)
+        expr = person_measures(backend, as_of, parts)
+        scores = risk_columns(risk.score(backend, trained, as_of, parts)) if trained else _no_risk(expr)
         expr = expr.left_join(ibis.memtable(scores), "person_id").drop("person_id_right").order_by("person_id")
         backend.create_table(RESULT_TABLE, expr, overwrite=True)
         return int(backend.table(RESULT_TABLE).count().execute())
