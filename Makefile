@@ -21,15 +21,22 @@ demo: $(VENV)/.installed
 	$(ICSYS) info --db $(DEMO_DB)
 	$(ICSYS) export --db $(DEMO_DB) --table inpatient_spell --out out/inpatient_spell.parquet
 	$(ICSYS) population stratify --db $(DEMO_DB) --as-of 2026-03-31
+	$(ICSYS) population model-card --db $(DEMO_DB) --out out/risk_model_card.md
+	$(ICSYS) population registers --db $(DEMO_DB) --level icp --condition dementia --condition hypertension
+	$(ICSYS) population registers --db $(DEMO_DB) --level practice --for-sharing --out out/registers_by_practice.csv
+	$(ICSYS) population inequalities --db $(DEMO_DB) --measure activity:emergency_admissions --by imd_quintile
 	$(ICSYS) population cohort frail_two_emergency_admissions --db $(DEMO_DB) --as-of 2026-03-31 --out out/frail_mdt.xlsx
+	$(ICSYS) population cohort top_risk_not_known_to_community --db $(DEMO_DB) --as-of 2026-03-31 --out out/top_risk_mdt.xlsx
 	$(ICSYS) population cohort making_a_difference_each_week --db $(DEMO_DB) --as-of 2026-03-31 --out out/making_a_difference.csv
 	@echo
 	@echo "The synthetic Kent and Medway is in $(DEMO_DB) (DuckDB)."
 	@echo "  summary:          $(ICSYS) info --db $(DEMO_DB) --json"
 	@echo "  query it:         $(PY) -c \"import duckdb; print(duckdb.connect('$(DEMO_DB)', read_only=True).sql('FROM person LIMIT 5'))\""
 	@echo "  an export:        out/inpatient_spell.parquet"
-	@echo "  person measures:  table person_measures in the store (eFI, LTCs, segment, case finding)"
-	@echo "  MDT lists:        out/frail_mdt.xlsx, out/making_a_difference.csv"
+	@echo "  person measures:  table person_measures in the store (eFI, LTCs, Cambridge score, segment, risk, case finding)"
+	@echo "  risk model card:  out/risk_model_card.md"
+	@echo "  registers:        out/registers_by_practice.csv (observed / expected, for sharing)"
+	@echo "  MDT lists:        out/frail_mdt.xlsx, out/top_risk_mdt.xlsx, out/making_a_difference.csv"
 	@echo "  data dictionary:  docs/data-dictionary.md"
 
 test: $(VENV)/.installed

@@ -123,7 +123,13 @@ def population_registers(
         if for_sharing:
             table = make_safe(table, ["population", "observed"], {"observed": [
                 "ratio", "ratio_lower", "ratio_upper", "observed_prevalence", "gap"]})
-        _show(table, as_json, out, "registers")
+        if as_json or out is not None:
+            _show(table, as_json, out, "registers")
+            return
+        sources = table.drop_duplicates("condition").set_index("condition")["reference"]
+        _show(table.drop(columns=["level", "as_of", "reference"]), False, None, "registers",
+              f"Registers by {level} as of {day}; expected from: "
+              + "; ".join(f"{c}: {r}" for c, r in sources.items()))
 
 
 @app.command("inequalities")
