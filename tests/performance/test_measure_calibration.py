@@ -3,6 +3,7 @@ synthetic data lies, beside the published figures (../shared/reference/calibrati
 
 from __future__ import annotations
 
+import pandas as pd
 import pytest
 
 from icsys.performance.measure import measure_store
@@ -27,10 +28,15 @@ EXPECTED = {
 
 
 @pytest.fixture(scope="module")
-def rows(tmp_path_factory: pytest.TempPathFactory):
+def store(tmp_path_factory: pytest.TempPathFactory):
     db = tmp_path_factory.mktemp("calibration") / "km.duckdb"
     synthesise(load_system(), db, scale=0.02, years=3, seed=11)
-    return measure_store(db, standards=list(EXPECTED), org="QKS", period="month")
+    return db
+
+
+@pytest.fixture(scope="module")
+def rows(store):
+    return measure_store(store, standards=list(EXPECTED), org="QKS", period="month")
 
 
 @pytest.mark.parametrize("standard", list(EXPECTED))
@@ -50,3 +56,11 @@ def test_winter_is_worse_than_summer_for_four_hours(rows) -> None:
         winter = four[[f"{year}-12-01", f"{year + 1}-01-01", f"{year + 1}-02-01"]].mean()
         summer = four[[f"{year}-06-01", f"{year}-07-01", f"{year}-08-01"]].mean()
         assert winter < summer
+
+
+def test_one_connection_or_two_give_the_same_rows(store) -> None:
+    """measure_store shares the standards among connections; the rows do not depend on how."""
+    alone = measure_store(store, org="EK", period="month", workers=1)
+    shared = measure_store(store, org="EK", period="month", workers=2)
+    assert len(alone) == 36 * 38  # every standard but the two of beds is measured for an ICP, 36 months
+    pd.testing.assert_frame_equal(alone, shared)

@@ -49,13 +49,14 @@ def shape_of(standard: Standard) -> tuple[tuple[Attribution, ...], str]:
 
 def measure(con: Any, catalogue: Catalogue, hierarchy: Hierarchy, *, standards: list[str] | None = None,
             org: str | None = None, period: str = "month", start: date, end: date,
-            bed_scale: float = 1.0, orgs: list[str] | None = None) -> pd.DataFrame:
+            bed_scale: float = 1.0, orgs: list[str] | None = None, strict: bool = True) -> pd.DataFrame:
     """Rows for each standard asked (all by default) and each organisation it applies to: `org`, or
-    those of `orgs` it applies to, or every one with something to count."""
+    those of `orgs` it applies to, or every one with something to count. A standard asked for by name
+    that does not apply to `org` is an error when strict."""
     frame = Frame.create(con, period, start, end, hierarchy, bed_scale)
     chosen = [catalogue.get(s) for s in standards] if standards else list(catalogue.standard)
     only = hierarchy.get(org) if org else None
-    if only is not None and standards:
+    if only is not None and standards and strict:
         for s in chosen:
             if not applies_to(shape_of(s)[0], only.kind):
                 raise MeasureError(f"standard {s.id!r} is not measured for a {only.kind} ({only.code}): it "
@@ -229,25 +230,67 @@ def bed_scale(meta: dict[str, Any]) -> float:
     return float(meta.get("scale", 1.0)) if meta.get("synthetic") else 1.0
 
 
+WORKERS = 2  # two connections: one standard's pandas roll-up runs while the other's query runs
+
+
 def measure_store(db: Path | str, *, standards: list[str] | None = None, org: str | None = None,
                   period: str = "month", start: date | None = None, end: date | None = None,
                   catalogue: Catalogue | None = None, hierarchy: Hierarchy | None = None,
-                  orgs: list[str] | None = None) -> pd.DataFrame:
-    """Measure standards on a store file; dates default to the period the store covers."""
+                  orgs: list[str] | None = None, workers: int = WORKERS) -> pd.DataFrame:
+    """Measure standards on a store file; dates default to the period the store covers. Standards are
+    shared among `workers` read-only connections, those of one rule kept together (they share work)."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from icsys.dataset.store import connect
     from icsys.system import load_system
 
     catalogue = catalogue or load_catalogue()
     hierarchy = hierarchy or Hierarchy(load_system())
-    for s in standards or []:
-        catalogue.get(s)
+    chosen = [catalogue.get(s).id for s in standards] if standards else catalogue.ids
     if org:
         hierarchy.get(org)
     con = connect(db)
     try:
         meta = store_meta(con)
         start, end = within_store(db, data_period(meta), start, end)
-        return measure(con, catalogue, hierarchy, standards=standards, org=org, period=period, start=start, end=end,
-                       bed_scale=bed_scale(meta), orgs=orgs)
     finally:
         con.disconnect()
+
+    def run(ids: list[str]) -> pd.DataFrame:
+        mine = connect(db)
+        try:
+            return measure(mine, catalogue, hierarchy, standards=ids, org=org, period=period, start=start, end=end,
+                           bed_scale=bed_scale(meta), orgs=orgs, strict=standards is not None)
+        finally:
+            mine.disconnect()
+
+    groups = [g for g in _share(catalogue, chosen, max(1, workers)) if g]
+    with ThreadPoolExecutor(len(groups)) as pool:
+        parts = [p for p in pool.map(run, groups) if len(p)]
+    if not parts:
+        return pd.DataFrame(columns=COLUMNS)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)
+        rows = pd.concat(parts, ignore_index=True)
+    order = {sid: i for i, sid in enumerate(chosen)}
+    return rows.sort_values(["standard", "org", "period"], key=lambda c: c.map(order) if c.name == "standard" else c,
+                            ignore_index=True)
+
+
+# Rules whose work is heaviest on a full store (a census of every waiting list, person or stay).
+_HEAVY = {"rtt_incomplete": 4, "diagnostic_incomplete": 2, "dementia_diagnosis": 2, "delayed_discharge": 3,
+          "ambulance_response": 3, "ae_duration": 2}
+
+
+def _share(catalogue: Catalogue, ids: list[str], workers: int) -> list[list[str]]:
+    """Standards in `workers` groups of about equal work, each rule's standards in one group."""
+    by_rule: dict[str, list[str]] = {}
+    for sid in ids:
+        by_rule.setdefault(catalogue.get(sid).rule, []).append(sid)
+    groups: list[list[str]] = [[] for _ in range(workers)]
+    load = [0.0] * workers
+    for rule, members in sorted(by_rule.items(), key=lambda kv: -_HEAVY.get(kv[0], len(kv[1]) * 0.5)):
+        i = load.index(min(load))
+        groups[i] += members
+        load[i] += _HEAVY.get(rule, len(members) * 0.5)
+    return groups
