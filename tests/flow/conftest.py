@@ -48,7 +48,7 @@ def small_system(**scenario: Any) -> dict[str, Any]:
             {"code": "reablement", "kind": "home_care", "capacity": 8,
              "stay_days": {"distribution": "lognormal", "mean": 14, "sd": 6},
              "arranging_days": {"distribution": "uniform", "low": 0.5, "high": 2.0},
-             "patience_days": {"distribution": "lognormal", "mean": 20, "sd": 10}},
+             "patience_days": {"distribution": "lognormal", "mean": 4, "sd": 2}},
             {"code": "home_care", "kind": "home_care", "unit": "hours", "capacity": 200,
              "need_hours": {"distribution": "lognormal", "mean": 10, "sd": 5},
              "stay_days": exp | {"mean": 30}, "arranging_days": {"distribution": "uniform", "low": 0.5, "high": 1.5},

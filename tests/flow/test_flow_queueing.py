@@ -128,3 +128,23 @@ def test_conservation_and_littles_law() -> None:
     lam = inside.sum() / model.n_days
     assert rep.pools[engine.OCCUPANCY, 0].mean() == pytest.approx(lam * np.mean(end[inside] - start[inside]),
                                                                    rel=0.01)
+
+
+def test_a_census_is_drawn_from_the_equilibrium_residual_stay() -> None:
+    """People found in beds have length-biased stays and are a uniform share through them: the time they have
+    left is distributed as integral from t of (1 - F(x)) dx / E[S] (renewal theory)."""
+    from icsys.flow.patients import draw
+
+    quantiles = [0.1, 0.5, 1.0, 1.6, 2.2, 3.0, 4.0, 5.5, 7.5, 11.0, 30.0]
+    data = one_pool(100_000, 50.0, {"distribution": "empirical", "quantiles": quantiles}, days=30, warm_up=0)
+    data["pool"][0]["census"] = 20_000
+    p = draw(model_of(data), 4, 0)
+    left = p.hold[p.stream == -1, 0]
+    x = np.linspace(0, 40, 40_001)
+    cdf = np.interp(x, quantiles, np.linspace(0, 1, len(quantiles)))
+    survival = 1 - cdf
+    mean_stay = np.trapezoid(survival, x)
+    for t in (0.5, 2.0, 5.0, 10.0):
+        expected = np.trapezoid(survival[x >= t], x[x >= t]) / mean_stay
+        observed = (left > t).mean()
+        assert abs(observed - expected) < 3 * np.sqrt(expected * (1 - expected) / len(left)), (t, observed, expected)
