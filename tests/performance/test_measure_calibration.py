@@ -3,6 +3,8 @@ synthetic data lies, beside the published figures (../shared/reference/calibrati
 
 from __future__ import annotations
 
+from datetime import date
+
 import pandas as pd
 import pytest
 
@@ -64,3 +66,11 @@ def test_one_connection_or_two_give_the_same_rows(store) -> None:
     shared = measure_store(store, org="EK", period="month", workers=2)
     assert len(alone) == 36 * 38  # every standard but the two of beds is measured for an ICP, 36 months
     pd.testing.assert_frame_equal(alone, shared)
+
+
+def test_periods_the_store_covers_in_part_are_left_out(store) -> None:
+    """The store ends on Tuesday 31 March 2026: the week from Monday 30 March is not whole."""
+    weeks = measure_store(store, standards=["rtt_18w"], org="QKS", period="week", start=date(2026, 3, 18))
+    assert weeks.period.tolist() == ["2026-03-16", "2026-03-23"]
+    months = measure_store(store, standards=["ae_4h"], org="QKS", start=date(2026, 2, 10), end=date(2027, 1, 1))
+    assert months.period.tolist() == ["2026-02-01", "2026-03-01"]  # widened to whole months, within the store

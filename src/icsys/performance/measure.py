@@ -225,6 +225,28 @@ def within_store(db: Path | str, covered: tuple[date, date] | None, start: date 
     return first, last
 
 
+def whole_periods(db: Path | str, start: date, end: date, period: str,
+                  covered: tuple[date, date]) -> tuple[date, date]:
+    """The dates asked widened to whole periods, less a period at either end that the store covers only
+    in part: it would be counted short, and a waiting list's census would fall outside the store."""
+    from datetime import timedelta
+
+    from icsys.performance.frame import PERIODS, next_period, period_start
+
+    if period not in PERIODS:
+        raise MeasureError(f"--period {period!r}: use day, week or month")
+    first = period_start(start, period)  # type: ignore[arg-type]
+    if first < covered[0]:
+        first = next_period(first, period)  # type: ignore[arg-type]
+    last_start = period_start(end, period)  # type: ignore[arg-type]
+    last = next_period(last_start, period) - timedelta(days=1)  # type: ignore[arg-type]
+    if last > covered[1]:
+        last = last_start - timedelta(days=1)
+    if first > last:
+        raise MeasureError(f"{db}: covers {covered[0]} to {covered[1]}, no whole {period} from {start} to {end}")
+    return first, last
+
+
 def bed_scale(meta: dict[str, Any]) -> float:
     """A synthetic store built at a fraction of the population is measured against that share of beds."""
     return float(meta.get("scale", 1.0)) if meta.get("synthetic") else 1.0
@@ -253,6 +275,9 @@ def measure_store(db: Path | str, *, standards: list[str] | None = None, org: st
     try:
         meta = store_meta(con)
         start, end = within_store(db, data_period(meta), start, end)
+        covered = data_period(meta)
+        if covered is not None:
+            start, end = whole_periods(db, start, end, period, covered)
     finally:
         con.disconnect()
 
