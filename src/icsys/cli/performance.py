@@ -137,12 +137,14 @@ def performance_measure(
     date_from: str | None = typer.Option(None, "--from", help="First day (YYYY-MM-DD); default: the store's."),
     date_to: str | None = typer.Option(None, "--to", help="Last day (YYYY-MM-DD); default: the store's."),
     as_json: bool = typer.Option(False, "--json", help="Print rows as JSON."),
+    catalogue: str | None = typer.Option(None, help="A catalogue TOML file (default: the shipped one)."),
 ) -> None:
     """Performance against the NHS standards: numerator, denominator, value and target by period."""
     import json
     from pathlib import Path
 
     from icsys.cli.common import clear_errors, fail, parse_date
+    from icsys.performance.catalogue import load_catalogue
     from icsys.performance.measure import json_rows, measure_store
 
     if period not in ("day", "week", "month"):
@@ -152,7 +154,9 @@ def performance_measure(
     if start and end and start > end:
         fail(f"--from {start} is after --to {end}")
     with clear_errors():
-        rows = measure_store(Path(db), standards=standard or None, org=org, period=period, start=start, end=end)
+        cat = load_catalogue(catalogue)
+        rows = measure_store(Path(db), standards=standard or None, org=org, period=period, start=start, end=end,
+                             catalogue=cat)
     if as_json:
         print(json.dumps(json_rows(rows), indent=1))
     else:
