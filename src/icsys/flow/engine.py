@@ -28,42 +28,47 @@ POOL_STATS = 11
 # per department and day (admitted A&E patients, by arrival day)
 ED_ADMITTED, ED_WITHIN_4H, ED_OVER_12H, ED_OVER_12H_DTA = range(4)
 EPS = 1e-9
+# columns of the packed per-patient arrays (one row per patient keeps what an event touches together)
+REQ, ARR = 0, 1  # floats: first request, arrival at A&E; then need, hold, arrange, patience by stage
+DEPT, PATH = 0, 1  # ints: A&E department, pathway; then pool and flags by stage
+STAGE, HELD, BEHIND, WAITING, READY_NOW, FATE = range(6)  # state ints
+HELD_NEED, WAIT_FROM, LEFT_AT = range(3)  # state floats
 
 
 @njit(cache=True, inline="always")
 def _push(ht, hs, hp, size, seq, t, payload):
+    """Add an event to the 4-ary heap (shallower than a binary one); parents move down into the hole until
+    its place is found."""
     i = size
-    ht[i], hs[i], hp[i] = t, seq, payload
     while i > 0:
-        parent = (i - 1) >> 1
-        if ht[parent] < ht[i] or (ht[parent] == ht[i] and hs[parent] < hs[i]):
+        parent = (i - 1) >> 2
+        if ht[parent] < t or (ht[parent] == t and hs[parent] < seq):
             break
-        ht[i], ht[parent] = ht[parent], ht[i]
-        hs[i], hs[parent] = hs[parent], hs[i]
-        hp[i], hp[parent] = hp[parent], hp[i]
+        ht[i], hs[i], hp[i] = ht[parent], hs[parent], hp[parent]
         i = parent
+    ht[i], hs[i], hp[i] = t, seq, payload
     return size + 1
 
 
 @njit(cache=True, inline="always")
 def _pop(ht, hs, hp, size):
+    """Remove the first event (the caller has read it); the last one sinks from the top through the hole."""
     size -= 1
-    ht[0], hs[0], hp[0] = ht[size], hs[size], hp[size]
+    t, sq, payload = ht[size], hs[size], hp[size]
     i = 0
     while True:
-        left = 2 * i + 1
-        if left >= size:
+        first = 4 * i + 1
+        if first >= size:
             break
-        child = left
-        right = left + 1
-        if right < size and (ht[right] < ht[left] or (ht[right] == ht[left] and hs[right] < hs[left])):
-            child = right
-        if ht[i] < ht[child] or (ht[i] == ht[child] and hs[i] < hs[child]):
+        child = first
+        for c in range(first + 1, min(first + 4, size)):
+            if ht[c] < ht[child] or (ht[c] == ht[child] and hs[c] < hs[child]):
+                child = c
+        if t < ht[child] or (t == ht[child] and sq < hs[child]):
             break
-        ht[i], ht[child] = ht[child], ht[i]
-        hs[i], hs[child] = hs[child], hs[i]
-        hp[i], hp[child] = hp[child], hp[i]
+        ht[i], hs[i], hp[i] = ht[child], hs[child], hp[child]
         i = child
+    ht[i], hs[i], hp[i] = t, sq, payload
     return size
 
 
@@ -91,14 +96,17 @@ def _touch_mffd(t, mffd, last_m, acc_m):
 
 
 @njit(cache=True)
-def simulate(order, request, arrival, department, pathway, pool, need, hold, arrange, patience, flags,
-             capacity0, core0, is_acute, change_time, change_pool, change_delta, n_days, n_departments, detail):
-    """Run one replication: patients arrive in `order`. Returns pool stats (POOL_STATS, pools, days), MFFD
-    (2, 4, days: mean and midnight by pathway), A&E (4, departments, days), fate per patient, stage start
-    times (or an empty array), leaving times and the number of events processed."""
-    n = request.shape[0]
+def simulate(order, pf, pi, capacity0, core0, is_acute, change_time, change_pool, change_delta, n_days,
+             n_departments, detail):
+    """Run one replication: patients arrive in `order`; `pf` and `pi` hold each patient's floats and ints
+    (see `icsys.flow.patients.Patients`). Returns pool stats (POOL_STATS, pools, days), MFFD (2, 4, days:
+    mean and midnight by pathway), A&E (4, departments, days), fate per patient, stage start times (or an
+    empty array), leaving times and the number of events processed."""
+    n = pf.shape[0]
+    n_stages = (pi.shape[1] - 2) // 2
+    need0, hold0, arrange0, patience0 = 2, 2 + n_stages, 2 + 2 * n_stages, 2 + 3 * n_stages
+    pool0, flags0 = 2, 2 + n_stages
     n_pools = capacity0.shape[0]
-    n_stages = pool.shape[1]
     cap = capacity0.copy()
     core = core0.copy()
     occ = np.zeros(n_pools)
@@ -114,20 +122,16 @@ def simulate(order, request, arrival, department, pathway, pool, need, hold, arr
     ed = np.zeros((4, n_departments, n_days))
     head = np.full(n_pools, -1, np.int64)
     tail = np.full(n_pools, -1, np.int64)
-    behind = np.full(n, -1, np.int64)
-    stage = np.zeros(n, np.int64)
-    held = np.full(n, -1, np.int64)
-    held_need = np.zeros(n)
-    waiting = np.zeros(n, np.bool_)
-    ready = np.zeros(n, np.bool_)
-    wait_from = np.zeros(n)
-    fate = np.zeros(n, np.int8)
-    left_at = np.full(n, np.nan)
+    st = np.zeros((n, 6), np.int64)
+    sf = np.zeros((n, 3))
     starts = np.full((n if detail else 0, n_stages), np.nan)
     heap_size = n + 16  # one READY or REQUEST pending per patient, plus one RENEGE per finite patience
     for i in range(n):
+        st[i, HELD] = -1
+        st[i, BEHIND] = -1
+        sf[i, LEFT_AT] = np.nan
         for s in range(n_stages):
-            if patience[i, s] < np.inf:
+            if pf[i, patience0 + s] < np.inf:
                 heap_size += 1
     ht = np.empty(heap_size)
     hs = np.empty(heap_size, np.int64)
@@ -135,12 +139,15 @@ def simulate(order, request, arrival, department, pathway, pool, need, hold, arr
     size = 0
     seq = 0
     work = np.empty(n + n_pools + 16, np.int64)  # pools to serve after a release: at most one per admission
+    requests = np.empty(n)  # in arrival order, read once per event: contiguous
+    for k in range(n):
+        requests[k] = pf[order[k], REQ]
     nxt = 0
     change = 0
     midnight = 1.0
     events = 0
     while True:
-        t_next = request[order[nxt]] if nxt < n else np.inf
+        t_next = requests[nxt] if nxt < n else np.inf
         t_heap = ht[0] if size > 0 else np.inf
         t_change = change_time[change] if change < change_time.shape[0] else np.inf
         t = min(t_next, t_heap, t_change)
@@ -178,7 +185,7 @@ def simulate(order, request, arrival, department, pathway, pool, need, hold, arr
         elif t_next <= t_heap:
             i = order[nxt]
             nxt += 1
-            fate[i] = IN_SYSTEM
+            st[i, FATE] = IN_SYSTEM
             kind = REQUEST
         else:
             payload = hp[0]
@@ -187,122 +194,114 @@ def simulate(order, request, arrival, department, pathway, pool, need, hold, arr
             i = payload >> 5
             if kind == RENEGE:
                 s = (payload >> 2) & 7
-                if not (waiting[i] and stage[i] == s):
+                if not (st[i, WAITING] == 1 and st[i, STAGE] == s):
                     kind = -1  # admitted meanwhile
         if kind == READY:
-            s = stage[i]
-            if s + 1 < n_stages and pool[i, s + 1] >= 0 and (flags[i, s + 1] & SKIP) != 0:
-                stage[i] = s + 1
-                q = pool[i, s + 1]
-                if head[q] < 0 and occ[q] + need[i, s + 1] <= cap[q] + EPS:
+            s = st[i, STAGE]
+            if s + 1 < n_stages and pi[i, pool0 + s + 1] >= 0 and (pi[i, flags0 + s + 1] & SKIP) != 0:
+                st[i, STAGE] = s + 1
+                q = pi[i, pool0 + s + 1]
+                if head[q] < 0 and occ[q] + pf[i, need0 + s + 1] <= cap[q] + EPS:
                     kind = REQUEST  # a free virtual-ward place: move now
                 else:  # none free: the rest of the stay is spent in the bed already held
-                    if t + hold[i, s + 1] < n_days:
-                        size = _push(ht, hs, hp, size, seq, t + hold[i, s + 1], (i << 5) | READY)
+                    if t + pf[i, hold0 + s + 1] < n_days:
+                        size = _push(ht, hs, hp, size, seq, t + pf[i, hold0 + s + 1], (i << 5) | READY)
                     seq += 1
                     kind = -1
             else:
-                p = held[i]
+                p = st[i, HELD]
                 if p >= 0:
                     _touch(p, t, occ, delayed, queued, core, last, acc)
                     delayed[p] += 1
-                    if is_acute[p] and pathway[i] >= 0:
+                    if is_acute[p] and pi[i, PATH] >= 0:
                         _touch_mffd(t, mffd, last_m, acc_m)
-                        mffd[pathway[i]] += 1
-                ready[i] = True
-                stage[i] = s + 1
-                if s + 1 < n_stages and arrange[i, s + 1] > 0:
-                    if t + arrange[i, s + 1] < n_days:
-                        size = _push(ht, hs, hp, size, seq, t + arrange[i, s + 1], (i << 5) | REQUEST)
+                        mffd[pi[i, PATH]] += 1
+                st[i, READY_NOW] = 1
+                st[i, STAGE] = s + 1
+                if s + 1 < n_stages and pf[i, arrange0 + s + 1] > 0:
+                    if t + pf[i, arrange0 + s + 1] < n_days:
+                        size = _push(ht, hs, hp, size, seq, t + pf[i, arrange0 + s + 1], (i << 5) | REQUEST)
                     seq += 1
                     kind = -1
                 else:
                     kind = REQUEST
         if kind == RENEGE:  # another route is found: leave the queue and whatever is held
-            s = stage[i]
-            q = pool[i, s]
-            waiting[i] = False
+            q = pi[i, pool0 + st[i, STAGE]]
+            st[i, WAITING] = 0
             _touch(q, t, occ, delayed, queued, core, last, acc)
             queued[q] -= 1
-            d = int(t)
-            stats[GAVE_UP, q, d] += 1
-            fate[i] = RENEGED
-            left_at[i] = t
-            p = held[i]
-            if p >= 0:
-                sp = _release(i, p, t, occ, delayed, queued, core, last, acc, held, held_need, ready, pathway,
-                              is_acute, mffd, last_m, acc_m, work, sp)
+            stats[GAVE_UP, q, int(t)] += 1
+            st[i, FATE] = RENEGED
+            sf[i, LEFT_AT] = t
+            if st[i, HELD] >= 0:
+                sp = _release(i, t, st, sf, pi, occ, delayed, queued, core, last, acc, is_acute, mffd, last_m, acc_m,
+                              work, sp)
         if kind == REQUEST:
-            s = stage[i]
-            q = pool[i, s] if s < n_stages else -1
+            s = st[i, STAGE]
+            q = pi[i, pool0 + s] if s < n_stages else -1
             if q < 0:  # leave
-                fate[i] = LEFT
-                left_at[i] = t
-                p = held[i]
-                if p >= 0:
-                    sp = _release(i, p, t, occ, delayed, queued, core, last, acc, held, held_need, ready, pathway,
-                                  is_acute, mffd, last_m, acc_m, work, sp)
-            elif _purge(q, head, tail, behind, waiting) < 0 and occ[q] + need[i, s] <= cap[q] + EPS:
-                wait_from[i] = t
-                if held[i] >= 0:
-                    sp = _release(i, held[i], t, occ, delayed, queued, core, last, acc, held, held_need, ready,
-                                  pathway, is_acute, mffd, last_m, acc_m, work, sp)
-                size, seq = _admit(i, q, t, request, arrival, department, hold, need, occ, delayed, queued, core,
-                                   last, acc, held, held_need, stats, ed, starts, detail, wait_from, stage, ht, hs,
-                                   hp, size, seq, n_days)
-            elif (flags[i, s] & TURN_AWAY) != 0:
-                fate[i] = TURNED_AWAY
-                left_at[i] = t
+                st[i, FATE] = LEFT
+                sf[i, LEFT_AT] = t
+                if st[i, HELD] >= 0:
+                    sp = _release(i, t, st, sf, pi, occ, delayed, queued, core, last, acc, is_acute, mffd, last_m,
+                                  acc_m, work, sp)
+            elif _purge(q, head, tail, st) < 0 and occ[q] + pf[i, need0 + s] <= cap[q] + EPS:
+                sf[i, WAIT_FROM] = t
+                if st[i, HELD] >= 0:
+                    sp = _release(i, t, st, sf, pi, occ, delayed, queued, core, last, acc, is_acute, mffd, last_m,
+                                  acc_m, work, sp)
+                size, seq = _admit(i, q, t, pf, pi, st, sf, need0, hold0, occ, delayed, queued, core, last, acc,
+                                   stats, ed, starts, detail, ht, hs, hp, size, seq, n_days)
+            elif (pi[i, flags0 + s] & TURN_AWAY) != 0:
+                st[i, FATE] = TURNED_AWAY
+                sf[i, LEFT_AT] = t
                 stats[TURNED, q, int(t)] += 1
-                p = held[i]
-                if p >= 0:
-                    sp = _release(i, p, t, occ, delayed, queued, core, last, acc, held, held_need, ready, pathway,
-                                  is_acute, mffd, last_m, acc_m, work, sp)
+                if st[i, HELD] >= 0:
+                    sp = _release(i, t, st, sf, pi, occ, delayed, queued, core, last, acc, is_acute, mffd, last_m,
+                                  acc_m, work, sp)
             else:  # join the queue
                 _touch(q, t, occ, delayed, queued, core, last, acc)
                 queued[q] += 1
-                waiting[i] = True
-                wait_from[i] = t
-                behind[i] = -1
+                st[i, WAITING] = 1
+                sf[i, WAIT_FROM] = t
+                st[i, BEHIND] = -1
                 if tail[q] >= 0 and head[q] >= 0:
-                    behind[tail[q]] = i
+                    st[tail[q], BEHIND] = i
                 else:
                     head[q] = i
                 tail[q] = i
-                if t + patience[i, s] < n_days:
-                    size = _push(ht, hs, hp, size, seq, t + patience[i, s], (i << 5) | (s << 2) | RENEGE)
+                if t + pf[i, patience0 + s] < n_days:
+                    size = _push(ht, hs, hp, size, seq, t + pf[i, patience0 + s], (i << 5) | (s << 2) | RENEGE)
                     seq += 1
         while sp > 0:  # serve the queues of pools that have room again
             sp -= 1
             q = work[sp]
             while True:
-                j = _purge(q, head, tail, behind, waiting)
+                j = _purge(q, head, tail, st)
                 if j < 0:
                     break
-                s = stage[j]
-                if occ[q] + need[j, s] > cap[q] + EPS:
+                if occ[q] + pf[j, need0 + st[j, STAGE]] > cap[q] + EPS:
                     break
-                head[q] = behind[j]
+                head[q] = st[j, BEHIND]
                 if head[q] < 0:
                     tail[q] = -1
-                waiting[j] = False
+                st[j, WAITING] = 0
                 _touch(q, t, occ, delayed, queued, core, last, acc)
                 queued[q] -= 1
-                if held[j] >= 0:
-                    sp = _release(j, held[j], t, occ, delayed, queued, core, last, acc, held, held_need, ready,
-                                  pathway, is_acute, mffd, last_m, acc_m, work, sp)
-                size, seq = _admit(j, q, t, request, arrival, department, hold, need, occ, delayed, queued, core,
-                                   last, acc, held, held_need, stats, ed, starts, detail, wait_from, stage, ht, hs,
-                                   hp, size, seq, n_days)
-    return stats, mffd_stats, ed, fate, starts, left_at, events
+                if st[j, HELD] >= 0:
+                    sp = _release(j, t, st, sf, pi, occ, delayed, queued, core, last, acc, is_acute, mffd, last_m,
+                                  acc_m, work, sp)
+                size, seq = _admit(j, q, t, pf, pi, st, sf, need0, hold0, occ, delayed, queued, core, last, acc,
+                                   stats, ed, starts, detail, ht, hs, hp, size, seq, n_days)
+    return stats, mffd_stats, ed, st[:, FATE].astype(np.int8), starts, sf[:, LEFT_AT].copy(), events
 
 
 @njit(cache=True, inline="always")
-def _purge(q, head, tail, behind, waiting):
+def _purge(q, head, tail, st):
     """The first patient still waiting for pool q (those who gave up are dropped), or -1."""
     j = head[q]
-    while j >= 0 and not waiting[j]:
-        j = behind[j]
+    while j >= 0 and st[j, WAITING] == 0:
+        j = st[j, BEHIND]
     head[q] = j
     if j < 0:
         tail[q] = -1
@@ -310,48 +309,50 @@ def _purge(q, head, tail, behind, waiting):
 
 
 @njit(cache=True, inline="always")
-def _release(i, p, t, occ, delayed, queued, core, last, acc, held, held_need, ready, pathway, is_acute,
-             mffd, last_m, acc_m, work, sp):
+def _release(i, t, st, sf, pi, occ, delayed, queued, core, last, acc, is_acute, mffd, last_m, acc_m, work, sp):
+    """Give back what patient i holds; its pool goes on the list of queues to serve."""
+    p = st[i, HELD]
     _touch(p, t, occ, delayed, queued, core, last, acc)
-    occ[p] -= held_need[i]
-    if ready[i]:
+    occ[p] -= sf[i, HELD_NEED]
+    if st[i, READY_NOW] == 1:
         delayed[p] -= 1
-        if is_acute[p] and pathway[i] >= 0:
+        if is_acute[p] and pi[i, PATH] >= 0:
             _touch_mffd(t, mffd, last_m, acc_m)
-            mffd[pathway[i]] -= 1
-        ready[i] = False
-    held[i] = -1
+            mffd[pi[i, PATH]] -= 1
+        st[i, READY_NOW] = 0
+    st[i, HELD] = -1
     work[sp] = p
     return sp + 1
 
 
 @njit(cache=True, inline="always")
-def _admit(i, q, t, request, arrival, department, hold, need, occ, delayed, queued, core, last, acc, held,
-           held_need, stats, ed, starts, detail, wait_from, stage, ht, hs, hp, size, seq, horizon):
+def _admit(i, q, t, pf, pi, st, sf, need0, hold0, occ, delayed, queued, core, last, acc, stats, ed, starts, detail,
+           ht, hs, hp, size, seq, horizon):
     """Into pool q (whatever was held has been released first)."""
-    s = stage[i]
+    s = st[i, STAGE]
     _touch(q, t, occ, delayed, queued, core, last, acc)
-    occ[q] += need[i, s]
-    held[i] = q
-    held_need[i] = need[i, s]
+    occ[q] += pf[i, need0 + s]
+    st[i, HELD] = q
+    sf[i, HELD_NEED] = pf[i, need0 + s]
     d = int(t)
     stats[ADMITTED, q, d] += 1
-    waited = t - wait_from[i]
+    waited = t - sf[i, WAIT_FROM]
     stats[WAIT_DAYS, q, d] += waited
     if waited > 0:
         stats[WAITED, q, d] += 1
-    if s == 0 and department[i] >= 0:
-        e = department[i]
-        da = int(arrival[i])
+    if s == 0 and pi[i, DEPT] >= 0:
+        e = pi[i, DEPT]
+        arrived = pf[i, ARR]
+        da = int(arrived)
         ed[ED_ADMITTED, e, da] += 1
-        if t - arrival[i] <= 4.0 / 24.0 + EPS:
+        if t - arrived <= 4.0 / 24.0 + EPS:
             ed[ED_WITHIN_4H, e, da] += 1
-        if t - arrival[i] > 0.5:
+        if t - arrived > 0.5:
             ed[ED_OVER_12H, e, da] += 1
-        if t - request[i] > 0.5:
+        if t - pf[i, REQ] > 0.5:
             ed[ED_OVER_12H_DTA, e, da] += 1
     if detail:
         starts[i, s] = t
-    if t + hold[i, s] < horizon:  # an event after the end would never be processed
-        size = _push(ht, hs, hp, size, seq, t + hold[i, s], (i << 5) | READY)
+    if t + pf[i, hold0 + s] < horizon:  # an event after the end would never be processed
+        size = _push(ht, hs, hp, size, seq, t + pf[i, hold0 + s], (i << 5) | READY)
     return size, seq + 1

@@ -42,17 +42,12 @@ _ARRIVALS, _ATTRIBUTES, _COUNTS, _CENSUS = range(4)
 
 @dataclass
 class Patients:
-    request: np.ndarray  # when the first pool is asked for (days)
-    arrival: np.ndarray  # arrival at A&E (or the request)
-    department: np.ndarray  # A&E department index, -1 if none
-    pathway: np.ndarray  # pathway needed on leaving the first pool, -1 if none
+    """The patients of a replication. Each patient's numbers are packed in one row of `floats` and one of
+    `ints` (what an event of theirs touches sits together in memory); the properties name the columns."""
+
+    floats: np.ndarray  # (n, 2 + 4 x STAGES): request, arrival, then need, hold, arrange, patience by stage
+    ints: np.ndarray  # (n, 2 + 2 x STAGES): A&E department (-1 none), pathway (-1 none), then pool, flags
     stream: np.ndarray  # arrival stream index, -1 for the census
-    pool: np.ndarray  # (n, STAGES): -1 means leave
-    need: np.ndarray
-    hold: np.ndarray
-    arrange: np.ndarray
-    patience: np.ndarray
-    flags: np.ndarray
     order: np.ndarray  # patients in order of their first request (ties: the census first)
     # per day, not simulated one by one: A&E attendances not admitted (by department) and removals
     ed_attend: np.ndarray  # (departments, days)
@@ -62,7 +57,65 @@ class Patients:
     avoided: np.ndarray  # (days,) frailty MDT: attendance or admission that did not happen
 
     def __len__(self) -> int:
-        return len(self.request)
+        return self.floats.shape[0]
+
+    @property
+    def request(self) -> np.ndarray:  # when the first pool is asked for (days)
+        return self.floats[:, 0]
+
+    @property
+    def arrival(self) -> np.ndarray:  # arrival at A&E (or the request)
+        return self.floats[:, 1]
+
+    @property
+    def need(self) -> np.ndarray:
+        return self.floats[:, 2:2 + STAGES]
+
+    @property
+    def hold(self) -> np.ndarray:
+        return self.floats[:, 2 + STAGES:2 + 2 * STAGES]
+
+    @property
+    def arrange(self) -> np.ndarray:
+        return self.floats[:, 2 + 2 * STAGES:2 + 3 * STAGES]
+
+    @property
+    def patience(self) -> np.ndarray:
+        return self.floats[:, 2 + 3 * STAGES:2 + 4 * STAGES]
+
+    @property
+    def department(self) -> np.ndarray:
+        return self.ints[:, 0]
+
+    @property
+    def pathway(self) -> np.ndarray:  # pathway needed on leaving the first pool
+        return self.ints[:, 1]
+
+    @property
+    def pool(self) -> np.ndarray:  # (n, STAGES): -1 means leave
+        return self.ints[:, 2:2 + STAGES]
+
+    @property
+    def flags(self) -> np.ndarray:
+        return self.ints[:, 2 + STAGES:2 + 2 * STAGES]
+
+
+_FLOATS = (("request", 1), ("arrival", 1), ("need", STAGES), ("hold", STAGES), ("arrange", STAGES),
+           ("patience", STAGES))
+_INTS = (("department", 1), ("pathway", 1), ("pool", STAGES), ("flags", STAGES))
+
+
+def _pack(parts: list[dict[str, np.ndarray]], columns: tuple[tuple[str, int], ...], dtype: type) -> np.ndarray:
+    out = np.empty((sum(len(p["request"]) for p in parts), sum(w for _, w in columns)), dtype=dtype)
+    row = 0
+    for part in parts:
+        n = len(part["request"])
+        col = 0
+        for name, width in columns:
+            out[row:row + n, col:col + width] = part[name].reshape(n, width)
+            col += width
+        row += n
+    return out
 
 
 def seed_sequence(seed: int, replication: int, name: str, purpose: int) -> np.random.SeedSequence:
@@ -78,22 +131,17 @@ def generator(seed: int, replication: int, name: str, purpose: int) -> np.random
 def draw(model: Model, seed: int, replication: int) -> Patients:
     parts = [_census(model, seed, replication, i) for i, p in enumerate(model.pools) if p.census > 0]
     parts += [_arrivals(model, s, i, seed, replication) for i, s in enumerate(model.streams) if s.pool >= 0]
-    parts = [p for p in parts if len(p["request"])]
-    merged = {k: np.concatenate([p[k] for p in parts]) if parts else _empty()[k] for k in _empty()}
-    order = np.argsort(merged["request"], kind="stable")
     counts = _daily_counts(model, seed, replication)
     diverted, avoided = counts.pop("diverted"), counts.pop("avoided")
     for p in parts:
         diverted += p.get("diverted_daily", 0)
         avoided += p.get("avoided_daily", 0)
-    return Patients(**merged, order=order, **counts, diverted=diverted, avoided=avoided)
-
-
-def _empty() -> dict[str, np.ndarray]:
-    stage = np.empty((0, STAGES))
-    return {"request": np.empty(0), "arrival": np.empty(0), "department": np.empty(0, np.int64),
-            "pathway": np.empty(0, np.int64), "stream": np.empty(0, np.int64), "pool": stage.astype(np.int64),
-            "need": stage, "hold": stage, "arrange": stage, "patience": stage, "flags": stage.astype(np.int8)}
+    parts = [p for p in parts if len(p["request"])]
+    floats, ints = _pack(parts, _FLOATS, np.float64), _pack(parts, _INTS, np.int64)
+    stream = np.concatenate([p["stream"] for p in parts]) if parts else np.empty(0, np.int64)
+    order = np.argsort(floats[:, 0], kind="stable")
+    return Patients(floats=floats, ints=ints, stream=stream, order=order, **counts, diverted=diverted,
+                    avoided=avoided)
 
 
 def _candidates(s: Stream, seed: int, replication: int) -> tuple[np.ndarray, np.ndarray]:

@@ -60,10 +60,8 @@ def replicate(model: Model, seed: int, index: int, detail: bool = False) -> Repl
 
 
 def simulate(model: Model, p: Patients, detail: bool = False) -> tuple:
-    return engine.simulate(
-        p.order, p.request, p.arrival, p.department, p.pathway, p.pool, p.need, p.hold, p.arrange, p.patience, p.flags,
-        model.capacity, model.core, model.is_acute, model.change_time, model.change_pool, model.change_delta,
-        model.n_days, len(model.departments), detail)
+    return engine.simulate(p.order, p.floats, p.ints, model.capacity, model.core, model.is_acute, model.change_time,
+                           model.change_pool, model.change_delta, model.n_days, len(model.departments), detail)
 
 
 def _chunk(model: Model, seed: int, indices: list[int]) -> list[Replication]:

@@ -53,12 +53,20 @@ class FifoPool:
             head[0].succeed()
 
 
-def run(p: Patients, capacity: np.ndarray, n_days: int,
+class _Plain:
+    def __init__(self, p: Patients) -> None:
+        for name in ("request", "order", "pool", "need", "hold", "arrange", "patience", "flags"):
+            setattr(self, name, np.ascontiguousarray(getattr(p, name)))
+
+
+def run(p: Patients | _Plain, capacity: np.ndarray, n_days: int,
         changes: tuple[np.ndarray, np.ndarray, np.ndarray] | None = None) -> dict[str, np.ndarray]:
     """Simulate until n_days; returns each patient's fate, stage start times and leaving time. `changes`
     is the capacity timetable (times, pools, amounts)."""
     import simpy
 
+    # plain arrays, so that SimPy is not slowed by reading through the packed views
+    p = _Plain(p)
     env = simpy.Environment()
     pools = [FifoPool(env, float(c)) for c in capacity]
     n, stages = p.pool.shape
