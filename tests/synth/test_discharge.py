@@ -77,8 +77,9 @@ def test_same_seed_same_discharges(ctx, waiting) -> None:
 def test_delays_by_pathway_and_season(ctx, waiting) -> None:
     days, pathway, month = delays(resolve_discharges(ctx, waiting)[0])
     assert 1.5 <= days.mean() <= 10
-    p1 = days[pathway == 1]
-    assert np.percentile(p1, 99) >= max(np.percentile(days[pathway == 2], 99), np.percentile(days[pathway == 3], 99))
+    # Waiting for a place has a long tail on every pathway that needs one.
+    for p in (1, 2, 3):
+        assert np.percentile(days[pathway == p], 99) > 2 * days[pathway == p].mean()
     winter = days[np.isin(month, [12, 1, 2, 3])].mean()
     summer = days[np.isin(month, [6, 7, 8, 9])].mean()
     assert winter > summer

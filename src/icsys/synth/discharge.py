@@ -11,9 +11,9 @@ a free place, arranging it takes time (assessment, family choice for care homes)
 too long leave by another route (a spot-purchased package or placement, an interim arrangement):
 this bounds the queues when demand outruns capacity, as it does in practice.
 
-Calibration: patients with no criteria to reside occupy ~13 % of G&A beds on average (13,662 a day
-in February 2024 of ~100,000 beds; South East 16.5 %: calibration.md [S33][S34][S35]); the
-pathway 1 wait has the longest tail (domiciliary care is the scarcest service).
+Calibration: patients with no criteria to reside occupy ~13 % of G&A beds in England and 16.5 % in
+the South East, Kent's region (13,662 a day in February 2024 of ~100,000 beds: calibration.md
+[S33][S34][S35]); here ~17 % of bed time is after ready for discharge, rising in winter.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ PATIENCE = {1: (35.0, 0.9), 2: (8.0, 0.5), 3: (14.0, 0.6)}
 # Arranging even an available place takes time (days, uniform): assessment, transport, choice.
 ARRANGING = {1: (0.3, 2.0), 2: (0.5, 2.5), 3: (2.0, 7.0)}
 HOME_CARE_HOURS_PER_PACKAGE = 10.0
-DOMICILIARY_SHARE_FOR_DISCHARGES = 0.245  # of home-care packages turning over to new hospital discharges
+DOMICILIARY_SHARE_FOR_DISCHARGES = 0.27  # of home-care packages turning over to new hospital discharges
 COMMUNITY_BED_SHARE = 0.85  # the rest take step-up admissions from home
 CARE_HOME_SHARE = 0.26  # care-home beds free to hospital discharges (most are long-stay residents)
 INITIALLY_BUSY = 0.9

@@ -2,8 +2,11 @@
 the final admissions of people who die in hospital; with clinical length of stay, the moment the
 patient is ready for discharge and the discharge pathway they need.
 
-Length of stay: emergency mean ~9 days for overnight stays, 85+ ~12.5 (Health Foundation 2022);
-35-40 % of emergency admissions stay 0-1 day. Pathway mix for people 65+ near the discharge to
+Length of stay is set so that patients in hospital at midnight fill ~93 % of the system's G&A beds
+on average (calibration.md [S38]): overnight emergency stays average ~5 days, half as long again at 85+,
+and 35-40 % of emergency admissions stay 0-1 day. (The published 9.1 days for overnight emergency stays,
+Health Foundation 2022, cannot be met with England's ~100,000 G&A beds at ~93 % and ~6.4 M emergency
+admissions a year; the beds are what flow and escalation depend on.) Pathway mix for people 65+ near the discharge to
 assess model (P0 ~55 %, P1 ~30 %, P2 ~6 %, P3 ~2 %). Delays for pathways 1-3 are added later, by
 the discharge queues (`icsys.synth.discharge`).
 """
@@ -48,11 +51,11 @@ def diagnoses(rng: np.random.Generator, specialty: np.ndarray) -> np.ndarray:
 def emergency_stay_days(rng: np.random.Generator, age: np.ndarray, frailty: np.ndarray) -> np.ndarray:
     """Clinical length of stay (admission to ready for discharge), in days: a same- or next-day group
     (ambulatory care, ~40 % of emergency admissions, fewer in old age) and a lognormal tail whose
-    median rises with age and frailty, so overnight stays average ~9 days and ~12.5 at 85+
-    (Health Foundation 2022) once the discharge delays are added."""
+    median rises with age and frailty, so that with the discharge delays added the beds run at ~93 %
+    (see the module's note)."""
     n = len(age)
     short = rng.random(n) < np.interp(age, [0, 16, 40, 65, 85], [0.72, 0.64, 0.58, 0.44, 0.32])
-    median = np.interp(age, [0, 16, 40, 65, 85], [2.0, 2.8, 4.0, 6.2, 8.0]) * (1 + 1.2 * frailty)
+    median = np.interp(age, [0, 16, 40, 65, 85], [1.0, 1.3, 1.9, 2.8, 3.6]) * (1 + 1.2 * frailty)
     long = median * np.exp(0.85 * rng.standard_normal(n))
     return np.where(short, rng.uniform(0.05, 0.8, n), np.clip(long, 1.2, 200))
 

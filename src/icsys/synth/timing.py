@@ -7,16 +7,22 @@ import numpy as np
 import pyarrow as pa
 
 
-def seasonal_days(rng: np.random.Generator, first: np.ndarray, span: np.ndarray, amplitude: float) -> np.ndarray:
+def seasonal_days(rng: np.random.Generator, first: np.ndarray, span: np.ndarray, amplitude: float,
+                  growth: float | np.ndarray = 0.0) -> np.ndarray:
     """One day per row in [first, first + span), more often in winter: the density is proportional to
-    1 + amplitude * cos(2 pi (day of year - 15) / 365), peaking in mid-January. Drawn by rejection,
-    redrawing only the rejected rows, so every row gets a day."""
+    1 + amplitude * cos(2 pi (day of year - 15) / 365), peaking in mid-January, times exp(growth * years)
+    so that a row's events come more often later in its window (a person ageing and growing frailer).
+    Drawn by rejection, redrawing only the rejected rows, so every row gets a day."""
     day = np.empty(len(first), "datetime64[D]")
+    rise = np.broadcast_to(np.asarray(growth, float), first.shape)
     todo = np.arange(len(first))
     while len(todo):
-        candidate = first[todo] + (rng.random(len(todo)) * span[todo]).astype("timedelta64[D]")
+        offset = (rng.random(len(todo)) * span[todo]).astype("timedelta64[D]")
+        candidate = first[todo] + offset
         doy = (candidate - candidate.astype("datetime64[Y]")).astype(int)
-        accept = rng.random(len(todo)) * (1 + abs(amplitude)) < 1 + amplitude * np.cos(2 * np.pi * (doy - 15) / 365)
+        season = (1 + amplitude * np.cos(2 * np.pi * (doy - 15) / 365)) / (1 + abs(amplitude))
+        trend = np.exp(rise[todo] * (offset.astype(int) - span[todo]) / 365.25)  # <= 1, 1 at the window's end
+        accept = rng.random(len(todo)) < season * trend
         day[todo[accept]] = candidate[accept]
         todo = todo[~accept]
     return day

@@ -23,6 +23,9 @@ DIRECT_EMERGENCY = 0.014  # admissions not through A&E (GP, bed bureau, clinic),
 ADMITTED_SHARE = 0.28
 ARRIVAL_PROFILE = np.array([2.2, 1.8, 1.5, 1.3, 1.2, 1.3, 1.8, 2.8, 4.5, 6.0, 6.6, 6.6, 6.2, 6.0, 5.8, 5.6,
                             5.4, 5.4, 5.2, 4.8, 4.3, 3.8, 3.2, 2.6])
+# A person's emergency care grows through the period as they age and grow frailer: without it the
+# population's emergency activity would fall each year, as the frailest die and nobody new grows frail.
+AGEING_GROWTH = 0.12
 WEEKDAY_WEIGHT = np.array([1.12, 1.0, 0.98, 0.97, 0.99, 0.95, 0.99])
 HOUR = 3600.0
 
@@ -36,12 +39,13 @@ def person_rates(pop: Population, age: np.ndarray, curve_ages: list[float], curv
 
 
 def event_days(rng: np.random.Generator, first: np.ndarray, span: np.ndarray, owner: np.ndarray,
-               amplitude: float) -> np.ndarray:
-    """Seasonal days within each owner's window, with the A&E weekday shape (Monday busiest)."""
-    day = seasonal_days(rng, first[owner], np.maximum(span[owner], 1), amplitude)
+               amplitude: float, growth: float = 0.0) -> np.ndarray:
+    """Seasonal days within each owner's window, with the A&E weekday shape (Monday busiest), rising by
+    `growth` a year within the window."""
+    day = seasonal_days(rng, first[owner], np.maximum(span[owner], 1), amplitude, growth)
     keep = rng.random(len(day)) * WEEKDAY_WEIGHT.max() < WEEKDAY_WEIGHT[weekday(day)]
     redo = np.flatnonzero(~keep)
-    day[redo] = seasonal_days(rng, first[owner[redo]], np.maximum(span[owner[redo]], 1), amplitude)
+    day[redo] = seasonal_days(rng, first[owner[redo]], np.maximum(span[owner[redo]], 1), amplitude, growth)
     return day
 
 
@@ -66,7 +70,7 @@ def _ambulance(rng: np.random.Generator, ctx: SynthContext, pop: Population, cat
                         weight, years, AMBULANCE)
     owner = expand(rng.poisson(rate * years))
     n = len(owner)
-    day = event_days(rng, first, span, owner, 0.12)
+    day = event_days(rng, first, span, owner, 0.12, AGEING_GROWTH)
     call = at_seconds(day, hours(rng, n, ARRIVAL_PROFILE))
     frail = pop.frailty[owner]
     category_index = rng.choice(4, size=n, p=[0.12, 0.60, 0.22, 0.06])
@@ -104,7 +108,8 @@ def _attendances(rng: np.random.Generator, ctx: SynthContext, pop: Population, c
     owner = np.concatenate([walk1, walk3, amb["owner"][conveyed]])
     n1, n3, na = len(walk1), len(walk3), len(conveyed)
     kind = np.r_[np.zeros(n1, np.int8), np.full(n3, 3, np.int8), np.ones(na, np.int8)]  # 0 walk-in t1, 1 amb, 3 t3
-    day = np.concatenate([event_days(rng, first, span, walk1, 0.08), event_days(rng, first, span, walk3, 0.0),
+    day = np.concatenate([event_days(rng, first, span, walk1, 0.08, AGEING_GROWTH / 2),
+                          event_days(rng, first, span, walk3, 0.0),
                           amb["hospital_arrival_time"][conveyed].astype("datetime64[D]")])
     arrival = at_seconds(day, hours(rng, len(owner), ARRIVAL_PROFILE))
     arrival[n1 + n3:] = amb["hospital_arrival_time"][conveyed]
@@ -176,7 +181,7 @@ def _direct_admissions(rng: np.random.Generator, pop: Population, first: np.ndar
     rate = person_rates(pop, age, [0, 20, 50, 70, 85, 95], [0.3, 0.3, 0.6, 1.5, 3.5, 4.5], pop.propensity, years,
                         DIRECT_EMERGENCY)
     owner = expand(rng.poisson(rate * years))
-    day = event_days(rng, first, span, owner, 0.1)
+    day = event_days(rng, first, span, owner, 0.1, AGEING_GROWTH)
     admit = at_seconds(day, hours(rng, len(owner), np.r_[np.full(8, 0.5), np.full(12, 5.0), np.full(4, 1.5)]))
     method = np.array(["22", "23", "24", "28"], dtype=object)[rng.choice(4, size=len(owner), p=[0.6, 0.1, 0.1, 0.2])]
     return {"owner": owner, "admission_time": admit, "admission_method": method, "site_code": usual[owner]}
