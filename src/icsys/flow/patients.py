@@ -167,15 +167,17 @@ def _arrivals(model: Model, s: Stream, index: int, seed: int, replication: int) 
     # single precision: half the cost of drawing and copying, ample for inverting a distribution
     u = generator(seed, replication, s.spec.name, _ATTRIBUTES).random((len(t), UNIFORMS), dtype=np.float32)
     assert s.rows is not None
+    kept = u[:, ACCEPT] * s.envelope < s.surge_hourly[hour]  # thinning: the rest of the envelope is not demand
+    t, u = t[kept], u[kept]
     row = np.minimum(np.searchsorted(s.rows.cumulative, u[:, ROW], side="right"), len(s.rows.cumulative) - 1)
     day = np.minimum(t.astype(np.int64), model.n_days - 1)
-    kept = u[:, ACCEPT] * s.envelope < s.surge_hourly[hour]
-    diverted = kept & s.ucr_rows[row] & (u[:, UCR] < model.ucr_daily[day])
-    avoided = kept & ~diverted & s.mdt_rows[row] & (u[:, MDT] < model.mdt_daily[day])
+    diverted = s.ucr_rows[row] & (u[:, UCR] < model.ucr_daily[day])
+    avoided = ~diverted & s.mdt_rows[row] & (u[:, MDT] < model.mdt_daily[day])
     removed = {"diverted_daily": np.bincount(day[diverted], minlength=model.n_days).astype(np.float64),
                "avoided_daily": np.bincount(day[avoided], minlength=model.n_days).astype(np.float64)}
-    keep = kept & ~diverted & ~avoided
-    t, row, day, u = t[keep], row[keep], day[keep], u[keep]
+    if diverted.any() or avoided.any():
+        keep = ~diverted & ~avoided
+        t, row, day, u = t[keep], row[keep], day[keep], u[keep]
     los = _stays(s, row, u[:, LOS])
     dta = dist.quantile(s.spec.dta_hours, u[:, DTA]) / 24 if s.spec.dta_hours and s.department >= 0 else 0.0
     pathway = (u[:, MOVES[0], None] >= s.rows.pathway_cumulative[row]).sum(axis=1).clip(0, 3)
