@@ -136,8 +136,8 @@ def flow_calibrate(
     first = parse_date(start, "--start") if start else None
     from icsys.flow.calibrate import calibrate
 
-    with clear_errors():
-        text, fit = calibrate(db, system, first, days, beds)
+    with clear_errors(), progress(False) as update:
+        text, fit = calibrate(db, system, first, days, beds, update)
         fit_file = report or out_file.with_suffix(".fit.md")
         _write(out_file, text)
         _write(fit_file, fit)

@@ -64,18 +64,22 @@ class Data:
         return (self.last - self.first).days + 1
 
 
-def calibrate(db: Path, system_path: Path | None, start: date | None, days: int,
-              beds: str = "system") -> tuple[str, str]:
+def calibrate(db: Path, system_path: Path | None, start: date | None, days: int, beds: str = "system",
+              progress: Any = None) -> tuple[str, str]:
     """The scenario (TOML text) and the report of fit (Markdown). `beds`: "system" takes acute and community
     beds from the system definition; "observed" takes the most occupied at once in the last year of data
     (when the data show more people in beds than the definition has, as a synthetic store can)."""
     if beds not in ("system", "observed"):
         raise CalibrationError(f"beds {beds!r}: use system or observed")
+    update = progress or (lambda *_: None)
     system = load_system(system_path)
+    update("reading the store (eFI of everyone, admissions, attendances, stays, packages)", 0, 3)
     data = extract(db, system)
     start = start or data.last + timedelta(days=1)
+    update("fitting streams, case mixes, stays and services", 1, 3)
     fit = Fit(data, system, start, days, beds)
     scenario = fit.scenario()
+    update("writing the report of fit", 2, 3)
     try:
         Scenario.model_validate(scenario)
     except ValidationError as exc:  # a bug here, not bad input: say what was produced
