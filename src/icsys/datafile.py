@@ -1,5 +1,5 @@
-"""Reading the area's data files (catalogue of standards, escalation framework): TOML validated by a
-pydantic model, every problem named with the file and the entry (by its id) where it lies."""
+"""Reading data files (system definitions, the catalogue of standards, the escalation framework):
+TOML validated by a pydantic model, every problem named with the file and the entry where it lies."""
 
 from __future__ import annotations
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import shutil
 from datetime import date
 from pathlib import Path
 
@@ -13,8 +12,6 @@ import pytest
 
 from icsys.population.risk_features import features
 from icsys.population.stratify import person_measures
-from icsys.synth.generate import synthesise
-from icsys.system import load_system
 
 AS_OF = date(2025, 3, 31)
 TABLES = ("person", "clinical_event", "medication", "inpatient_spell", "ae_attendance", "ambulance_incident",
@@ -23,33 +20,11 @@ TABLES = ("person", "clinical_event", "medication", "inpatient_spell", "ae_atten
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    db = tmp_path_factory.mktemp("spark") / "km.duckdb"
-    synthesise(load_system(), db, scale=0.002, years=2, seed=3)
-    return db
-
-
-@pytest.fixture(scope="module")
-def spark():
-    if shutil.which("java") is None:
-        pytest.fail("Java is needed for the Spark test: .ci/run installs it (apt-get install default-jre-headless)")
-    from pyspark.sql import SparkSession
-
-    session = (SparkSession.builder.master("local[2]").appName("icsys-test")
-               .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "4")
-               .config("spark.driver.bindAddress", "127.0.0.1").config("spark.sql.session.timeZone", "UTC")
-               .getOrCreate())
-    session.sparkContext.setLogLevel("ERROR")
-    yield session
-    session.stop()
-
-
-@pytest.fixture(scope="module")
-def engines(store: Path, spark) -> tuple:
-    with duckdb.connect(str(store), read_only=True) as con:
+def engines(spark_store: Path, spark) -> tuple:
+    with duckdb.connect(str(spark_store), read_only=True) as con:
         for name in TABLES:
             spark.createDataFrame(con.execute(f"SELECT * FROM {name}").fetchdf()).createOrReplaceTempView(name)
-    return ibis.pyspark.connect(spark), ibis.duckdb.connect(str(store), read_only=True)
+    return ibis.pyspark.connect(spark), ibis.duckdb.connect(str(spark_store), read_only=True)
 
 
 def normalise(df: pd.DataFrame) -> pd.DataFrame:

@@ -112,5 +112,5 @@ def test_bad_toml_and_missing_file(tmp_path: Path) -> None:
     bad.write_text("[ics\n", encoding="utf-8")
     with pytest.raises(SystemDefinitionError, match=r"bad\.toml: not valid TOML"):
         load_system(bad)
-    with pytest.raises(SystemDefinitionError, match=r"none\.toml: no such system definition file"):
+    with pytest.raises(SystemDefinitionError, match=r"none\.toml: no such system definition"):
         load_system(tmp_path / "none.toml")

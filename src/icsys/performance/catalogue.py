@@ -108,7 +108,7 @@ class Catalogue(BaseModel):
 
 def load_catalogue(path: Path | str | None = None) -> Catalogue:
     """Load and validate a catalogue of standards; the shipped one by default."""
-    from icsys.performance.datafile import load_validated
+    from icsys.datafile import load_validated
 
     return load_validated(Path(path) if path else DEFAULT_CATALOGUE, Catalogue, CatalogueError,
                           "catalogue of standards", "standard")

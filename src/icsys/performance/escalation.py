@@ -110,8 +110,8 @@ class Framework(BaseModel):
 def load_framework(path: Path | str | None = None, catalogue: Catalogue | None = None) -> Framework:
     """Load and validate escalation indicators; each must name a standard of the catalogue that is
     measured for sites and trusts."""
+    from icsys.datafile import load_validated
     from icsys.performance.catalogue import load_catalogue
-    from icsys.performance.datafile import load_validated
     from icsys.performance.measure import applies_to, shape_of
 
     path = Path(path) if path else DEFAULT_FRAMEWORK

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import tomllib
 from functools import lru_cache
 from pathlib import Path
 
-from pydantic import ValidationError
-
+from icsys.datafile import load_validated
 from icsys.errors import InputError
 from icsys.system.model import System
 
@@ -25,21 +23,4 @@ def load_system(path: Path | str | None = None) -> System:
 
 @lru_cache(maxsize=8)
 def _load(path: Path) -> System:
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError as exc:
-        raise SystemDefinitionError(f"{path}: no such system definition file") from exc
-    except tomllib.TOMLDecodeError as exc:
-        raise SystemDefinitionError(f"{path}: not valid TOML: {exc}") from exc
-    try:
-        return System.model_validate(data)
-    except ValidationError as exc:
-        raise SystemDefinitionError(f"{path}: invalid system definition:\n{_describe(exc)}") from exc
-
-
-def _describe(exc: ValidationError) -> str:
-    lines = []
-    for err in exc.errors():
-        where = ".".join(str(part) for part in err["loc"]) or "(top level)"
-        lines.append(f"  {where}: {err['msg']}")
-    return "\n".join(lines)
+    return load_validated(path, System, SystemDefinitionError, "system definition", "practice")
