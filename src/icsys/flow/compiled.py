@@ -8,15 +8,13 @@ Time is in days from the start of the warm-up (t = 0 is midnight at the start of
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 
 import numpy as np
 
 from icsys.flow import distributions as dist
 from icsys.flow.model import (
-    AGE_BANDS,
-    FRAILTY,
     Arrivals,
     CaseMixRow,
     Distribution,
@@ -29,9 +27,6 @@ from icsys.flow.model import (
     VirtualWard,
 )
 from icsys.flow.scenario import ScenarioError
-
-FOUR_HOURS = 4 / 24
-TWELVE_HOURS = 0.5
 
 
 @dataclass(frozen=True)
@@ -93,7 +88,6 @@ class Model:
     mdt_daily: np.ndarray
     home_first: list[tuple[HomeFirst, np.ndarray]]  # with its daily share
     virtual_wards: list[tuple[VirtualWard, int, np.ndarray]]  # with its pool and daily share
-    notes: list[str] = field(default_factory=list)
 
     @property
     def pool_codes(self) -> list[str]:
@@ -326,6 +320,3 @@ def _changes(scenario: Scenario, index: dict[str, int], first_day: date,
     return (np.array([e[0] for e in events], dtype=np.float64), np.array([e[1] for e in events], dtype=np.int64),
             np.array([e[2] for e in events], dtype=np.float64))
 
-
-AGE_INDEX = {b: i for i, b in enumerate(AGE_BANDS)}
-FRAILTY_INDEX = {f: i for i, f in enumerate(FRAILTY)}

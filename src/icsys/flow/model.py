@@ -19,10 +19,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 AGE_BANDS = ("0-15", "16-64", "65-74", "75-84", "85+")
-FRAILTY = ("fit", "mild", "moderate", "severe", "unknown")
-SOURCES = ("ae_walk_in", "ae_ambulance", "gp_sdec", "elective", "step_up", "other")
 EMERGENCY_SOURCES = ("ae_walk_in", "ae_ambulance", "gp_sdec")
-PATHWAYS = ("0", "1", "2", "3")
 AgeBand = Literal["0-15", "16-64", "65-74", "75-84", "85+", "all"]
 Frailty = Literal["fit", "mild", "moderate", "severe", "unknown", "all"]
 Source = Literal["ae_walk_in", "ae_ambulance", "gp_sdec", "elective", "step_up", "other"]
