@@ -1,0 +1,138 @@
+"""The Making Data Count icons, drawn by icsys: variation (common cause grey; special cause improvement
+blue, concern orange, neutral purple, each with H or L for a high or low point) and assurance (P blue:
+the target is passed consistently, F orange: failed consistently, grey hit and miss).
+
+Each icon is a list of shapes in a 100 x 100 box, so the HTML (inline SVG) and the PDF (matplotlib)
+draw the same picture. The colours are those of the Making Data Count tools and NHSRplotthedots 0.2.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from html import escape
+from typing import Any
+
+BLUE, ORANGE, PURPLE, GREY = "#00b0f0", "#e46c0a", "#490092", "#a6a6a6"
+TARGET_RED, MEAN_BLACK = "#de1b1b", "#000000"
+CAUSE_COLOURS = {"improvement": BLUE, "concern": ORANGE, "neutral": PURPLE, "none": GREY}
+OPEL_COLOURS = {1: "#009639", 2: "#ffb81c", 3: "#da291c", 4: "#231f20"}  # NHS green, warm yellow, red, black
+_FLAT = [(18, 52), (29, 46), (40, 55), (51, 47), (62, 54), (73, 48), (84, 52)]
+_RISING = [(18, 40), (29, 44), (40, 37), (51, 42), (62, 52), (73, 62), (84, 72)]  # the last 3 special cause
+
+
+@dataclass(frozen=True)
+class Icon:
+    key: str  # e.g. improvement_high, consistently_fail
+    kind: str  # variation or assurance
+    label: str  # in words, for a screen reader and the key
+    colour: str
+    letter: str  # H, L, P, F or ""
+    shapes: tuple[tuple[Any, ...], ...]
+
+
+def variation_icon(key: str) -> Icon:
+    """The variation icon of an SPC chart's latest point (spc.SpcResult.variation)."""
+    if key == "common_cause":
+        dots = tuple(("dot", x, y, 4.5, GREY) for x, y in _FLAT)
+        return Icon(key, "variation", "Common cause variation", GREY, "", (_ring(GREY), _path(_FLAT, GREY), *dots))
+    cause, _, side = key.partition("_")
+    if cause not in ("improvement", "concern", "neutral") or side not in ("high", "low"):
+        raise ValueError(f"unknown variation icon {key!r}")
+    colour = CAUSE_COLOURS[cause]
+    points = _RISING if side == "high" else [(x, 100 - y) for x, y in _RISING]
+    dots = tuple(("dot", x, y, 4.5, colour if i >= 4 else GREY) for i, (x, y) in enumerate(points))
+    letter = "H" if side == "high" else "L"
+    words = {"improvement": "improvement", "concern": "concern", "neutral": "neither improvement nor concern"}
+    label = f"Special cause {words[cause]}: {'high' if side == 'high' else 'low'} values"
+    text_y = 72 if side == "high" else 28
+    return Icon(key, "variation", label, colour, letter,
+                (_ring(colour), _path(points, GREY), *dots, ("text", 34, text_y, letter, colour, 26)))
+
+
+def assurance_icon(key: str | None) -> Icon | None:
+    """The assurance icon (spc.SpcResult.assurance); None without a target."""
+    if key is None:
+        return None
+    target = ("line", ((12, 50), (88, 50)), TARGET_RED, 3, True)
+    if key == "hit_and_miss":
+        wave = tuple((12 + i * 2, 50 + 18 * math.sin(i * math.pi / 9)) for i in range(39))
+        return Icon(key, "assurance", "Hit and miss: the target lies within the process limits", GREY, "",
+                    (_ring(GREY), target, ("line", wave, GREY, 4, False)))
+    if key in ("consistently_pass", "consistently_fail"):
+        passes = key == "consistently_pass"
+        colour, letter = (BLUE, "P") if passes else (ORANGE, "F")
+        label = ("Consistently passing: the process limits lie on the passing side of the target" if passes
+                 else "Consistently failing: the process limits lie on the failing side of the target")
+        bar = ("line", ((22, 80), (78, 80)), TARGET_RED, 3, True)
+        return Icon(key, "assurance", label, colour, letter, (_ring(colour), bar, ("text", 50, 48, letter, colour, 46)))
+    raise ValueError(f"unknown assurance icon {key!r}")
+
+
+def _ring(colour: str) -> tuple[Any, ...]:
+    return ("circle", 50, 50, 44, colour, 7)
+
+
+def _path(points: list[tuple[float, float]], colour: str) -> tuple[Any, ...]:
+    return ("line", tuple(points), colour, 2, False)
+
+
+# --- SVG (the HTML pack) ----------------------------------------------------------------------------
+
+def svg(icon: Icon, size: int = 40) -> str:
+    """The icon as an inline SVG element; y runs upwards in the shapes, downwards in SVG."""
+    parts = []
+    for shape in icon.shapes:
+        kind = shape[0]
+        if kind == "circle":
+            _, cx, cy, r, colour, width = shape
+            parts.append(f'<circle cx="{cx}" cy="{100 - cy}" r="{r}" fill="#ffffff" stroke="{colour}" '
+                         f'stroke-width="{width}"/>')
+        elif kind == "dot":
+            _, x, y, r, colour = shape
+            parts.append(f'<circle cx="{x}" cy="{100 - y}" r="{r}" fill="{colour}"/>')
+        elif kind == "line":
+            _, points, colour, width, dashed = shape
+            coords = " ".join(f"{x:.1f},{100 - y:.1f}" for x, y in points)
+            dash = ' stroke-dasharray="6 4"' if dashed else ""
+            parts.append(f'<polyline points="{coords}" fill="none" stroke="{colour}" stroke-width="{width}"{dash}/>')
+        elif kind == "text":
+            _, x, y, text, colour, font = shape
+            parts.append(f'<text x="{x}" y="{100 - y}" fill="{colour}" font-size="{font}" font-weight="bold" '
+                         f'font-family="Arial, Helvetica, sans-serif" text-anchor="middle" '
+                         f'dominant-baseline="central">{escape(text)}</text>')
+    label = escape(icon.label)
+    return (f'<svg class="icon {icon.kind}" data-icon="{icon.key}" width="{size}" height="{size}" '
+            f'viewBox="0 0 100 100" role="img" aria-label="{label}"><title>{label}</title>{"".join(parts)}</svg>')
+
+
+# --- matplotlib (the PDF pack) ----------------------------------------------------------------------
+
+def draw(fig: Any, icon: Icon, left: float, bottom: float, size: float) -> None:
+    """Draw the icon in a square of `size` inches at (left, bottom) in figure fractions; drawn on the
+    figure itself (an axes for each icon would make a pack's PDF several times slower)."""
+    from matplotlib.lines import Line2D
+    from matplotlib.patches import Circle
+    from matplotlib.transforms import Affine2D
+
+    width, height = fig.get_size_inches()
+    box = Affine2D().scale(size / 100).translate(left * width, bottom * height) + fig.dpi_scale_trans
+    points_per_unit = size * 72 / 100  # a line width in the box's units, as matplotlib points
+    for shape in icon.shapes:
+        kind = shape[0]
+        if kind == "circle":
+            _, cx, cy, r, colour, line = shape
+            fig.add_artist(Circle((cx, cy), r, facecolor="white", edgecolor=colour, linewidth=line * points_per_unit,
+                                  transform=box))
+        elif kind == "dot":
+            _, x, y, r, colour = shape
+            fig.add_artist(Circle((x, y), r, facecolor=colour, edgecolor="none", transform=box))
+        elif kind == "line":
+            _, points, colour, line, dashed = shape
+            xs, ys = zip(*points, strict=True)
+            fig.add_artist(Line2D(xs, ys, color=colour, linewidth=line * points_per_unit,
+                                  linestyle="--" if dashed else "-", transform=box))
+        elif kind == "text":
+            _, x, y, text, colour, font = shape
+            fig.text(x, y, text, color=colour, fontsize=font * points_per_unit, fontweight="bold", ha="center",
+                     va="center", transform=box)
