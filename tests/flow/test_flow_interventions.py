@@ -4,7 +4,7 @@ from the scenario's own parameters."""
 from __future__ import annotations
 
 import numpy as np
-from conftest import interval, model_of, one_pool, small_system
+from flow_cases import interval, model_of, one_pool, small_system
 from test_flow_queueing import erlang_b
 
 from icsys.flow import engine

@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 import pytest
-from conftest import interval, model_of, one_pool
+from flow_cases import interval, model_of, one_pool
 
 from icsys.flow import engine
 from icsys.flow.run import replicate

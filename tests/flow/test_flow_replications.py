@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from conftest import model_of, small_system
+from flow_cases import model_of, small_system
 
 from icsys.flow.patients import draw
 from icsys.flow.run import replicate, run

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from conftest import model_of, small_system
+from flow_cases import model_of, small_system
 
 from icsys.flow.compiled import compile_scenario
 from icsys.flow.scenario import ScenarioError, load_scenario, shipped_scenarios

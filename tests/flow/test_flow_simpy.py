@@ -4,7 +4,7 @@ must admit, delay, turn away and discharge every patient at the same moments."""
 from __future__ import annotations
 
 import numpy as np
-from conftest import model_of, small_system
+from flow_cases import model_of, small_system
 
 from icsys.flow import engine
 from icsys.flow.patients import draw

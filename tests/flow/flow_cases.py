@@ -1,4 +1,5 @@
-"""Shared helpers for the flow tests: scenarios written as dictionaries."""
+"""Shared helpers for the flow tests: scenarios written as dictionaries (a module, not a conftest, so that
+its name is unique across the test suite)."""
 
 from __future__ import annotations
 
