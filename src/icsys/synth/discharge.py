@@ -13,7 +13,7 @@ this bounds the queues when demand outruns capacity, as it does in practice.
 
 Calibration: patients with no criteria to reside occupy ~13 % of G&A beds in England and 16.5 % in
 the South East, Kent's region (13,662 a day in February 2024 of ~100,000 beds: calibration.md
-[S33][S34][S35]); here ~17 % of bed time is after ready for discharge, rising in winter.
+[S33][S34][S35]); here ~15 % of bed time is after ready for discharge, rising in winter.
 """
 
 from __future__ import annotations
@@ -38,7 +38,7 @@ DOMICILIARY_SHARE_FOR_DISCHARGES = 0.27  # of home-care packages turning over to
 COMMUNITY_BED_SHARE = 0.85  # the rest take step-up admissions from home
 CARE_HOME_SHARE = 0.26  # care-home beds free to hospital discharges (most are long-stay residents)
 INITIALLY_BUSY = 0.9
-WINTER_STRETCH = 1.2  # places turn over more slowly from December to February
+WINTER_STRETCH = 1.08  # places turn over more slowly from December to February
 DESTINATION = {1: "19", 2: "51", 3: "85"}  # 51: NHS provider (community bed); 85: non-NHS care home
 SERVICE_TYPES = ["domiciliary", "reablement", "residential", "nursing"]
 
