@@ -172,7 +172,7 @@ class BoardPack:
         else:
             words.append("No standard shows special cause concern in the latest month.")
         if improving:
-            words.append(f"{_count(len(improving), 'shows', 'show')} special cause improvement.")
+            words.append(f"{_count(len(improving), 'standard shows', 'standards show')} special cause improvement.")
         if failing:
             words.append(f"{_count(len(failing), 'standard is', 'standards are')} consistently failing the target "
                          "(it lies beyond the process limits on the failing side): it will not be met without a "
