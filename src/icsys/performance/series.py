@@ -43,6 +43,8 @@ def board_series(db: Path | str, org: str, month: str | date, *, months: int = 2
     if months < 1:
         raise MeasureError(f"months {months}: at least 1")
     first = _months_before(last, months - 1)
+    _within_store(db, last)
+    mine = [p for p in load_plan(plan, catalogue, hierarchy) if p.org == org] if plan is not None else []
     wanted = [s.id for s in catalogue.standard if applies_to(shape_of(s)[0], kind)]
     rows = measure_store(db, standards=wanted, org=org, period="month", start=first,
                          end=_months_before(last, -1) - timedelta(days=1), catalogue=catalogue, hierarchy=hierarchy)
@@ -50,14 +52,32 @@ def board_series(db: Path | str, org: str, month: str | date, *, months: int = 2
                            "direction": s.direction} for s in catalogue.standard])
     out = rows.merge(about, on="standard", how="left")
     out["planned"], out["variance"], out["on_track"] = float("nan"), float("nan"), None
-    if plan is not None:
-        mine = [p for p in load_plan(plan, catalogue, hierarchy) if p.org == org]
-        if mine:
-            versus = compare(rows, mine, catalogue).rename(columns={"month": "period_month"})
-            keyed = out.assign(period_month=out["period"].str[:7]).drop(columns=["planned", "variance", "on_track"])
-            out = keyed.merge(versus[["standard", "period_month", "planned", "variance", "on_track"]],
-                              on=["standard", "period_month"], how="left")
+    if mine:
+        versus = compare(rows, mine, catalogue).rename(columns={"month": "period_month"})
+        keyed = out.assign(period_month=out["period"].str[:7]).drop(columns=["planned", "variance", "on_track"])
+        out = keyed.merge(versus[["standard", "period_month", "planned", "variance", "on_track"]],
+                          on=["standard", "period_month"], how="left")
     return out[COLUMNS].reset_index(drop=True)
+
+
+def _within_store(db: Path | str, month: date) -> None:
+    """The month must be one the store covers whole: a later month would silently come back as the
+    store's last, a month it covers in part would be counted short."""
+    from icsys.dataset.store import connect
+    from icsys.performance.measure import data_period, store_meta
+
+    con = connect(db)
+    try:
+        covered = data_period(store_meta(con))
+    finally:
+        con.disconnect()
+    if covered is None:
+        return
+    first = covered[0] if covered[0].day == 1 else _months_before(covered[0].replace(day=1), -1)
+    last = _months_before(covered[1].replace(day=1), 0 if (covered[1] + timedelta(days=1)).day == 1 else 1)
+    if not first <= month <= last:
+        raise MeasureError(f"month {month:%Y-%m}: {db} covers {covered[0]} to {covered[1]}; use a month from "
+                           f"{first:%Y-%m} to {last:%Y-%m}")
 
 
 def _months_before(month: date, n: int) -> date:
