@@ -115,6 +115,8 @@ def test_html_works_offline_with_plotly_inlined(ics_pack) -> None:
     charts = text.count("Plotly.newPlot(")
     assert charts == 40 - text.count("<p class=\"muted\">No chart.</p>") + 2 + 1  # SPC, 2 trajectories, OPEL
     assert 'id="trajectory-ae_4h"' in text and 'id="trajectory-rtt_18w"' in text
+    ids = re.findall(r'\bid="([^"]+)"', text[text.index("</head>"):])
+    assert len(ids) == len(set(ids)) > 80  # a chart is drawn into its own element
 
 
 def test_html_holds_no_persons_record(ics_pack, store: Path) -> None:
@@ -258,7 +260,7 @@ def test_nothing_is_left_when_writing_fails(store: Path, tmp_path: Path, monkeyp
 
 @pytest.mark.parametrize(("args", "message"), [
     (["--org", "XYZ99", "--month", MONTH], "unknown organisation 'XYZ99'"),
-    (["--org", "QKS", "--month", "2026-04"], "--month 2026-04: "),
+    (["--org", "QKS", "--month", "2026-04"], "month 2026-04: "),
     (["--org", "QKS", "--month", "2024-03"], "use a month from 2024-04 to 2026-03"),
     (["--org", "QKS", "--month", "March"], "month 'March': use YYYY-MM"),
     (["--org", "QKS", "--month", MONTH, "--months", "1"], "--months 1: use 2 to 240"),

@@ -254,9 +254,6 @@ def build_pack(db: Path | str, org: str, month: str, *, months: int = 24, plan: 
     if not 2 <= months <= 240:
         raise BoardError(f"--months {months}: use 2 to 240 (an SPC chart needs at least 2 points)")
     covered = store_dates(db)
-    _check_month(db, last, covered)
-    if plan is not None:
-        _check_plan(Path(plan), catalogue, hierarchy)
     update("measuring the standards", 0, 3)
     series = board_series(db, org, last, months=months, plan=plan, catalogue=catalogue, hierarchy=hierarchy)
     update("SPC charts", 1, 3)
@@ -281,31 +278,6 @@ def store_dates(db: Path | str) -> tuple[date, date] | None:
         return data_period(store_meta(con))
     finally:
         con.disconnect()
-
-
-def _check_month(db: Path | str, month: date, covered: tuple[date, date] | None) -> None:
-    """The month must be one the store covers whole, or its figures would be counted short."""
-    if covered is None:
-        return
-    first_whole = covered[0] if covered[0].day == 1 else _add_months(covered[0].replace(day=1), 1)
-    last_whole = _add_months(covered[1].replace(day=1), 1 if _is_month_end(covered[1]) else 0)
-    last_whole = _add_months(last_whole, -1)
-    if not first_whole <= month <= last_whole:
-        raise BoardError(f"--month {month:%Y-%m}: {db} covers {covered[0]} to {covered[1]}; use a month from "
-                         f"{first_whole:%Y-%m} to {last_whole:%Y-%m}")
-
-
-def _check_plan(plan: Path, catalogue: Catalogue, hierarchy: Hierarchy) -> None:
-    """A plan is read and every row checked before anything is measured."""
-    from icsys.performance.trajectory import load_plan
-
-    if plan.is_dir():
-        raise BoardError(f"--plan {plan}: a folder, not a plan file")
-    load_plan(plan, catalogue, hierarchy)
-
-
-def _is_month_end(day: date) -> bool:
-    return (day + timedelta(days=1)).day == 1
 
 
 def _add_months(month: date, n: int) -> date:

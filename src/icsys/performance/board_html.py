@@ -72,10 +72,11 @@ def _figure_html(data: list[dict[str, Any]], layout: dict[str, Any], div_id: str
                        config=_CONFIG, validate=False)
 
 
-def _layout(title: str, unit: str, height: int = 330) -> dict[str, Any]:
+def _layout(unit: str, height: int = 320) -> dict[str, Any]:
+    """White, no grid, as the Making Data Count charts are; the panel's heading names the chart."""
     axis = {"showline": True, "linecolor": "#444444", "ticks": "outside", "zeroline": False, "showgrid": False}
-    return {"title": {"text": title, "font": {"size": 14}}, "height": height, "autosize": True,
-            "margin": {"l": 55, "r": 20, "t": 40, "b": 40}, "plot_bgcolor": "#ffffff", "paper_bgcolor": "#ffffff",
+    return {"height": height, "autosize": True, "margin": {"l": 55, "r": 20, "t": 20, "b": 40},
+            "plot_bgcolor": "#ffffff", "paper_bgcolor": "#ffffff",
             "hovermode": "x unified", "legend": {"orientation": "h", "y": -0.18},
             "font": {"family": "Arial, Helvetica, sans-serif", "size": 11},
             "xaxis": {**axis, "type": "date"}, "yaxis": {**axis, "title": {"text": unit}}}
@@ -124,7 +125,7 @@ def _chart(panel: StandardPanel) -> dict[str, Any]:
         data.append(_line(_dates(series["period"]), series["target"], "target",
                           {"color": TARGET_RED, "width": 1.5, "dash": "dot", "shape": "hv"},
                           hover="target %{y:.4g}<extra></extra>"))
-    out["html"] = _figure_html(data, _layout(panel.name, panel.unit), f"spc-{panel.id}")
+    out["html"] = _figure_html(data, _layout(panel.unit), f"plot-spc-{panel.id}")
     return out
 
 
@@ -143,7 +144,7 @@ def _trajectory(panel: StandardPanel) -> dict[str, Any]:
              "variance": fmt(r.variance, panel.unit),
              "on_track": "no data" if r.on_track is None or r.on_track != r.on_track else
              ("on track" if r.on_track else "off track")} for r in planned.itertuples()]
-    html = _figure_html(data, _layout(f"{panel.name}: trajectory", panel.unit, height=300), f"trajectory-{panel.id}")
+    html = _figure_html(data, _layout(panel.unit, height=300), f"plot-trajectory-{panel.id}")
     return {"panel": panel, "html": html, "rows": rows}
 
 
@@ -170,8 +171,8 @@ def _escalation(esc: EscalationPanel) -> dict[str, Any]:
                           hover=f"{org}: OPEL %{{customdata}} (score %{{y:.1f}})<extra></extra>",
                           marker={"size": 6, "color": [OPEL_COLOURS[int(v)] for v in days["level"]]},
                           customdata=[int(v) for v in days["level"]]))
-    layout = _layout(f"OPEL score of {esc.org.name}, {esc.first:%d %b %Y} to {esc.last:%d %b %Y}", "score (0-100)")
+    layout = _layout("OPEL score (0-100)")
     layout["yaxis"]["range"] = [0, 100]
-    layout |= {"shapes": shapes, "annotations": notes, "margin": {"l": 55, "r": 70, "t": 40, "b": 40}}
-    out["html"] = _figure_html(data, layout, "opel")
+    layout |= {"shapes": shapes, "annotations": notes, "margin": {"l": 55, "r": 70, "t": 20, "b": 40}}
+    out["html"] = _figure_html(data, layout, "plot-opel")
     return out

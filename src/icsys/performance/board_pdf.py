@@ -133,10 +133,10 @@ def _summary_row(fig: Any, panel: StandardPanel, y: float, columns: list[tuple[s
     met = {None: ("–", MUTED), True: ("met", "#007f3b"), False: ("not met", "#d5281b")}[panel.met]
     fig.text(x["Met"], y, met[0], fontsize=9, color=met[1], va="center", fontweight="bold")
     if panel.variation:
-        draw(fig, variation_icon(panel.variation), x["Variation"] + 0.01, y - 0.02, 0.33)
+        draw(fig, variation_icon(panel.variation), x["Variation"] + 0.01, y - 0.0215, 0.36)
     assurance = assurance_icon(panel.assurance)
     if assurance:
-        draw(fig, assurance, x["Assurance"] + 0.01, y - 0.02, 0.33)
+        draw(fig, assurance, x["Assurance"] + 0.01, y - 0.0215, 0.36)
     if plan:
         row = panel.month_plan
         planned = "–" if row is None else fmt(float(row["planned"]), panel.unit)
@@ -206,7 +206,7 @@ def _axis_style(ax: Any, unit: str) -> None:
 
     locator = mdates.AutoDateLocator(maxticks=8)
     ax.xaxis.set_major_locator(locator)
-    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
+    ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator, show_offset=False))
     ax.tick_params(labelsize=7)
     ax.set_ylabel(unit, fontsize=7)
     for side in ("top", "right"):
@@ -276,7 +276,7 @@ def _escalation_page(pack: BoardPack) -> Any:
 
 def _opel_axes(fig: Any, pack: BoardPack) -> None:
     esc = pack.escalation
-    ax = fig.add_axes((0.06, 0.14, 0.6, 0.38))
+    ax = fig.add_axes((0.06, 0.14, 0.56, 0.38))
     lows = (0.0, *esc.bands)
     for level, (low, high) in enumerate(zip(lows, (*esc.bands, 100.0), strict=True), start=1):
         ax.axhspan(low, high, color=OPEL_COLOURS[level], alpha=0.08, linewidth=0)
@@ -299,9 +299,10 @@ def _opel_axes(fig: Any, pack: BoardPack) -> None:
 def _opel_table(fig: Any, months: pd.DataFrame) -> None:
     fig.text(0.72, 0.5, "Days at each level", fontsize=9, fontweight="bold", color=TEXT)
     for j, level in enumerate([1, 2, 3, 4]):
-        fig.text(0.80 + j * 0.04, 0.47, f"OPEL {level}", fontsize=8, fontweight="bold", color=OPEL_COLOURS[level])
+        fig.text(0.84 + j * 0.042, 0.47, f"OPEL {level}", fontsize=8, fontweight="bold", color=OPEL_COLOURS[level],
+                 ha="right")
     for i, (month, row) in enumerate(months.iterrows()):
         y = 0.44 - i * 0.03
         fig.text(0.72, y, str(month), fontsize=8, color=TEXT)
         for j, level in enumerate([1, 2, 3, 4]):
-            fig.text(0.80 + j * 0.04, y, str(int(row[level])), fontsize=8, color=TEXT)
+            fig.text(0.84 + j * 0.042, y, str(int(row[level])), fontsize=8, color=TEXT, ha="right")
