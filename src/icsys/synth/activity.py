@@ -10,7 +10,7 @@ from icsys.synth import community, planned_care
 from icsys.synth.context import Population, SynthContext
 from icsys.synth.discharge import resolve_discharges
 from icsys.synth.hospital import build_spells, finish_spells, readmissions, spell_table
-from icsys.synth.places import Catchment, catchment, map_codes, usual_site
+from icsys.synth.places import Catchment, bed_site, catchment, map_codes, usual_site
 from icsys.synth.urgent_care import ambulance_table, attendance_table, generate_urgent_care
 from icsys.system import System
 
@@ -45,6 +45,8 @@ def generate_activity(ctx: SynthContext, pop: Population) -> dict[str, pa.Table]
     site_of_provider = {p: s for s, p in zip(usual, acute, strict=True)}
     parts = [from_ae, urgent["direct_admission"], planned_care.elective_admissions(ctx, rng, paths, site_of_provider),
              _maternity(ctx, rng, pop, first, span, usual), _final_admissions(ctx, rng, pop, first, usual)]
+    beds = ctx.rng("bed_site", pop.chunk)
+    parts = [part | {"site_code": bed_site(beds, part["site_code"], cat)} for part in parts]
     spells = build_spells(ctx, pop, parts)
     spells = finish_spells(ctx, pop, [spells, build_spells(ctx, pop, [readmissions(ctx, pop, spells)], "readmitted")])
     spell_rows = spell_table(ctx, pop, spells, np.arange(1, len(ae["owner"]) + 1, dtype=np.int64))
