@@ -58,7 +58,8 @@ def main() -> None:
         out.mkdir()
         shutil.copy(args.db, work)
         print(f"store: {args.db} ({args.db.stat().st_size / 1e9:.2f} GB), copied to {work}; org {args.org}, "
-              f"month {args.month}, {args.months} months; {os.cpu_count()} cores")
+              f"month {args.month}, {args.months} months; {os.cpu_count()} cores, load average "
+              f"{os.getloadavg()[0]:.1f} (other jobs on the machine slow every figure)")
 
         series, peer = timed(lambda: board_series(work, args.org, args.month, months=args.months))
         print(f"peer: measuring the {series['standard'].nunique()} standards that apply "
@@ -81,6 +82,7 @@ def main() -> None:
                                                         progress=update), out, update))
         print(f"board pack, OPEL read from the stored history ({OPEL_MONTHS} months written first in "
               f"{write_history:.1f} s): {stored:.1f} s wall; escalation stage {stages['escalation (OPEL)']:.1f} s")
+        print(f"load average at the end {os.getloadavg()[0]:.1f}")
 
 
 if __name__ == "__main__":

@@ -13,7 +13,7 @@ def report_board(
     org: str = typer.Option(..., "--org", help="Organisation code: the ICS, an ICP, PCN, practice, trust or site."),
     month: str = typer.Option(..., "--month", help="The month reported, YYYY-MM (a month the store covers whole)."),
     plan: str | None = typer.Option(None, "--plan", help="Trajectories: a CSV (standard, org, month, planned) or "
-                                    "a TOML file of [[trajectory]] entries."),
+                                    "a TOML file of trajectory entries (see `icsys performance trajectory`)."),
     out_dir: str = typer.Option(".", "--out-dir", help="Folder to write board-ORG-YYYY-MM.html and .pdf in."),
     months: int = typer.Option(24, "--months", help="Months of history in the SPC charts, ending with --month."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
