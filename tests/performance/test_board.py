@@ -290,3 +290,14 @@ def test_a_missing_store_exits_2(tmp_path: Path) -> None:
     run = report_board("--db", tmp_path / "none.duckdb", "--org", "QKS", "--month", MONTH, "--out-dir", tmp_path)
     assert run.returncode == 2 and "no such store" in run.stderr and "Traceback" not in run.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+def test_days_without_a_level_are_not_counted() -> None:
+    from icsys.performance.board import EscalationPanel
+    from icsys.performance.organisations import Organisation
+
+    days = pd.DataFrame({"day": [date(2026, 3, d) for d in (1, 2, 3)], "org": "RPA", "score": [10.0, None, 60.0],
+                         "level": [1, None, 3]})
+    panel = EscalationPanel(org=Organisation("RPA", "Medway", "trust"), first=date(2026, 3, 1),
+                            last=date(2026, 3, 3), days=days, latest=None, source="computed", notes=())
+    assert panel.days_at_level().loc["2026-03"].tolist() == [1, 0, 1, 0]

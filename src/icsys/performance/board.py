@@ -122,6 +122,7 @@ class EscalationPanel:
     def days_at_level(self) -> pd.DataFrame:
         """Days at OPEL 1-4 by month for the organisation shown (rows: months, columns: levels)."""
         mine = self.levels(self.org.code)
+        mine = mine[mine["level"].notna()]  # a day no indicator had a value is at no level
         if not len(mine):
             return pd.DataFrame(columns=[1, 2, 3, 4])
         month = pd.to_datetime(mine["day"]).dt.to_period("M").astype(str)
