@@ -167,7 +167,7 @@ def performance_measure(
 def performance_trajectory(
     db: str = typer.Option(..., "--db", help="The store: a DuckDB file."),
     plan: str = typer.Option(..., "--plan", help="Planned values: a CSV (standard, org, month YYYY-MM, planned) "
-                             "or a TOML file of [[trajectory]] entries."),
+                             "or a TOML file of \\[\\[trajectory]] entries."),
     as_json: bool = typer.Option(False, "--json", help="Print rows as JSON."),
 ) -> None:
     """Trajectories: each planned month beside the actual value, the variance and whether it is on track."""
