@@ -225,8 +225,8 @@ def _ae(ae: pd.DataFrame, spells: pd.DataFrame, system: System) -> pd.DataFrame:
                    hours=_days_between(ae["arrival_time"], ae["departure_time"]) * 24,
                    dta_hours=_days_between(ae["arrival_time"], ae["decision_to_admit_time"]) * 24,
                    disposed_admitted=ae["disposal"] == "admitted")
-    linked = spells[spells["attendance_id"].notna()][["attendance_id", "specialty", "los", "pathway"]]
-    ae = ae.merge(linked, on="attendance_id", how="left")
+    linked = spells[spells["attendance_id"].notna()][["attendance_id", "specialty", "los", "pathway", "site_code"]]
+    ae = ae.merge(linked.rename(columns={"site_code": "bed_site"}), on="attendance_id", how="left")
     # admitted, for the model: to an ordinary general and acute bed (a linked spell the model covers)
     return ae.assign(admitted=ae["specialty"].notna())
 
@@ -434,9 +434,9 @@ class Fit:
                       "ed_hours": empirical(g.loc[~g["admitted"], "hours"].to_numpy())}
             if type1:
                 stream["dta_hours"] = empirical(admitted["dta_hours"].to_numpy())
-            elif not len(g[~g["admitted"]]):
-                continue
-            out.append(stream)
+                out += self._by_bed_site(stream, admitted["bed_site"])
+            elif len(g[~g["admitted"]]):
+                out.append(stream)
         for source in (EMERGENCY_DIRECT, "elective"):
             s = d.spells[d.spells["source"] == source]
             for site, g in s.groupby("site_code"):
@@ -451,6 +451,17 @@ class Fit:
                         "per_day": self.rate(g["admission_time"]), **profile(g["admission_time"], d.first, d.last),
                         "los_days": empirical(g["los"].to_numpy())})
         return out
+
+    def _by_bed_site(self, stream: dict[str, Any], bed_site: pd.Series) -> list[dict[str, Any]]:
+        """A department's stream split by where its admissions were bedded (a trust's site without a major
+        A&E takes some of them): one stream per bed site, the attendances shared in the same proportions."""
+        shares = bed_site[bed_site.isin(self.sites)].value_counts(normalize=True)
+        shares = shares[shares >= 0.01] / shares[shares >= 0.01].sum()
+        if len(shares) <= 1:
+            return [stream]
+        return [stream | {"name": stream["name"] + ("" if site == stream["pool"] else f" (bedded at {site})"),
+                          "pool": site, "per_day": stream["per_day"] * float(share)}
+                for site, share in shares.items()]
 
     # --- pools ---
     def _pools(self) -> list[dict[str, Any]]:
