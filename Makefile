@@ -28,6 +28,11 @@ demo: $(VENV)/.installed
 	$(ICSYS) population cohort frail_two_emergency_admissions --db $(DEMO_DB) --as-of 2026-03-31 --out out/frail_mdt.xlsx
 	$(ICSYS) population cohort top_risk_not_known_to_community --db $(DEMO_DB) --as-of 2026-03-31 --out out/top_risk_mdt.xlsx
 	$(ICSYS) population cohort making_a_difference_each_week --db $(DEMO_DB) --as-of 2026-03-31 --out out/making_a_difference.csv
+	$(ICSYS) performance measure --db $(DEMO_DB) --org QKS --standard ae_4h --standard rtt_18w --standard bed_occupancy --from 2025-10-01
+	$(ICSYS) performance escalation --db $(DEMO_DB) --from 2026-01-01 --to 2026-03-31
+	$(ICSYS) report board --db $(DEMO_DB) --org QKS --month 2026-03 --out-dir out --quiet
+	$(ICSYS) flow calibrate --db $(DEMO_DB) --out out/demo_scenario.toml
+	$(ICSYS) flow compare kent_and_medway_winter kent_and_medway_interventions --replications 20 --seed 1 --quiet
 	@echo
 	@echo "The synthetic Kent and Medway is in $(DEMO_DB) (DuckDB)."
 	@echo "  summary:          $(ICSYS) info --db $(DEMO_DB) --json"
@@ -37,6 +42,8 @@ demo: $(VENV)/.installed
 	@echo "  risk model card:  out/risk_model_card.md"
 	@echo "  registers:        out/registers_by_practice.csv (observed / expected, for sharing)"
 	@echo "  MDT lists:        out/frail_mdt.xlsx, out/top_risk_mdt.xlsx, out/making_a_difference.csv"
+	@echo "  board pack:       out/board-QKS-2026-03.html and .pdf"
+	@echo "  flow model:       out/demo_scenario.toml, fitted to the demo store (report of fit beside it)"
 	@echo "  data dictionary:  docs/data-dictionary.md"
 
 test: $(VENV)/.installed
@@ -49,9 +56,18 @@ dictionary: $(VENV)/.installed
 lock: $(VENV)/.installed
 	$(VENV)/bin/uv pip compile pyproject.toml --extra dev --python-version 3.11 -o requirements.lock
 
+# The figures of the README, on a full-scale store built first (about 20 minutes in all).
+FULL_DB := data/km_full.duckdb
 bench: $(VENV)/.installed
-	$(PY) benchmarks/synth_full.py
+	@mkdir -p data
+	$(PY) benchmarks/synth_full.py --db $(FULL_DB)
 	$(PY) benchmarks/load_csv.py
+	$(PY) benchmarks/stratify_full.py --db $(FULL_DB)
+	$(PY) benchmarks/cohort_full.py --db $(FULL_DB)
+	$(PY) benchmarks/performance_full.py --db $(FULL_DB)
+	$(PY) benchmarks/board_pack.py --db $(FULL_DB)
+	$(PY) benchmarks/flow_engine.py
+	$(PY) benchmarks/flow_year.py
 
 clean:
 	rm -rf $(VENV) data out .pytest_cache .ruff_cache
