@@ -174,18 +174,22 @@ def facts(backend: Any, cohort: Cohort, as_of: date) -> ir.Table:
     table = _stored_measures(backend, as_of)
     if table is None:
         table = person_measures(backend, as_of)
-    end = ibis.literal(datetime.combine(as_of + timedelta(days=1), time()))
     for name, days in cohort.activities().items():
-        source, column, keep = ACTIVITIES[name]
-        rows = backend.table(source)
-        rows = rows.filter(rows[column] < end,
-                           rows[column] >= ibis.literal(datetime.combine(as_of + timedelta(days=1 - days), time())))
-        if keep is not None:
-            rows = rows.filter(keep(rows))
-        counts = rows.group_by("person_id").aggregate(**{name: rows.count()})
-        table = (table.left_join(counts, "person_id").drop("person_id_right")
+        table = (table.left_join(activity_counts(backend, name, as_of, days), "person_id").drop("person_id_right")
                  .mutate(**{name: ibis._[name].fill_null(0)}))
     return table
+
+
+def activity_counts(backend: Any, name: str, as_of: date, days: int) -> ir.Table:
+    """person_id and how many of the activity (one of ACTIVITIES) fall in the `days` days up to as_of."""
+    source, column, keep = ACTIVITIES[name]
+    rows = backend.table(source)
+    start = ibis.literal(datetime.combine(as_of + timedelta(days=1 - days), time()))
+    end = ibis.literal(datetime.combine(as_of + timedelta(days=1), time()))
+    rows = rows.filter(rows[column] >= start, rows[column] < end)
+    if keep is not None:
+        rows = rows.filter(keep(rows))
+    return rows.group_by("person_id").aggregate(**{name: rows.count()})
 
 
 def _stored_measures(backend: Any, as_of: date) -> ir.Table | None:

@@ -18,15 +18,14 @@ on the midpoint of its cumulative population share, weighted by population; its 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date
 from typing import Any, Literal
 
-import ibis
 import numpy as np
 import pandas as pd
 
 from icsys.errors import InputError
-from icsys.population.cohort import ACTIVITIES
+from icsys.population.cohort import ACTIVITIES, activity_counts
 from icsys.population.confidence import Z95, byar, dobson, wilson
 from icsys.population.model_card import age_band
 from icsys.population.risk_features import ETHNIC_GROUP
@@ -91,29 +90,18 @@ def people(backend: Any, system: System, measure: Measure) -> tuple[pd.DataFrame
         columns.append(measure.column)
     frame = t.select(*dict.fromkeys(columns)).execute()
     if measure.kind == "rate":
-        frame = frame.merge(_activity(backend, measure.column, as_of), on="person_id", how="left").fillna(
-            {measure.column: 0})
+        counts = activity_counts(backend, measure.column, as_of, 365).execute()
+        frame = frame.merge(counts, on="person_id", how="left").fillna({measure.column: 0})
     return _groups(frame, system, as_of), as_of
-
-
-def _activity(backend: Any, name: str, as_of: date) -> pd.DataFrame:
-    source, column, keep = ACTIVITIES[name]
-    rows = backend.table(source)
-    start = ibis.literal(datetime.combine(as_of - timedelta(days=364), time()))
-    end = ibis.literal(datetime.combine(as_of + timedelta(days=1), time()))
-    rows = rows.filter(rows[column] >= start, rows[column] < end)
-    if keep is not None:
-        rows = rows.filter(keep(rows))
-    return rows.group_by("person_id").aggregate(**{name: rows.count()}).execute()
 
 
 def _groups(frame: pd.DataFrame, system: System, as_of: date) -> pd.DataFrame:
     age = (pd.Timestamp(as_of) - pd.to_datetime(frame["birth_date"])).dt.days / 365.25
-    places = practice_places(system).rename(columns={"practice": "practice_code"})
-    out = frame.merge(places[["practice_code", "pcn", "icp", "district", "locality"]], on="practice_code", how="left")
+    places = practice_places(system)[["practice", "pcn", "icp", "district", "locality"]]
+    out = frame.merge(places, left_on="practice_code", right_on="practice", how="left")
     quintile = (out["imd_decile"] + 1) // 2
     return out.assign(
-        practice=out["practice_code"], age=age, age_band=age_band(age), esp_band=np.minimum(age // 5, 18).astype(int),
+        age=age, age_band=age_band(age), esp_band=np.minimum(age // 5, 18).astype(int),
         ethnic_group=out["ethnicity"].map(ETHNIC_GROUP).fillna("Not stated"),
         imd_quintile=quintile.map(lambda q: "unknown" if pd.isna(q) else f"Q{int(q)}"))
 

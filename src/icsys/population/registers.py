@@ -106,11 +106,10 @@ def registers(backend: Any, system: System, as_of: date, level: str = "practice"
     if unknown:
         raise RegisterError(f"--condition {', '.join(unknown)}: unknown register; registers are: {', '.join(known)}")
     counts = counts_by_age(backend, as_of)
-    places = practice_places(system).rename(columns={"practice": "practice_code"})
+    places = practice_places(system)
     frames = []
     for name in conditions or list(known):
-        rows = expected(counts, known[name]).merge(places, on="practice_code", how="left")
-        rows[level] = rows[level if level != "practice" else "practice_code"]
+        rows = expected(counts, known[name]).merge(places, left_on="practice_code", right_on="practice", how="left")
         summed = rows.groupby([level, f"{level}_name"], as_index=False)[["population", "observed", "expected"]].sum()
         frames.append(summed.assign(condition=name, reference=_reference(known[name])))
     out = pd.concat(frames, ignore_index=True).rename(columns={level: "org_code", f"{level}_name": "org_name"})

@@ -60,8 +60,11 @@ def stratify(db: Path, as_of: date, retrain: bool = False, say: Callable[[str], 
             backend = connect(db, read_only=False)
         parts = stored_basics(backend, as_of)
         expr = person_measures(backend, as_of, parts)
-        scores = risk_columns(risk.score(backend, trained, as_of, parts)) if trained else _no_risk(expr)
-        expr = expr.left_join(ibis.memtable(scores), "person_id").drop("person_id_right").order_by("person_id")
+        if trained is None:
+            expr = expr.mutate(risk_emergency_admission_12m=ibis.null("float64"), risk_top_percent=ibis.null("float64"))
+        else:
+            scores = ibis.memtable(risk_columns(risk.score(backend, trained, as_of, parts)))
+            expr = expr.left_join(scores, "person_id").drop("person_id_right").order_by("person_id")
         backend.create_table(RESULT_TABLE, expr, overwrite=True)
         return int(backend.table(RESULT_TABLE).count().execute())
     finally:
@@ -80,9 +83,3 @@ def _train(db: Path, retrain: bool, say: Callable[[str], None]) -> risk.RiskMode
     say(f"risk model {trained.card['model_id']}: AUROC {trained.card['validation']['auroc']:.3f} "
         f"on the held-out year (see `icsys population model-card --db {db}`)")
     return trained
-
-
-def _no_risk(expr: Any) -> pd.DataFrame:
-    ids = expr.select("person_id").execute()["person_id"]
-    return pd.DataFrame({"person_id": ids, "risk_emergency_admission_12m": pd.Series(dtype="float64"),
-                         "risk_top_percent": pd.Series(dtype="float64")})
