@@ -269,6 +269,9 @@ MEDICATION = Table(
         _id("medication_id", "issue"), PERSON_REF,
         Column("issue_date", "date", "Date of issue."),
         Column("dmd_code", "string", "dm+d virtual medicinal product identifier.", pattern=DMD),
+        Column("bnf_code", "string", "BNF code of the product (chemical substance or presentation); its first 6 "
+               "characters are the BNF sub-subchapter that eFI2 polypharmacy counts.", required=False,
+               pattern=r"^[0-9]{6}[0-9A-Z]{0,9}$"),
         Column("quantity", "float", "Quantity issued.", required=False, minimum=0),
         Column("practice_code", "string", "Issuing practice.", references="system:practice"),
     ),

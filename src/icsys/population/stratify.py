@@ -12,6 +12,7 @@ import ibis
 import pandas as pd
 
 from icsys.dataset.store import connect
+from icsys.population import frailty as efi2_frailty
 from icsys.population import measures, risk
 
 RESULT_TABLE = "person_measures"
@@ -25,9 +26,10 @@ def person_measures(backend: Any, as_of: date, parts: dict[str, Any] | None = No
     people, frailty, ltc = parts["people"], parts["frailty"], parts["ltc"]
     flags = measures.case_finding(people, events, medication, ltc, as_of)
     segment = measures.segments(people, events, backend.table("inpatient_spell"), frailty, ltc, as_of)
+    weighted = efi2_frailty.efi2(people, events, medication, as_of)
     base = people.select("person_id", "practice_code", "sex", "birth_date", "ethnicity", "imd_decile")
     return (base.join(frailty, "person_id").join(ltc, "person_id").join(parts["cms"], "person_id")
-            .join(segment, "person_id").join(flags, "person_id")
+            .join(segment, "person_id").join(flags, "person_id").join(weighted, "person_id")
             .mutate(as_of=ibis.literal(as_of)).order_by("person_id"))
 
 

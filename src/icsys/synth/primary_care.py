@@ -13,6 +13,7 @@ import numpy as np
 import pyarrow as pa
 
 from icsys.codes import codelists
+from icsys.synth import lifestyle
 from icsys.synth.context import Population, SynthContext
 from icsys.synth.population import EFI_CONDITIONS
 from icsys.synth.timing import at_seconds, category, expand, hours, pick, seasonal_days, weekday
@@ -112,11 +113,12 @@ def _events(ctx: SynthContext, rng: np.random.Generator, pop: Population, first:
     _deficit_events(ctx, rng, pop, rows)
     _observations(ctx, rng, pop, first, span, rows)
     _reviews(ctx, rng, pop, first, span, rows)
+    lifestyle.add_records(ctx, pop, first, span, rows)
     owner = np.concatenate(rows.owner)
     value = np.concatenate(rows.value)
     code = np.concatenate(rows.code)
     units = {"271649006": "mm[Hg]", "271650006": "mm[Hg]", "60621009": "kg/m2", "27113001": "kg",
-             "999791000000106": "mmol/mol", "80274001": "mL/min/{1.73_m2}"}
+             "999791000000106": "mmol/mol", "80274001": "mL/min/{1.73_m2}"} | lifestyle.UNITS
     unit_labels = [None, *sorted(set(units.values()))]
     unit_of_code = np.array([unit_labels.index(units.get(c)) for c in rows.codes], np.int32)
     unit = pa.DictionaryArray.from_arrays(pa.array(unit_of_code[code], mask=unit_of_code[code] == 0),
@@ -258,7 +260,7 @@ def _medication(ctx: SynthContext, rng: np.random.Generator, pop: Population, fi
     row, day = row[keep], day[keep]
     return pa.table({
         "medication_id": np.arange(1, len(row) + 1, dtype=np.int64), "person_id": pop.person_id[owner][row],
-        "issue_date": day, "dmd_code": category(code[row], table),
+        "issue_date": day, "dmd_code": category(code[row], table), "bnf_code": lifestyle.bnf_column(code[row], table),
         "quantity": np.where(gap[row] == 28, 28.0, np.where(gap[row] == 56, 56.0, 84.0)),
         "practice_code": practices(pop, owner[row]),
     })
