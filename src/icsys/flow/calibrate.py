@@ -183,7 +183,7 @@ def _age_band(birth: pd.Series, when: pd.Series) -> np.ndarray:
 def _places(df: pd.DataFrame, system: System) -> pd.DataFrame:
     district = {p.code: p.district for p in system.practice}
     council = {d.code: d.council for d in system.district}
-    icp = {d.code: d.icp for d in system.district}
+    icp = system.hierarchy.icp_by_district
     d = df["practice_code"].map(district)
     return df.assign(council=d.map(council).fillna(_main(system, "council")), icp=d.map(icp).fillna(
         _main(system, "icp")))
@@ -232,7 +232,7 @@ def _ae(ae: pd.DataFrame, spells: pd.DataFrame, system: System) -> pd.DataFrame:
 
 
 def _community(c: pd.DataFrame, system: System) -> pd.DataFrame:
-    icp_of_unit = {u.code: {d.code: d.icp for d in system.district}[u.district] for u in system.community_bed_unit}
+    icp_of_unit = {u.code: system.icp_of_district(u.district) for u in system.community_bed_unit}
     c = _places(c, system)
     ready = c["ready_for_discharge_time"].fillna(c["discharge_time"])
     return c.assign(pool_icp=c["unit_code"].map(icp_of_unit), los=_days_between(c["admission_time"], ready),
@@ -578,7 +578,7 @@ class Fit:
 
     def _community_pools(self) -> list[dict[str, Any]]:
         c = self.data.community
-        icp_of = {d.code: d.icp for d in self.system.district}
+        icp_of = self.system.hierarchy.icp_by_district
         out = []
         for icp in self.icps:
             units = [u for u in self.system.community_bed_unit if icp_of[u.district] == icp]
