@@ -4,17 +4,15 @@ scenario should reproduce."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
 from icsys.flow import distributions as dist
+from icsys.flow.calibration.fit import Fit
 from icsys.flow.model import Empirical
-
-if TYPE_CHECKING:
-    from icsys.flow.calibrate import Fit
 
 POINTS = (0.1, 0.5, 0.9)
 
