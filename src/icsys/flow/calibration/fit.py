@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from icsys.dataset.definitions import DIED, TYPE_1_AE
 from icsys.flow.calibration.estimators import (
     empirical,
     kaplan_meier,
@@ -77,7 +78,7 @@ class Fit:
 
     def _ae_source(self, mode: str) -> pd.DataFrame:
         ae = self.data.ae
-        return ae[(ae["department_type"] == "1") & (ae["arrival_mode"] == mode)]
+        return ae[(ae["department_type"] == TYPE_1_AE) & (ae["arrival_mode"] == mode)]
 
     def _admitted_only(self, source: str) -> pd.DataFrame:
         s = self.data.spells[self.data.spells["source"] == source]
@@ -127,7 +128,7 @@ class Fit:
 
     def _minor_mix(self) -> dict[str, Any] | None:
         ae = self.data.ae
-        minor = ae[ae["department_type"] != "1"]
+        minor = ae[ae["department_type"] != TYPE_1_AE]
         if not len(minor):
             return None
         rows = [{"age_band": age, "frailty": frail, "share": round(len(g) / len(minor), 7), "admitted": False}
@@ -139,7 +140,7 @@ class Fit:
         out: list[dict[str, Any]] = []
         ae = d.ae
         for (site, dtype, mode), g in ae.groupby(["site_code", "department_type", "arrival_mode"]):
-            type1 = dtype == "1" and site in self.sites
+            type1 = dtype == TYPE_1_AE and site in self.sites
             admitted = g[g["admitted"]]
             stream = {"name": f"{site} A&E {mode.replace('_', ' ')}" + ("" if type1 else " (minor)"),
                       "source": f"ae_{mode}" if mode in ("walk_in", "ambulance") else "ae_walk_in",
@@ -234,7 +235,7 @@ class Fit:
         waiting at least as long as they did. None if nobody took another route."""
         s = self.data.spells
         s = self.recent(s, "discharge_time")
-        g = s[(s["pathway"] == pathway) & (s["discharge_destination"] != "79")]
+        g = s[(s["pathway"] == pathway) & (s["discharge_destination"] != DIED)]
         other = ~g["placed"].to_numpy()
         if other.sum() < MIN_GROUP:
             return None

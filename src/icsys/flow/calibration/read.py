@@ -11,12 +11,19 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from icsys.dataset.definitions import (
+    CARE_HOME_DESTINATIONS,
+    ORDINARY_ADMISSION,
+    TRANSFER_ADMISSION_METHODS,
+    elective_admission,
+    maternity_admission,
+)
 from icsys.errors import InputError
 from icsys.flow.model import AGE_BANDS
 from icsys.system import System
 
 AGE_EDGES = [16, 65, 75, 85]
-CARE_HOME = {"54", "65", "85"}  # HES DISDEST of a care home
+CARE_HOME = set(CARE_HOME_DESTINATIONS)
 EMERGENCY_DIRECT = "gp_sdec"
 
 
@@ -56,8 +63,9 @@ def extract(db: Path, system: System) -> Data:
             frailty.select("person_id", frailty="efi_category"), "person_id", how="left").select(
             "person_id", "birth_date", "practice_code", "frailty")
         spells = backend.table("inpatient_spell")
-        spells = spells.filter(spells.patient_classification == "1", ~spells.admission_method.startswith("3"),
-                               spells.admission_method != "81")
+        spells = spells.filter(spells.patient_classification == ORDINARY_ADMISSION,
+                               ~maternity_admission(spells.admission_method),
+                               ~spells.admission_method.isin(TRANSFER_ADMISSION_METHODS))
         spells = spells.join(people, "person_id", how="left").select(
             "spell_id", "person_id", "site_code", "admission_time", "ready_for_discharge_time", "discharge_time",
             "admission_method", "specialty", "discharge_pathway", "discharge_destination", "attendance_id",
@@ -154,7 +162,7 @@ def _days_between(a: pd.Series, b: pd.Series) -> np.ndarray:
 def _spells(s: pd.DataFrame, system: System) -> pd.DataFrame:
     s = _places(s, system)
     method = s["admission_method"].astype(str)
-    source = np.where(method.str.startswith("1"), "elective",
+    source = np.where(elective_admission(method), "elective",
                       np.where(s["attendance_id"].notna(), "ae", EMERGENCY_DIRECT))
     died = s["ready_for_discharge_time"].isna() & s["discharge_time"].notna()
     # a death ends the stay: it counts as a stay to the moment of death, then pathway 0 (the bed frees)
