@@ -49,9 +49,9 @@ def main() -> None:
     parser.add_argument("--months", type=int, default=24)
     args = parser.parse_args()
 
-    from icsys.performance.board import OPEL_MONTHS, build_pack, write_pack
     from icsys.performance.escalation import escalation
     from icsys.performance.series import board_series
+    from icsys.reports.board.pack import OPEL_MONTHS, build_pack, write_pack
 
     with tempfile.TemporaryDirectory(dir=os.environ.get("ICSYS_BENCH_TMP", "/work/tmp")) as tmp:
         work, out = Path(tmp) / "store.duckdb", Path(tmp) / "out"

@@ -12,7 +12,8 @@ import duckdb
 import numpy as np
 import pytest
 
-from icsys.flow.calibrate import calibrate, empirical, kaplan_meier
+from icsys.flow.calibration import calibrate
+from icsys.flow.calibration.estimators import empirical, kaplan_meier
 from icsys.flow.compiled import compile_scenario
 from icsys.flow.distributions import mean
 from icsys.flow.model import Empirical, Scenario

@@ -18,13 +18,13 @@ import pandas as pd
 import pytest
 from spec_tables import build
 
-from icsys.performance import board_pdf
-from icsys.performance.board import build_pack, spc_of, write_pack
-from icsys.performance.board_html import render_html
-from icsys.performance.board_pdf import CHARTS_PER_PAGE, ROWS_PER_PAGE
 from icsys.performance.catalogue import load_catalogue
 from icsys.performance.escalation import escalation
 from icsys.performance.measure import applies_to, shape_of
+from icsys.reports.board import pack as pack_module
+from icsys.reports.board.html import render_html
+from icsys.reports.board.pack import build_pack, spc_of, write_pack
+from icsys.reports.board.pdf import CHARTS_PER_PAGE, ROWS_PER_PAGE
 from icsys.synth.generate import synthesise
 from icsys.system import load_system
 
@@ -249,7 +249,7 @@ def test_nothing_is_left_when_writing_fails(store: Path, tmp_path: Path, monkeyp
         path.write_bytes(b"%PDF-1.4 half")
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(board_pdf, "render_pdf", broken)
+    monkeypatch.setattr(pack_module, "render_pdf", broken)
     with pytest.raises(OSError, match="No space"):
         write_pack(pack, out)
     assert sorted(p.name for p in out.iterdir()) == ["board-G82100-2026-03.html"]
@@ -293,8 +293,8 @@ def test_a_missing_store_exits_2(tmp_path: Path) -> None:
 
 
 def test_days_without_a_level_are_not_counted() -> None:
-    from icsys.performance.board import EscalationPanel
     from icsys.performance.organisations import Organisation
+    from icsys.reports.board.content import EscalationPanel
 
     days = pd.DataFrame({"day": [date(2026, 3, d) for d in (1, 2, 3)], "org": "RPA", "score": [10.0, None, 60.0],
                          "level": [1, None, 3]})

@@ -134,7 +134,7 @@ def flow_calibrate(
     if beds not in ("system", "observed"):
         fail(f"--beds {beds}: use system or observed")
     first = parse_date(start, "--start") if start else None
-    from icsys.flow.calibrate import calibrate
+    from icsys.flow.calibration import calibrate
 
     with clear_errors(), progress(False) as update:
         text, fit = calibrate(db, system, first, days, beds, update)

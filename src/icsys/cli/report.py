@@ -23,7 +23,7 @@ def report_board(
 
     from icsys.access import local_actor
     from icsys.cli.common import clear_errors, err, progress
-    from icsys.performance.board import board_pack
+    from icsys.reports.board import board_pack
 
     with clear_errors(), progress(quiet) as update:
         html, pdf = board_pack(Path(db), org, month, out_dir=Path(out_dir), months=months,

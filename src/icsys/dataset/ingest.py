@@ -1,31 +1,30 @@
 """Loading files into the store: validated against the schema, all or nothing.
 
-Strict by default: if any row is invalid nothing is loaded and the report names every problem by
-file, row, field and reason. With `allow_rejects` the valid rows are loaded and every invalid row is
-kept verbatim, with its reasons, in the `quarantine` table. Either way a load is one transaction:
-a process killed midway leaves the store as it was.
+The rows are staged and checked by `staging` (which the HES and FHIR adapters use too); this module opens the
+store, picks the adapter and commits. Strict by default: if any row is invalid nothing is loaded and the
+report names every problem by file, row, field and reason. With `allow_rejects` the valid rows are loaded and
+every invalid row is kept verbatim, with its reasons, in the `quarantine` table. Either way a load is one
+transaction: a process killed midway leaves the store as it was.
 """
 
 from __future__ import annotations
 
-import json
 import uuid
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import duckdb
 
 from icsys.access import Auditor, policy
-from icsys.dataset import validate
-from icsys.dataset.schema import TABLES, Table
-from icsys.dataset.store import LOAD_LOG_TABLE, QUARANTINE_TABLE, StoreError, open_store
-from icsys.dataset.validate import CHECKED, STAGE, FileProblem, Problem, quote, typed
+from icsys.dataset.adapters.fhir import load_fhir
+from icsys.dataset.adapters.hes import load_hes
+from icsys.dataset.schema import TABLES
+from icsys.dataset.staging import LoadReport, load_table_file
+from icsys.dataset.store import LOAD_LOG_TABLE, StoreError, open_store
+from icsys.dataset.validate import FileProblem
 from icsys.errors import InputError
 from icsys.system import System, load_system
 
 FORMATS = ("csv", "parquet", "hes-apc", "hes-ae", "hes-op", "fhir")
-REPORT_LIMIT = 1000  # problems kept in a report; the count is always complete
 
 
 class LoadError(InputError):
@@ -38,37 +37,6 @@ class LoadRejected(Exception):
     def __init__(self, report: LoadReport) -> None:
         super().__init__(f"{report.file}: {report.rows_rejected} invalid row(s); nothing loaded")
         self.report = report
-
-
-@dataclass
-class LoadReport:
-    load_id: str
-    file: str
-    format: str
-    loaded: dict[str, int] = field(default_factory=dict)  # table -> rows loaded
-    rows_rejected: int = 0
-    problem_count: int = 0
-    problems: list[Problem] = field(default_factory=list)
-    strict: bool = True
-
-    def to_text(self, limit: int = 50) -> str:
-        lines = []
-        if self.rows_rejected and self.strict:
-            lines.append(f"{self.file}: rejected: {self.rows_rejected:,} invalid row(s), nothing loaded")
-        for table, rows in self.loaded.items():
-            lines.append(f"{self.file}: loaded {rows:,} row(s) into {table} (load {self.load_id})")
-        if self.rows_rejected and not self.strict:
-            lines.append(f"{self.file}: {self.rows_rejected:,} invalid row(s) kept in {QUARANTINE_TABLE} "
-                         f"with their reasons (load {self.load_id})")
-        lines += [str(p) for p in self.problems[:limit]]
-        if self.problem_count > limit:
-            lines.append(f"... and {self.problem_count - limit:,} more problem(s)")
-        return "\n".join(lines)
-
-    def to_json(self) -> str:
-        data = asdict(self)
-        data["problems"] = [asdict(p) for p in self.problems]
-        return json.dumps(data, indent=2)
 
 
 def detect_format(file: Path, fmt: str | None) -> str:
@@ -126,12 +94,8 @@ def _run(con: duckdb.DuckDBPyConnection, report: LoadReport, fmt: str, table: st
         if fmt in ("csv", "parquet"):
             load_table_file(con, report, TABLES[table], file, fmt, system, allow_rejects)  # type: ignore[index]
         elif fmt.startswith("hes-"):
-            from icsys.dataset.adapters.hes import load_hes
-
             load_hes(con, report, fmt, file, system, allow_rejects)
         else:
-            from icsys.dataset.adapters.fhir import load_fhir
-
             load_fhir(con, report, file, system, allow_rejects)
         if report.rows_rejected and not allow_rejects:
             raise LoadRejected(report)
@@ -161,50 +125,3 @@ def _log(con: duckdb.DuckDBPyConnection, report: LoadReport, who: str) -> None:
         con.execute(f"INSERT INTO {LOAD_LOG_TABLE} VALUES (?, now()::TIMESTAMP, ?, ?, ?, ?, ?, ?)",
                     [report.load_id, who, report.file, report.format, table, rows, quarantined])
         quarantined = 0
-
-
-def load_table_file(con: duckdb.DuckDBPyConnection, report: LoadReport, table: Table, file: Path, fmt: str,
-                    system: System, allow_rejects: bool) -> None:
-    """A CSV or Parquet file of one table. A clean file takes the fast path (read once into its types,
-    checked with set-wise predicates); any doubt sends it down the slow path, which names each problem."""
-    columns = validate.file_columns(con, file, fmt)
-    validate.check_columns(table, columns, str(file))
-    try:
-        after, inserted = validate.insert_typed(con, table, file, fmt, columns)
-        if validate.typed_is_valid(con, table, columns, system, after):
-            report.loaded[table.name] = inserted
-            return
-    except duckdb.Error:
-        pass  # a value that does not fit its type: the slow path will name it
-    con.execute("ROLLBACK")
-    con.execute("BEGIN TRANSACTION")
-    columns = validate.stage_file(con, file, fmt)
-    load_staged(con, report, table, columns, system, allow_rejects)
-
-
-def load_staged(con: duckdb.DuckDBPyConnection, report: LoadReport, table: Table, present: list[str], system: System,
-                allow_rejects: bool, field_names: dict[str, str] | None = None,
-                record: Callable[[], str] | None = None) -> None:
-    """Check the staged rows; insert the valid ones (only if there are no invalid ones, unless
-    allow_rejects) and quarantine the invalid ones verbatim."""
-    bad = validate.check_staged(con, table, present, system, field_names)
-    if bad:
-        report.rows_rejected += bad
-        report.problem_count += con.execute(f"SELECT sum(len(problems)) FROM {CHECKED}").fetchone()[0]
-        report.problems += validate.problems(con, report.file, REPORT_LIMIT - len(report.problems))
-        if not allow_rejects:
-            return
-    cols = [c for c in table.column_names if c in present]
-    values = ", ".join(typed(table.column(c)) for c in cols)
-    inserted = con.execute(
-        f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in cols)}) SELECT {values} FROM {STAGE} s "
-        f"JOIN {CHECKED} c USING (_row) WHERE len(c.problems) = 0").fetchone()[0]
-    report.loaded[table.name] = report.loaded.get(table.name, 0) + int(inserted)
-    if bad:
-        raw = record() if record else "json_object(" + ", ".join(
-            f"{validate.literal(c)}, s.{quote(c)}" for c in present) + ")"
-        con.execute(
-            f"INSERT INTO {QUARANTINE_TABLE} SELECT {validate.literal(report.load_id)}, now()::TIMESTAMP, "
-            f"{validate.literal(table.name)}, {validate.literal(report.file)}, s._row, "
-            f"array_to_string(c.problems, '; '), {raw}::VARCHAR FROM {STAGE} s JOIN {CHECKED} c USING (_row) "
-            f"WHERE len(c.problems) > 0")

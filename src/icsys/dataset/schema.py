@@ -103,7 +103,7 @@ ADMISSION_METHOD = {
     "21": "Emergency - via A&E", "22": "Emergency - via GP", "23": "Emergency - via bed bureau",
     "24": "Emergency - via consultant outpatient clinic", "25": "Emergency - via mental health crisis team",
     "2A": "Emergency - A&E of another provider", "2B": "Emergency - transfer from another provider",
-    "2D": "Emergency - other means", "28": "Emergency - other means",
+    "2C": "Emergency - baby born at home as intended", "2D": "Emergency - other means", "28": "Emergency - other means",
     "31": "Maternity - ante partum", "32": "Maternity - post partum",
     "81": "Transfer of an admitted patient from another hospital",
 }

@@ -1,1 +1,2 @@
-"""Performance against the NHS standards: catalogue, measures, SPC, trajectories, escalation, board pack."""
+"""Performance against the NHS standards: catalogue, measures, SPC, trajectories, escalation (the board pack is
+in icsys.reports)."""

@@ -6,49 +6,36 @@ belongs to its trust and, where the record names one, to its site (site > trust 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import cached_property
-from typing import Literal
+from typing import Literal, cast
 
-from icsys.errors import InputError
+from icsys.system.hierarchy import Organisation, UnknownOrganisation
 from icsys.system.model import System
 
 OrgKind = Literal["ics", "icp", "pcn", "practice", "trust", "site"]
+MEASURED_KINDS: tuple[OrgKind, ...] = ("ics", "icp", "pcn", "practice", "trust", "site")
 POPULATION_KINDS: tuple[OrgKind, ...] = ("icp", "pcn", "practice")
 PROVIDER_KINDS: tuple[OrgKind, ...] = ("trust", "site")
 
-
-class UnknownOrganisation(InputError):
-    """An organisation code that is not in the system definition."""
-
-
-@dataclass(frozen=True)
-class Organisation:
-    code: str
-    name: str
-    kind: OrgKind
+__all__ = ["POPULATION_KINDS", "PROVIDER_KINDS", "Hierarchy", "OrgKind", "Organisation", "UnknownOrganisation"]
 
 
 class Hierarchy:
-    """The system's organisations and how each level rolls up to the next."""
+    """The system's hierarchy (`System.hierarchy`) as performance sees it: the organisations a standard is
+    measured for, and the roll-ups between their levels as mappings."""
 
     def __init__(self, system: System) -> None:
         self.system = system
-        self.pcn_of_practice = {p.code: p.pcn for p in system.practice}
-        self.icp_of_pcn = {p.code: p.icp for p in system.pcn}
-        self.trust_of_site = {s.code: s.provider for s in system.site}
+        tree = system.hierarchy
+        self.pcn_of_practice = tree.pcn_by_practice
+        self.icp_of_pcn = tree.icp_by_pcn
+        self.trust_of_site = tree.trust_by_site
         self.beds_of_site = {s.code: s.general_acute_beds for s in system.site if s.general_acute_beds}
 
     @cached_property
     def organisations(self) -> dict[str, Organisation]:
-        s = self.system
-        orgs = [Organisation(s.ics.code, s.ics.name, "ics")]
-        orgs += [Organisation(i.code, i.name, "icp") for i in s.icp]
-        orgs += [Organisation(p.code, p.name, "pcn") for p in s.pcn]
-        orgs += [Organisation(p.code, p.name, "practice") for p in s.practice]
-        orgs += [Organisation(p.code, p.name, "trust") for p in s.provider]
-        orgs += [Organisation(x.code, x.name, "site") for x in s.site]
-        return {o.code: o for o in orgs}
+        by_kind = {kind: self.system.hierarchy.of_kind(kind) for kind in MEASURED_KINDS}
+        return {o.code: o for kind in MEASURED_KINDS for o in by_kind[kind]}
 
     def get(self, code: str) -> Organisation:
         try:
@@ -69,8 +56,8 @@ class Hierarchy:
     def practice_parents(self, practice: str) -> dict[OrgKind, str]:
         """The PCN, ICP and ICS a practice rolls up to."""
         pcn = self.pcn_of_practice.get(practice)
-        return {"practice": practice, "pcn": pcn or "", "icp": self.icp_of_pcn.get(pcn or "", ""),
-                "ics": self.system.ics.code}
+        return cast(dict[OrgKind, str], {"practice": practice, "pcn": pcn or "",
+                                         "icp": self.icp_of_pcn.get(pcn or "", ""), "ics": self.system.ics.code})
 
     def acute_sites(self) -> list[str]:
         """Sites with general and acute beds: the providers OPEL scores."""

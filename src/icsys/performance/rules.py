@@ -20,6 +20,12 @@ import ibis
 import ibis.expr.types as ir
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from icsys.dataset.definitions import (
+    DIED,
+    REGULAR_ATTENDER_CLASSIFICATIONS,
+    emergency_admission,
+    maternity_admission,
+)
 from icsys.performance.frame import (
     Frame,
     age_on,
@@ -187,7 +193,7 @@ class NoParams(Params):
 def emergency_admission_rate(f: Frame, p: NoParams) -> Contributions:
     """Admissions in the period over person-years: people registered on its first day x days / 365.25."""
     spells = f.activity("inpatient_spell")
-    t = spells.filter(spells.admission_method.startswith("2"), f.in_range(spells.admission_time))
+    t = spells.filter(emergency_admission(spells.admission_method), f.in_range(spells.admission_time))
     admissions = _contrib(f, t, f.period_of(t.admission_time), ibis.literal(1.0), 0.0)
     people, grid = _people_in_range(f), f.census_grid()
     pairs = people.cross_join(grid)
@@ -220,7 +226,7 @@ class LengthOfStay(Params):
 
 def length_of_stay(f: Frame, p: LengthOfStay) -> Contributions:
     spells = f.activity("inpatient_spell")
-    t = spells.filter(spells.admission_method.startswith("2"), spells.discharge_time.notnull(),
+    t = spells.filter(emergency_admission(spells.admission_method), spells.discharge_time.notnull(),
                       f.in_range(spells.discharge_time))
     nights = days_between(t.admission_time.date(), t.discharge_time.date())
     t = t.mutate(nights=nights).filter(lambda s: s.nights >= p.min_nights)
@@ -239,10 +245,10 @@ def readmission(f: Frame, p: Readmission) -> Contributions:
     spells = f.activity("inpatient_spell")
     index = spells.filter(
         spells.discharge_time.notnull(), f.in_range(spells.discharge_time),
-        spells.discharge_destination.isnull() | (spells.discharge_destination != "79"),
-        ~spells.admission_method.startswith("3"), ~spells.primary_diagnosis.startswith("C"),
-        ~spells.patient_classification.isin(["3", "4"]))
-    later = spells.filter(spells.admission_method.startswith("2")).select(
+        spells.discharge_destination.isnull() | (spells.discharge_destination != DIED),
+        ~maternity_admission(spells.admission_method), ~spells.primary_diagnosis.startswith("C"),
+        ~spells.patient_classification.isin(REGULAR_ATTENDER_CLASSIFICATIONS))
+    later = spells.filter(emergency_admission(spells.admission_method)).select(
         later_person=spells.person_id, later_spell=spells.spell_id, later_admission=spells.admission_time)
     gap = days_between(index.discharge_time.date(), later.later_admission.date())
     pairs = index.join(later, [index.person_id == later.later_person, index.spell_id != later.later_spell,

@@ -21,6 +21,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from icsys.access import Auditor, policy
+from icsys.dataset.definitions import emergency_admission
 from icsys.dataset.store import connect
 from icsys.errors import InputError
 from icsys.population.stratify import RESULT_TABLE, person_measures
@@ -28,7 +29,7 @@ from icsys.population.stratify import RESULT_TABLE, person_measures
 SHIPPED = Path(__file__).with_name("cohorts")
 # activity name -> (table, time column, filter on the table or None)
 ACTIVITIES: dict[str, tuple[str, str, Any]] = {
-    "emergency_admissions": ("inpatient_spell", "admission_time", lambda t: t.admission_method.startswith("2")),
+    "emergency_admissions": ("inpatient_spell", "admission_time", lambda t: emergency_admission(t.admission_method)),
     "ae_attendances": ("ae_attendance", "arrival_time", None),
     "ambulance_incidents": ("ambulance_incident", "call_time", None),
     "community_contacts": ("community_contact", "contact_time", None),

@@ -16,6 +16,7 @@ import ibis
 import ibis.expr.types as ir
 
 from icsys.codes import codelists
+from icsys.dataset.definitions import emergency_admission, maternity_admission
 from icsys.population.multimorbidity import cambridge_multimorbidity
 
 EFI_DEFICITS = 36
@@ -178,8 +179,8 @@ def segments(people: ir.Table, events: ir.Table, spells: ir.Table, frailty: ir.T
         return t.person_id.isin(who.person_id)
 
     recent = spells.filter(spells.admission_time.date() <= day, spells.admission_time.date() > year_ago)
-    emergency = recent.filter(recent.admission_method.startswith("2")).select("person_id")
-    maternity = recent.filter(recent.admission_method.startswith("3")).select("person_id")
+    emergency = recent.filter(emergency_admission(recent.admission_method)).select("person_id")
+    maternity = recent.filter(maternity_admission(recent.admission_method)).select("person_id")
     t = people.select("person_id", "birth_date").join(frailty.select("person_id", "efi_category"), "person_id").join(
         ltc, "person_id")
     severe = t.efi_category == "severe"

@@ -16,6 +16,7 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
+from icsys.dataset.definitions import elective_admission, emergency_admission
 from icsys.population import measures
 
 YEAR = timedelta(days=365)
@@ -42,9 +43,9 @@ def _in_year_before(t: ir.Table, column: str, as_of: date) -> ir.Table:
 # NHS counts them: the days between the admission and discharge dates.
 Summary = Callable[[ir.Table], Any]
 USE: dict[str, tuple[str, str, Callable[[ir.Table], ir.BooleanValue] | None, Summary | None]] = {
-    "emergency_admissions_12m": ("inpatient_spell", "admission_time", lambda t: t.admission_method.startswith("2"),
+    "emergency_admissions_12m": ("inpatient_spell", "admission_time", lambda t: emergency_admission(t.admission_method),
                                  None),
-    "elective_admissions_12m": ("inpatient_spell", "admission_time", lambda t: t.admission_method.startswith("1"),
+    "elective_admissions_12m": ("inpatient_spell", "admission_time", lambda t: elective_admission(t.admission_method),
                                 None),
     "bed_days_12m": ("inpatient_spell", "admission_time", None,
                      lambda t: t.discharge_time.date().delta(t.admission_time.date(), unit="day").fill_null(0).sum()),
@@ -82,7 +83,8 @@ def _care(backend: Any, as_of: date) -> ir.Table:
 
 def _last_emergency(backend: Any, as_of: date) -> ir.Table:
     spells = backend.table("inpatient_spell")
-    past = spells.filter(spells.admission_method.startswith("2"), spells.admission_time < _start(as_of + timedelta(1)))
+    past = spells.filter(emergency_admission(spells.admission_method),
+                         spells.admission_time < _start(as_of + timedelta(1)))
     last = past.group_by("person_id").aggregate(last=past.admission_time.max())
     return last.select("person_id", days_since_emergency_admission=(
         ibis.literal(as_of).delta(last["last"].date(), unit="day")))
@@ -112,7 +114,7 @@ def features(backend: Any, as_of: date, parts: dict[str, ir.Table] | None = None
 def outcome(backend: Any, people: ir.Table, as_of: date) -> ir.Table:
     """person_id, admitted (1/0): an emergency admission in the 365 days after as_of."""
     spells = backend.table("inpatient_spell")
-    after = spells.filter(spells.admission_method.startswith("2"),
+    after = spells.filter(emergency_admission(spells.admission_method),
                           spells.admission_time >= _start(as_of + timedelta(1)),
                           spells.admission_time < _start(as_of + YEAR + timedelta(1)))
     return people.select("person_id").mutate(admitted=people.person_id.isin(after.person_id).cast("int8"))

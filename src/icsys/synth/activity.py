@@ -97,7 +97,7 @@ def _final_admissions(ctx: SynthContext, rng: np.random.Generator, pop: Populati
 
 def _units(system: System) -> dict[str, str]:
     """The community bed unit serving each district: the largest in the district, else in its ICP."""
-    icp_of = {d.code: d.icp for d in system.district}
+    icp_of = system.hierarchy.icp_by_district
     out = {}
     for d in system.district:
         local = [u for u in system.community_bed_unit if u.district == d.code] or [

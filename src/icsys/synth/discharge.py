@@ -47,7 +47,7 @@ def pools(system: System, scale: float) -> dict[tuple[int, str], float]:
     """Places open to hospital discharges per (pathway, council for 1 and 3 or ICP for 2), at this
     scale (fractional at small scales)."""
     council_of = {d.code: d.council for d in system.district}
-    icp_of = {d.code: d.icp for d in system.district}
+    icp_of = system.hierarchy.icp_by_district
     out: dict[tuple[int, str], float] = {}
     for council in system.council:
         if council.social_care:
@@ -85,7 +85,7 @@ def resolve_discharges(ctx: SynthContext, spells: pa.Table) -> tuple[pa.Table, d
     death = _column(spells, "death_date", "datetime64[D]").astype("datetime64[s]")
     next_admission = _column(spells, "next_admission_time", "datetime64[s]")
     council_of = {d.code: d.council for d in system.district}
-    icp_of = {d.code: d.icp for d in system.district}
+    icp_of = system.hierarchy.icp_by_district
     codes = np.unique(district)
     council = np.array([council_of[d] for d in codes], dtype=object)[np.searchsorted(codes, district)]
     icp = np.array([icp_of[d] for d in codes], dtype=object)[np.searchsorted(codes, district)]
@@ -177,7 +177,7 @@ def _community_beds(ctx: SynthContext, rng: np.random.Generator, spells: pa.Tabl
     """Step-down stays: a unit of the patient's ICP (by beds); ready to leave after ~85 % of the stay,
     then home (most), to a care home or back to hospital."""
     system = ctx.system
-    icp_of = {d.code: d.icp for d in system.district}
+    icp_of = system.hierarchy.icp_by_district
     unit = np.empty(len(rows), dtype=object)
     for code in np.unique(icp[rows]):
         units = [u for u in system.community_bed_unit if icp_of[u.district] == code] or list(system.community_bed_unit)

@@ -26,7 +26,7 @@ class Catchment:
 
 
 def catchment(system: System) -> Catchment:
-    icp_of = {d.code: d.icp for d in system.district}
+    icp_of = system.hierarchy.icp_by_district
     type3: dict[str, tuple[list[str], np.ndarray]] = {}
     for district in system.district:
         sites = [s for s in system.site if s.ed_type == 3 and icp_of[s.district] == district.icp]
@@ -72,7 +72,7 @@ def _type1_catchment(system: System) -> dict[str, tuple[list[str], np.ndarray]]:
     people use nearby hospitals, and hospitals are sized to the people who use them."""
     capacity = _admitting_beds(system)
     sites = [s for s in system.site if s.code in capacity]
-    icp_of = {d.code: d.icp for d in system.district}
+    icp_of = system.hierarchy.icp_by_district
     weight = np.array([[3.0 if s.district == d.code else 1.0 if icp_of[s.district] == d.icp else 0.15
                         for s in sites] for d in system.district])
     rows = np.array([d.population for d in system.district], float)

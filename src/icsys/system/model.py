@@ -8,9 +8,13 @@ in the same format and checked before anything runs.
 from __future__ import annotations
 
 from collections import Counter
-from typing import Literal
+from functools import cached_property
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+if TYPE_CHECKING:
+    from icsys.system.hierarchy import Hierarchy
 
 ProviderKind = Literal["acute", "community", "mental_health", "ambulance", "primary_care", "independent"]
 SiteKind = Literal["acute", "community_hospital", "urgent_treatment_centre", "minor_injuries_unit", "mental_health"]
@@ -126,6 +130,47 @@ class CareHome(_Strict):
     beds: int = Field(gt=0)
 
 
+class SinglePointOfAccess(_Strict):
+    """A single point of access (SPoA): the call-handling hub that takes a referral (a hospital discharge, a GP's
+    request) and coordinates the community, social care and voluntary services around the person."""
+
+    code: str = Field(description="Code of the service (invented where ODS publishes none)")
+    name: str
+    provider: str = Field(description="Code of the provider that runs it")
+    icp: str = Field(default="", description="The ICP it serves; empty for the whole ICS")
+    service: Literal["discharge_and_community", "mental_health"] = "discharge_and_community"
+
+
+class Hospice(_Strict):
+    code: str = Field(description="Code of the hospice (invented where ODS publishes none)")
+    name: str
+    district: str = Field(description="Where its main inpatient unit is")
+    icps: list[str] = Field(min_length=1, description="The ICPs it serves")
+    inpatient_beds: int = Field(default=0, ge=0)
+    children: bool = Field(default=False, description="True for a children's hospice")
+
+
+class HomeCareProvider(_Strict):
+    """A provider of care at home commissioned by a council: reablement or domiciliary (home) care."""
+
+    code: str = Field(description="Code of the provider (invented: CQC registers them, ODS mostly does not)")
+    name: str
+    council: str = Field(description="The council that commissions it")
+    districts: list[str] = Field(min_length=1, description="The districts it serves")
+    service: Literal["reablement", "domiciliary"]
+
+
+class CommunityTeam(_Strict):
+    """A team of a community provider serving one ICP (district nursing, rapid response, hospital at home)."""
+
+    code: str = Field(description="Code of the team (invented)")
+    name: str
+    provider: str
+    icp: str
+    service: Literal["district_nursing", "rapid_response", "hospital_at_home", "frailty", "therapy",
+                     "mental_health"]
+
+
 class System(_Strict):
     ics: ICS
     icp: list[ICP]
@@ -138,15 +183,21 @@ class System(_Strict):
     site: list[Site]
     community_bed_unit: list[CommunityBedUnit] = []
     care_home: list[CareHome] = []
+    spoa: list[SinglePointOfAccess] = []
+    hospice: list[Hospice] = []
+    home_care_provider: list[HomeCareProvider] = []
+    community_team: list[CommunityTeam] = []
 
     @model_validator(mode="after")
     def _codes_unique_and_resolve(self) -> System:
         problems: list[str] = []
-        for kind in ("icp", "council", "district", "locality", "pcn", "practice", "provider", "site",
-                     "community_bed_unit", "care_home"):
+        for kind in ORGANISATION_LISTS:
             counts = Counter(item.code for item in getattr(self, kind))
             problems += [f"{kind} code {code!r} appears {n} times" for code, n in counts.items() if n > 1]
-        problems += _unresolved(self)
+        problems += _shared_codes(self)
+        unresolved = _unresolved(self)
+        # the two hierarchies can only be compared once every reference resolves
+        problems += unresolved or _registered_against_resident(self)
         if problems:
             raise ValueError("; ".join(problems))
         return self
@@ -154,11 +205,66 @@ class System(_Strict):
     def list_size(self) -> int:
         return sum(p.list_size for p in self.practice)
 
+    @cached_property
+    def hierarchy(self) -> Hierarchy:
+        """Every organisation of the system in one tree, with the lookups between levels."""
+        from icsys.system.hierarchy import Hierarchy
+
+        return Hierarchy(self)
+
+    def icp_of_district(self, code: str) -> str:
+        return self.hierarchy.icp_of_district(code)
+
+    def icp_of_pcn(self, code: str) -> str:
+        return self.hierarchy.icp_of_pcn(code)
+
+    def icp_of_practice(self, code: str) -> str:
+        return self.hierarchy.icp_of_practice(code)
+
+
+# The lists of organisations a definition holds, each a kind of its own (the ICS aside).
+ORGANISATION_LISTS = ("icp", "council", "district", "locality", "pcn", "practice", "provider", "site",
+                      "community_bed_unit", "care_home", "spoa", "hospice", "home_care_provider", "community_team")
+
+
+def _shared_codes(system: System) -> list[str]:
+    """A code names one organisation, but for a unitary authority, which is both a district and its council."""
+    kinds: dict[str, set[str]] = {system.ics.code: {"ics"}}
+    for kind in ORGANISATION_LISTS:
+        for item in getattr(system, kind):
+            kinds.setdefault(item.code, set()).add(kind)
+    return [f"code {code!r} is used by a {' and a '.join(sorted(k))}: a code names one organisation"
+            for code, k in kinds.items() if len(k) > 1 and k != {"district", "council"}]
+
+
+def _registered_against_resident(system: System) -> list[str]:
+    """A practice's ICP through its PCN (the registered hierarchy: practice > PCN > ICP) must be its ICP through
+    the district it stands in (the resident one: LSOA > district > council, a district in one ICP); a PCN's
+    locality must be in the PCN's ICP; a district's council must be the adult social care authority."""
+    pcn = {p.code: p for p in system.pcn}
+    district = {d.code: d for d in system.district}
+    locality = {loc.code: loc for loc in system.locality}
+    council = {c.code: c for c in system.council}
+    problems = [f"practice {p.code!r} ({p.name}) is in ICP {pcn[p.pcn].icp!r} through its PCN {p.pcn!r} but in ICP "
+                f"{district[p.district].icp!r} through its district {p.district!r} ({district[p.district].name}): "
+                "a practice's PCN and district must be in the same ICP"
+                for p in system.practice if pcn[p.pcn].icp != district[p.district].icp]
+    problems += [f"pcn {p.code!r} ({p.name}) is in ICP {p.icp!r} but its locality {p.locality!r} is in ICP "
+                 f"{locality[p.locality].icp!r}"
+                 for p in system.pcn if p.locality and locality[p.locality].icp != p.icp]
+    problems += [f"district {d.code!r} ({d.name}) names council {d.council!r} for adult social care, which is not "
+                 "a social care authority" for d in system.district if not council[d.council].social_care]
+    problems += [f"home_care_provider {h.code!r} ({h.name}) serves district {d!r}, whose council is "
+                 f"{district[d].council!r}, not the one that commissions it ({h.council!r})"
+                 for h in system.home_care_provider for d in h.districts if district[d].council != h.council]
+    return problems
+
 
 def _unresolved(system: System) -> list[str]:
     """Every reference from one organisation to another must name one that exists."""
     known = {kind: {item.code for item in getattr(system, kind)}
              for kind in ("icp", "council", "district", "locality", "pcn", "provider")}
+    known["icp_or_ics"] = known["icp"] | {""}
     refs: list[tuple[str, str, str, str]] = []  # (what, code, field, target kind)
     refs += [("district", d.code, d.icp, "icp") for d in system.district]
     refs += [("district", d.code, d.council, "council") for d in system.district]
@@ -172,5 +278,13 @@ def _unresolved(system: System) -> list[str]:
     refs += [("community_bed_unit", u.code, u.provider, "provider") for u in system.community_bed_unit]
     refs += [("community_bed_unit", u.code, u.district, "district") for u in system.community_bed_unit]
     refs += [("care_home", h.code, h.district, "district") for h in system.care_home]
-    return [f"{what} {code!r} refers to unknown {target} {ref!r}"
+    refs += [("spoa", x.code, x.provider, "provider") for x in system.spoa]
+    refs += [("spoa", x.code, x.icp, "icp_or_ics") for x in system.spoa]
+    refs += [("hospice", x.code, x.district, "district") for x in system.hospice]
+    refs += [("hospice", x.code, icp, "icp") for x in system.hospice for icp in x.icps]
+    refs += [("home_care_provider", x.code, x.council, "council") for x in system.home_care_provider]
+    refs += [("home_care_provider", x.code, d, "district") for x in system.home_care_provider for d in x.districts]
+    refs += [("community_team", x.code, x.provider, "provider") for x in system.community_team]
+    refs += [("community_team", x.code, x.icp, "icp") for x in system.community_team]
+    return [f"{what} {code!r} refers to unknown {target.removesuffix('_or_ics')} {ref!r}"
             for what, code, ref, target in refs if ref not in known[target]]

@@ -25,6 +25,7 @@ import duckdb
 import pyarrow as pa
 
 from icsys.dataset.schema import TABLES
+from icsys.dataset.staging import LoadReport, load_staged
 from icsys.dataset.validate import STAGE, FileProblem, Problem
 from icsys.system import System
 
@@ -61,10 +62,9 @@ def _reference_key(reference: Any) -> str | None:
     return getattr(reference, "reference", None)
 
 
-def load_fhir(con: duckdb.DuckDBPyConnection, report, file: Path, system: System, allow_rejects: bool) -> None:
+def load_fhir(con: duckdb.DuckDBPyConnection, report: LoadReport, file: Path, system: System,
+              allow_rejects: bool) -> None:
     from fhir.resources.R4B import construct_fhir_element
-
-    from icsys.dataset.ingest import load_staged
 
     try:
         bundle = json.loads(file.read_text(encoding="utf-8"))

@@ -25,6 +25,7 @@ import duckdb
 
 from icsys.dataset import validate
 from icsys.dataset.schema import TABLES
+from icsys.dataset.staging import LoadReport, load_staged
 from icsys.dataset.validate import STAGE, FileProblem, quote
 from icsys.system import System
 
@@ -111,10 +112,8 @@ def mapping(fmt: str, present: set[str]) -> dict[str, tuple[str, str]]:
     }
 
 
-def load_hes(con: duckdb.DuckDBPyConnection, report, fmt: str, file: Path, system: System,
+def load_hes(con: duckdb.DuckDBPyConnection, report: LoadReport, fmt: str, file: Path, system: System,
              allow_rejects: bool) -> None:
-    from icsys.dataset.ingest import load_staged
-
     raw = set(validate.stage_file(con, file, "csv"))
     missing = [f for f in REQUIRED[fmt] if f not in raw]
     if missing:

@@ -4,17 +4,16 @@ scenario should reproduce."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pandas as pd
 from scipy import stats
 
+from icsys.dataset.definitions import TYPE_1_AE
 from icsys.flow import distributions as dist
+from icsys.flow.calibration.fit import Fit
 from icsys.flow.model import Empirical
-
-if TYPE_CHECKING:
-    from icsys.flow.calibrate import Fit
 
 POINTS = (0.1, 0.5, 0.9)
 
@@ -49,7 +48,7 @@ def _arrivals(fit: Fit) -> list[str]:
     for name, times in groups:
         ratio, p = _week_fit(times)
         lines.append(f"| {name} | {len(times) / d.days:,.1f} | {ratio:.2f} | {p:.3f} |")
-    total = pd.to_datetime(d.ae.loc[d.ae["department_type"] == "1", "arrival_time"])
+    total = pd.to_datetime(d.ae.loc[d.ae["department_type"] == TYPE_1_AE, "arrival_time"])
     hours = np.bincount(total.dt.hour, minlength=24) / d.days
     lines += ["", "Type 1 A&E arrivals by hour of day (all sites, a day):", "",
               "| hour | " + " | ".join(str(h) for h in range(0, 24, 2)) + " |", "| --- |" + " ---: |" * 12,
@@ -114,11 +113,11 @@ def _ed(fit: Fit) -> list[str]:
     ae = fit.data.ae
     lines = ["## Time in A&E (hours)", "", "| attendances | 10th | median | 90th | over 4 h | over 12 h |",
              "| --- | ---: | ---: | ---: | ---: | ---: |"]
-    for label, v in (("type 1, not admitted", ae.loc[(ae["department_type"] == "1") & ~ae["admitted"], "hours"]),
+    for label, v in (("type 1, not admitted", ae.loc[(ae["department_type"] == TYPE_1_AE) & ~ae["admitted"], "hours"]),
                      ("type 1, admitted (simulated: waits for a bed)",
-                      ae.loc[(ae["department_type"] == "1") & ae["admitted"], "hours"]),
+                      ae.loc[(ae["department_type"] == TYPE_1_AE) & ae["admitted"], "hours"]),
                      ("arrival to decision to admit", ae.loc[ae["admitted"], "dta_hours"]),
-                     ("other types", ae.loc[ae["department_type"] != "1", "hours"])):
+                     ("other types", ae.loc[ae["department_type"] != TYPE_1_AE, "hours"])):
         v = v.dropna().to_numpy()
         if len(v):
             q = np.quantile(v, POINTS)

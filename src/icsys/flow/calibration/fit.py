@@ -1,317 +1,34 @@
-"""`icsys flow calibrate`: a scenario fitted to the linked dataset, with a report of fit.
-
-What is fitted, and from what:
-- arrival streams per site: A&E type 1 by arrival mode, A&E type 3 (minor injuries and urgent
-  treatment centres), emergency admissions not through A&E (GP and same-day emergency care),
-  ordinary elective admissions, and step-up admissions to community beds; each with its mean a day
-  and hour-of-day, day-of-week and month profiles (`ae_attendance`, `inpatient_spell`,
-  `community_bed_stay`);
-- case mixes by age band, eFI frailty category (computed from the GP record at the middle of the
-  data) and specialty: each group's share, whether it is admitted, its length of stay from admission
-  to ready for discharge (an empirical distribution) and its discharge pathway mix;
-- time in A&E of those not admitted and from arrival to decision to admit;
-- beds per site and community beds per ICP from the system definition (`icsys.system.load_system`);
-- for each council, reablement (places), home care (care hours a week) and care-home places open to
-  hospital discharges: the most held at once by people discharged from hospital in the last year
-  of data (packages linked to a discharge by person and start date), shown beside what the system
-  definition commissions; how long each is held (Kaplan-Meier, so packages still running count);
-  the care hours each person needs; and the time from ready for discharge to moving (arranging);
-- where each pathway leads from each site (by the council or ICP where patients live), and onward
-  destinations from community beds;
-- a census of the day the scenario starts, when the data reach it.
-"""
+"""The fit: a scenario built from the data read from the store (`read`), with the estimators (`estimators`),
+remembering what it saw for the report of fit (`report`)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, timedelta
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from pydantic import ValidationError
 
-from icsys.errors import InputError
+from icsys.dataset.definitions import DIED, TYPE_1_AE
+from icsys.flow.calibration.estimators import (
+    empirical,
+    kaplan_meier,
+    normalise,
+    normalise_dict,
+    pathway_mix,
+    profile,
+    weighted_count,
+    within,
+)
+from icsys.flow.calibration.read import CARE_HOME, EMERGENCY_DIRECT, Data
 from icsys.flow.distributions import mean
-from icsys.flow.model import AGE_BANDS, Empirical, Scenario
-from icsys.flow.toml_out import dumps
-from icsys.system import System, load_system
+from icsys.flow.model import Empirical
+from icsys.system import System
 
-GRID = np.linspace(0.0, 1.0, 21)  # probabilities of the fitted empirical distributions
 MIN_GROUP = 30  # observations needed to fit a group's own stay or pathway mix
-AGE_EDGES = [16, 65, 75, 85]
-CARE_HOME = {"54", "65", "85"}  # HES DISDEST of a care home
-EMERGENCY_DIRECT = "gp_sdec"
-
-
-class CalibrationError(InputError):
-    """The store cannot be calibrated from (too little data, missing tables)."""
-
-
-@dataclass
-class Data:
-    first: date
-    last: date
-    scale: float  # a synthetic store's share of the population (1 for real data): beds are scaled by it
-    ae: pd.DataFrame
-    spells: pd.DataFrame
-    community: pd.DataFrame
-    packages: pd.DataFrame
-
-    @property
-    def days(self) -> int:
-        return (self.last - self.first).days + 1
-
-
-def calibrate(db: Path, system_path: Path | None, start: date | None, days: int, beds: str = "system",
-              progress: Any = None) -> tuple[str, str]:
-    """The scenario (TOML text) and the report of fit (Markdown). `beds`: "system" takes acute and community
-    beds from the system definition; "observed" takes the most occupied at once in the last year of data
-    (when the data show more people in beds than the definition has, as a synthetic store can)."""
-    if beds not in ("system", "observed"):
-        raise CalibrationError(f"beds {beds!r}: use system or observed")
-    update = progress or (lambda *_: None)
-    system = load_system(system_path)
-    update("reading the store (eFI of everyone, admissions, attendances, stays, packages)", 0, 3)
-    data = extract(db, system)
-    start = start or data.last + timedelta(days=1)
-    update("fitting streams, case mixes, stays and services", 1, 3)
-    fit = Fit(data, system, start, days, beds)
-    scenario = fit.scenario()
-    update("writing the report of fit", 2, 3)
-    try:
-        Scenario.model_validate(scenario)
-    except ValidationError as exc:  # a bug here, not bad input: say what was produced
-        raise CalibrationError(f"the calibrated scenario does not validate: {exc}") from exc
-    header = {"scenario": f"Calibrated by `icsys flow calibrate` from {db} ({data.first} to {data.last}).\n"
-                          "See the report of fit beside this file."}
-    return dumps(scenario, header), fit.report(str(db))
-
-
-# --- reading the store ------------------------------------------------------------------------------------------
-
-def extract(db: Path, system: System) -> Data:
-    import ibis
-
-    from icsys.dataset.store import connect
-    from icsys.population import measures
-
-    backend = connect(db)
-    try:
-        first, last = _window(backend)
-        scale = _scale(backend)
-        person = backend.table("person")
-        middle = first + (last - first) / 2
-        frailty = measures.efi(person, backend.table("clinical_event"), backend.table("medication"), middle)
-        people = person.select("person_id", "birth_date", "practice_code").join(
-            frailty.select("person_id", frailty="efi_category"), "person_id", how="left").select(
-            "person_id", "birth_date", "practice_code", "frailty")
-        spells = backend.table("inpatient_spell")
-        spells = spells.filter(spells.patient_classification == "1", ~spells.admission_method.startswith("3"),
-                               spells.admission_method != "81")
-        spells = spells.join(people, "person_id", how="left").select(
-            "spell_id", "person_id", "site_code", "admission_time", "ready_for_discharge_time", "discharge_time",
-            "admission_method", "specialty", "discharge_pathway", "discharge_destination", "attendance_id",
-            "birth_date", "practice_code", "frailty")
-        ae = backend.table("ae_attendance").join(people, "person_id", how="left").select(
-            "attendance_id", "site_code", "department_type", "arrival_time", "decision_to_admit_time",
-            "departure_time", "arrival_mode", "disposal", "birth_date", "practice_code", "frailty")
-        stays = backend.table("community_bed_stay").join(people, "person_id", how="left").select(
-            "spell_id", "unit_code", "source", "admission_time", "ready_for_discharge_time", "discharge_time",
-            "discharge_destination", "birth_date", "practice_code")
-        packages = _linked_packages(backend, ibis)
-        frames = [t.to_pandas() for t in (ae, spells, stays, packages)]
-    finally:
-        backend.disconnect()
-    ae, spells, stays, packages = frames
-    if len(spells) < 200 or len(ae) < 200:
-        raise CalibrationError(f"{db}: too little data to calibrate from ({len(spells)} admissions, "
-                               f"{len(ae)} A&E attendances)")
-    spells = _spells(spells, system)
-    # placed: the spell's pathway found its place (a community bed for P2, a package for P1 and P3); else
-    # another route was found
-    spells["placed"] = np.where(spells["pathway"] == 2, spells["spell_id"].isin(set(stays["spell_id"].dropna())),
-                                spells["spell_id"].isin(set(packages["spell_id"].dropna())))
-    return Data(first, last, scale, _ae(ae, spells, system), spells, _community(stays, system),
-                _packages(packages))
-
-
-def _scale(backend: Any) -> float:
-    """The scale a synthetic store was built at (its people are that share of the system's)."""
-    import json
-
-    if "icsys_meta" not in backend.list_tables():
-        return 1.0
-    meta = backend.table("icsys_meta").to_pandas()
-    value = meta.loc[meta["key"] == "scale", "value"]
-    return float(json.loads(value.iloc[0])) if len(value) else 1.0
-
-
-def _window(backend: Any) -> tuple[date, date]:
-    t = backend.table("ae_attendance")
-    row = t.aggregate(first=t.arrival_time.min(), last=t.arrival_time.max()).to_pandas().iloc[0]
-    if pd.isna(row["first"]):
-        raise CalibrationError("the store has no A&E attendances to calibrate from")
-    first, last = row["first"].date(), row["last"].date()
-    if last > first:  # the final day is usually part-filled (attendances that ran past midnight)
-        last -= timedelta(days=1)
-    return first, last
-
-
-def _linked_packages(backend: Any, ibis: Any) -> Any:
-    """Social care packages that started a discharge (within 3 days of leaving hospital), with the delay
-    from ready for discharge to leaving; and all packages for the census."""
-    spells = backend.table("inpatient_spell")
-    spells = spells.filter(spells.discharge_pathway.isin([1, 2, 3]), spells.discharge_time.notnull())
-    spells = spells.select("spell_id", spell_person="person_id", left_on=spells.discharge_time.date(),
-                           pathway="discharge_pathway", ready="ready_for_discharge_time", left_at="discharge_time")
-    p = backend.table("social_care_package")
-    joined = p.join(spells, [p.person_id == spells.spell_person, p.start_date >= spells.left_on,
-                             p.start_date <= spells.left_on + ibis.interval(days=3)], how="inner")
-    delay = (joined.left_at.epoch_seconds() - joined.ready.epoch_seconds()) / 86_400
-    return joined.select("package_id", "spell_id", "council_code", "service_type", "start_date", "end_date",
-                         "weekly_hours", "pathway", delay_days=delay).distinct(on="package_id", keep="first")
-
-
-def _age_band(birth: pd.Series, when: pd.Series) -> np.ndarray:
-    years = (pd.to_datetime(when) - pd.to_datetime(birth)).dt.days.to_numpy() / 365.25
-    index = np.searchsorted(AGE_EDGES, np.nan_to_num(years, nan=50.0), side="right")
-    return np.array(AGE_BANDS)[index]
-
-
-def _places(df: pd.DataFrame, system: System) -> pd.DataFrame:
-    district = {p.code: p.district for p in system.practice}
-    council = {d.code: d.council for d in system.district}
-    icp = {d.code: d.icp for d in system.district}
-    d = df["practice_code"].map(district)
-    return df.assign(council=d.map(council).fillna(_main(system, "council")), icp=d.map(icp).fillna(
-        _main(system, "icp")))
-
-
-def _main(system: System, what: str) -> str:
-    """The council or ICP of most people, for the few whose practice is not in the system definition."""
-    weights: dict[str, int] = {}
-    district = {d.code: d for d in system.district}
-    for p in system.practice:
-        key = getattr(district[p.district], what)
-        weights[key] = weights.get(key, 0) + p.list_size
-    return max(weights, key=lambda k: weights[k])
-
-
-def _days_between(a: pd.Series, b: pd.Series) -> np.ndarray:
-    return (pd.to_datetime(b) - pd.to_datetime(a)).dt.total_seconds().to_numpy() / 86_400
-
-
-def _spells(s: pd.DataFrame, system: System) -> pd.DataFrame:
-    s = _places(s, system)
-    method = s["admission_method"].astype(str)
-    source = np.where(method.str.startswith("1"), "elective",
-                      np.where(s["attendance_id"].notna(), "ae", EMERGENCY_DIRECT))
-    died = s["ready_for_discharge_time"].isna() & s["discharge_time"].notna()
-    # a death ends the stay: it counts as a stay to the moment of death, then pathway 0 (the bed frees)
-    ready = s["ready_for_discharge_time"].where(~died, s["discharge_time"])
-    return s.assign(
-        source=source, age_band=_age_band(s["birth_date"], s["admission_time"]),
-        frailty=s["frailty"].fillna("unknown"), los=_days_between(s["admission_time"], ready),
-        pathway=s["discharge_pathway"].where(~died, 0), delay=_days_between(ready, s["discharge_time"]),
-        ready=ready)
-
-
-def _ae(ae: pd.DataFrame, spells: pd.DataFrame, system: System) -> pd.DataFrame:
-    """Attendances, with the specialty, stay and pathway of the admission each led to."""
-    ae = ae.assign(age_band=_age_band(ae["birth_date"], ae["arrival_time"]),
-                   frailty=ae["frailty"].fillna("unknown"),
-                   hours=_days_between(ae["arrival_time"], ae["departure_time"]) * 24,
-                   dta_hours=_days_between(ae["arrival_time"], ae["decision_to_admit_time"]) * 24,
-                   disposed_admitted=ae["disposal"] == "admitted")
-    linked = spells[spells["attendance_id"].notna()][["attendance_id", "specialty", "los", "pathway", "site_code"]]
-    ae = ae.merge(linked.rename(columns={"site_code": "bed_site"}), on="attendance_id", how="left")
-    # admitted, for the model: to an ordinary general and acute bed (a linked spell the model covers)
-    return ae.assign(admitted=ae["specialty"].notna())
-
-
-def _community(c: pd.DataFrame, system: System) -> pd.DataFrame:
-    icp_of_unit = {u.code: {d.code: d.icp for d in system.district}[u.district] for u in system.community_bed_unit}
-    c = _places(c, system)
-    ready = c["ready_for_discharge_time"].fillna(c["discharge_time"])
-    return c.assign(pool_icp=c["unit_code"].map(icp_of_unit), los=_days_between(c["admission_time"], ready),
-                    delay=_days_between(ready, c["discharge_time"]))
-
-
-def _packages(p: pd.DataFrame) -> pd.DataFrame:
-    return p.assign(start_date=pd.to_datetime(p["start_date"]), end_date=pd.to_datetime(p["end_date"]))
 
 
 # --- fitting ----------------------------------------------------------------------------------------------------
-
-def empirical(values: np.ndarray) -> dict[str, Any] | None:
-    """An empirical distribution at 21 evenly spaced probabilities; the top value is set so the fitted
-    mean equals the observed one (the last segment carries the mean of the top 5 %)."""
-    v = np.sort(np.asarray(values, dtype=np.float64)[np.isfinite(values)])
-    v = np.maximum(v, 0.0)
-    if len(v) == 0:
-        return None
-    q = np.quantile(v, GRID)
-    top = v[v >= q[-2]]
-    q[-1] = max(q[-2], 2 * top.mean() - q[-2]) if len(top) else q[-2]
-    return {"distribution": "empirical", "quantiles": [round(float(x), 4) for x in q]}
-
-
-def kaplan_meier(durations: np.ndarray, ended: np.ndarray) -> dict[str, Any] | None:
-    """Quantiles of a duration some of whose spells have not ended (censored), by Kaplan-Meier. Where the
-    estimate stops short (the longest spells are still running), an exponential tail takes over, with the
-    rate of ends per day at risk beyond the median observed end."""
-    d = np.asarray(durations, dtype=np.float64)
-    e = np.asarray(ended, dtype=bool)
-    ok = np.isfinite(d)
-    d, e = np.maximum(d[ok], 0.0), e[ok]
-    if len(d) == 0 or not e.any():
-        return None
-    order = np.argsort(d, kind="stable")
-    d, e = d[order], e[order]
-    survival = np.cumprod(1 - e / (len(d) - np.arange(len(d))))
-    cdf = 1 - survival
-    middle = np.median(d[e])
-    exposure = np.clip(d - middle, 0, None).sum()
-    rate = e[d > middle].sum() / exposure if exposure > 0 and e[d > middle].any() else 1 / max(d.mean(), 1e-9)
-    last = np.flatnonzero(e)[-1]
-    q = np.zeros(len(GRID))
-    for i, p in enumerate(GRID[1:-1], start=1):
-        j = np.searchsorted(cdf, p - 1e-12, side="left")
-        q[i] = d[j] if j <= last else d[last] + np.log(survival[last] / (1 - p)) / rate
-    beyond = d[e & (d >= q[-2])]
-    q[-1] = q[-2] + 2 * ((beyond.mean() - q[-2]) if len(beyond) and cdf[last] >= GRID[-2] else 1 / rate)
-    return {"distribution": "empirical", "quantiles": [round(float(x), 4) for x in np.maximum.accumulate(q)]}
-
-
-def profile(times: pd.Series, first: date, last: date) -> dict[str, list[float]]:
-    """Hour-of-day, day-of-week and month profiles (relative, mean 1), per calendar day available."""
-    t = pd.to_datetime(times)
-    days = pd.date_range(first, last, freq="D")
-    by_hour = np.bincount(t.dt.hour, minlength=24).astype(float)
-    by_dow = np.bincount(t.dt.weekday, minlength=7) / np.maximum(np.bincount(days.weekday, minlength=7), 1)
-    by_month = np.bincount(t.dt.month - 1, minlength=12) / np.maximum(np.bincount(days.month - 1, minlength=12), 1)
-    out = {}
-    for name, counts in (("hour_of_day", by_hour), ("day_of_week", by_dow), ("month", by_month)):
-        if counts.sum() > 0:
-            # months the data do not cover take the mean, rather than zero demand
-            counts = np.where(counts > 0, counts, counts[counts > 0].mean()) if name == "month" else counts
-            out[name] = [round(float(x), 4) for x in counts / counts.mean()]
-    return out
-
-
-def _mix(pathways: pd.Series) -> list[float]:
-    counts = np.bincount(pathways.fillna(0).astype(int).clip(0, 3), minlength=4).astype(float)
-    return [round(float(x), 5) for x in counts / counts.sum()] if counts.sum() else [1.0, 0.0, 0.0, 0.0]
-
-
-def _normalise(mix: list[float]) -> list[float]:
-    total = sum(mix)
-    out = [round(x / total, 5) for x in mix]
-    out[int(np.argmax(out))] += round(1 - sum(out), 5)
-    return [max(0.0, x) for x in out]
-
 
 class Fit:
     """Builds the scenario from the data, remembering what it saw for the report of fit."""
@@ -361,7 +78,7 @@ class Fit:
 
     def _ae_source(self, mode: str) -> pd.DataFrame:
         ae = self.data.ae
-        return ae[(ae["department_type"] == "1") & (ae["arrival_mode"] == mode)]
+        return ae[(ae["department_type"] == TYPE_1_AE) & (ae["arrival_mode"] == mode)]
 
     def _admitted_only(self, source: str) -> pd.DataFrame:
         s = self.data.spells[self.data.spells["source"] == source]
@@ -407,11 +124,11 @@ class Fit:
                 break
         pathway = next(c for c in (mine, g, pool) if len(c) >= MIN_GROUP or c is pool)["pathway"]
         return {"age_band": age, "frailty": frail, "specialty": spec, "share": round(share, 7),
-                "los_days": empirical(los.to_numpy()), "pathway": _normalise(_mix(pathway))}
+                "los_days": empirical(los.to_numpy()), "pathway": normalise(pathway_mix(pathway))}
 
     def _minor_mix(self) -> dict[str, Any] | None:
         ae = self.data.ae
-        minor = ae[ae["department_type"] != "1"]
+        minor = ae[ae["department_type"] != TYPE_1_AE]
         if not len(minor):
             return None
         rows = [{"age_band": age, "frailty": frail, "share": round(len(g) / len(minor), 7), "admitted": False}
@@ -423,7 +140,7 @@ class Fit:
         out: list[dict[str, Any]] = []
         ae = d.ae
         for (site, dtype, mode), g in ae.groupby(["site_code", "department_type", "arrival_mode"]):
-            type1 = dtype == "1" and site in self.sites
+            type1 = dtype == TYPE_1_AE and site in self.sites
             admitted = g[g["admitted"]]
             stream = {"name": f"{site} A&E {mode.replace('_', ' ')}" + ("" if type1 else " (minor)"),
                       "source": f"ae_{mode}" if mode in ("walk_in", "ambulance") else "ae_walk_in",
@@ -491,7 +208,7 @@ class Fit:
                 self.notes.append(f"{code}: {n} people in beds on {self.census_day} is more than its {beds} beds "
                                   "with escalation; the census is capped at that.")
                 n = beds
-                ready = _within(ready, n)
+                ready = within(ready, n)
             self.beds_used[code] = core
             out.append({"code": code, "name": site.name, "kind": "acute", "capacity": core,
                         "escalation": escalation, "home_days": empirical(home),
@@ -518,7 +235,7 @@ class Fit:
         waiting at least as long as they did. None if nobody took another route."""
         s = self.data.spells
         s = self.recent(s, "discharge_time")
-        g = s[(s["pathway"] == pathway) & (s["discharge_destination"] != "79")]
+        g = s[(s["pathway"] == pathway) & (s["discharge_destination"] != DIED)]
         other = ~g["placed"].to_numpy()
         if other.sum() < MIN_GROUP:
             return None
@@ -578,7 +295,7 @@ class Fit:
 
     def _community_pools(self) -> list[dict[str, Any]]:
         c = self.data.community
-        icp_of = {d.code: d.icp for d in self.system.district}
+        icp_of = self.system.hierarchy.icp_by_district
         out = []
         for icp in self.icps:
             units = [u for u in self.system.community_bed_unit if icp_of[u.district] == icp]
@@ -595,10 +312,10 @@ class Fit:
                 "code": f"{icp}-community", "name": f"Community beds, {icp}", "kind": "community",
                 "capacity": self._community_beds(units, here), "stay_days": empirical(here["los"].to_numpy()),
                 "home_days": empirical(_not_to_care_homes(self.recent(here, "discharge_time"))["delay"].to_numpy()),
-                "onward": _normalise([1 - care_home, 0.0, 0.0, care_home]),
+                "onward": normalise([1 - care_home, 0.0, 0.0, care_home]),
                 "census": int(self._active(here["admission_time"], here["discharge_time"]))}
             if care_home > 0:
-                pool["discharge_to"] = {"3": _normalise_dict({f"{k}-care-home": float(v)
+                pool["discharge_to"] = {"3": normalise_dict({f"{k}-care-home": float(v)
                                                              for k, v in councils.items()})}
             out.append(pool)
         return out
@@ -667,7 +384,7 @@ class Fit:
         grid = days.to_numpy("datetime64[D]")
         start = g["start_date"].to_numpy("datetime64[D]")
         end = g["end_date"].fillna(last + pd.Timedelta(days=1)).to_numpy("datetime64[D]")
-        held = _weighted_count(start, weight, grid) - _weighted_count(end, weight, grid)
+        held = weighted_count(start, weight, grid) - weighted_count(end, weight, grid)
         return float(np.ceil(held.max()))
 
     def _active(self, start: pd.Series, end: pd.Series) -> int:
@@ -685,33 +402,6 @@ class Fit:
                                   .items() if k in (1, 2, 3)})
         return out
 
-    # --- the report of fit ---
-    def report(self, source: str) -> str:
-        from icsys.flow.fit_report import fit_report
-
-        return fit_report(self, source)
-
-
-def _weighted_count(times: np.ndarray, weight: np.ndarray, grid: np.ndarray) -> np.ndarray:
-    """For each point of the grid, the total weight of the times at or before it."""
-    order = np.argsort(times, kind="stable")
-    total = np.concatenate([[0.0], np.cumsum(weight[order])])
-    return total[np.searchsorted(times[order], grid, side="right")]
-
-
-def _within(counts: dict[str, int], total: int) -> dict[str, int]:
-    """Counts scaled down (if need be) so that they add up to no more than total."""
-    have = sum(counts.values())
-    if have <= total:
-        return counts
-    return {k: v * total // have for k, v in counts.items()}
-
 
 def _not_to_care_homes(stays: pd.DataFrame) -> pd.DataFrame:
     return stays[~stays["discharge_destination"].isin(CARE_HOME)]
-
-
-def _normalise_dict(shares: dict[str, float]) -> dict[str, float]:
-    keys = list(shares)
-    values = _normalise(list(shares.values()))
-    return dict(zip(keys, values, strict=True))

@@ -15,8 +15,8 @@ from typing import Any
 
 import pandas as pd
 
-from icsys.performance.board import BoardPack, StandardPanel, fmt
-from icsys.performance.board_icons import (
+from icsys.reports.board.content import BoardPack, StandardPanel, fmt
+from icsys.reports.charts import (
     BLUE,
     CAUSE_COLOURS,
     GREY,

@@ -1,0 +1,40 @@
+"""Shared clinical definitions: which records are an emergency admission, an elective or a maternity one, an
+ordinary admission, a type 1 A&E attendance, a death or a discharge to a care home, in the codes of the NHS Data
+Model and Dictionary (HES ADMIMETH, CLASSPAT, DISDEST; ECDS department type).
+
+Each is a tuple of codes, which `.isin` takes on an Ibis column and a pandas Series alike, and the functions
+below say of a column whether each row is one, so population, performance and flow count the same thing.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+# Admission method (HES ADMIMETH)
+ELECTIVE_ADMISSION_METHODS = ("11", "12", "13")  # waiting list, booked, planned
+EMERGENCY_ADMISSION_METHODS = ("21", "22", "23", "24", "25", "2A", "2B", "2C", "2D", "28")
+MATERNITY_ADMISSION_METHODS = ("31", "32")  # ante and post partum
+TRANSFER_ADMISSION_METHODS = ("81",)  # an admitted patient transferred from another hospital, not an emergency
+
+# Patient classification (HES CLASSPAT)
+ORDINARY_ADMISSION = "1"  # an ordinary admission, not a day case or a regular attender
+REGULAR_ATTENDER_CLASSIFICATIONS = ("3", "4")  # regular day and regular night admissions
+
+# A&E department type
+TYPE_1_AE = "1"  # consultant-led 24-hour major emergency department
+
+# Discharge destination (HES DISDEST)
+DIED = "79"
+CARE_HOME_DESTINATIONS = ("54", "65", "85")  # NHS run care home, local authority residential, non-NHS care home
+
+def emergency_admission(method: Any) -> Any:
+    """Whether each admission method (an Ibis string column or a pandas Series) is an emergency admission."""
+    return method.isin(EMERGENCY_ADMISSION_METHODS)
+
+
+def elective_admission(method: Any) -> Any:
+    return method.isin(ELECTIVE_ADMISSION_METHODS)
+
+
+def maternity_admission(method: Any) -> Any:
+    return method.isin(MATERNITY_ADMISSION_METHODS)
