@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -44,6 +44,23 @@ def clear_errors() -> Iterator[None]:
         fail(f"the store could not be used: {str(exc).splitlines()[0]}; nothing was changed")
     except KeyboardInterrupt:
         fail("interrupted; nothing was changed", status=130)
+
+
+def json_text(data: Any, indent: int | None = 2) -> str:
+    """JSON that any tool reads: a number that is not finite (NaN, e.g. a PPV with nobody flagged) is null."""
+    import json
+    import math
+
+    def finite(x: Any) -> Any:
+        if isinstance(x, float):
+            return x if math.isfinite(x) else None
+        if isinstance(x, dict):
+            return {k: finite(v) for k, v in x.items()}
+        if isinstance(x, list | tuple):
+            return [finite(v) for v in x]
+        return x
+
+    return json.dumps(finite(data), indent=indent, allow_nan=False)
 
 
 def parse_date(value: str, option: str) -> date:

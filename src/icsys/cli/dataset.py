@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -10,7 +9,7 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from icsys.cli.common import DbOption, SystemOption, clear_errors, err, fail, parse_date, progress
+from icsys.cli.common import DbOption, SystemOption, clear_errors, err, fail, json_text, parse_date, progress
 from icsys.synth.context import DEFAULT_END
 
 app = typer.Typer()
@@ -98,7 +97,7 @@ def info(
     with clear_errors():
         summary = describe(db)
     if as_json:
-        print(json.dumps(summary, indent=2))
+        print(json_text(summary))
         return
     _print_info(summary)
 
