@@ -67,3 +67,48 @@ def build(tmp_path: Path, **tables: str) -> Path:
         append(con, name, pa.Table.from_pylist(rows))
     con.close()
     return db
+
+
+# --- the engines a spec runs on ------------------------------------------------------------------------
+
+ENGINES = ("duckdb", "spark")
+
+
+class OnSpark:
+    """Measures a spec store on a local Spark session: its tables (every schema table, empty or not) become
+    the session's temporary views, typed by the schema, and the same Ibis rules run on them."""
+
+    def __init__(self, spark: Any) -> None:
+        self.spark, self.loaded = spark, None
+
+    def measure(self, db: Path, **asked: Any) -> Any:
+        import ibis
+
+        from icsys.performance.catalogue import load_catalogue
+        from icsys.performance.measure import measure
+        from icsys.performance.organisations import Hierarchy
+        from icsys.system import load_system
+
+        if self.loaded != db:
+            self._load(db)
+        return measure(ibis.pyspark.connect(self.spark), load_catalogue(), Hierarchy(load_system()), **asked)
+
+    def _load(self, db: Path) -> None:
+        import duckdb
+        from pyspark.sql import types as T
+
+        kinds = {"string": T.StringType(), "int": T.LongType(), "float": T.DoubleType(), "date": T.DateType(),
+                 "timestamp": T.TimestampType(), "bool": T.BooleanType()}
+        with duckdb.connect(str(db), read_only=True) as con:
+            for name, table in TABLES.items():
+                schema = T.StructType([T.StructField(c.name, kinds[c.type]) for c in table.columns])
+                rows = con.execute(f'SELECT {", ".join(table.column_names)} FROM "{name}"').fetchall()
+                self.spark.createDataFrame(rows, schema=schema).createOrReplaceTempView(name)
+        self.loaded = db
+
+
+def measure_on(engine: str | OnSpark, db: Path, **asked: Any) -> Any:
+    """measure_store's rows for a spec store, on DuckDB (the store itself) or on Spark."""
+    from icsys.performance.measure import measure_store
+
+    return measure_store(db, **asked) if engine == "duckdb" else engine.measure(db, **asked)  # type: ignore[union-attr]
