@@ -3,23 +3,11 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-
-def icsys(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "icsys", *map(str, args)], capture_output=True, text=True,
-                          timeout=600)
-
-
-def assert_clear_error(result: subprocess.CompletedProcess[str], *words: str) -> None:
-    assert result.returncode == 2, result.stderr
-    assert "Traceback" not in result.stderr + result.stdout
-    for word in words:
-        assert word in result.stderr, result.stderr
+from support import assert_clear_error, icsys
 
 
 def test_system_check_summarises_kent_and_medway() -> None:

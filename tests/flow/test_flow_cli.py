@@ -3,23 +3,16 @@
 from __future__ import annotations
 
 import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-
-def icsys(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "icsys", "flow", *map(str, args)], capture_output=True, text=True,
-                          timeout=600)
+from support import assert_clear_error
+from support import icsys as run
 
 
-def assert_clear_error(result: subprocess.CompletedProcess[str], *words: str) -> None:
-    assert result.returncode == 2, result.stderr
-    assert "Traceback" not in result.stderr + result.stdout
-    for word in words:
-        assert word in result.stderr, result.stderr
+def icsys(*args: str | Path):
+    return run("flow", *args)
 
 
 def test_schema_is_json_schema_of_a_scenario() -> None:

@@ -79,32 +79,18 @@ class OnSpark:
     the session's temporary views, typed by the schema, and the same Ibis rules run on them."""
 
     def __init__(self, spark: Any) -> None:
-        self.spark, self.loaded = spark, None
+        self.spark, self.loaded, self.backend = spark, None, None
 
     def measure(self, db: Path, **asked: Any) -> Any:
-        import ibis
-
         from icsys.performance.catalogue import load_catalogue
         from icsys.performance.measure import measure
         from icsys.performance.organisations import Hierarchy
         from icsys.system import load_system
+        from support.spark import spark_views
 
         if self.loaded != db:
-            self._load(db)
-        return measure(ibis.pyspark.connect(self.spark), load_catalogue(), Hierarchy(load_system()), **asked)
-
-    def _load(self, db: Path) -> None:
-        import duckdb
-        from pyspark.sql import types as T
-
-        kinds = {"string": T.StringType(), "int": T.LongType(), "float": T.DoubleType(), "date": T.DateType(),
-                 "timestamp": T.TimestampType(), "bool": T.BooleanType()}
-        with duckdb.connect(str(db), read_only=True) as con:
-            for name, table in TABLES.items():
-                schema = T.StructType([T.StructField(c.name, kinds[c.type]) for c in table.columns])
-                rows = con.execute(f'SELECT {", ".join(table.column_names)} FROM "{name}"').fetchall()
-                self.spark.createDataFrame(rows, schema=schema).createOrReplaceTempView(name)
-        self.loaded = db
+            self.backend, self.loaded = spark_views(self.spark, db), db
+        return measure(self.backend, load_catalogue(), Hierarchy(load_system()), **asked)
 
 
 def measure_on(engine: str | OnSpark, db: Path, **asked: Any) -> Any:
