@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
-from support import assert_clear_error, icsys
+from support import assert_clear_error, icsys, strict_json
 
 
 def test_system_check_summarises_kent_and_medway() -> None:
@@ -20,7 +19,7 @@ def test_system_check_summarises_kent_and_medway() -> None:
 
 def test_system_schema_is_json_schema() -> None:
     result = icsys("system", "schema")
-    schema = json.loads(result.stdout)
+    schema = strict_json(result.stdout)
     assert {"ics", "icp", "practice", "site"} <= set(schema["properties"])
 
 

@@ -3,14 +3,13 @@ processes, JSON out, bad input refused with a clear message, exit status 2 and n
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import duckdb
 import pytest
 from spec_tables import build
 
-from support import assert_clear_error
+from support import assert_clear_error, strict_json
 from support import icsys as run
 
 AE = """
@@ -32,7 +31,7 @@ def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_standards_lists_the_catalogue_with_dated_thresholds() -> None:
     result = icsys("standards", "--json")
     assert result.returncode == 0, result.stderr
-    four = {s["id"]: s for s in json.loads(result.stdout)}["ae_4h"]
+    four = {s["id"]: s for s in strict_json(result.stdout)}["ae_4h"]
     assert {(t["value"], t["from"], t["to"]) for t in four["threshold"]} >= {
         (95.0, "2010-07-01", None), (78.0, "2025-04-01", "2026-03-31")}
 
@@ -41,7 +40,7 @@ def test_measure_gives_rows_as_json(db: Path) -> None:
     result = icsys("measure", "--db", db, "--standard", "ae_4h", "--org", "RPA02", "--from", "2025-03-01",
                    "--to", "2025-03-31", "--json")
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout) == [{"standard": "ae_4h", "org": "RPA02", "period": "2025-03-01",
+    assert strict_json(result.stdout) == [{"standard": "ae_4h", "org": "RPA02", "period": "2025-03-01",
                                           "numerator": 1.0, "denominator": 2.0, "value": 50.0, "target": 78.0}]
 
 
@@ -66,7 +65,7 @@ def test_measure_without_dates_needs_a_store_that_records_them(db: Path, tmp_pat
 def test_trajectory(db: Path, tmp_path: Path) -> None:
     plan = tmp_path / "plan.csv"
     plan.write_text("standard,org,month,planned\nae_4h,RPA,2025-03,45\n")
-    rows = json.loads(icsys("trajectory", "--db", db, "--plan", plan, "--json").stdout)
+    rows = strict_json(icsys("trajectory", "--db", db, "--plan", plan, "--json").stdout)
     assert rows == [{"standard": "ae_4h", "org": "RPA", "month": "2025-03", "planned": 45.0, "actual": 50.0,
                      "variance": 5.0, "on_track": True, "target": 78.0}]
     plan.write_text("standard,org,month,planned\nae_4h,RPA,2025-03,lots\n")
@@ -77,7 +76,7 @@ def test_escalation_writes_the_history_and_shows_reasons(tmp_path: Path) -> None
     db = build(tmp_path, ae_attendance=AE)
     result = icsys("escalation", "--db", db, "--from", "2025-03-01", "--to", "2025-03-01", "--json")
     assert result.returncode == 0, result.stderr
-    status = {r["org"]: r for r in json.loads(result.stdout)}
+    status = {r["org"]: r for r in strict_json(result.stdout)}
     assert status["RPA02"]["indicators"]["four_hours"] == 50.0
     assert {"indicator": "four_hours", "name": "A&E 4-hour performance", "value": 50.0, "level": 4,
             "trigger": 60.0} in status["RPA02"]["reasons"]

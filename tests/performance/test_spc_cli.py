@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from support import assert_clear_error
+from support import assert_clear_error, strict_json
 from support import icsys as run
 
 DATA = Path(__file__).parent / "data"
@@ -22,7 +22,7 @@ def icsys(*args: str | Path):
 def spc_json(*args: str | Path) -> dict:
     result = icsys(*args, "--json")
     assert result.returncode == 0, result.stderr
-    return json.loads(result.stdout)
+    return strict_json(result.stdout)
 
 
 def test_json_has_a_row_per_point_the_icons_and_the_settings() -> None:

@@ -3,7 +3,6 @@ worked by hand, and the command on a whole store."""
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +11,7 @@ import pytest
 
 from icsys.population.disclosure import for_sharing, round_count
 from icsys.population.inequalities import ESP2013, Measure, slope_index, summarise
-from support import assert_clear_error, icsys
+from support import assert_clear_error, icsys, strict_json
 
 
 def quintiles(values: list[float], people: list[int]) -> pd.DataFrame:
@@ -66,7 +65,7 @@ def test_inequalities_command(stratified_store: Path) -> None:
 
     result = run("--measure", "activity:emergency_admissions", "--by", "imd_quintile", "--json")
     assert result.returncode == 0, result.stderr
-    out = json.loads(result.stdout)
+    out = strict_json(result.stdout)
     rows = {r["group"]: r for r in out["rows"]}
     assert out["standardised"] and out["unit"] == "per 1,000 a year"
     # The synthetic data makes emergency admissions commoner with deprivation: the index must show it.

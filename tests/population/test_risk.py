@@ -4,7 +4,6 @@ definitions."""
 
 from __future__ import annotations
 
-import json
 import subprocess
 from datetime import date
 from pathlib import Path
@@ -17,7 +16,7 @@ from sklearn.metrics import roc_auc_score
 
 from icsys.dataset.store import StoreError, open_store
 from icsys.population import model_card, risk
-from support import assert_clear_error, icsys
+from support import assert_clear_error, icsys, strict_json
 
 
 def test_stratify_trained_and_stored_a_model_validated_on_a_later_year(stratified_store: Path) -> None:
@@ -93,7 +92,7 @@ def test_dates_that_would_leak_or_run_off_the_data_are_refused() -> None:
 def test_model_card_and_top_risk_cohort_from_the_command_line(stratified_store: Path, tmp_path: Path) -> None:
     card = icsys("population", "model-card", "--db", stratified_store)
     assert card.returncode == 0 and "## On the held-out year" in card.stdout and "age and sex" in card.stdout
-    as_json = json.loads(icsys("population", "model-card", "--db", stratified_store, "--json").stdout)
+    as_json = strict_json(icsys("population", "model-card", "--db", stratified_store, "--json").stdout)
     assert as_json["validation"]["people"] > 1000
     out = tmp_path / "top.csv"
     listed = icsys("population", "cohort", "top_risk_not_known_to_community", "--db", stratified_store,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import signal
 import subprocess
 import sys
@@ -14,7 +13,7 @@ import pytest
 
 from icsys.dataset.schema import TABLES
 from icsys.system import load_system
-from support import assert_clear_error
+from support import assert_clear_error, strict_json
 from support import icsys as run
 
 SCALE, YEARS = "0.003", "2"
@@ -110,7 +109,7 @@ def test_no_activity_after_death(con, name: str) -> None:
 
 
 def test_info_json(store: Path, con) -> None:
-    info = json.loads(icsys("info", "--db", store, "--json").stdout)
+    info = strict_json(icsys("info", "--db", store, "--json").stdout)
     assert info["system"]["code"] == "QKS" and info["system"]["synthetic"] is True
     assert info["period"] == {"from": "2024-04-01", "to": "2026-03-31"}
     for name in TABLES:
