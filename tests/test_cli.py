@@ -80,3 +80,11 @@ def test_store_locked_by_another_process(tmp_path: Path) -> None:
         assert_clear_error(icsys("load", "--db", db, "--table", "person", people), "lock")
     finally:
         holder.close()
+
+
+def test_json_output_writes_null_for_what_is_not_a_number() -> None:
+    from icsys.cli.common import json_text
+
+    text = json_text({"ppv": float("nan"), "limits": [float("inf"), -float("inf"), 1.5], "n": 3}, indent=None)
+    assert text == '{"ppv": null, "limits": [null, null, 1.5], "n": 3}'
+    assert strict_json(text)["n"] == 3
