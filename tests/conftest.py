@@ -1,17 +1,18 @@
-"""Fixtures shared across areas: one local Spark session and one small store for the tests that run the
-same Ibis expressions on DuckDB and Spark."""
+"""Fixtures shared across areas: the checked-in fixture store, one cache of synthetic stores per
+parameter set, and one local Spark session."""
 
 from __future__ import annotations
 
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
-from icsys.synth.generate import synthesise
-from icsys.system import load_system
+from support import icsys, store_from_fixture
+
+SyntheticStore = Callable[..., Path]
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -32,10 +33,34 @@ def data_manager(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
 
 
 @pytest.fixture(scope="session")
-def spark_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    db = tmp_path_factory.mktemp("spark") / "km.duckdb"
-    synthesise(load_system(), db, scale=0.002, years=2, seed=3)
-    return db
+def fixture_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The store rebuilt from tests/fixtures/km_small, once a session. Read it only: copy it to change it."""
+    return store_from_fixture(tmp_path_factory.mktemp("fixture") / "km.duckdb")
+
+
+@pytest.fixture(scope="session")
+def synthetic_store(tmp_path_factory: pytest.TempPathFactory) -> SyntheticStore:
+    """synthetic_store(scale, years, seed): a store built by `icsys synth` once a session per parameter set.
+    The path returned is shared: open it read-only, or pass copy_to=a folder for a copy of one's own."""
+    built: dict[tuple[float, int, int], Path] = {}
+
+    def store(scale: float, years: int, seed: int, copy_to: Path | None = None) -> Path:
+        key = (scale, years, seed)
+        if key not in built:
+            db = tmp_path_factory.mktemp(f"synth-{scale}-{years}-{seed}") / "km.duckdb"
+            icsys("synth", "--db", db, "--scale", scale, "--years", years, "--seed", seed, "--quiet", check=True)
+            built[key] = db
+        if copy_to is None:
+            return built[key]
+        copy_to.mkdir(parents=True, exist_ok=True)
+        return Path(shutil.copy(built[key], copy_to / built[key].name))
+
+    return store
+
+
+@pytest.fixture(scope="session")
+def spark_store(synthetic_store: SyntheticStore) -> Path:
+    return synthetic_store(0.002, 2, 3)
 
 
 @pytest.fixture(scope="session")

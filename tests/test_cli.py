@@ -2,24 +2,11 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-
-def icsys(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "icsys", *map(str, args)], capture_output=True, text=True,
-                          timeout=600)
-
-
-def assert_clear_error(result: subprocess.CompletedProcess[str], *words: str) -> None:
-    assert result.returncode == 2, result.stderr
-    assert "Traceback" not in result.stderr + result.stdout
-    for word in words:
-        assert word in result.stderr, result.stderr
+from support import assert_clear_error, icsys, strict_json
 
 
 def test_system_check_summarises_kent_and_medway() -> None:
@@ -32,7 +19,7 @@ def test_system_check_summarises_kent_and_medway() -> None:
 
 def test_system_schema_is_json_schema() -> None:
     result = icsys("system", "schema")
-    schema = json.loads(result.stdout)
+    schema = strict_json(result.stdout)
     assert {"ics", "icp", "practice", "site"} <= set(schema["properties"])
 
 
@@ -93,3 +80,11 @@ def test_store_locked_by_another_process(tmp_path: Path) -> None:
         assert_clear_error(icsys("load", "--db", db, "--table", "person", people), "lock")
     finally:
         holder.close()
+
+
+def test_json_output_writes_null_for_what_is_not_a_number() -> None:
+    from icsys.cli.common import json_text
+
+    text = json_text({"ppv": float("nan"), "limits": [float("inf"), -float("inf"), 1.5], "n": 3}, indent=None)
+    assert text == '{"ppv": null, "limits": [null, null, 1.5], "n": 3}'
+    assert strict_json(text)["n"] == 3

@@ -3,8 +3,6 @@ with SQL against the store), the fitting helpers against reference formulas, and
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import tomllib
 from pathlib import Path
 
@@ -18,16 +16,12 @@ from icsys.flow.compiled import compile_scenario
 from icsys.flow.distributions import mean
 from icsys.flow.model import Empirical, Scenario
 from icsys.flow.run import replicate
+from support import assert_clear_error, icsys
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    from icsys.synth.generate import synthesise
-    from icsys.system import load_system
-
-    db = tmp_path_factory.mktemp("flow") / "small.duckdb"
-    synthesise(load_system(), db, scale=0.01, years=2, seed=11)
-    return db
+def store(synthetic_store) -> Path:
+    return synthetic_store(0.01, 2, 11)
 
 
 @pytest.fixture(scope="module")
@@ -98,19 +92,14 @@ def test_a_calibrated_scenario_reproduces_observed_occupancy(fitted: tuple[dict,
 
 
 def test_calibrate_command_and_its_errors(store: Path, tmp_path: Path) -> None:
-    def run(*args: str | Path) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "icsys", "flow", "calibrate", *map(str, args)],
-                              capture_output=True, text=True, timeout=600)
+    def run(*args: str | Path):
+        return icsys("flow", "calibrate", *args)
 
-    bad = run("--db", store, "--out", tmp_path / "x.txt")
-    assert bad.returncode == 2 and "--out" in bad.stderr and ".toml" in bad.stderr
-    bad = run("--db", store, "--out", tmp_path / "x.toml", "--beds", "lots")
-    assert bad.returncode == 2 and "--beds lots" in bad.stderr
-    missing = run("--db", tmp_path / "none.duckdb", "--out", tmp_path / "x.toml")
-    assert missing.returncode == 2 and "no such store" in missing.stderr and "Traceback" not in missing.stderr
+    assert_clear_error(run("--db", store, "--out", tmp_path / "x.txt"), "--out", ".toml")
+    assert_clear_error(run("--db", store, "--out", tmp_path / "x.toml", "--beds", "lots"), "--beds lots")
+    assert_clear_error(run("--db", tmp_path / "none.duckdb", "--out", tmp_path / "x.toml"), "no such store")
     out = tmp_path / "km.toml"
     ok = run("--db", store, "--out", out, "--days", "30")
     assert ok.returncode == 0, ok.stderr
     assert out.exists() and out.with_suffix(".fit.md").exists()
-    checked = subprocess.run([sys.executable, "-m", "icsys", "flow", "check", out], capture_output=True, text=True)
-    assert checked.returncode == 0, checked.stderr
+    icsys("flow", "check", out, check=True)

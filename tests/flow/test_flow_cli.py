@@ -2,28 +2,20 @@
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 
-
-def icsys(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "icsys", "flow", *map(str, args)], capture_output=True, text=True,
-                          timeout=600)
+from support import assert_clear_error, strict_json
+from support import icsys as run
 
 
-def assert_clear_error(result: subprocess.CompletedProcess[str], *words: str) -> None:
-    assert result.returncode == 2, result.stderr
-    assert "Traceback" not in result.stderr + result.stdout
-    for word in words:
-        assert word in result.stderr, result.stderr
+def icsys(*args: str | Path):
+    return run("flow", *args)
 
 
 def test_schema_is_json_schema_of_a_scenario() -> None:
-    schema = json.loads(icsys("schema").stdout)
+    schema = strict_json(icsys("schema").stdout)
     assert {"scenario", "pool", "arrivals", "case_mix", "surge", "intervention"} <= set(schema["properties"])
 
 
@@ -57,7 +49,7 @@ def test_simulate_json_and_stress_report(tmp_path: Path) -> None:
     report = tmp_path / "run.md"
     result = icsys("simulate", "one_pool", "-n", "4", "--seed", "5", "--days", "120", "--json", "--report", report)
     assert result.returncode == 0, result.stderr
-    summary = json.loads(result.stdout)
+    summary = strict_json(result.stdout)
     assert summary["run"]["replications"] == 4 and summary["scenario"]["days"] == 120
     assert len(summary["daily"]["dates"]) == 120
     ward = summary["pools"]["ward"]
@@ -75,7 +67,7 @@ def test_compare_shows_paired_differences(tmp_path: Path) -> None:
                        'pool = "ward"\nchange = 2\nstart = 2025-04-01\n', encoding="utf-8")
     result = icsys("compare", "one_pool", overlay, "-n", "6", "--json")
     assert result.returncode == 0, result.stderr
-    out = json.loads(result.stdout)
+    out = strict_json(result.stdout)
     turned = out["differences"]["turned_away"]
     assert turned["high"] < 0  # fewer turned away, and the interval says so
     # common random numbers: the paired interval is tighter than two independent runs would give

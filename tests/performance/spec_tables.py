@@ -67,3 +67,34 @@ def build(tmp_path: Path, **tables: str) -> Path:
         append(con, name, pa.Table.from_pylist(rows))
     con.close()
     return db
+
+
+# --- the engines a spec runs on ------------------------------------------------------------------------
+
+ENGINES = ("duckdb", "spark")
+
+
+class OnSpark:
+    """Measures a spec store on a local Spark session: its tables (every schema table, empty or not) become
+    the session's temporary views, typed by the schema, and the same Ibis rules run on them."""
+
+    def __init__(self, spark: Any) -> None:
+        self.spark, self.loaded, self.backend = spark, None, None
+
+    def measure(self, db: Path, **asked: Any) -> Any:
+        from icsys.performance.catalogue import load_catalogue
+        from icsys.performance.measure import measure
+        from icsys.performance.organisations import Hierarchy
+        from icsys.system import load_system
+        from support.spark import spark_views
+
+        if self.loaded != db:
+            self.backend, self.loaded = spark_views(self.spark, db), db
+        return measure(self.backend, load_catalogue(), Hierarchy(load_system()), **asked)
+
+
+def measure_on(engine: str | OnSpark, db: Path, **asked: Any) -> Any:
+    """measure_store's rows for a spec store, on DuckDB (the store itself) or on Spark."""
+    from icsys.performance.measure import measure_store
+
+    return measure_store(db, **asked) if engine == "duckdb" else engine.measure(db, **asked)  # type: ignore[union-attr]

@@ -9,8 +9,6 @@ import pandas as pd
 import pytest
 
 from icsys.performance.measure import measure_store
-from icsys.synth.generate import synthesise
-from icsys.system import load_system
 
 # standard: (low, high) for the whole three years at ICS level; README (synthetic / published)
 EXPECTED = {
@@ -32,10 +30,8 @@ EXPECTED = {
 
 
 @pytest.fixture(scope="module")
-def store(tmp_path_factory: pytest.TempPathFactory):
-    db = tmp_path_factory.mktemp("calibration") / "km.duckdb"
-    synthesise(load_system(), db, scale=0.02, years=3, seed=11)
-    return db
+def store(synthetic_store):
+    return synthetic_store(0.02, 3, 11)
 
 
 @pytest.fixture(scope="module")

@@ -9,11 +9,21 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from spec_tables import build
-
-from icsys.performance.measure import measure_store
+from spec_tables import ENGINES, OnSpark, build, measure_on
 
 MARCH = (date(2025, 3, 1), date(2025, 3, 31))
+ENGINE: list[str | OnSpark] = ["duckdb"]  # the engine of the running test, set by the fixture below
+
+
+@pytest.fixture(autouse=True, params=ENGINES)
+def engine(request: pytest.FixtureRequest) -> str:
+    """Every spec runs on every engine, as ehrQL's do: the same tables and expectations on DuckDB and Spark."""
+    ENGINE[0] = OnSpark(request.getfixturevalue("spark")) if request.param == "spark" else request.param
+    return request.param
+
+
+def measure_store(db: Path, **asked):
+    return measure_on(ENGINE[0], db, **asked)
 
 
 def measured(db: Path, standard: str, org: str = "QKS", period: str = "month",

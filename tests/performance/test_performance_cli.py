@@ -3,14 +3,14 @@ processes, JSON out, bad input refused with a clear message, exit status 2 and n
 
 from __future__ import annotations
 
-import json
-import subprocess
-import sys
 from pathlib import Path
 
 import duckdb
 import pytest
 from spec_tables import build
+
+from support import assert_clear_error, strict_json
+from support import icsys as run
 
 AE = """
   person_id | site_code | department_type | arrival_time        | departure_time
@@ -19,9 +19,8 @@ AE = """
 """
 
 
-def icsys(*args: str | Path) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "icsys", "performance", *map(str, args)], capture_output=True,
-                          text=True, timeout=600)
+def icsys(*args: str | Path):
+    return run("performance", *args)
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +31,7 @@ def db(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def test_standards_lists_the_catalogue_with_dated_thresholds() -> None:
     result = icsys("standards", "--json")
     assert result.returncode == 0, result.stderr
-    four = {s["id"]: s for s in json.loads(result.stdout)}["ae_4h"]
+    four = {s["id"]: s for s in strict_json(result.stdout)}["ae_4h"]
     assert {(t["value"], t["from"], t["to"]) for t in four["threshold"]} >= {
         (95.0, "2010-07-01", None), (78.0, "2025-04-01", "2026-03-31")}
 
@@ -41,7 +40,7 @@ def test_measure_gives_rows_as_json(db: Path) -> None:
     result = icsys("measure", "--db", db, "--standard", "ae_4h", "--org", "RPA02", "--from", "2025-03-01",
                    "--to", "2025-03-31", "--json")
     assert result.returncode == 0, result.stderr
-    assert json.loads(result.stdout) == [{"standard": "ae_4h", "org": "RPA02", "period": "2025-03-01",
+    assert strict_json(result.stdout) == [{"standard": "ae_4h", "org": "RPA02", "period": "2025-03-01",
                                           "numerator": 1.0, "denominator": 2.0, "value": 50.0, "target": 78.0}]
 
 
@@ -54,35 +53,30 @@ def test_measure_gives_rows_as_json(db: Path) -> None:
     (["--standard", "dementia_diagnosis_rate", "--org", "RPA02"], ["is not measured for a site (RPA02)"]),
 ])
 def test_measure_refuses_bad_input(db: Path, args: list[str], words: list[str]) -> None:
-    result = icsys("measure", "--db", db, "--from", "2025-03-01", "--to", "2025-03-31", *args)
-    assert result.returncode == 2 and "Traceback" not in result.stderr
-    for word in words:
-        assert word in result.stderr, result.stderr
+    assert_clear_error(icsys("measure", "--db", db, "--from", "2025-03-01", "--to", "2025-03-31", *args), *words)
 
 
 def test_measure_without_dates_needs_a_store_that_records_them(db: Path, tmp_path: Path) -> None:
-    result = icsys("measure", "--db", db)
-    assert result.returncode == 2 and "give --from and --to" in result.stderr
+    assert_clear_error(icsys("measure", "--db", db), "give --from and --to")
     missing = icsys("measure", "--db", tmp_path / "none.duckdb", "--from", "2025-03-01", "--to", "2025-03-31")
-    assert missing.returncode == 2 and "no such store" in missing.stderr
+    assert_clear_error(missing, "no such store")
 
 
 def test_trajectory(db: Path, tmp_path: Path) -> None:
     plan = tmp_path / "plan.csv"
     plan.write_text("standard,org,month,planned\nae_4h,RPA,2025-03,45\n")
-    rows = json.loads(icsys("trajectory", "--db", db, "--plan", plan, "--json").stdout)
+    rows = strict_json(icsys("trajectory", "--db", db, "--plan", plan, "--json").stdout)
     assert rows == [{"standard": "ae_4h", "org": "RPA", "month": "2025-03", "planned": 45.0, "actual": 50.0,
                      "variance": 5.0, "on_track": True, "target": 78.0}]
     plan.write_text("standard,org,month,planned\nae_4h,RPA,2025-03,lots\n")
-    bad = icsys("trajectory", "--db", db, "--plan", plan)
-    assert bad.returncode == 2 and "row 2: planned 'lots' is not a number" in bad.stderr
+    assert_clear_error(icsys("trajectory", "--db", db, "--plan", plan), "row 2: planned 'lots' is not a number")
 
 
 def test_escalation_writes_the_history_and_shows_reasons(tmp_path: Path) -> None:
     db = build(tmp_path, ae_attendance=AE)
     result = icsys("escalation", "--db", db, "--from", "2025-03-01", "--to", "2025-03-01", "--json")
     assert result.returncode == 0, result.stderr
-    status = {r["org"]: r for r in json.loads(result.stdout)}
+    status = {r["org"]: r for r in strict_json(result.stdout)}
     assert status["RPA02"]["indicators"]["four_hours"] == 50.0
     assert {"indicator": "four_hours", "name": "A&E 4-hour performance", "value": 50.0, "level": 4,
             "trigger": 60.0} in status["RPA02"]["reasons"]
@@ -91,5 +85,5 @@ def test_escalation_writes_the_history_and_shows_reasons(tmp_path: Path) -> None
         assert con.execute("SELECT count(*) FROM opel_status").fetchone()[0] == len(status)
     screen = icsys("escalation", "--db", db, "--from", "2025-03-01", "--to", "2025-03-01")
     assert "ICS OPEL" in screen.stdout and "A&E 4-hour performance 50 (OPEL 4 at 60)" in screen.stdout
-    bad = icsys("escalation", "--db", db, "--config", tmp_path / "none.toml")
-    assert bad.returncode == 2 and "no such escalation framework" in bad.stderr
+    assert_clear_error(icsys("escalation", "--db", db, "--config", tmp_path / "none.toml"),
+                       "no such escalation framework")

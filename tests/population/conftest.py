@@ -8,18 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from icsys.access import Actor, Auditor
-from icsys.access.audit import beside
-from icsys.population.stratify import stratify
-from icsys.synth.generate import synthesise
-from icsys.system import load_system
+from support import icsys
 
 AS_OF = date(2026, 3, 31)
 
 
 @pytest.fixture(scope="session")
-def stratified_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    db = tmp_path_factory.mktemp("stratified") / "km.duckdb"
-    synthesise(load_system(), db, scale=0.008, years=3, seed=11)
-    stratify(db, AS_OF, say=lambda _: None, auditor=Auditor(Actor("asha", ("analyst",)), beside(db)))
+def stratified_store(synthetic_store, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    db = synthetic_store(0.008, 3, 11, copy_to=tmp_path_factory.mktemp("stratified"))
+    icsys("population", "stratify", "--db", db, "--as-of", AS_OF, check=True)
     return db

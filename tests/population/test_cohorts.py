@@ -3,8 +3,6 @@ with the reason; the command line lists members with reasons."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from pathlib import Path
 
 import ibis
@@ -14,6 +12,7 @@ import pytest
 from icsys.access import open_audit
 from icsys.access.audit import beside
 from icsys.population.cohort import SHIPPED, CohortError, load_cohort, members
+from support import assert_clear_error, icsys
 
 DEFINITIONS = sorted(p.stem for p in SHIPPED.glob("*.toml"))
 
@@ -54,11 +53,9 @@ def test_bad_definitions_are_refused(tmp_path: Path, text: str, message: str) ->
         load_cohort(path)
 
 
-def test_cli_lists_members_to_csv(tmp_path: Path) -> None:
-    db = tmp_path / "km.duckdb"
-    run = lambda *a: subprocess.run([sys.executable, "-m", "icsys", *map(str, a)], capture_output=True,  # noqa: E731
-                                    text=True)
-    assert run("synth", "--scale", "0.01", "--years", "2", "--db", db, "--quiet").returncode == 0
+def test_cli_lists_members_to_csv(synthetic_store, tmp_path: Path) -> None:
+    db = synthetic_store(0.01, 2, 42, copy_to=tmp_path)  # icsys synth's default seed
+    run = icsys
     out = tmp_path / "mdt.csv"
     result = run("population", "cohort", "frail_two_emergency_admissions", "--db", db, "--as-of", "2026-03-31",
                  "--out", out)
@@ -83,4 +80,4 @@ def test_cli_lists_members_to_csv(tmp_path: Path) -> None:
     assert derived[-1] == "person_measures as of 2026-03-31" and len(log) == 2 + len(derived)
     assert log[0][0] and log[0][1] == "data_manager"
     bad = run("population", "cohort", "frail_two_emergency_admissions", "--db", db, "--out", tmp_path / "x.pdf")
-    assert bad.returncode == 2 and ".csv or .xlsx" in bad.stderr and "Traceback" not in bad.stderr
+    assert_clear_error(bad, ".csv or .xlsx")

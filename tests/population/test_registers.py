@@ -3,8 +3,6 @@ properties indirect standardisation must have on a whole store."""
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from datetime import date
 from pathlib import Path
 
@@ -12,6 +10,7 @@ import pandas as pd
 import pytest
 
 from icsys.population.registers import Register, RegisterError, definitions, expected, registers
+from support import assert_clear_error, icsys
 
 
 def counts(rows: list[tuple]) -> pd.DataFrame:
@@ -66,14 +65,11 @@ def test_whole_store_ratios(stratified_store: Path) -> None:
 
 def test_registers_command_for_sharing(stratified_store: Path, tmp_path: Path) -> None:
     out = tmp_path / "reg.csv"
-    run = subprocess.run([sys.executable, "-m", "icsys", "population", "registers", "--db", str(stratified_store),
-                          "--level", "practice", "--condition", "learning_disability", "--for-sharing",
-                          "--out", str(out)], capture_output=True, text=True)
+    run = icsys("population", "registers", "--db", stratified_store, "--level", "practice", "--condition",
+                "learning_disability", "--for-sharing", "--out", out)
     assert run.returncode == 0, run.stderr
     shared = pd.read_csv(out)
     shown = shared["observed"].dropna()
     assert (shown % 5 == 0).all() and (shown == 0).any() | (shown >= 10).all()
     assert shared.loc[shared["observed"].isna(), "ratio"].isna().all() and shared["suppressed"].any()
-    bad = subprocess.run([sys.executable, "-m", "icsys", "population", "registers", "--db", str(stratified_store),
-                          "--level", "ward"], capture_output=True, text=True)
-    assert bad.returncode == 2 and "--level 'ward'" in bad.stderr
+    assert_clear_error(icsys("population", "registers", "--db", stratified_store, "--level", "ward"), "--level 'ward'")

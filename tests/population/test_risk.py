@@ -4,9 +4,7 @@ definitions."""
 
 from __future__ import annotations
 
-import json
 import subprocess
-import sys
 from datetime import date
 from pathlib import Path
 
@@ -18,10 +16,7 @@ from sklearn.metrics import roc_auc_score
 
 from icsys.dataset.store import StoreError, open_store
 from icsys.population import model_card, risk
-
-
-def icsys(*args: object) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "icsys", *map(str, args)], capture_output=True, text=True)
+from support import assert_clear_error, icsys, strict_json
 
 
 def test_stratify_trained_and_stored_a_model_validated_on_a_later_year(stratified_store: Path) -> None:
@@ -97,7 +92,7 @@ def test_dates_that_would_leak_or_run_off_the_data_are_refused() -> None:
 def test_model_card_and_top_risk_cohort_from_the_command_line(stratified_store: Path, tmp_path: Path) -> None:
     card = icsys("population", "model-card", "--db", stratified_store)
     assert card.returncode == 0 and "## On the held-out year" in card.stdout and "age and sex" in card.stdout
-    as_json = json.loads(icsys("population", "model-card", "--db", stratified_store, "--json").stdout)
+    as_json = strict_json(icsys("population", "model-card", "--db", stratified_store, "--json").stdout)
     assert as_json["validation"]["people"] > 1000
     out = tmp_path / "top.csv"
     listed = icsys("population", "cohort", "top_risk_not_known_to_community", "--db", stratified_store,
@@ -107,5 +102,5 @@ def test_model_card_and_top_risk_cohort_from_the_command_line(stratified_store: 
     assert len(members) > 0 and (members["risk_top_percent"] <= 0.5).all()
     assert (members["community_contacts"] == 0).all() and members["reasons"].str.contains("top 0.5 %").all()
     bad = icsys("population", "train-risk", "--db", stratified_store, "--train-as-of", "2025-03-31")
-    assert bad.returncode == 2 and "at least a year after" in bad.stderr and "Traceback" not in bad.stderr
-    assert icsys("population", "model-card", "--db", tmp_path / "none.duckdb").returncode == 2
+    assert_clear_error(bad, "at least a year after")
+    assert_clear_error(icsys("population", "model-card", "--db", tmp_path / "none.duckdb"))

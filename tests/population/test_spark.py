@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-import duckdb
 import ibis
 import pandas as pd
 import pytest
 
 from icsys.population.risk_features import features
 from icsys.population.stratify import person_measures
+from support.spark import spark_views
 
 AS_OF = date(2025, 3, 31)
 TABLES = ("person", "clinical_event", "medication", "inpatient_spell", "ae_attendance", "ambulance_incident",
@@ -21,10 +21,7 @@ TABLES = ("person", "clinical_event", "medication", "inpatient_spell", "ae_atten
 
 @pytest.fixture(scope="module")
 def engines(spark_store: Path, spark) -> tuple:
-    with duckdb.connect(str(spark_store), read_only=True) as con:
-        for name in TABLES:
-            spark.createDataFrame(con.execute(f"SELECT * FROM {name}").fetchdf()).createOrReplaceTempView(name)
-    return ibis.pyspark.connect(spark), ibis.duckdb.connect(str(spark_store), read_only=True)
+    return spark_views(spark, spark_store, TABLES), ibis.duckdb.connect(str(spark_store), read_only=True)
 
 
 def normalise(df: pd.DataFrame) -> pd.DataFrame:

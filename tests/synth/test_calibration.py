@@ -11,17 +11,15 @@ import pytest
 
 from icsys.codes import codelists
 from icsys.synth.context import SynthContext
-from icsys.synth.generate import chunk_practices, synthesise
+from icsys.synth.generate import chunk_practices
 from icsys.synth.population import generate_population
 from icsys.synth.primary_care import nhs_numbers
 from icsys.system import load_system
 
 
 @pytest.fixture(scope="module")
-def con(tmp_path_factory: pytest.TempPathFactory):
-    db = tmp_path_factory.mktemp("cal") / "km.duckdb"
-    synthesise(load_system(), db, scale=0.02, years=3, seed=11)
-    with duckdb.connect(str(db), read_only=True) as connection:
+def con(synthetic_store):
+    with duckdb.connect(str(synthetic_store(0.02, 3, 11)), read_only=True) as connection:
         yield connection
 
 

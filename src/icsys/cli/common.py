@@ -8,7 +8,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
@@ -61,6 +61,23 @@ def local_auditor(db: Path, audit: str | None = None) -> Auditor:
     from icsys.access.audit import beside
 
     return Auditor(local_actor(), audit or configured_audit_url() or beside(db))
+
+
+def json_text(data: Any, indent: int | None = 2) -> str:
+    """JSON that any tool reads: a number that is not finite (NaN, e.g. a PPV with nobody flagged) is null."""
+    import json
+    import math
+
+    def finite(x: Any) -> Any:
+        if isinstance(x, float):
+            return x if math.isfinite(x) else None
+        if isinstance(x, dict):
+            return {k: finite(v) for k, v in x.items()}
+        if isinstance(x, list | tuple):
+            return [finite(v) for v in x]
+        return x
+
+    return json.dumps(finite(data), indent=indent, allow_nan=False)
 
 
 def parse_date(value: str, option: str) -> date:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -17,6 +16,7 @@ from icsys.cli.common import (
     clear_errors,
     err,
     fail,
+    json_text,
     local_auditor,
     parse_date,
     progress,
@@ -109,7 +109,7 @@ def info(
     with clear_errors():
         summary = describe(db)
     if as_json:
-        print(json.dumps(summary, indent=2))
+        print(json_text(summary))
         return
     _print_info(summary)
 

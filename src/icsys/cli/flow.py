@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from icsys.cli.common import DbOption, SystemOption, clear_errors, err, fail, parse_date, progress
+from icsys.cli.common import DbOption, SystemOption, clear_errors, err, fail, json_text, parse_date, progress
 
 app = typer.Typer(no_args_is_help=True, help="Capacity and flow: calibrate a model of the system from the "
                   "dataset, simulate surges and interventions, compare scenarios.")
@@ -75,7 +75,7 @@ def flow_simulate(
         if report is not None:
             _write(report, stress_report(model, summary, "icsys " + shlex.join(sys.argv[1:])))
     if as_json:
-        print(json.dumps(summary, indent=1))
+        print(json_text(summary, indent=1))
     else:
         _show(summary)
     if report is not None:
@@ -107,7 +107,7 @@ def flow_compare(
             reps_b = _run(model_b, replications, seed, workers, scheduler, _stage(update, "B"))
         result = compare(model_a, reps_a, model_b, reps_b)
     if as_json:
-        print(json.dumps({"a": model_a.scenario.scenario.name, "b": model_b.scenario.scenario.name,
+        print(json_text({"a": model_a.scenario.scenario.name, "b": model_b.scenario.scenario.name,
                           "replications": replications, "seed": seed, "differences": result}, indent=1))
         return
     _show_compare(model_a.scenario.scenario.name, model_b.scenario.scenario.name, result, replications)

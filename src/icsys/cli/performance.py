@@ -24,10 +24,9 @@ def performance_spc(
     as_json: bool = typer.Option(False, "--json", help="Print JSON: settings, icons and a row per point."),
 ) -> None:
     """XmR chart in the Making Data Count style: limits, special causes, variation and assurance icons."""
-    import json
     from pathlib import Path
 
-    from icsys.cli.common import clear_errors, fail, parse_date
+    from icsys.cli.common import clear_errors, fail, json_text, parse_date
     from icsys.performance import spc
 
     if improvement not in spc.DIRECTION:
@@ -42,7 +41,7 @@ def performance_spc(
         result = spc.chart(values, improvement=improvement, target=target, settings=settings,  # type: ignore[arg-type]
                            rebase=dates, baseline=baseline)
     if as_json:
-        print(json.dumps({"file": file, **result.to_dict()}, indent=1))
+        print(json_text({"file": file, **result.to_dict()}, indent=1))
     else:
         _print_spc(result.to_dict())
 
@@ -140,10 +139,9 @@ def performance_measure(
     catalogue: str | None = typer.Option(None, help="A catalogue TOML file (default: the shipped one)."),
 ) -> None:
     """Performance against the NHS standards: numerator, denominator, value and target by period."""
-    import json
     from pathlib import Path
 
-    from icsys.cli.common import clear_errors, fail, parse_date
+    from icsys.cli.common import clear_errors, fail, json_text, parse_date
     from icsys.performance.catalogue import load_catalogue
     from icsys.performance.measure import json_rows, measure_store
 
@@ -158,7 +156,7 @@ def performance_measure(
         rows = measure_store(Path(db), standards=standard or None, org=org, period=period, start=start, end=end,
                              catalogue=cat)
     if as_json:
-        print(json.dumps(json_rows(rows), indent=1))
+        print(json_text(json_rows(rows), indent=1))
     else:
         print(rows.to_string(index=False) if len(rows) else "(no rows)")
 
@@ -171,17 +169,16 @@ def performance_trajectory(
     as_json: bool = typer.Option(False, "--json", help="Print rows as JSON."),
 ) -> None:
     """Trajectories: each planned month beside the actual value, the variance and whether it is on track."""
-    import json
     from pathlib import Path
 
-    from icsys.cli.common import clear_errors
+    from icsys.cli.common import clear_errors, json_text
     from icsys.performance.trajectory import trajectories
 
     with clear_errors():
         rows = trajectories(Path(db), Path(plan))
     if as_json:
         records = rows.astype(object).where(rows.notna(), None).to_dict("records")
-        print(json.dumps(records, indent=1))
+        print(json_text(records, indent=1))
     else:
         shown = rows.assign(on_track=rows["on_track"].map({True: "on track", False: "off track"}).fillna("no data"))
         print(shown.to_string(index=False))
@@ -197,10 +194,9 @@ def performance_escalation(
     as_json: bool = typer.Option(False, "--json", help="Print every provider's and the ICS's status as JSON."),
 ) -> None:
     """OPEL 1-4 for each acute site and trust and the ICS each day, with the reasons; kept in opel_status."""
-    import json
     from pathlib import Path
 
-    from icsys.cli.common import clear_errors, err, fail, parse_date
+    from icsys.cli.common import clear_errors, err, fail, json_text, parse_date
     from icsys.performance.escalation import escalation, load_framework, summary_lines
 
     start = parse_date(date_from, "--from") if date_from else None
@@ -212,7 +208,7 @@ def performance_escalation(
         status = escalation(Path(db), start=start, end=end, framework=framework)
     if as_json:
         records = status.astype(object).where(status.notna(), None).to_dict("records")
-        print(json.dumps([r | {"level": None if r["level"] is None else int(r["level"])} for r in records], indent=1))
+        print(json_text([r | {"level": None if r["level"] is None else int(r["level"])} for r in records], indent=1))
     else:
         print("\n".join(summary_lines(status)))
     days = status["day"].nunique()

@@ -15,6 +15,7 @@ from icsys.cli.common import (
     clear_errors,
     err,
     fail,
+    json_text,
     local_auditor,
     parse_date,
 )
@@ -77,8 +78,6 @@ def population_model_card(
     out: Annotated[Path | None, typer.Option(help="Write it to .md or .json instead of the screen.")] = None,
 ) -> None:
     """Show the model card of the stored risk model."""
-    import json
-
     from icsys.dataset.store import open_store
     from icsys.population import model_card, risk
 
@@ -95,15 +94,13 @@ def population_model_card(
             _write_card(trained.card, out)
             err.print(f"wrote the model card to {out}", highlight=False)
             return
-    print(json.dumps(trained.card, indent=2) if as_json else model_card.render(trained.card))
+    print(json_text(trained.card) if as_json else model_card.render(trained.card))
 
 
 def _write_card(card: dict, out: Path) -> None:
-    import json
-
     from icsys.population import model_card
 
-    text = json.dumps(card, indent=2) if out.suffix.lower() == ".json" else model_card.render(card)
+    text = json_text(card) if out.suffix.lower() == ".json" else model_card.render(card)
     out.write_text(text, encoding="utf-8")
 
 
@@ -184,7 +181,7 @@ def population_inequalities(
         how = "age-standardised (ESP 2013)" if result.standardised else "crude"
         title = f"{result.measure.text} by {by}, {how}, {result.measure.unit}, as of {result.as_of}"
         if as_json:
-            print(json.dumps({"measure": result.measure.text, "unit": result.measure.unit, "by": by,
+            print(json_text({"measure": result.measure.text, "unit": result.measure.unit, "by": by,
                               "as_of": result.as_of.isoformat(), "standardised": result.standardised,
                               "rows": json.loads(table.to_json(orient="records")), "index": result.index},
                              indent=2))
