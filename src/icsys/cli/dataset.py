@@ -10,7 +10,21 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from icsys.cli.common import DbOption, SystemOption, clear_errors, err, fail, parse_date, progress
+from icsys.cli.common import (
+    SPARK_MASTER,
+    DbOption,
+    DuckDbFileOption,
+    EngineOption,
+    SparkMasterOption,
+    SparkTablesOption,
+    SystemOption,
+    clear_errors,
+    err,
+    fail,
+    parse_date,
+    progress,
+    store_from_options,
+)
 from icsys.synth.context import DEFAULT_END
 
 app = typer.Typer()
@@ -18,7 +32,7 @@ app = typer.Typer()
 
 @app.command()
 def synth(
-    db: DbOption,
+    db: DuckDbFileOption,
     scale: Annotated[float, typer.Option(help="Share of the real population, 0.001 to 1.0.")] = 0.01,
     years: Annotated[int, typer.Option(help="Years of activity, ending on --end.")] = 3,
     seed: Annotated[int, typer.Option(help="Random seed: the same seed gives identical tables.")] = 42,
@@ -44,7 +58,7 @@ def synth(
 @app.command()
 def load(
     file: Annotated[Path, typer.Argument(help="CSV, Parquet, HES extract or FHIR Bundle to load.")],
-    db: DbOption,
+    db: DuckDbFileOption,
     table: Annotated[str | None, typer.Option(help="Table to load into (not needed for FHIR).")] = None,
     fmt: Annotated[str | None, typer.Option("--format", help="csv, parquet, hes-apc, hes-ae, hes-op or fhir; "
                                             "default from the file extension.")] = None,
@@ -56,11 +70,13 @@ def load(
     """Validate a file against the schema and load it: all rows or none (strict by default)."""
     from icsys.dataset.ingest import LoadError, LoadRejected
     from icsys.dataset.ingest import load as load_file
+    from icsys.dataset.store import Store
     from icsys.system import load_system
 
     with clear_errors():
+        store = Store.open(db, read_only=False)
         try:
-            report = load_file(db, table, file, fmt=fmt, allow_rejects=allow_rejects, system=load_system(system))
+            report = load_file(store, table, file, fmt=fmt, allow_rejects=allow_rejects, system=load_system(system))
         except LoadRejected as exc:
             print(exc.report.to_json() if as_json else exc.report.to_text(), file=sys.stderr)
             raise typer.Exit(2) from None
@@ -71,32 +87,50 @@ def load(
 
 @app.command()
 def export(
-    db: DbOption,
-    table: Annotated[str, typer.Option(help="Table to export (or 'quarantine').")],
-    out: Annotated[Path, typer.Option(help="Output file: .csv or .parquet.", dir_okay=False)],
+    out: Annotated[Path, typer.Option(help="Output file: .csv or .parquet (a folder with --all).")],
+    table: Annotated[str | None, typer.Option(help="Table to export (or 'quarantine').")] = None,
+    every: Annotated[bool, typer.Option("--all", help="Every table as FOLDER/NAME.parquet, the tables a Spark "
+                                        "store reads (--engine spark --spark-tables FOLDER).")] = False,
+    db: DbOption = None,
+    engine: EngineOption = None,
+    spark_master: SparkMasterOption = SPARK_MASTER,
+    spark_tables: SparkTablesOption = None,
 ) -> None:
-    """Write one table of the store to CSV or Parquet."""
-    from icsys.dataset.export import check_export, count_rows, export_table
+    """Write one table of the store to CSV or Parquet, or every table to a folder of Parquet."""
+    from icsys.dataset.export import check_export, check_export_all, count_rows, export_all, export_table
     from icsys.dataset.store import audit_access
 
+    if (table is None) == (not every):
+        fail("say what to export: --table NAME, or --all")
     with clear_errors():
-        check_export(table, out)
-        rows = count_rows(db, table)
-        audit_access(db, "export", table, rows, str(out))  # recorded first: no audit, no extract
-        rows = export_table(db, table, out)
+        check_export_all(out) if every else check_export(table, out)  # type: ignore[arg-type]
+        store = store_from_options(db, engine, spark_master, spark_tables, read_only=False)  # the access log is written
+        with store:
+            what = "every table" if every else table
+            rows = count_rows(store, "person" if every else table)  # type: ignore[arg-type]
+            audit_access(store, "export", what, rows, str(out))  # recorded first: no audit, no extract
+            if every:
+                counts = export_all(store, out)
+                err.print(f"wrote {len(counts)} tables to {out}", highlight=False)
+                return
+            rows = export_table(store, table, out)  # type: ignore[arg-type]
     err.print(f"wrote {rows:,} rows of {table} to {out}", highlight=False)
 
 
 @app.command()
 def info(
-    db: DbOption,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    db: DbOption = None,
+    engine: EngineOption = None,
+    spark_master: SparkMasterOption = SPARK_MASTER,
+    spark_tables: SparkTablesOption = None,
 ) -> None:
     """What the store holds: the system, every table's rows and the dates covered."""
     from icsys.dataset.info import describe
 
-    with clear_errors():
-        summary = describe(db)
+    store = store_from_options(db, engine, spark_master, spark_tables)
+    with clear_errors(), store:
+        summary = describe(store)
     if as_json:
         print(json.dumps(summary, indent=2))
         return

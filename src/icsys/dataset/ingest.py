@@ -19,7 +19,7 @@ import duckdb
 
 from icsys.dataset import validate
 from icsys.dataset.schema import TABLES, Table
-from icsys.dataset.store import LOAD_LOG_TABLE, QUARANTINE_TABLE, StoreError, open_store
+from icsys.dataset.store import LOAD_LOG_TABLE, QUARANTINE_TABLE, Store, StoreError
 from icsys.dataset.validate import CHECKED, STAGE, FileProblem, Problem, quote, typed
 from icsys.errors import InputError
 from icsys.system import System, load_system
@@ -84,10 +84,10 @@ def detect_format(file: Path, fmt: str | None) -> str:
     return found
 
 
-def load(db: Path, table: str | None, file: Path, fmt: str | None = None, allow_rejects: bool = False,
+def load(store: Store, table: str | None, file: Path, fmt: str | None = None, allow_rejects: bool = False,
          system: System | None = None) -> LoadReport:
-    """Validate `file` and load it into the store at `db`; see the module docstring."""
-    db, file = Path(db), Path(file)
+    """Validate `file` and load it into the store, in one transaction; see the module docstring."""
+    file = Path(file)
     fmt = detect_format(file, fmt)
     if not file.exists():
         raise LoadError(f"{file}: no such file")
@@ -99,21 +99,12 @@ def load(db: Path, table: str | None, file: Path, fmt: str | None = None, allow_
         raise LoadError(f"{file}: say which table to load it into with --table ({', '.join(TABLES)})")
     if table and table not in TABLES:
         raise LoadError(f"--table {table}: unknown table; tables are: {', '.join(TABLES)}")
-    new_store = not db.exists()
-    try:
-        con = open_store(db)
-    except StoreError as exc:
-        raise LoadError(str(exc)) from exc
     report = LoadReport(load_id=uuid.uuid4().hex[:12], file=str(file), format=fmt, strict=not allow_rejects)
     try:
-        _run(con, report, fmt, table, file, system or load_system(), allow_rejects)
-    except BaseException:
-        con.close()
-        if new_store:  # a failed first load leaves no empty store behind
-            db.unlink(missing_ok=True)
-            Path(f"{db}.wal").unlink(missing_ok=True)
-        raise
-    con.close()
+        with store.transaction() as tx:  # a failed load publishes nothing (a first one leaves no store)
+            _run(tx.con, report, fmt, table, file, system or load_system(), allow_rejects)
+    except StoreError as exc:
+        raise LoadError(str(exc)) from exc
     return report
 
 

@@ -13,16 +13,18 @@ import re
 import tomllib
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ibis
 import ibis.expr.types as ir
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from icsys.dataset.store import connect
 from icsys.errors import InputError
 from icsys.population.stratify import RESULT_TABLE, person_measures
+
+if TYPE_CHECKING:
+    from icsys.dataset.store import Store
 
 SHIPPED = Path(__file__).with_name("cohorts")
 # activity name -> (table, time column, filter on the table or None)
@@ -201,15 +203,12 @@ def _stored_measures(backend: Any, as_of: date) -> ir.Table | None:
     return stored if same_day else None
 
 
-def run(db: Path, cohort: Cohort, as_of: date) -> Any:
+def run(store: Store, cohort: Cohort, as_of: date) -> Any:
     """Members as a pandas DataFrame, computed from the store in one query."""
-    backend = connect(db)
-    try:
-        person = backend.table("person")
-        found = members(cohort, facts(backend, cohort, as_of))
-        listed = found.join(person.select("person_id", "nhs_number"), "person_id")
-        columns = ["person_id", "nhs_number", "practice_code", "sex", "birth_date",
-                   *[c.field for c in _flatten(cohort.criteria) if c.field not in ("person_id",)], "reasons"]
-        return listed.select(*dict.fromkeys(columns)).order_by("practice_code", "person_id").execute()
-    finally:
-        backend.disconnect()
+    backend = store.backend
+    person = backend.table("person")
+    found = members(cohort, facts(backend, cohort, as_of))
+    listed = found.join(person.select("person_id", "nhs_number"), "person_id")
+    columns = ["person_id", "nhs_number", "practice_code", "sex", "birth_date",
+               *[c.field for c in _flatten(cohort.criteria) if c.field not in ("person_id",)], "reasons"]
+    return listed.select(*dict.fromkeys(columns)).order_by("practice_code", "person_id").execute()

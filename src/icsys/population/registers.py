@@ -8,7 +8,7 @@ import tomllib
 from datetime import date
 from functools import cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import ibis
 import numpy as np
@@ -25,6 +25,9 @@ from icsys.system.model import System
 DEFINITION = Path(__file__).with_name("registers.toml")
 BAND_YEARS = 5
 TOP_BAND = 90
+
+if TYPE_CHECKING:
+    from icsys.dataset.store import Store
 
 
 class RegisterError(InputError):
@@ -95,10 +98,11 @@ def expected(counts: pd.DataFrame, register: Register) -> pd.DataFrame:
     return rows[["practice_code", "sex", "band", "population", "observed", "expected"]]
 
 
-def registers(backend: Any, system: System, as_of: date, level: str = "practice",
+def registers(store: Store, system: System, as_of: date, level: str = "practice",
               conditions: list[str] | None = None) -> pd.DataFrame:
     """One row per register and organisation at `level`: population, observed, expected, their ratio with
     95 % limits, prevalences, and the gap (expected - observed, people possibly not yet diagnosed)."""
+    backend = store.backend
     if level not in LEVELS:
         raise RegisterError(f"--level {level!r}: use one of {', '.join(LEVELS)}")
     known = definitions()
