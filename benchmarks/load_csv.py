@@ -21,7 +21,7 @@ import duckdb
 
 from icsys.dataset.ingest import load
 from icsys.dataset.schema import TABLES
-from icsys.dataset.store import create_schema, table_ddl
+from icsys.dataset.store import Store, create_schema, table_ddl
 
 
 def plain_insert(db: Path, csv: Path, keep_order: bool) -> float:
@@ -52,9 +52,9 @@ def main() -> None:
             con.execute(f"""COPY (SELECT row_number() OVER () AS attendance_id, a.* EXCLUDE (attendance_id)
                 FROM ae_attendance a, range({copies}) LIMIT {args.rows}) TO '{attendances}' (HEADER)""")
         store = tmp_path / "store.duckdb"
-        load(store, "person", people)
+        load(Store.open(store, read_only=False), "person", people)
         start = time.perf_counter()
-        report = load(store, "ae_attendance", attendances)
+        report = load(Store.open(store, read_only=False), "ae_attendance", attendances)
         ours = time.perf_counter() - start
 
         peer = plain_insert(tmp_path / "plain.duckdb", attendances, keep_order=True)

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import duckdb
 
+from icsys.dataset.store import Store
 from icsys.population import risk
 from icsys.population.stratify import stratify
 
@@ -33,10 +34,10 @@ def main() -> None:
         work = Path(tmp) / "store.duckdb"
         shutil.copy(args.db, work)  # the source store is left as it was
         start = time.perf_counter()
-        trained = risk.train(work, say=lambda _: None)
+        trained = risk.train(Store.open(work, read_only=False), say=lambda _: None)
         trained_in = time.perf_counter() - start
         start = time.perf_counter()
-        people = stratify(work, args.as_of, say=lambda _: None)
+        people = stratify(Store.open(work, read_only=False), args.as_of, say=lambda _: None)
         seconds = time.perf_counter() - start
         with duckdb.connect(str(work), read_only=True) as con:
             events = con.execute("SELECT count(*) FROM clinical_event").fetchone()[0]

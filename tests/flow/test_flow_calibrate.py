@@ -12,6 +12,7 @@ import duckdb
 import numpy as np
 import pytest
 
+from icsys.dataset.store import Store
 from icsys.flow.calibrate import calibrate, empirical, kaplan_meier
 from icsys.flow.compiled import compile_scenario
 from icsys.flow.distributions import mean
@@ -31,7 +32,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="module")
 def fitted(store: Path) -> tuple[dict, str]:
-    text, report = calibrate(store, None, None, 90, beds="observed")
+    text, report = calibrate(Store.open(store), None, None, 90, beds="observed")
     return tomllib.loads(text), report
 
 

@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from spec_tables import build
 
+from icsys.dataset.store import Store
 from icsys.performance.measure import measure_store
 
 MARCH = (date(2025, 3, 1), date(2025, 3, 31))
@@ -18,7 +19,7 @@ MARCH = (date(2025, 3, 1), date(2025, 3, 31))
 
 def measured(db: Path, standard: str, org: str = "QKS", period: str = "month",
              start: date = MARCH[0], end: date = MARCH[1]) -> dict[str, tuple[float, float, float]]:
-    rows = measure_store(db, standards=[standard], org=org, period=period, start=start, end=end)
+    rows = measure_store(Store.open(db), standards=[standard], org=org, period=period, start=start, end=end)
     return {r.period: (r.numerator, r.denominator, r.value) for r in rows.itertuples()}
 
 
@@ -58,10 +59,10 @@ def test_twelve_hours_from_arrival_and_from_decision_to_admit(tmp_path: Path) ->
 
 def test_targets_are_the_thresholds_in_force(tmp_path: Path) -> None:
     db = build(tmp_path, ae_attendance=AE)
-    rows = measure_store(db, standards=["ae_4h"], org="QKS", start=date(2024, 3, 1), end=date(2025, 4, 30))
+    rows = measure_store(Store.open(db), standards=["ae_4h"], org="QKS", start=date(2024, 3, 1), end=date(2025, 4, 30))
     target = dict(zip(rows.period, rows.target, strict=True))
     assert target["2024-03-01"] == 76 and target["2025-03-01"] == 78 and target["2025-04-01"] == 78
-    type1 = measure_store(db, standards=["ae_4h_type1"], org="QKS", start=date(2025, 3, 1), end=date(2025, 3, 31))
+    type1 = measure_store(Store.open(db), standards=["ae_4h_type1"], org="QKS", start=date(2025, 3, 1), end=date(2025, 3, 31))
     assert type1.target.tolist() == [95]  # the constitution: no operational target for type 1 alone
 
 
@@ -319,7 +320,7 @@ def test_a_person_belongs_to_the_place_of_their_practice(tmp_path: Path) -> None
 
 def test_every_organisation_with_activity_and_every_period_is_listed(tmp_path: Path) -> None:
     db = build(tmp_path, ae_attendance=AE)
-    rows = measure_store(db, standards=["ae_4h"], start=date(2025, 1, 1), end=date(2025, 3, 31))
+    rows = measure_store(Store.open(db), standards=["ae_4h"], start=date(2025, 1, 1), end=date(2025, 3, 31))
     assert set(rows.org) == {"QKS", "EK", "U60001", "G82100", "RPA", "RPA02", "RPA10"}
     assert len(rows) == 3 * 7  # three months each, January with nothing counted
     january = rows[rows.period == "2025-01-01"]
