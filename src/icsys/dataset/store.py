@@ -17,6 +17,7 @@ import json
 import os
 import re
 import shutil
+import threading
 import time
 import uuid
 from collections.abc import Iterator
@@ -86,6 +87,8 @@ class Store:
         self._parent = parent  # set on the Store a transaction yields
         self._staged: dict[str, str] = {}  # Spark: table -> where its new rows were written
         self._meta: dict[str, Any] | None = None
+        self._database: str | None = None  # DuckDB: the catalogue the store is attached as
+        self._lock = threading.Lock()
 
     # --- opening ------------------------------------------------------------------------------------------
 
@@ -204,10 +207,12 @@ class Store:
         connection; Spark: the session's backend, which is shared). Disconnect it when done."""
         if self._con is None:
             return self.backend
-        database = self._con.execute("SELECT current_database()").fetchone()[0]  # type: ignore[index]
-        cursor = self._con.cursor()
+        with self._lock:  # one connection's statements must not interleave across threads
+            if self._database is None:
+                self._database = self._con.execute("SELECT current_database()").fetchone()[0]  # type: ignore[index]
+            cursor = self._con.cursor()
         cursor.execute("SET enable_progress_bar = false")
-        cursor.execute(f'USE "{database}"')
+        cursor.execute(f'USE "{self._database}"')
         return _ibis_duckdb(cursor)
 
     def refresh(self) -> None:
