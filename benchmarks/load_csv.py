@@ -52,9 +52,9 @@ def main() -> None:
             con.execute(f"""COPY (SELECT row_number() OVER () AS attendance_id, a.* EXCLUDE (attendance_id)
                 FROM ae_attendance a, range({copies}) LIMIT {args.rows}) TO '{attendances}' (HEADER)""")
         store = tmp_path / "store.duckdb"
-        load(Store.open(store, read_only=False), "person", people)
+        load(Store.open(store, read_only=False, create=True), "person", people)
         start = time.perf_counter()
-        report = load(Store.open(store, read_only=False), "ae_attendance", attendances)
+        report = load(Store.open(store, read_only=False, create=True), "ae_attendance", attendances)
         ours = time.perf_counter() - start
 
         peer = plain_insert(tmp_path / "plain.duckdb", attendances, keep_order=True)

@@ -32,3 +32,17 @@ def spark():
     session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()
+
+
+@pytest.fixture(scope="session")
+def trained_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny synthetic store of three years (enough to train the risk model) with its model stored and no
+    person_measures yet. Copy it before writing to it."""
+    from icsys.dataset.store import Store
+    from icsys.population import risk
+
+    db = tmp_path_factory.mktemp("trained") / "km.duckdb"
+    synthesise(load_system(), db, scale=0.002, years=3, seed=3)
+    with Store.open(db, read_only=False) as store:
+        risk.train(store, say=lambda _: None)
+    return db

@@ -18,7 +18,7 @@ PEOPLE = ("person_id,nhs_number,sex,birth_date,ethnicity,lsoa_code,imd_decile,pr
 
 
 def writable(path: Path) -> Store:
-    return Store.open(path, read_only=False)
+    return Store.open(path, read_only=False, create=True)
 
 
 @pytest.fixture

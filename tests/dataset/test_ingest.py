@@ -28,7 +28,7 @@ AE_HEADER = "attendance_id,person_id,site_code,department_type,arrival_time,depa
 
 
 def writable(path: Path) -> Store:
-    return Store.open(path, read_only=False)
+    return Store.open(path, read_only=False, create=True)
 
 
 def write(path: Path, header: str, rows: list[str]) -> Path:

@@ -74,7 +74,7 @@ def load(
     from icsys.system import load_system
 
     with clear_errors():
-        store = Store.open(db, read_only=False)
+        store = Store.open(db, read_only=False, create=True)
         try:
             report = load_file(store, table, file, fmt=fmt, allow_rejects=allow_rejects, system=load_system(system))
         except LoadRejected as exc:

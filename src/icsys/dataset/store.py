@@ -93,14 +93,14 @@ class Store:
     # --- opening ------------------------------------------------------------------------------------------
 
     @classmethod
-    def open(cls, path: Path | str, read_only: bool = True) -> Store:
-        """The DuckDB store at `path`. Read-only, it must exist; writable, it may not exist yet (the first
-        transaction creates it). Readers open the newest published store and are never blocked by a writer."""
+    def open(cls, path: Path | str, read_only: bool = True, create: bool = False) -> Store:
+        """The DuckDB store at `path`. It must exist unless `create` (writable: the first transaction creates
+        it, as a first load does). Readers open the newest published store and are never blocked by a writer."""
         path = Path(path)
         if path.is_dir():
             raise StoreError(f"{path}: is a folder, not a store file")
         if not path.exists():
-            if read_only:
+            if read_only or not create:
                 raise StoreError(f"{path}: no such store (build one with `icsys synth` or `icsys load`)")
             if not path.parent.exists():
                 raise StoreError(f"{path}: folder {path.parent} does not exist")
@@ -338,8 +338,9 @@ def _connect_read_only(path: Path, wait: float = LOCK_WAIT) -> duckdb.DuckDBPyCo
                 raise StoreError(f"{path}: cannot open as a DuckDB store: {exc}") from exc
             if time.monotonic() >= deadline:
                 holder = re.search(r"PID (\d+)", str(exc))
-                raise StoreError(f"{path}: another program{' (PID ' + holder.group(1) + ')' if holder else ''} "
-                                 f"holds it open for writing; try again when it has finished") from exc
+                who = f" (PID {holder.group(1)})" if holder else ""
+                raise StoreError(f"{path}: locked by another program{who} that holds it open for writing; try again "
+                                 "when it has finished") from exc
             time.sleep(0.2)
         except duckdb.Error as exc:
             raise StoreError(f"{path}: cannot open as a DuckDB store: {exc}") from exc

@@ -76,7 +76,8 @@ def definitions() -> dict[str, Register]:
 def counts_by_age(backend: Any, as_of: date) -> pd.DataFrame:
     """Registered people and people on each register, by practice, sex and year of age (90 for 90+)."""
     people = measures.registered(backend.table("person"), as_of)
-    years = (ibis.literal(as_of).delta(people.birth_date.cast("date"), unit="day") / 365.25).floor().cast("int64")
+    days = ibis.literal(as_of).delta(people.birth_date.cast("date"), unit="day").cast("float64")  # not decimal on Spark
+    years = (days / 365.25).floor().cast("int64")
     base = people.select("person_id", "practice_code", "sex", age=ibis.least(years, TOP_BAND))
     flags = base.join(measures.condition_flags(people, backend.table("clinical_event"), as_of), "person_id")
     sums = {f"has_{c}": flags[f"has_{c}"].sum() for c in definitions()}
