@@ -25,7 +25,6 @@ from icsys.cli.common import (
     progress,
     store_from_options,
 )
-from icsys.synth.context import DEFAULT_END
 
 app = typer.Typer()
 
@@ -36,15 +35,17 @@ def synth(
     scale: Annotated[float, typer.Option(help="Share of the real population, 0.001 to 1.0.")] = 0.01,
     years: Annotated[int, typer.Option(help="Years of activity, ending on --end.")] = 3,
     seed: Annotated[int, typer.Option(help="Random seed: the same seed gives identical tables.")] = 42,
-    end: Annotated[str, typer.Option(help="Last day covered (YYYY-MM-DD).")] = DEFAULT_END.isoformat(),
+    end: Annotated[str | None, typer.Option(help="Last day covered (YYYY-MM-DD; default: the end of the "
+                                            "synthetic period, 2026-03-31).")] = None,
     system: SystemOption = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
 ) -> None:
     """Build a synthetic linked dataset for the system into a new store (replacing --db)."""
+    from icsys.synth.context import DEFAULT_END  # here, not at the top: it imports pandas
     from icsys.synth.generate import check_settings, synthesise
     from icsys.system import load_system
 
-    last_day = parse_date(end, "--end")
+    last_day = parse_date(end, "--end") if end else DEFAULT_END
     with clear_errors():
         check_settings(scale, years, last_day, db)  # before the slow part: bad options fail at once
         definition = load_system(system)

@@ -20,14 +20,6 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from sklearn.calibration import CalibratedClassifierCV
-from sklearn.compose import ColumnTransformer
-from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.frozen import FrozenEstimator
-from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import train_test_split
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import OneHotEncoder, SplineTransformer
 from threadpoolctl import threadpool_limits
 
 from icsys.dataset.store import StoreError
@@ -108,6 +100,12 @@ def check_dates(train_as_of: date, validate_as_of: date, first: date, last: date
 
 
 def _fit(frame: pd.DataFrame, names: list[str], seed: int) -> Any:
+    # scikit-learn is imported where a model is trained, not by every command that imports this module
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.frozen import FrozenEstimator
+    from sklearn.model_selection import train_test_split
+
     x, y = _as_model_input(frame, names), frame["admitted"].to_numpy()
     x_fit, x_cal, y_fit, y_cal = train_test_split(x, y, test_size=0.2, random_state=seed, stratify=y)
     trees = HistGradientBoostingClassifier(max_iter=300, learning_rate=0.08, max_leaf_nodes=31,
@@ -123,6 +121,11 @@ def _fit(frame: pd.DataFrame, names: list[str], seed: int) -> Any:
 
 def _baselines(train: pd.DataFrame, test: pd.DataFrame) -> dict[str, np.ndarray]:
     """Predictions on the test year of simple logistic models trained on the training year."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, SplineTransformer
+
     specs = {
         "age and sex": (["age", "female"], ColumnTransformer([("age", SplineTransformer(n_knots=6), ["age"])],
                                                             remainder="passthrough")),
@@ -248,5 +251,6 @@ def latest(store: Store) -> RiskModel | None:
 def score(backend: Any, trained: RiskModel, as_of: date, parts: dict[str, Any] | None = None) -> pd.DataFrame:
     """person_id, risk_emergency_admission_12m for everyone registered on as_of."""
     frame = features(backend, as_of, parts).order_by("person_id").execute()
-    p = trained.model.predict_proba(_as_model_input(frame, trained.feature_names))[:, 1]
+    with threadpool_limits(limits=1 if len(frame) < 200_000 else None):  # as in _fit: idle threads cost more
+        p = trained.model.predict_proba(_as_model_input(frame, trained.feature_names))[:, 1]
     return pd.DataFrame({"person_id": frame["person_id"], "risk_emergency_admission_12m": p})
