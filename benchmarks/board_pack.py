@@ -49,6 +49,7 @@ def main() -> None:
     parser.add_argument("--months", type=int, default=24)
     args = parser.parse_args()
 
+    from icsys.dataset.store import Store
     from icsys.performance.escalation import escalation
     from icsys.performance.series import board_series
     from icsys.reports.board.pack import OPEL_MONTHS, build_pack, write_pack
@@ -61,12 +62,13 @@ def main() -> None:
               f"month {args.month}, {args.months} months; {os.cpu_count()} cores, load average "
               f"{os.getloadavg()[0]:.1f} (other jobs on the machine slow every figure)")
 
-        series, peer = timed(lambda: board_series(work, args.org, args.month, months=args.months))
+        series, peer = timed(lambda: board_series(Store.open(work), args.org, args.month, months=args.months))
         print(f"peer: measuring the {series['standard'].nunique()} standards that apply "
               f"({len(series):,} monthly rows) alone: {peer:.1f} s")
 
         update, stages = stage_timer()
-        (pack, written), total = timed(lambda: (p := build_pack(work, args.org, args.month, months=args.months,
+        (pack, written), total = timed(lambda: (p := build_pack(Store.open(work), args.org, args.month,
+                                                                 months=args.months,
                                                                  progress=update), write_pack(p, out, update)))
         html, pdf = written
         print(f"board pack, OPEL computed (no history in the store): {total:.1f} s wall")
@@ -76,9 +78,10 @@ def main() -> None:
         print(f"  HTML {html.stat().st_size / 1e6:.1f} MB, PDF {pdf.stat().st_size / 1e6:.2f} MB")
 
         first = pack.escalation.first
-        _, write_history = timed(lambda: escalation(work, start=first, end=pack.escalation.last))
+        _, write_history = timed(lambda: escalation(Store.open(work, read_only=False), start=first,
+                                                    end=pack.escalation.last))
         update, stages = stage_timer()
-        _, stored = timed(lambda: write_pack(build_pack(work, args.org, args.month, months=args.months,
+        _, stored = timed(lambda: write_pack(build_pack(Store.open(work), args.org, args.month, months=args.months,
                                                         progress=update), out, update))
         print(f"board pack, OPEL read from the stored history ({OPEL_MONTHS} months written first in "
               f"{write_history:.1f} s): {stored:.1f} s wall; escalation stage {stages['escalation (OPEL)']:.1f} s")

@@ -19,6 +19,7 @@ from pathlib import Path
 from icsys.access import Actor, Auditor
 from icsys.access.actor import os_user
 from icsys.access.audit import beside
+from icsys.dataset.store import Store
 from icsys.population.cohort import SHIPPED, load_cohort, run
 from icsys.population.stratify import stratify
 
@@ -33,11 +34,11 @@ def main() -> None:
         work = Path(tmp) / "store.duckdb"
         shutil.copy(args.db, work)
         auditor = Auditor(Actor(os_user(), ("data_manager",)), beside(work))
-        people = stratify(work, args.as_of, say=lambda _: None, auditor=auditor)
+        people = stratify(Store.open(work, read_only=False), args.as_of, say=lambda _: None, auditor=auditor)
         for name in sorted(p.stem for p in SHIPPED.glob("*.toml")):
             cohort = load_cohort(name)
             start = time.perf_counter()
-            found = run(work, cohort, args.as_of, auditor=auditor)
+            found = run(Store.open(work), cohort, args.as_of, auditor=auditor)
             seconds = time.perf_counter() - start
             print(f"  {name:34s} {len(found):>7,} of {people:,} people in {seconds:5.2f} s  (target <= 2 s)")
 

@@ -24,7 +24,7 @@ from icsys.access.actor import os_user
 from icsys.access.audit import beside
 from icsys.dataset.ingest import load
 from icsys.dataset.schema import TABLES
-from icsys.dataset.store import create_schema, table_ddl
+from icsys.dataset.store import Store, create_schema, table_ddl
 
 
 def plain_insert(db: Path, csv: Path, keep_order: bool) -> float:
@@ -55,10 +55,10 @@ def main() -> None:
             con.execute(f"""COPY (SELECT row_number() OVER () AS attendance_id, a.* EXCLUDE (attendance_id)
                 FROM ae_attendance a, range({copies}) LIMIT {args.rows}) TO '{attendances}' (HEADER)""")
         store = tmp_path / "store.duckdb"
-        load(store, "person", people, auditor=Auditor(Actor(os_user(), ("data_manager",)), beside(store)))
+        auditor = Auditor(Actor(os_user(), ("data_manager",)), beside(store))
+        load(Store.open(store, read_only=False, create=True), "person", people, auditor=auditor)
         start = time.perf_counter()
-        report = load(store, "ae_attendance", attendances,
-                      auditor=Auditor(Actor(os_user(), ("data_manager",)), beside(store)))
+        report = load(Store.open(store, read_only=False, create=True), "ae_attendance", attendances, auditor=auditor)
         ours = time.perf_counter() - start
 
         peer = plain_insert(tmp_path / "plain.duckdb", attendances, keep_order=True)

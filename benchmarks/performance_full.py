@@ -23,6 +23,7 @@ from typing import TypeVar
 
 import duckdb
 
+from icsys.dataset.store import Store
 from icsys.performance.catalogue import load_catalogue
 from icsys.performance.escalation import escalation
 from icsys.performance.measure import measure_store
@@ -54,13 +55,13 @@ def main() -> None:
     with duckdb.connect(str(args.db), read_only=True) as con:
         people = con.execute("SELECT count(*) FROM person").fetchone()[0]
     standards = load_catalogue().ids
-    rows, wall, cpu = timed(lambda: measure_store(args.db, period="month"))
+    rows, wall, cpu = timed(lambda: measure_store(Store.open(args.db), period="month"))
     orgs, months = rows["org"].nunique(), rows["period"].nunique()
     print(f"icsys performance measure, every standard, every organisation, monthly ({people:,} people):")
     print(f"  {len(standards)} standards x {orgs} organisations x {months} months = {len(rows):,} rows")
     print(f"  wall time {wall:6.1f} s  (target <= 15 s on 2 cores)   CPU time {cpu:6.1f} s")
     print(f"  peak memory {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e6:.2f} GB")
-    one, one_wall, _ = timed(lambda: measure_store(args.db, standards=["ae_4h"], period="month"))
+    one, one_wall, _ = timed(lambda: measure_store(Store.open(args.db), standards=["ae_4h"], period="month"))
     with duckdb.connect(str(args.db), read_only=True) as con:
         peer, peer_wall, _ = timed(lambda: con.execute(PEER_SQL).fetchall())
     print(f"ae_4h alone: engine {one_wall:5.2f} s for {len(one):,} rows at every level; "
@@ -70,7 +71,7 @@ def main() -> None:
     with tempfile.TemporaryDirectory(dir=args.db.parent) as tmp:
         work = Path(tmp) / "store.duckdb"
         shutil.copy(args.db, work)  # escalation writes opel_status; the source store is left as it was
-        status, esc_wall, _ = timed(lambda: escalation(work))
+        status, esc_wall, _ = timed(lambda: escalation(Store.open(work, read_only=False)))
     days = status["day"].nunique()
     print(f"icsys performance escalation: OPEL for {status['org'].nunique()} organisations (acute sites, trusts, "
           f"ICS) x {days:,} days in {esc_wall:.1f} s; ICS days at OPEL 1-4: "

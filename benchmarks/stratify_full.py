@@ -22,6 +22,7 @@ import duckdb
 from icsys.access import Actor, Auditor
 from icsys.access.actor import os_user
 from icsys.access.audit import beside
+from icsys.dataset.store import Store
 from icsys.population import risk
 from icsys.population.stratify import stratify
 
@@ -37,10 +38,10 @@ def main() -> None:
         shutil.copy(args.db, work)  # the source store is left as it was
         auditor = Auditor(Actor(os_user(), ("data_manager",)), beside(work))
         start = time.perf_counter()
-        trained = risk.train(work, say=lambda _: None, auditor=auditor)
+        trained = risk.train(Store.open(work, read_only=False), say=lambda _: None, auditor=auditor)
         trained_in = time.perf_counter() - start
         start = time.perf_counter()
-        people = stratify(work, args.as_of, say=lambda _: None, auditor=auditor)
+        people = stratify(Store.open(work, read_only=False), args.as_of, say=lambda _: None, auditor=auditor)
         seconds = time.perf_counter() - start
         with duckdb.connect(str(work), read_only=True) as con:
             events = con.execute("SELECT count(*) FROM clinical_event").fetchone()[0]

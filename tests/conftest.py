@@ -76,3 +76,18 @@ def spark():
     session.sparkContext.setLogLevel("ERROR")
     yield session
     session.stop()
+
+
+@pytest.fixture(scope="session")
+def trained_store(synthetic_store: SyntheticStore, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny synthetic store of three years (enough to train the risk model) with its model stored and no
+    person_measures yet. Copy it before writing to it."""
+    from icsys.access import Actor, Auditor
+    from icsys.access.audit import beside
+    from icsys.dataset.store import Store
+    from icsys.population import risk
+
+    db = synthetic_store(0.002, 3, 3, copy_to=tmp_path_factory.mktemp("trained"))
+    with Store.open(db, read_only=False) as store:
+        risk.train(store, say=lambda _: None, auditor=Auditor(Actor("asha", ("analyst",)), beside(db)))
+    return db

@@ -16,7 +16,7 @@ import pytest
 from icsys.access import AccessDenied, Actor, Auditor, open_audit
 from icsys.access.audit import beside
 from icsys.dataset.export import export_table
-from icsys.dataset.store import append, open_store
+from icsys.dataset.store import Store, append, open_store
 from icsys.population.cohort import Cohort, run
 
 ANALYST = Actor("asha", ("analyst",))
@@ -51,7 +51,7 @@ def _records(db: Path) -> list[dict]:
 
 def test_an_analysts_export_is_pseudonymised_and_recorded_once(store: Path, tmp_path: Path):
     out = tmp_path / "people.parquet"
-    assert export_table(store, "person", out, auditor=Auditor(ANALYST, beside(store))) == 3
+    assert export_table(Store.open(store), "person", out, auditor=Auditor(ANALYST, beside(store))) == 3
     people = pd.read_parquet(out)
     assert not IDENTIFIERS & set(people.columns)
     assert people.sort_values("person_id")["birth_month"].tolist() == ["1941-01", "1942-02", "1943-03"]
@@ -62,7 +62,7 @@ def test_an_analysts_export_is_pseudonymised_and_recorded_once(store: Path, tmp_
 
 def test_a_clinicians_export_holds_only_its_practices_people(store: Path, tmp_path: Path):
     out = tmp_path / "spells.csv"
-    assert export_table(store, "inpatient_spell", out, auditor=Auditor(CLINICIAN, beside(store))) == 3
+    assert export_table(Store.open(store), "inpatient_spell", out, auditor=Auditor(CLINICIAN, beside(store))) == 3
     assert sorted(pd.read_csv(out)["spell_id"]) == [1, 2, 4]  # persons 1 and 3, not 2
     [record] = _records(store)
     assert (record["people"], record["actor_organisations"], record["purpose"]) == (2, "G82100", "direct care")
@@ -71,15 +71,15 @@ def test_a_clinicians_export_holds_only_its_practices_people(store: Path, tmp_pa
 def test_a_refused_export_writes_neither_file_nor_record(store: Path, tmp_path: Path):
     out = tmp_path / "q.csv"
     with pytest.raises(AccessDenied, match="pseudonymised rows only"):
-        export_table(store, "quarantine", out, auditor=Auditor(ANALYST, beside(store)))
+        export_table(Store.open(store), "quarantine", out, auditor=Auditor(ANALYST, beside(store)))
     assert not out.exists() and _records(store) == []
 
 
 def test_a_cohort_list_is_scoped_pseudonymised_and_recorded_once(store: Path):
-    analyst = run(store, ADMITTED, date(2025, 3, 31), auditor=Auditor(ANALYST, beside(store)))
+    analyst = run(Store.open(store), ADMITTED, date(2025, 3, 31), auditor=Auditor(ANALYST, beside(store)))
     assert analyst["person_id"].tolist() == [1, 2]
     assert not IDENTIFIERS & set(analyst.columns) and "birth_month" in analyst.columns
-    clinician = run(store, ADMITTED, date(2025, 3, 31), auditor=Auditor(CLINICIAN, beside(store)), out="mdt.xlsx")
+    clinician = run(Store.open(store), ADMITTED, date(2025, 3, 31), auditor=Auditor(CLINICIAN, beside(store)), out="mdt.xlsx")
     assert clinician["person_id"].tolist() == [1] and clinician["nhs_number"].tolist() == ["9434765919"]
     assert [(r["actor_user"], r["action"], r["people"], r["destination"]) for r in _records(store)] == [
         ("asha", "list", 2, "screen"), ("grace", "export", 1, "mdt.xlsx")]

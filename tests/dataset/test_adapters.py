@@ -12,11 +12,13 @@ from icsys.access import Actor, Auditor
 from icsys.access.audit import beside
 from icsys.dataset import ingest
 from icsys.dataset.ingest import LoadError, LoadRejected
+from icsys.dataset.store import Store
 
 MANAGER = Actor("dmitri", ("data_manager",))
 
-def load(db, *args, **kwargs):  # loads by a data manager, audited beside the store
-    return ingest.load(db, *args, auditor=Auditor(MANAGER, beside(db)), **kwargs)
+
+def load(store: Store, *args, **kwargs):  # loads by a data manager, audited beside the store
+    return ingest.load(store, *args, auditor=Auditor(MANAGER, beside(store.path)), **kwargs)
 
 DATA = Path(__file__).parent / "data"
 PEOPLE = ("person_id,nhs_number,sex,birth_date,ethnicity,lsoa_code,imd_decile,practice_code,registration_start\n"
@@ -24,12 +26,16 @@ PEOPLE = ("person_id,nhs_number,sex,birth_date,ethnicity,lsoa_code,imd_decile,pr
           "2,9000871093,M,1988-09-01,H,E01100002,7,G82100,2010-05-05\n")
 
 
+def writable(path: Path) -> Store:
+    return Store.open(path, read_only=False, create=True)
+
+
 @pytest.fixture
 def store(tmp_path: Path) -> Path:
     people = tmp_path / "people.csv"
     people.write_text(PEOPLE, encoding="utf-8")
     db = tmp_path / "s.duckdb"
-    load(db, "person", people)
+    load(writable(db), "person", people)
     return db
 
 
@@ -43,7 +49,7 @@ def test_hes_apc(store: Path, tmp_path: Path) -> None:
     path.write_text("EPIKEY,NEWNHSNO,SITETRET,ADMIDATE,ADMITIME,DISDATE,DISTIME,ADMIMETH,CLASSPAT,TRETSPEF,"
                     "DIAG_4_01,DISDEST\n"
                     "501,9434765919,RPA02,2025-03-01,0930,2025-03-09,1400,21,1,430,J189,19\n", encoding="utf-8")
-    assert load(store, None, path, fmt="hes-apc").loaded == {"inpatient_spell": 1}
+    assert load(writable(store), None, path, fmt="hes-apc").loaded == {"inpatient_spell": 1}
     got = rows(store, "SELECT spell_id, person_id, admission_time::VARCHAR, discharge_time::VARCHAR, specialty, "
                       "primary_diagnosis FROM inpatient_spell")
     assert got == [(501, 1, "2025-03-01 09:30:00", "2025-03-09 14:00:00", "430", "J189")]
@@ -53,7 +59,7 @@ def test_hes_ae_maps_codes_and_duration(store: Path, tmp_path: Path) -> None:
     path = tmp_path / "ae.csv"
     path.write_text("AEKEY,NEWNHSNO,SITETRET,AEDEPTTYPE,ARRIVALDATE,ARRIVALTIME,DEPDUR,AEARRIVALMODE,AEATTENDDISP\n"
                     "7,9000871093,RPA02,01,2025-03-02,23:10,290,1,01\n", encoding="utf-8")
-    load(store, None, path, fmt="hes-ae")
+    load(writable(store), None, path, fmt="hes-ae")
     got = rows(store, "SELECT person_id, department_type, arrival_mode, disposal, departure_time::VARCHAR "
                       "FROM ae_attendance")
     assert got == [(2, "1", "ambulance", "admitted", "2025-03-03 04:00:00")]
@@ -66,7 +72,7 @@ def test_hes_op_problems_name_hes_fields_and_rows(store: Path, tmp_path: Path) -
                     "2,9434765919,RPA02,2025-04-02,110,2,9\n"
                     "3,4000000004,RPA02,2025-04-03,110,2,5\n", encoding="utf-8")
     with pytest.raises(LoadRejected) as caught:
-        load(store, None, path, fmt="hes-op")
+        load(writable(store), None, path, fmt="hes-op")
     problems = {(p.row, p.field) for p in caught.value.report.problems}
     assert (2, "ATTENDED") in problems and (3, "NEWNHSNO") in problems and not any(r == 1 for r, _ in problems)
     assert rows(store, "SELECT count(*) FROM outpatient_appointment") == [(0,)]
@@ -76,12 +82,12 @@ def test_hes_missing_fields(store: Path, tmp_path: Path) -> None:
     path = tmp_path / "x.csv"
     path.write_text("AEKEY,NEWNHSNO\n1,9434765919\n", encoding="utf-8")
     with pytest.raises(LoadError, match="missing HES field"):
-        load(store, None, path, fmt="hes-ae")
+        load(writable(store), None, path, fmt="hes-ae")
 
 
 def test_fhir_bundle_loads_every_resource(tmp_path: Path) -> None:
     db = tmp_path / "f.duckdb"
-    report = load(db, None, DATA / "bundle.json")
+    report = load(writable(db), None, DATA / "bundle.json")
     assert report.loaded == {"person": 1, "clinical_event": 2, "medication": 1, "inpatient_spell": 1}
     assert rows(db, "SELECT nhs_number, sex, birth_date::VARCHAR, practice_code FROM person") == [
         ("9434765919", "F", "1948-07-01", "G82100")]
@@ -89,7 +95,7 @@ def test_fhir_bundle_loads_every_resource(tmp_path: Path) -> None:
 
 
 def test_fhir_links_existing_patient(store: Path) -> None:
-    load(store, None, DATA / "bundle.json")
+    load(writable(store), None, DATA / "bundle.json")
     assert rows(store, "SELECT count(*) FROM person") == [(2,)]
     assert rows(store, "SELECT DISTINCT person_id FROM clinical_event") == [(1,)]
 
@@ -102,7 +108,7 @@ def test_fhir_bad_resource_named_by_entry(tmp_path: Path) -> None:
     path.write_text(json.dumps(bundle), encoding="utf-8")
     db = tmp_path / "f.duckdb"
     with pytest.raises(LoadRejected) as caught:
-        load(db, None, path)
+        load(writable(db), None, path)
     problems = {p.row: p for p in caught.value.report.problems}
     assert problems[3].field == "Observation" and "entry 3 does not parse" in problems[3].reason
     assert "Patient/nobody" in problems[4].reason
@@ -113,7 +119,7 @@ def test_not_a_bundle(tmp_path: Path) -> None:
     path = tmp_path / "p.json"
     path.write_text('{"resourceType": "Patient"}', encoding="utf-8")
     with pytest.raises(LoadError, match="not a FHIR Bundle"):
-        load(tmp_path / "f.duckdb", None, path)
+        load(writable(tmp_path / "f.duckdb"), None, path)
     path.write_text("{not json", encoding="utf-8")
     with pytest.raises(LoadError, match="not valid JSON"):
-        load(tmp_path / "f.duckdb", None, path)
+        load(writable(tmp_path / "f.duckdb"), None, path)

@@ -18,13 +18,17 @@ from icsys.access import Actor, Auditor
 from icsys.access.audit import beside
 from icsys.dataset import ingest
 from icsys.dataset.ingest import LoadError, LoadRejected
+from icsys.dataset.store import Store
 from icsys.dataset.validate import nhs_number_valid
 from support import assert_clear_error, icsys
 
 MANAGER = Actor("dmitri", ("data_manager",))
 
-def load(db, *args, **kwargs):  # loads by a data manager, audited beside the store
-    return ingest.load(db, *args, auditor=Auditor(MANAGER, beside(db)), **kwargs)
+
+
+def load(store: Store, *args, **kwargs):  # loads by a data manager, audited beside the store
+    return ingest.load(store, *args, auditor=Auditor(MANAGER, beside(store.path)), **kwargs)
+
 
 PERSON_HEADER = ("person_id,nhs_number,sex,birth_date,ethnicity,lsoa_code,imd_decile,practice_code,"
                  "registration_start,registration_end,death_date,place_of_death")
@@ -33,6 +37,10 @@ GOOD_PEOPLE = [
     "2,9000871093,M,1988-09-01,H,E01100002,7,G82100,2010-05-05,,,",
 ]
 AE_HEADER = "attendance_id,person_id,site_code,department_type,arrival_time,departure_time,arrival_mode,acuity,disposal"
+
+
+def writable(path: Path) -> Store:
+    return Store.open(path, read_only=False, create=True)
 
 
 def write(path: Path, header: str, rows: list[str]) -> Path:
@@ -49,7 +57,7 @@ def counts(db: Path) -> dict[str, int]:
 @pytest.fixture
 def store(tmp_path: Path) -> Path:
     db = tmp_path / "store.duckdb"
-    report = load(db, "person", write(tmp_path / "people.csv", PERSON_HEADER, GOOD_PEOPLE))
+    report = load(writable(db), "person", write(tmp_path / "people.csv", PERSON_HEADER, GOOD_PEOPLE))
     assert report.loaded == {"person": 2}
     return db
 
@@ -57,7 +65,7 @@ def store(tmp_path: Path) -> Path:
 def test_clean_file_loads_with_types(store: Path, tmp_path: Path) -> None:
     rows = ["1,1,RPA02,1,2025-01-06 10:00:00,2025-01-06 13:30:00,walk_in,3,discharged",
             "2,2,RPA02,1,2025-01-06 11:00:00,2025-01-06 17:00:00,ambulance,2,admitted"]
-    report = load(store, "ae_attendance", write(tmp_path / "ae.csv", AE_HEADER, rows))
+    report = load(writable(store), "ae_attendance", write(tmp_path / "ae.csv", AE_HEADER, rows))
     assert report.loaded == {"ae_attendance": 2} and report.rows_rejected == 0
     with duckdb.connect(str(store), read_only=True) as con:
         hours = con.execute("SELECT epoch(departure_time - arrival_time) / 3600 FROM ae_attendance "
@@ -83,7 +91,7 @@ def test_each_bad_value_is_named_and_nothing_loads(store: Path, tmp_path: Path, 
     good = "4,4000000004,M,1970-01-01,A,E01100001,5,G82100,2001-01-01,,,"
     path = write(tmp_path / "bad.csv", PERSON_HEADER, [good, row])
     with pytest.raises(LoadRejected) as caught:
-        load(store, "person", path)
+        load(writable(store), "person", path)
     problems = caught.value.report.problems
     assert any(p.row == 2 and p.field == field and reason in p.reason for p in problems), problems
     assert all(p.row == 2 for p in problems), "the good row has no problem"
@@ -104,7 +112,7 @@ def test_published_nhs_number_example_and_random_numbers() -> None:
 def test_duplicates_within_the_file(store: Path, tmp_path: Path) -> None:
     rows = ["5,1,RPA02,1,2025-01-06 10:00:00,2025-01-06 13:30:00,walk_in,3,discharged"] * 2
     with pytest.raises(LoadRejected) as caught:
-        load(store, "ae_attendance", write(tmp_path / "dup.csv", AE_HEADER, rows))
+        load(writable(store), "ae_attendance", write(tmp_path / "dup.csv", AE_HEADER, rows))
     assert {p.row for p in caught.value.report.problems} == {1, 2}
     assert "more than once" in caught.value.report.problems[0].reason
 
@@ -114,7 +122,7 @@ def test_reference_and_order_problems(store: Path, tmp_path: Path) -> None:
             "7,1,RPA02,1,2025-01-06 10:00:00,2025-01-06 09:30:00,walk_in,3,discharged",
             "8,1,RPA02,1,2025-01-06 10:00:00,2025-01-06 11:30:00,on_foot,3,discharged"]
     with pytest.raises(LoadRejected) as caught:
-        load(store, "ae_attendance", write(tmp_path / "refs.csv", AE_HEADER, rows))
+        load(writable(store), "ae_attendance", write(tmp_path / "refs.csv", AE_HEADER, rows))
     by_row = {p.row: p for p in caught.value.report.problems}
     assert by_row[1].field == "person_id" and "does not match any person" in by_row[1].reason
     assert by_row[2].field == "departure_time" and "before arrival_time" in by_row[2].reason
@@ -124,7 +132,7 @@ def test_reference_and_order_problems(store: Path, tmp_path: Path) -> None:
 def test_allow_rejects_quarantines_bad_rows_verbatim(store: Path, tmp_path: Path) -> None:
     rows = ["9,1,RPA02,1,2025-01-06 10:00:00,2025-01-06 13:30:00,walk_in,3,discharged",
             "10,1,NOPE,1,2025-01-06 10:00:00,2025-01-06 13:30:00,walk_in,3,discharged"]
-    report = load(store, "ae_attendance", write(tmp_path / "mixed.csv", AE_HEADER, rows), allow_rejects=True)
+    report = load(writable(store), "ae_attendance", write(tmp_path / "mixed.csv", AE_HEADER, rows), allow_rejects=True)
     assert report.loaded == {"ae_attendance": 1} and report.rows_rejected == 1
     with duckdb.connect(str(store), read_only=True) as con:
         row, reasons, record = con.execute("SELECT row_number, reasons, record FROM quarantine").fetchone()
@@ -141,13 +149,14 @@ def test_file_level_problems(store: Path, tmp_path: Path, make, message: str) ->
     path = tmp_path / "f.csv"
     make(path)
     with pytest.raises(LoadError, match=message.replace("(", r"\(").replace(")", r"\)")):
-        load(store, "ae_attendance", path)
+        load(writable(store), "ae_attendance", path)
 
 
 def test_failed_first_load_leaves_no_store(tmp_path: Path) -> None:
     db = tmp_path / "new.duckdb"
     with pytest.raises(LoadRejected):
-        load(db, "person", write(tmp_path / "p.csv", PERSON_HEADER, ["1,1,F,1950-03-01,A,E01100001,3,G82100,,,,"]))
+        load(writable(db), "person", write(tmp_path / "p.csv", PERSON_HEADER,
+                                           ["1,1,F,1950-03-01,A,E01100001,3,G82100,,,,"]))
     assert not db.exists()
 
 
@@ -156,7 +165,7 @@ def test_parquet_loads(store: Path, tmp_path: Path) -> None:
                                                  "discharged"])
     parquet = tmp_path / "ae.parquet"
     duckdb.sql(f"COPY (SELECT * FROM read_csv('{csv}', all_varchar = true)) TO '{parquet}'")
-    assert load(store, "ae_attendance", parquet).loaded == {"ae_attendance": 1}
+    assert load(writable(store), "ae_attendance", parquet).loaded == {"ae_attendance": 1}
 
 
 def test_killed_load_leaves_the_store_as_it_was(store: Path, tmp_path: Path) -> None:
@@ -182,9 +191,9 @@ def test_cli_reports_and_exits_2(store: Path, tmp_path: Path) -> None:
 def test_every_load_is_logged_with_who_and_what(store: Path, tmp_path: Path) -> None:
     rows = ["13,1,RPA02,1,2025-01-06 10:00:00,2025-01-06 13:30:00,walk_in,3,discharged",
             "14,1,NOPE,1,2025-01-06 10:00:00,2025-01-06 13:30:00,walk_in,3,discharged"]
-    report = load(store, "ae_attendance", write(tmp_path / "log.csv", AE_HEADER, rows), allow_rejects=True)
+    report = load(writable(store), "ae_attendance", write(tmp_path / "log.csv", AE_HEADER, rows), allow_rejects=True)
     with pytest.raises(LoadRejected):
-        load(store, "ae_attendance", write(tmp_path / "log2.csv", AE_HEADER, rows[1:]))
+        load(writable(store), "ae_attendance", write(tmp_path / "log2.csv", AE_HEADER, rows[1:]))
     with duckdb.connect(str(store), read_only=True) as con:
         log = con.execute("SELECT load_id, loaded_by, table_name, rows_loaded, rows_quarantined FROM load_log "
                           "ORDER BY loaded_at").fetchall()

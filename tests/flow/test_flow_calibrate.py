@@ -10,6 +10,7 @@ import duckdb
 import numpy as np
 import pytest
 
+from icsys.dataset.store import Store
 from icsys.flow.calibration import calibrate
 from icsys.flow.calibration.estimators import empirical, kaplan_meier
 from icsys.flow.compiled import compile_scenario
@@ -26,7 +27,7 @@ def store(synthetic_store) -> Path:
 
 @pytest.fixture(scope="module")
 def fitted(store: Path) -> tuple[dict, str]:
-    text, report = calibrate(store, None, None, 90, beds="observed")
+    text, report = calibrate(Store.open(store), None, None, 90, beds="observed")
     return tomllib.loads(text), report
 
 

@@ -75,26 +75,40 @@ ENGINES = ("duckdb", "spark")
 
 
 class OnSpark:
-    """Measures a spec store on a local Spark session: its tables (every schema table, empty or not) become
-    the session's temporary views, typed by the schema, and the same Ibis rules run on them."""
+    """Measures a spec store on a local Spark session through a Spark Store: its tables (every schema table,
+    empty or not, and icsys_meta) written as a folder of Parquet, as `icsys export --all` writes them, and
+    the same Ibis rules run on them."""
 
     def __init__(self, spark: Any) -> None:
-        self.spark, self.loaded, self.backend = spark, None, None
+        self.spark, self.loaded, self.store = spark, None, None
 
     def measure(self, db: Path, **asked: Any) -> Any:
-        from icsys.performance.catalogue import load_catalogue
-        from icsys.performance.measure import measure
-        from icsys.performance.organisations import Hierarchy
-        from icsys.system import load_system
-        from support.spark import spark_views
+        from icsys.dataset.store import Store
+        from icsys.performance.measure import measure_store
 
         if self.loaded != db:
-            self.backend, self.loaded = spark_views(self.spark, db), db
-        return measure(self.backend, load_catalogue(), Hierarchy(load_system()), **asked)
+            self.store, self.loaded = Store.spark(self.spark, parquet_tables(db)), db
+        return measure_store(self.store, **asked)
+
+
+def parquet_tables(db: Path) -> Path:
+    """Every table of the DuckDB store `db` as FOLDER/NAME.parquet beside it."""
+    import duckdb
+
+    folder = db.with_name(db.stem + "_tables")
+    folder.mkdir(exist_ok=True)
+    with duckdb.connect(str(db), read_only=True) as con:
+        for (name,) in con.execute("SELECT table_name FROM information_schema.tables").fetchall():
+            con.execute(f"COPY \"{name}\" TO '{folder / (name + '.parquet')}' (FORMAT parquet)")
+    return folder
 
 
 def measure_on(engine: str | OnSpark, db: Path, **asked: Any) -> Any:
     """measure_store's rows for a spec store, on DuckDB (the store itself) or on Spark."""
+    from icsys.dataset.store import Store
     from icsys.performance.measure import measure_store
 
-    return measure_store(db, **asked) if engine == "duckdb" else engine.measure(db, **asked)  # type: ignore[union-attr]
+    if engine != "duckdb":
+        return engine.measure(db, **asked)  # type: ignore[union-attr]
+    with Store.open(db) as store:
+        return measure_store(store, **asked)

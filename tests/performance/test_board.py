@@ -17,6 +17,7 @@ import pandas as pd
 import pytest
 from spec_tables import build
 
+from icsys.dataset.store import Store
 from icsys.performance.catalogue import load_catalogue
 from icsys.performance.escalation import escalation
 from icsys.performance.measure import applies_to, shape_of
@@ -137,7 +138,7 @@ def test_pdf_is_a4_landscape_with_the_expected_pages(ics_pack) -> None:
 
 
 def test_a_trust_has_its_own_standards_and_opel(store: Path, tmp_path: Path) -> None:
-    pack = build_pack(store, "RPA", MONTH, months=12)
+    pack = build_pack(Store.open(store), "RPA", MONTH, months=12)
     assert [s.id for s in pack.standards] == applying("trust")  # no population measures for a trust
     assert list(summary_rows(render_html(pack))) == applying("trust")
     assert pack.escalation.org.code == "RPA" and set(pack.escalation.days["org"]) == {"RPA", "QKS"}
@@ -148,7 +149,7 @@ def test_a_trust_has_its_own_standards_and_opel(store: Path, tmp_path: Path) -> 
 
 
 def test_a_practice_is_shown_the_ics_escalation(store: Path) -> None:
-    pack = build_pack(store, "G82100", MONTH, months=6)
+    pack = build_pack(Store.open(store), "G82100", MONTH, months=6)
     assert [s.id for s in pack.standards] == applying("practice")
     assert pack.escalation.org.code == "QKS"
     assert any("so the ICS is shown" in n for n in pack.escalation.notes)
@@ -157,12 +158,13 @@ def test_a_practice_is_shown_the_ics_escalation(store: Path) -> None:
 def test_stored_opel_history_is_used_with_its_reasons(store: Path, tmp_path: Path) -> None:
     copy = tmp_path / "km.duckdb"
     shutil.copy(store, copy)
-    computed = build_pack(copy, "QKS", MONTH, months=3).escalation
+    computed = build_pack(Store.open(copy), "QKS", MONTH, months=3).escalation
     assert computed.source == "computed"
     assert any(f"icsys performance escalation --db {copy} --from 2026-01-01 --to 2026-03-31" in n
                for n in computed.notes)
-    status = escalation(copy, start=date(2026, 1, 1), end=date(2026, 3, 31))  # writes opel_status
-    stored = build_pack(copy, "QKS", MONTH, months=3).escalation
+    writable = Store.open(copy, read_only=False)
+    status = escalation(writable, start=date(2026, 1, 1), end=date(2026, 3, 31))  # writes opel_status
+    stored = build_pack(Store.open(copy), "QKS", MONTH, months=3).escalation
     assert stored.source == "store" and any("opel_status" in n for n in stored.notes)
     last = status[(status["org"] == "QKS") & (status["day"] == "2026-03-31")].iloc[0]
     assert stored.latest["level"] == int(last["level"]) and stored.latest["score"] == pytest.approx(last["score"])
@@ -198,7 +200,7 @@ def four_hour_store(tmp_path: Path) -> Path:
 
 def test_known_icons_and_limits_appear_in_the_pack(tmp_path: Path) -> None:
     db = four_hour_store(tmp_path)
-    pack = build_pack(db, "RPA", "2025-03", months=15)
+    pack = build_pack(Store.open(db), "RPA", "2025-03", months=15)
     four = next(s for s in pack.standards if s.id == "ae_4h")
     assert four.series["value"].tolist() == [40.0, 50.0] * 7 + [100.0]
     assert (four.variation, four.assurance) == ("improvement_high", "consistently_fail")
@@ -235,7 +237,7 @@ def test_chart_notes_trial_limits_and_gaps() -> None:
 
 
 def test_nothing_is_left_when_writing_fails(store: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    pack = build_pack(store, "G82100", MONTH, months=4)
+    pack = build_pack(Store.open(store), "G82100", MONTH, months=4)
     out = tmp_path / "out"
     out.mkdir()
     (out / "board-G82100-2026-03.html").write_text("the pack of last month")

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 from spec_tables import build
 
+from icsys.dataset.store import Store
 from icsys.performance.escalation import (
     DEFAULT_FRAMEWORK,
     EscalationError,
@@ -116,7 +117,7 @@ HANDOVERS = """
 def test_escalation_on_a_store_keeps_a_history_with_reasons(tmp_path: Path) -> None:
     db = build(tmp_path, ae_attendance=AE, ambulance_incident=HANDOVERS)
     fw = framework(tmp_path)
-    status = escalation(db, start=date(2025, 3, 10), end=date(2025, 3, 11), framework=fw)
+    status = escalation(Store.open(db, read_only=False), start=date(2025, 3, 10), end=date(2025, 3, 11), framework=fw)
     day = status[status["day"] == "2025-03-10"].set_index("org")
     # RPA02: 1 of 2 within 4 hours (50 %: OPEL 4 trigger 60) and a 50-minute handover (OPEL 4 trigger 45)
     assert day.loc["RPA02", "level"] == 4 and [r["indicator"] for r in day.loc["RPA02", "reasons"]] == [
@@ -127,7 +128,7 @@ def test_escalation_on_a_store_keeps_a_history_with_reasons(tmp_path: Path) -> N
     with duckdb.connect(str(db), read_only=True) as con:
         kept = con.execute("SELECT day, org, level, reasons FROM opel_status ORDER BY day, org").fetchall()
     assert len(kept) == len(status) and ("four_hours" in kept[[k[1] for k in kept].index("RPA02")][3])
-    escalation(db, start=date(2025, 3, 10), end=date(2025, 3, 11), framework=fw)  # a rerun replaces the days
+    escalation(Store.open(db, read_only=False), start=date(2025, 3, 10), end=date(2025, 3, 11), framework=fw)  # a rerun replaces the days
     with duckdb.connect(str(db), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM opel_status").fetchone()[0] == len(status)
 

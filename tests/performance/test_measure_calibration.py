@@ -8,6 +8,7 @@ from datetime import date
 import pandas as pd
 import pytest
 
+from icsys.dataset.store import Store
 from icsys.performance.measure import measure_store
 
 # standard: (low, high) for the whole three years at ICS level; README (synthetic / published)
@@ -36,7 +37,7 @@ def store(synthetic_store):
 
 @pytest.fixture(scope="module")
 def rows(store):
-    return measure_store(store, standards=list(EXPECTED), org="QKS", period="month")
+    return measure_store(Store.open(store), standards=list(EXPECTED), org="QKS", period="month")
 
 
 @pytest.mark.parametrize("standard", list(EXPECTED))
@@ -60,15 +61,16 @@ def test_winter_is_worse_than_summer_for_four_hours(rows) -> None:
 
 def test_one_connection_or_two_give_the_same_rows(store) -> None:
     """measure_store shares the standards among connections; the rows do not depend on how."""
-    alone = measure_store(store, org="EK", period="month", workers=1)
-    shared = measure_store(store, org="EK", period="month", workers=2)
+    alone = measure_store(Store.open(store), org="EK", period="month", workers=1)
+    shared = measure_store(Store.open(store), org="EK", period="month", workers=2)
     assert len(alone) == 36 * 38  # every standard but the two of beds is measured for an ICP, 36 months
     pd.testing.assert_frame_equal(alone, shared)
 
 
 def test_periods_the_store_covers_in_part_are_left_out(store) -> None:
     """The store ends on Tuesday 31 March 2026: the week from Monday 30 March is not whole."""
-    weeks = measure_store(store, standards=["rtt_18w"], org="QKS", period="week", start=date(2026, 3, 18))
+    weeks = measure_store(Store.open(store), standards=["rtt_18w"], org="QKS", period="week", start=date(2026, 3, 18))
     assert weeks.period.tolist() == ["2026-03-16", "2026-03-23"]
-    months = measure_store(store, standards=["ae_4h"], org="QKS", start=date(2026, 2, 10), end=date(2027, 1, 1))
+    months = measure_store(Store.open(store), standards=["ae_4h"], org="QKS", start=date(2026, 2, 10),
+                           end=date(2027, 1, 1))
     assert months.period.tolist() == ["2026-02-01", "2026-03-01"]  # widened to whole months, within the store

@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from spec_tables import build
 
+from icsys.dataset.store import Store
 from icsys.performance.catalogue import load_catalogue
 from icsys.performance.frame import MeasureError
 from icsys.performance.series import board_series
@@ -23,7 +24,7 @@ def test_every_standard_of_a_trust_by_month_with_target_and_trajectory(tmp_path:
     db = build(tmp_path, ae_attendance=AE)
     plan = tmp_path / "plan.csv"
     plan.write_text("standard,org,month,planned\nae_4h,RPA,2025-03,60\nae_4h,RN7,2025-03,99\n")
-    series = board_series(db, "RPA", "2025-03", months=2, plan=plan)
+    series = board_series(Store.open(db), "RPA", "2025-03", months=2, plan=plan)
     per_trust = [s.id for s in load_catalogue().standard if s.rule not in (
         "emergency_admission_rate", "dementia_diagnosis", "health_check")]
     assert sorted(series.standard.unique()) == sorted(per_trust)  # population measures are not a trust's
@@ -37,4 +38,4 @@ def test_every_standard_of_a_trust_by_month_with_target_and_trajectory(tmp_path:
 def test_a_month_must_be_a_month(tmp_path: Path) -> None:
     db = build(tmp_path, ae_attendance=AE)
     with pytest.raises(MeasureError, match="use YYYY-MM"):
-        board_series(db, "RPA", "2025-3")
+        board_series(Store.open(db), "RPA", "2025-3")

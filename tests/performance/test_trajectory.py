@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 from spec_tables import build
 
+from icsys.dataset.store import Store
 from icsys.performance.trajectory import TrajectoryError, trajectories
 
 AE = """
@@ -26,7 +27,7 @@ def plan(tmp_path: Path, text: str, name: str = "plan.csv") -> Path:
 
 def test_variance_and_on_track_in_the_standards_direction(tmp_path: Path) -> None:
     db = build(tmp_path, ae_attendance=AE)
-    rows = trajectories(db, plan(tmp_path, """
+    rows = trajectories(Store.open(db), plan(tmp_path, """
 standard,org,month,planned
 ae_4h,RPA,2025-03,50
 ae_4h,RPA,2025-04,60
@@ -44,7 +45,7 @@ ae_12h,RPA02,2025-05,10
 
 def test_toml_plan(tmp_path: Path) -> None:
     db = build(tmp_path, ae_attendance=AE)
-    rows = trajectories(db, plan(tmp_path, """
+    rows = trajectories(Store.open(db), plan(tmp_path, """
 [[trajectory]]
 standard = "ae_4h"
 org = "QKS"
@@ -64,7 +65,7 @@ ae_4h,RPA,2025-01,1
 ae_4h,RPA,2025-01,2
 """)
     with pytest.raises(TrajectoryError) as caught:
-        trajectories(db, bad)
+        trajectories(Store.open(db), bad)
     message = str(caught.value)
     for expected in ("row 2: month '2025-13' is not a month", "row 2: planned 'x' is not a number",
                      "row 3: standard 'nope' is not in the catalogue", "row 3: org 'ZZ' is not an organisation",
@@ -83,5 +84,5 @@ ae_4h,RPA,2025-01,2
 def test_unusable_plan_files(tmp_path: Path, name: str, text: str, expected: str) -> None:
     db = build(tmp_path, ae_attendance=AE)
     with pytest.raises(TrajectoryError) as caught:
-        trajectories(db, plan(tmp_path, text, name))
+        trajectories(Store.open(db), plan(tmp_path, text, name))
     assert expected in str(caught.value)

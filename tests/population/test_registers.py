@@ -45,13 +45,12 @@ def test_only_people_of_the_qof_ages_count() -> None:
 
 
 def test_whole_store_ratios(stratified_store: Path) -> None:
-    from icsys.dataset.store import connect
+    from icsys.dataset.store import Store
     from icsys.system import load_system
 
-    backend = connect(stratified_store)
-    ics = registers(backend, load_system(), date(2026, 3, 31), "ics")
-    pcn = registers(backend, load_system(), date(2026, 3, 31), "pcn", ["diabetes"])
-    backend.disconnect()
+    with Store.open(stratified_store) as store:
+        ics = registers(store, load_system(), date(2026, 3, 31), "ics")
+        pcn = registers(store, load_system(), date(2026, 3, 31), "pcn", ["diabetes"])
     internal = ics[ics["condition"] != "dementia"]
     assert internal["ratio"].to_numpy() == pytest.approx(1.0, abs=0.01)  # the ICS against its own rates
     dementia = ics[ics["condition"] == "dementia"].iloc[0]
@@ -60,7 +59,7 @@ def test_whole_store_ratios(stratified_store: Path) -> None:
     assert (pcn["ratio_lower"] <= pcn["ratio"]).all() and (pcn["ratio"] <= pcn["ratio_upper"]).all()
     assert pcn["observed"].sum() == internal.set_index("condition").loc["diabetes", "observed"]
     with pytest.raises(RegisterError, match="unknown register"):
-        registers(connect(stratified_store), load_system(), date(2026, 3, 31), "pcn", ["gout"])
+        registers(Store.open(stratified_store), load_system(), date(2026, 3, 31), "pcn", ["gout"])
 
 
 def test_registers_command_for_sharing(stratified_store: Path, tmp_path: Path) -> None:

@@ -14,14 +14,14 @@ import pandas as pd
 import pytest
 from sklearn.metrics import roc_auc_score
 
-from icsys.dataset.store import StoreError, open_store
+from icsys.dataset.store import Store, StoreError, open_store
 from icsys.population import model_card, risk
 from support import assert_clear_error, icsys, strict_json
 
 
 def test_stratify_trained_and_stored_a_model_validated_on_a_later_year(stratified_store: Path) -> None:
-    with open_store(stratified_store, read_only=True) as con:
-        trained = risk.latest(con)
+    with Store.open(stratified_store) as store:
+        trained = risk.latest(store)
     card = trained.card
     assert date.fromisoformat(card["validate_as_of"]) >= date.fromisoformat(card["train_as_of"]).replace(
         year=date.fromisoformat(card["train_as_of"]).year + 1)
@@ -74,8 +74,8 @@ def test_a_tampered_model_is_refused(stratified_store: Path, tmp_path: Path) -> 
     copy.write_bytes(stratified_store.read_bytes())
     with open_store(copy) as con:
         con.execute("UPDATE risk_model SET model = ?", [dumps({"f": subprocess.run})])
-        with pytest.raises(StoreError, match="does not trust"):
-            risk.latest(con)
+    with pytest.raises(StoreError, match="does not trust"):
+        risk.latest(Store.open(copy))
 
 
 def test_dates_that_would_leak_or_run_off_the_data_are_refused() -> None:

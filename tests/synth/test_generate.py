@@ -173,9 +173,9 @@ def test_killed_build_leaves_the_old_store(store: Path, tmp_path: Path) -> None:
 
 
 def test_domain_code_reads_the_store_through_ibis(store: Path, con) -> None:
-    from icsys.dataset.store import connect
+    from icsys.dataset.store import Store
 
-    backend = connect(store)
+    backend = Store.open(store).backend
     spells = backend.table("inpatient_spell")
     emergency = spells.filter(spells.admission_method.startswith("2")).count().execute()
     assert emergency == con.execute("SELECT count(*) FROM inpatient_spell WHERE admission_method LIKE '2%'"

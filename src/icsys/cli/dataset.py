@@ -10,8 +10,13 @@ import typer
 from rich.console import Console
 
 from icsys.cli.common import (
+    SPARK_MASTER,
     AuditOption,
     DbOption,
+    DuckDbFileOption,
+    EngineOption,
+    SparkMasterOption,
+    SparkTablesOption,
     SystemOption,
     clear_errors,
     err,
@@ -20,27 +25,29 @@ from icsys.cli.common import (
     local_auditor,
     parse_date,
     progress,
+    store_from_options,
 )
-from icsys.synth.context import DEFAULT_END
 
 app = typer.Typer()
 
 
 @app.command()
 def synth(
-    db: DbOption,
+    db: DuckDbFileOption,
     scale: Annotated[float, typer.Option(help="Share of the real population, 0.001 to 1.0.")] = 0.01,
     years: Annotated[int, typer.Option(help="Years of activity, ending on --end.")] = 3,
     seed: Annotated[int, typer.Option(help="Random seed: the same seed gives identical tables.")] = 42,
-    end: Annotated[str, typer.Option(help="Last day covered (YYYY-MM-DD).")] = DEFAULT_END.isoformat(),
+    end: Annotated[str | None, typer.Option(help="Last day covered (YYYY-MM-DD; default: the end of the "
+                                            "synthetic period, 2026-03-31).")] = None,
     system: SystemOption = None,
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
 ) -> None:
     """Build a synthetic linked dataset for the system into a new store (replacing --db)."""
+    from icsys.synth.context import DEFAULT_END  # here, not at the top: it imports pandas
     from icsys.synth.generate import check_settings, synthesise
     from icsys.system import load_system
 
-    last_day = parse_date(end, "--end")
+    last_day = parse_date(end, "--end") if end else DEFAULT_END
     with clear_errors():
         check_settings(scale, years, last_day, db)  # before the slow part: bad options fail at once
         definition = load_system(system)
@@ -54,7 +61,7 @@ def synth(
 @app.command()
 def load(
     file: Annotated[Path, typer.Argument(help="CSV, Parquet, HES extract or FHIR Bundle to load.")],
-    db: DbOption,
+    db: DuckDbFileOption,
     table: Annotated[str | None, typer.Option(help="Table to load into (not needed for FHIR).")] = None,
     fmt: Annotated[str | None, typer.Option("--format", help="csv, parquet, hes-apc, hes-ae, hes-op or fhir; "
                                             "default from the file extension.")] = None,
@@ -67,11 +74,13 @@ def load(
     """Validate a file against the schema and load it: all rows or none (strict by default)."""
     from icsys.dataset.ingest import LoadError, LoadRejected
     from icsys.dataset.ingest import load as load_file
+    from icsys.dataset.store import Store
     from icsys.system import load_system
 
     with clear_errors():
+        store = Store.open(db, read_only=False, create=True)
         try:
-            report = load_file(db, table, file, fmt=fmt, allow_rejects=allow_rejects, system=load_system(system),
+            report = load_file(store, table, file, fmt=fmt, allow_rejects=allow_rejects, system=load_system(system),
                                auditor=local_auditor(db, audit))
         except LoadRejected as exc:
             print(exc.report.to_json() if as_json else exc.report.to_text(), file=sys.stderr)
@@ -83,31 +92,49 @@ def load(
 
 @app.command()
 def export(
-    db: DbOption,
-    table: Annotated[str, typer.Option(help="Table to export (or 'quarantine').")],
-    out: Annotated[Path, typer.Option(help="Output file: .csv or .parquet.", dir_okay=False)],
+    out: Annotated[Path, typer.Option(help="Output file: .csv or .parquet (a folder with --all).")],
+    table: Annotated[str | None, typer.Option(help="Table to export (or 'quarantine').")] = None,
+    every: Annotated[bool, typer.Option("--all", help="Every table as FOLDER/NAME.parquet, the tables a Spark "
+                                        "store reads (--engine spark --spark-tables FOLDER).")] = False,
+    db: DbOption = None,
+    engine: EngineOption = None,
+    spark_master: SparkMasterOption = SPARK_MASTER,
+    spark_tables: SparkTablesOption = None,
     audit: AuditOption = None,
 ) -> None:
     """Write one table of the store to CSV or Parquet, as your role may see it (an analyst's is
-    pseudonymised); the release is recorded in the audit database."""
-    from icsys.dataset.export import check_export, export_table
+    pseudonymised), or every table to a folder of Parquet; the release is recorded in the audit database."""
+    from icsys.dataset.export import check_export, check_export_all, export_all, export_table
 
+    if (table is None) == (not every):
+        fail("say what to export: --table NAME, or --all")
     with clear_errors():
-        check_export(table, out)
-        rows = export_table(db, table, out, auditor=local_auditor(db, audit))
+        check_export_all(out) if every else check_export(table, out)  # type: ignore[arg-type]
+        store = store_from_options(db, engine, spark_master, spark_tables)
+        with store:
+            auditor = local_auditor(store, audit)
+            if every:
+                counts = export_all(store, out, auditor=auditor)
+                err.print(f"wrote {len(counts)} tables to {out}", highlight=False)
+                return
+            rows = export_table(store, table, out, auditor=auditor)  # type: ignore[arg-type]
     err.print(f"wrote {rows:,} rows of {table} to {out}", highlight=False)
 
 
 @app.command()
 def info(
-    db: DbOption,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+    db: DbOption = None,
+    engine: EngineOption = None,
+    spark_master: SparkMasterOption = SPARK_MASTER,
+    spark_tables: SparkTablesOption = None,
 ) -> None:
     """What the store holds: the system, every table's rows and the dates covered."""
     from icsys.dataset.info import describe
 
-    with clear_errors():
-        summary = describe(db)
+    store = store_from_options(db, engine, spark_master, spark_tables)
+    with clear_errors(), store:
+        summary = describe(store)
     if as_json:
         print(json_text(summary))
         return

@@ -12,7 +12,21 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from icsys.cli.common import DbOption, SystemOption, clear_errors, err, fail, json_text, parse_date, progress
+from icsys.cli.common import (
+    SPARK_MASTER,
+    DbOption,
+    EngineOption,
+    SparkMasterOption,
+    SparkTablesOption,
+    SystemOption,
+    clear_errors,
+    err,
+    fail,
+    json_text,
+    parse_date,
+    progress,
+    store_from_options,
+)
 
 app = typer.Typer(no_args_is_help=True, help="Capacity and flow: calibrate a model of the system from the "
                   "dataset, simulate surges and interventions, compare scenarios.")
@@ -115,7 +129,6 @@ def flow_compare(
 
 @app.command("calibrate")
 def flow_calibrate(
-    db: DbOption,
     out_file: Annotated[Path, typer.Option("--out", help="Scenario TOML to write.")],
     system: SystemOption = None,
     start: Annotated[str | None, typer.Option("--start", help="First day of the scenario (default: the day after "
@@ -125,6 +138,10 @@ def flow_calibrate(
                                                 "beside --out).")] = None,
     beds: Annotated[str, typer.Option("--beds", help="Acute and community beds: 'system' (the system definition) "
                                       "or 'observed' (the most occupied at once in the data).")] = "system",
+    db: DbOption = None,
+    engine: EngineOption = None,
+    spark_master: SparkMasterOption = SPARK_MASTER,
+    spark_tables: SparkTablesOption = None,
 ) -> None:
     """Fit every rate, profile, distribution and mix of a scenario from the linked dataset."""
     _check_file(out_file, "--out", ".toml")
@@ -136,8 +153,9 @@ def flow_calibrate(
     first = parse_date(start, "--start") if start else None
     from icsys.flow.calibration import calibrate
 
-    with clear_errors(), progress(False) as update:
-        text, fit = calibrate(db, system, first, days, beds, update)
+    store = store_from_options(db, engine, spark_master, spark_tables)
+    with clear_errors(), store, progress(False) as update:
+        text, fit = calibrate(store, system, first, days, beds, update)
         fit_file = report or out_file.with_suffix(".fit.md")
         _write(out_file, text)
         _write(fit_file, fit)

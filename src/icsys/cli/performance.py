@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import typer
 
+from icsys.cli.common import SPARK_MASTER, DbOption, EngineOption, SparkMasterOption, SparkTablesOption
+
 app = typer.Typer(no_args_is_help=True, help="Performance against the NHS standards: measures, SPC charts, "
                   "trajectories, escalation (OPEL) and the board pack.")
 
@@ -127,7 +129,6 @@ def performance_standards(
 
 @app.command("measure")
 def performance_measure(
-    db: str = typer.Option(..., "--db", help="The store: a DuckDB file."),
     standard: list[str] | None = typer.Option(  # noqa: B008
         None, "--standard", help="Standard id (see `icsys performance standards`); repeatable; all by default."),
     org: str | None = typer.Option(None, "--org", help="Organisation code: the ICS, an ICP, PCN, practice, trust "
@@ -137,11 +138,13 @@ def performance_measure(
     date_to: str | None = typer.Option(None, "--to", help="Last day (YYYY-MM-DD); default: the store's."),
     as_json: bool = typer.Option(False, "--json", help="Print rows as JSON."),
     catalogue: str | None = typer.Option(None, help="A catalogue TOML file (default: the shipped one)."),
+    db: DbOption = None,
+    engine: EngineOption = None,
+    spark_master: SparkMasterOption = SPARK_MASTER,
+    spark_tables: SparkTablesOption = None,
 ) -> None:
     """Performance against the NHS standards: numerator, denominator, value and target by period."""
-    from pathlib import Path
-
-    from icsys.cli.common import clear_errors, fail, json_text, parse_date
+    from icsys.cli.common import clear_errors, fail, json_text, parse_date, store_from_options
     from icsys.performance.catalogue import load_catalogue
     from icsys.performance.measure import json_rows, measure_store
 
@@ -151,9 +154,10 @@ def performance_measure(
     end = parse_date(date_to, "--to") if date_to else None
     if start and end and start > end:
         fail(f"--from {start} is after --to {end}")
-    with clear_errors():
+    store = store_from_options(db, engine, spark_master, spark_tables)
+    with clear_errors(), store:
         cat = load_catalogue(catalogue)
-        rows = measure_store(Path(db), standards=standard or None, org=org, period=period, start=start, end=end,
+        rows = measure_store(store, standards=standard or None, org=org, period=period, start=start, end=end,
                              catalogue=cat)
     if as_json:
         print(json_text(json_rows(rows), indent=1))
@@ -163,19 +167,23 @@ def performance_measure(
 
 @app.command("trajectory")
 def performance_trajectory(
-    db: str = typer.Option(..., "--db", help="The store: a DuckDB file."),
     plan: str = typer.Option(..., "--plan", help="Planned values: a CSV (standard, org, month YYYY-MM, planned) "
                              "or a TOML file of \\[\\[trajectory]] entries."),
     as_json: bool = typer.Option(False, "--json", help="Print rows as JSON."),
+    db: DbOption = None,
+    engine: EngineOption = None,
+    spark_master: SparkMasterOption = SPARK_MASTER,
+    spark_tables: SparkTablesOption = None,
 ) -> None:
     """Trajectories: each planned month beside the actual value, the variance and whether it is on track."""
     from pathlib import Path
 
-    from icsys.cli.common import clear_errors, json_text
+    from icsys.cli.common import clear_errors, json_text, store_from_options
     from icsys.performance.trajectory import trajectories
 
-    with clear_errors():
-        rows = trajectories(Path(db), Path(plan))
+    store = store_from_options(db, engine, spark_master, spark_tables)
+    with clear_errors(), store:
+        rows = trajectories(store, Path(plan))
     if as_json:
         records = rows.astype(object).where(rows.notna(), None).to_dict("records")
         print(json_text(records, indent=1))
@@ -186,26 +194,28 @@ def performance_trajectory(
 
 @app.command("escalation")
 def performance_escalation(
-    db: str = typer.Option(..., "--db", help="The store: a DuckDB file (opel_status is written to it)."),
     date_from: str | None = typer.Option(None, "--from", help="First day (YYYY-MM-DD); default: the store's."),
     date_to: str | None = typer.Option(None, "--to", help="Last day (YYYY-MM-DD); default: the store's."),
     config: str | None = typer.Option(None, "--config", help="Indicators, triggers and weights (TOML); default: "
                                       "the shipped OPEL framework."),
     as_json: bool = typer.Option(False, "--json", help="Print every provider's and the ICS's status as JSON."),
+    db: DbOption = None,
+    engine: EngineOption = None,
+    spark_master: SparkMasterOption = SPARK_MASTER,
+    spark_tables: SparkTablesOption = None,
 ) -> None:
     """OPEL 1-4 for each acute site and trust and the ICS each day, with the reasons; kept in opel_status."""
-    from pathlib import Path
-
-    from icsys.cli.common import clear_errors, err, fail, json_text, parse_date
+    from icsys.cli.common import clear_errors, err, fail, json_text, parse_date, store_from_options
     from icsys.performance.escalation import escalation, load_framework, summary_lines
 
     start = parse_date(date_from, "--from") if date_from else None
     end = parse_date(date_to, "--to") if date_to else None
     if start and end and start > end:
         fail(f"--from {start} is after --to {end}")
-    with clear_errors():
+    store = store_from_options(db, engine, spark_master, spark_tables, read_only=False)  # opel_status is written
+    with clear_errors(), store:
         framework = load_framework(config)
-        status = escalation(Path(db), start=start, end=end, framework=framework)
+        status = escalation(store, start=start, end=end, framework=framework)
     if as_json:
         records = status.astype(object).where(status.notna(), None).to_dict("records")
         print(json_text([r | {"level": None if r["level"] is None else int(r["level"])} for r in records], indent=1))

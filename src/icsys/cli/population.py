@@ -8,8 +8,12 @@ from typing import Annotated
 import typer
 
 from icsys.cli.common import (
+    SPARK_MASTER,
     AuditOption,
     DbOption,
+    EngineOption,
+    SparkMasterOption,
+    SparkTablesOption,
     SystemOption,
     check_out,
     clear_errors,
@@ -18,6 +22,7 @@ from icsys.cli.common import (
     json_text,
     local_auditor,
     parse_date,
+    store_from_options,
 )
 
 app = typer.Typer(no_args_is_help=True, help="Population health management: frailty, multimorbidity, risk, "
@@ -26,9 +31,12 @@ app = typer.Typer(no_args_is_help=True, help="Population health management: frai
 
 @app.command("stratify")
 def population_stratify(
-    db: DbOption,
     as_of: Annotated[str, typer.Option("--as-of", help="Date the measures describe (YYYY-MM-DD).")],
     retrain: Annotated[bool, typer.Option("--retrain", help="Train a new risk model first.")] = False,
+    db: DbOption = None,
+    engine: EngineOption = None,
+    spark_master: SparkMasterOption = SPARK_MASTER,
+    spark_tables: SparkTablesOption = None,
     audit: AuditOption = None,
 ) -> None:
     """Write person_measures: one row per registered person with eFI, LTCs, Cambridge score, segment,
@@ -36,21 +44,25 @@ def population_stratify(
     from icsys.population.stratify import stratify
 
     day = parse_date(as_of, "--as-of")
-    with clear_errors():
-        people = stratify(db, day, retrain=retrain, say=lambda m: err.print(m, highlight=False),
-                          auditor=local_auditor(db, audit))
+    store = store_from_options(db, engine, spark_master, spark_tables, read_only=False)
+    with clear_errors(), store:
+        people = stratify(store, day, retrain=retrain, say=lambda m: err.print(m, highlight=False),
+                          auditor=local_auditor(store, audit))
     err.print(f"wrote person_measures for {people:,} registered people as of {day}", highlight=False)
 
 
 @app.command("train-risk")
 def population_train_risk(
-    db: DbOption,
     train_as_of: Annotated[str | None, typer.Option("--train-as-of", help="Date the model learns from "
                                                     "(default: two years before the data ends).")] = None,
     validate_as_of: Annotated[str | None, typer.Option("--validate-as-of", help="A later date it is validated "
                                                        "on (default: a year before the data ends).")] = None,
     seed: Annotated[int, typer.Option(help="Random seed of the training split.")] = 42,
     card: Annotated[Path | None, typer.Option(help="Also write the model card to .md or .json.")] = None,
+    db: DbOption = None,
+    engine: EngineOption = None,
+    spark_master: SparkMasterOption = SPARK_MASTER,
+    spark_tables: SparkTablesOption = None,
     audit: AuditOption = None,
 ) -> None:
     """Train the 12-month emergency admission risk model, validate it on a later year, store it with its
@@ -60,9 +72,10 @@ def population_train_risk(
     check_out(card, (".md", ".json"))
     train_day = parse_date(train_as_of, "--train-as-of") if train_as_of else None
     validate_day = parse_date(validate_as_of, "--validate-as-of") if validate_as_of else None
-    with clear_errors():
-        trained = risk.train(db, train_day, validate_day, seed=seed, say=lambda m: err.print(m, highlight=False),
-                             auditor=local_auditor(db, audit))
+    store = store_from_options(db, engine, spark_master, spark_tables, read_only=False)
+    with clear_errors(), store:
+        trained = risk.train(store, train_day, validate_day, seed=seed, say=lambda m: err.print(m, highlight=False),
+                             auditor=local_auditor(store, audit))
         if card is not None:
             _write_card(trained.card, card)
     v = trained.card["validation"]
@@ -73,23 +86,22 @@ def population_train_risk(
 
 @app.command("model-card")
 def population_model_card(
-    db: DbOption,
     as_json: Annotated[bool, typer.Option("--json", help="The card as JSON.")] = False,
     out: Annotated[Path | None, typer.Option(help="Write it to .md or .json instead of the screen.")] = None,
+    db: DbOption = None,
+    engine: EngineOption = None,
+    spark_master: SparkMasterOption = SPARK_MASTER,
+    spark_tables: SparkTablesOption = None,
 ) -> None:
     """Show the model card of the stored risk model."""
-    from icsys.dataset.store import open_store
     from icsys.population import model_card, risk
 
     check_out(out, (".md", ".json"))
-    with clear_errors():
-        con = open_store(db, read_only=True)
-        try:
-            trained = risk.latest(con)
-        finally:
-            con.close()
+    store = store_from_options(db, engine, spark_master, spark_tables)
+    with clear_errors(), store:
+        trained = risk.latest(store)
         if trained is None:
-            fail(f"{db}: no risk model yet (train one with `icsys population train-risk --db {db}`)")
+            fail(f"{store.location}: no risk model yet (train one with `icsys population train-risk`)")
         if out is not None:
             _write_card(trained.card, out)
             err.print(f"wrote the model card to {out}", highlight=False)
@@ -106,7 +118,6 @@ def _write_card(card: dict, out: Path) -> None:
 
 @app.command("registers")
 def population_registers(
-    db: DbOption,
     as_of: Annotated[str, typer.Option("--as-of", help="Date of the registers (YYYY-MM-DD).")] = "2026-03-31",
     level: Annotated[str, typer.Option(help="practice, pcn, icp, district, locality or ics.")] = "practice",
     condition: Annotated[list[str] | None, typer.Option(help="Only these registers (repeatable).")] = None,
@@ -115,22 +126,22 @@ def population_registers(
     as_json: Annotated[bool, typer.Option("--json", help="Rows as JSON.")] = False,
     out: Annotated[Path | None, typer.Option(help="Write to .csv or .xlsx instead of the screen.")] = None,
     system: SystemOption = None,
+    db: DbOption = None,
+    engine: EngineOption = None,
+    spark_master: SparkMasterOption = SPARK_MASTER,
+    spark_tables: SparkTablesOption = None,
 ) -> None:
     """Disease registers against expected prevalence: observed / expected with 95 % limits, and the gap."""
-    from icsys.dataset.store import connect
     from icsys.population.disclosure import for_sharing as make_safe
     from icsys.population.registers import registers
     from icsys.system import load_system
 
     check_out(out, (".csv", ".xlsx"))
     day = parse_date(as_of, "--as-of")
-    with clear_errors():
+    store = store_from_options(db, engine, spark_master, spark_tables)
+    with clear_errors(), store:
         definition = load_system(system)
-        backend = connect(db)
-        try:
-            table = registers(backend, definition, day, level, condition)
-        finally:
-            backend.disconnect()
+        table = registers(store, definition, day, level, condition)
         if for_sharing:
             table = make_safe(table, ["population", "observed"], {"observed": [
                 "ratio", "ratio_lower", "ratio_upper", "observed_prevalence", "gap"]})
@@ -145,7 +156,6 @@ def population_registers(
 
 @app.command("inequalities")
 def population_inequalities(
-    db: DbOption,
     measure: Annotated[str, typer.Option(help="A person_measures column (yes/no or numeric), COLUMN=VALUE, or "
                                          "activity:NAME (emergency_admissions, ae_attendances, ...).")],
     by: Annotated[str, typer.Option(help="imd_quintile, ethnic_group, age_band, sex, practice, pcn, icp, "
@@ -156,24 +166,24 @@ def population_inequalities(
     as_json: Annotated[bool, typer.Option("--json", help="Rows and indices as JSON.")] = False,
     out: Annotated[Path | None, typer.Option(help="Write the rows to .csv or .xlsx.")] = None,
     system: SystemOption = None,
+    db: DbOption = None,
+    engine: EngineOption = None,
+    spark_master: SparkMasterOption = SPARK_MASTER,
+    spark_tables: SparkTablesOption = None,
 ) -> None:
     """A measure by deprivation, ethnicity, age, sex or place, with 95 % limits, and the slope and
     relative index of inequality across IMD quintiles."""
     import json
 
-    from icsys.dataset.store import connect
     from icsys.population.disclosure import for_sharing as make_safe
     from icsys.population.inequalities import inequalities
     from icsys.system import load_system
 
     check_out(out, (".csv", ".xlsx"))
-    with clear_errors():
+    store = store_from_options(db, engine, spark_master, spark_tables)
+    with clear_errors(), store:
         definition = load_system(system)
-        backend = connect(db)
-        try:
-            result = inequalities(backend, definition, measure, by, standardise=not crude)
-        finally:
-            backend.disconnect()
+        result = inequalities(store, definition, measure, by, standardise=not crude)
         table = result.table
         if for_sharing:
             counts = ["people", "numerator"] if result.measure.kind != "mean" else ["people"]
@@ -214,9 +224,12 @@ def _show(table, as_json: bool, out: Path | None, sheet: str, title: str = "") -
 def population_cohort(
     definition: Annotated[str, typer.Argument(help="Cohort definition: a TOML file or a shipped name "
                                               "(frail_two_emergency_admissions, making_a_difference_each_week).")],
-    db: DbOption,
     as_of: Annotated[str, typer.Option("--as-of", help="Date the cohort is drawn on (YYYY-MM-DD).")] = "2026-03-31",
     out: Annotated[Path | None, typer.Option(help="Write the list to .csv or .xlsx instead of the screen.")] = None,
+    db: DbOption = None,
+    engine: EngineOption = None,
+    spark_master: SparkMasterOption = SPARK_MASTER,
+    spark_tables: SparkTablesOption = None,
     audit: AuditOption = None,
 ) -> None:
     """List the members of a cohort with the reasons each qualifies, ready for an MDT (as your role may
@@ -225,10 +238,11 @@ def population_cohort(
 
     day = parse_date(as_of, "--as-of")
     check_out(out, (".csv", ".xlsx"))
-    with clear_errors():
+    store = store_from_options(db, engine, spark_master, spark_tables)
+    with clear_errors(), store:
         try:
             cohort = load_cohort(definition)
-            found = run(db, cohort, day, auditor=local_auditor(db, audit), out=out)
+            found = run(store, cohort, day, auditor=local_auditor(store, audit), out=out)
         except CohortError as exc:
             fail(str(exc))
         if out is None:

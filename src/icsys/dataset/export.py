@@ -5,12 +5,17 @@ a clinician) and its release recorded by the Auditor before the file is put in p
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from icsys.access import Auditor, policy
 from icsys.dataset.schema import TABLES
-from icsys.dataset.store import LOAD_LOG_TABLE, QUARANTINE_TABLE, connect
+from icsys.dataset.store import LOAD_LOG_TABLE, QUARANTINE_TABLE
 from icsys.errors import InputError
+
+if TYPE_CHECKING:
+    from icsys.dataset.store import Store
 
 FORMATS = (".csv", ".parquet")
 EXTRA = (QUARANTINE_TABLE, LOAD_LOG_TABLE)
@@ -32,14 +37,14 @@ def check_export(table: str, out: Path) -> str:
     return fmt
 
 
-def export_table(db: Path, table: str, out: Path, *, auditor: Auditor) -> int:
+def export_table(store: Store, table: str, out: Path, *, auditor: Auditor) -> int:
     """Copy `table` to `out` (format from its extension) as the auditor's actor may see it; return the
     rows written. The release is recorded (people: distinct person_id) before the file appears."""
     out = Path(out)
     fmt = check_export(table, out)
     actor = auditor.actor
     partial = out.with_name(f".{out.name}.partial")
-    backend = connect(db)
+    backend = store.backend
     try:
         expr = backend.table(table)
         people = None
@@ -61,6 +66,44 @@ def export_table(db: Path, table: str, out: Path, *, auditor: Auditor) -> int:
                        destination=str(out))  # no record, no file
         os.replace(partial, out)
     finally:
-        backend.disconnect()
         partial.unlink(missing_ok=True)
     return rows
+
+
+def check_export_all(out: Path) -> None:
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise ExportError(f"--out {out}: for --all, give a new or empty folder")
+    if not out.parent.exists():
+        raise ExportError(f"--out {out}: folder {out.parent} does not exist")
+
+
+def export_all(store: Store, out: Path, *, auditor: Auditor) -> dict[str, int]:
+    """Every table of the store (the dataset's, what icsys derived, icsys_meta) as `out/NAME.parquet`, the
+    folder a Spark store reads (`--engine spark --spark-tables FOLDER`); whole or not at all. A copy of the
+    whole store is identifiable data of every organisation (a data manager's release), recorded by the
+    Auditor before the folder appears."""
+    out = Path(out)
+    check_export_all(out)
+    policy.require(auditor.actor, policy.EXPORT, identifiable=True, all_organisations=True)
+    partial = out.with_name(f".{out.name}.partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir()
+    con = store.con
+    try:
+        rows = {}
+        for name in store.tables():
+            con.execute(f"COPY (SELECT * FROM \"{name}\") TO '{_quote(partial / (name + '.parquet'))}' "
+                        "(FORMAT parquet, COMPRESSION zstd)")
+            rows[name] = int(con.execute(f'SELECT count(*) FROM "{name}"').fetchone()[0])  # type: ignore[index]
+        people = rows.get("person")
+        auditor.record(policy.EXPORT, "every table", people=people, destination=str(out))  # no record, no folder
+        if out.exists():
+            out.rmdir()
+        os.replace(partial, out)
+    finally:
+        shutil.rmtree(partial, ignore_errors=True)
+    return rows
+
+
+def _quote(path: Path) -> str:
+    return str(path).replace("'", "''")

@@ -2,24 +2,19 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 from icsys.dataset.schema import TABLES
-from icsys.dataset.store import LOAD_LOG_TABLE, QUARANTINE_TABLE, get_meta, open_store
+from icsys.dataset.store import LOAD_LOG_TABLE, QUARANTINE_TABLE, Store
 
 
-def describe(db: Path) -> dict[str, Any]:
-    con = open_store(db, read_only=True)
-    try:
-        meta = get_meta(con)
-        tables = {name: _describe_table(con, name) for name in TABLES}
-        quarantined = con.execute(f"SELECT count(*) FROM {QUARANTINE_TABLE}").fetchone()[0] \
-            if _exists(con, QUARANTINE_TABLE) else 0
-        loads = con.execute(f"SELECT count(DISTINCT load_id), max(loaded_at)::VARCHAR FROM {LOAD_LOG_TABLE}"
-                            ).fetchone() if _exists(con, LOAD_LOG_TABLE) else (0, None)
-    finally:
-        con.close()
+def describe(store: Store) -> dict[str, Any]:
+    con, meta = store.con, store.meta
+    tables = {name: _describe_table(con, name) for name in TABLES}
+    quarantined = con.execute(f"SELECT count(*) FROM {QUARANTINE_TABLE}").fetchone()[0] \
+        if _exists(con, QUARANTINE_TABLE) else 0
+    loads = con.execute(f"SELECT count(DISTINCT load_id), max(loaded_at)::VARCHAR FROM {LOAD_LOG_TABLE}"
+                        ).fetchone() if _exists(con, LOAD_LOG_TABLE) else (0, None)
     froms = [t["from"] for t in tables.values() if t.get("from")]
     tos = [t["to"] for t in tables.values() if t.get("to")]
     return {

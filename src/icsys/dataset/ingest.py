@@ -19,7 +19,7 @@ from icsys.dataset.adapters.fhir import load_fhir
 from icsys.dataset.adapters.hes import load_hes
 from icsys.dataset.schema import TABLES
 from icsys.dataset.staging import LoadReport, load_table_file
-from icsys.dataset.store import LOAD_LOG_TABLE, StoreError, open_store
+from icsys.dataset.store import LOAD_LOG_TABLE, Store, StoreError
 from icsys.dataset.validate import FileProblem
 from icsys.errors import InputError
 from icsys.system import System, load_system
@@ -52,12 +52,12 @@ def detect_format(file: Path, fmt: str | None) -> str:
     return found
 
 
-def load(db: Path, table: str | None, file: Path, fmt: str | None = None, allow_rejects: bool = False,
+def load(store: Store, table: str | None, file: Path, fmt: str | None = None, allow_rejects: bool = False,
          system: System | None = None, *, auditor: Auditor) -> LoadReport:
-    """Validate `file` and load it into the store at `db`; see the module docstring. Only an actor who may
-    load does; the auditor records the load inside its transaction (no record, no load)."""
+    """Validate `file` and load it into the store, in one transaction; see the module docstring. Only an
+    actor who may load does; the auditor records the load inside its transaction (no record, no load)."""
     policy.require(auditor.actor, policy.LOAD)
-    db, file = Path(db), Path(file)
+    file = Path(file)
     fmt = detect_format(file, fmt)
     if not file.exists():
         raise LoadError(f"{file}: no such file")
@@ -69,26 +69,17 @@ def load(db: Path, table: str | None, file: Path, fmt: str | None = None, allow_
         raise LoadError(f"{file}: say which table to load it into with --table ({', '.join(TABLES)})")
     if table and table not in TABLES:
         raise LoadError(f"--table {table}: unknown table; tables are: {', '.join(TABLES)}")
-    new_store = not db.exists()
-    try:
-        con = open_store(db)
-    except StoreError as exc:
-        raise LoadError(str(exc)) from exc
     report = LoadReport(load_id=uuid.uuid4().hex[:12], file=str(file), format=fmt, strict=not allow_rejects)
     try:
-        _run(con, report, fmt, table, file, system or load_system(), allow_rejects, auditor)
-    except BaseException:
-        con.close()
-        if new_store:  # a failed first load leaves no empty store behind
-            db.unlink(missing_ok=True)
-            Path(f"{db}.wal").unlink(missing_ok=True)
-        raise
-    con.close()
+        with store.transaction() as tx:  # a failed load publishes nothing (a first one leaves no store)
+            _run(tx.con, report, fmt, table, file, system or load_system(), allow_rejects, auditor, store.location)
+    except StoreError as exc:
+        raise LoadError(str(exc)) from exc
     return report
 
 
 def _run(con: duckdb.DuckDBPyConnection, report: LoadReport, fmt: str, table: str | None, file: Path,
-         system: System, allow_rejects: bool, auditor: Auditor) -> None:
+         system: System, allow_rejects: bool, auditor: Auditor, destination: str) -> None:
     con.execute("BEGIN TRANSACTION")
     try:
         if fmt in ("csv", "parquet"):
@@ -102,7 +93,7 @@ def _run(con: duckdb.DuckDBPyConnection, report: LoadReport, fmt: str, table: st
         _log(con, report, auditor.actor.user)
         loaded = ", ".join(f"{t} {n:,} rows" for t, n in report.loaded.items()) or "no rows"
         auditor.record(policy.LOAD, f"file {report.file} ({report.format}): {loaded}, "
-                       f"{report.rows_rejected:,} quarantined", people=None, destination=str(con_path(con)))
+                       f"{report.rows_rejected:,} quarantined", people=None, destination=destination)
     except FileProblem as exc:
         con.execute("ROLLBACK")
         raise LoadError(str(exc)) from exc
@@ -110,11 +101,6 @@ def _run(con: duckdb.DuckDBPyConnection, report: LoadReport, fmt: str, table: st
         con.execute("ROLLBACK")
         raise
     con.execute("COMMIT")
-
-
-def con_path(con: duckdb.DuckDBPyConnection) -> str:
-    return str(con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()")
-               .fetchone()[0])
 
 
 def _log(con: duckdb.DuckDBPyConnection, report: LoadReport, who: str) -> None:

@@ -13,7 +13,7 @@ import json
 from collections import Counter
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -22,6 +22,9 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from icsys.errors import InputError
 from icsys.performance.catalogue import Catalogue, CatalogueError
 from icsys.performance.organisations import Hierarchy
+
+if TYPE_CHECKING:
+    from icsys.dataset.store import Store
 
 DEFAULT_FRAMEWORK = Path(__file__).with_name("escalation.toml")
 HISTORY_TABLE = "opel_status"
@@ -189,7 +192,7 @@ def ics_status(providers: pd.DataFrame, framework: Framework, hierarchy: Hierarc
     return out
 
 
-def escalation(db: Path | str, *, start: date | None = None, end: date | None = None,
+def escalation(store: Store, *, start: date | None = None, end: date | None = None,
                framework: Framework | None = None, catalogue: Catalogue | None = None,
                hierarchy: Hierarchy | None = None, write: bool = True) -> pd.DataFrame:
     """OPEL for every acute site and trust and the ICS, each day from start to end (the store's dates by
@@ -203,14 +206,14 @@ def escalation(db: Path | str, *, start: date | None = None, end: date | None = 
     framework = framework or load_framework(catalogue=catalogue)
     sites = hierarchy.acute_sites()
     trusts = sorted({hierarchy.trust_of_site[s] for s in sites})
-    measured = measure_store(db, standards=sorted({i.standard for i in framework.indicator}), period="day",
+    measured = measure_store(store, standards=sorted({i.standard for i in framework.indicator}), period="day",
                              start=start, end=end, catalogue=catalogue, hierarchy=hierarchy, orgs=trusts + sites)
     providers = provider_status(measured, framework, hierarchy)
     status = pd.concat([ics_status(providers, framework, hierarchy), providers], ignore_index=True)
     status = status[["day", "org", "kind", "score", "level", "reasons", "indicators"]]
     status = status.sort_values(["day", "kind", "org"], key=_kind_order, ignore_index=True)
     if write and len(status):
-        write_history(db, status)
+        write_history(store, status)
     return status
 
 
@@ -218,27 +221,24 @@ def _kind_order(column: pd.Series) -> pd.Series:
     return column.map({"ics": 0, "trust": 1, "site": 2}) if column.name == "kind" else column
 
 
-def write_history(db: Path | str, status: pd.DataFrame) -> None:
+def write_history(store: Store, status: pd.DataFrame) -> None:
     """Replace the days computed in opel_status, in one transaction: all of it or nothing."""
-    from icsys.dataset.store import open_store
-
     rows = status.assign(day=pd.to_datetime(status["day"]).dt.date, computed_at=datetime.now(),
                          reasons=status["reasons"].map(json.dumps), indicators=status["indicators"].map(json.dumps),
                          level=status["level"].astype("Int64"))
-    con = open_store(db)
-    try:
-        con.execute("BEGIN TRANSACTION")
+    columns = ["day", "org", "kind", "score", "level", "reasons", "indicators", "computed_at"]
+    with store.transaction() as tx:
+        if tx.engine != "duckdb":  # Spark: the table is rewritten, the days kept that were not computed again
+            kept = history(tx)
+            kept = kept[~pd.to_datetime(kept["day"]).dt.date.between(rows["day"].min(), rows["day"].max())]
+            tx.write_table(HISTORY_TABLE, pd.concat([kept[columns], rows[columns]], ignore_index=True))
+            return
+        con = tx.con
         con.execute(_HISTORY_DDL)
         con.execute(f"DELETE FROM {HISTORY_TABLE} WHERE day BETWEEN ? AND ?", [rows["day"].min(), rows["day"].max()])
         con.register("_icsys_opel", rows)
-        con.execute(f"INSERT INTO {HISTORY_TABLE} SELECT day, org, kind, score, level, reasons, indicators, "
-                    "computed_at FROM _icsys_opel")
-        con.execute("COMMIT")
-    except BaseException:
-        con.execute("ROLLBACK")
-        raise
-    finally:
-        con.close()
+        con.execute(f"INSERT INTO {HISTORY_TABLE} SELECT {', '.join(columns)} FROM _icsys_opel")
+        con.unregister("_icsys_opel")
 
 
 def summary_lines(status: pd.DataFrame, days: int = 14) -> list[str]:
@@ -260,15 +260,8 @@ def summary_lines(status: pd.DataFrame, days: int = 14) -> list[str]:
     return lines
 
 
-def history(db: Path | str) -> pd.DataFrame:
+def history(store: Store) -> pd.DataFrame:
     """The system status written so far (empty if escalation has not run on this store)."""
-    from icsys.dataset.store import connect
-
-    con = connect(db)
-    try:
-        if HISTORY_TABLE not in con.list_tables():
-            return pd.DataFrame(columns=["day", "org", "kind", "score", "level", "reasons", "indicators",
-                                         "computed_at"])
-        return con.table(HISTORY_TABLE).order_by(["day", "kind", "org"]).execute()
-    finally:
-        con.disconnect()
+    if not store.has_table(HISTORY_TABLE):
+        return pd.DataFrame(columns=["day", "org", "kind", "score", "level", "reasons", "indicators", "computed_at"])
+    return store.table(HISTORY_TABLE).order_by(["day", "kind", "org"]).execute()

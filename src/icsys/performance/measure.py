@@ -11,8 +11,7 @@ from __future__ import annotations
 
 import warnings
 from datetime import date
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ibis
 import pandas as pd
@@ -26,6 +25,9 @@ from icsys.performance.organisations import (
     OrgKind,
 )
 from icsys.performance.rules import RULES, Attribution, Contributions
+
+if TYPE_CHECKING:
+    from icsys.dataset.store import Store
 
 COLUMNS = ["standard", "org", "period", "numerator", "denominator", "value", "target"]
 _ATTRIBUTE = {"practice": "practice_code", "site": "site_code", "provider": "provider_code"}
@@ -194,38 +196,22 @@ def json_rows(rows: pd.DataFrame) -> list[dict[str, Any]]:
     return out
 
 
-def store_meta(con: Any) -> dict[str, Any]:
-    """What the store recorded when it was built (icsys_meta), if anything."""
-    import json
-
-    if "icsys_meta" not in con.list_tables():
-        return {}
-    return {k: json.loads(v) for k, v in con.table("icsys_meta").execute().itertuples(index=False, name=None)}
-
-
-def data_period(meta: dict[str, Any]) -> tuple[date, date] | None:
-    """The dates the store covers, as recorded when it was built."""
-    try:
-        return date.fromisoformat(meta["period_start"]), date.fromisoformat(meta["period_end"])
-    except (KeyError, ValueError, TypeError):
-        return None
-
-
-def within_store(db: Path | str, covered: tuple[date, date] | None, start: date | None,
-                 end: date | None) -> tuple[date, date]:
+def within_store(store: Store, start: date | None, end: date | None) -> tuple[date, date]:
     """The dates asked, kept within those the store covers (past its end a waiting list would only grow,
     as nothing more is recorded to stop the clocks); the store's own dates by default."""
+    covered = store.covers
     if covered is None:
         if start is None or end is None:
-            raise MeasureError(f"{db}: the store does not record the dates it covers; give --from and --to")
+            raise MeasureError(f"{store.location}: the store does not record the dates it covers; give --from and --to")
         return start, end
     first, last = max(start or covered[0], covered[0]), min(end or covered[1], covered[1])
     if first > last:
-        raise MeasureError(f"{db}: covers {covered[0]} to {covered[1]}; nothing to measure from {start} to {end}")
+        raise MeasureError(f"{store.location}: covers {covered[0]} to {covered[1]}; nothing to measure from {start} "
+                           f"to {end}")
     return first, last
 
 
-def whole_periods(db: Path | str, start: date, end: date, period: str,
+def whole_periods(where: str, start: date, end: date, period: str,
                   covered: tuple[date, date]) -> tuple[date, date]:
     """The dates asked widened to whole periods, less a period at either end that the store covers only
     in part: it would be counted short, and a waiting list's census would fall outside the store."""
@@ -243,27 +229,22 @@ def whole_periods(db: Path | str, start: date, end: date, period: str,
     if last > covered[1]:
         last = last_start - timedelta(days=1)
     if first > last:
-        raise MeasureError(f"{db}: covers {covered[0]} to {covered[1]}, no whole {period} from {start} to {end}")
+        raise MeasureError(f"{where}: covers {covered[0]} to {covered[1]}, no whole {period} from {start} to {end}")
     return first, last
-
-
-def bed_scale(meta: dict[str, Any]) -> float:
-    """A synthetic store built at a fraction of the population is measured against that share of beds."""
-    return float(meta.get("scale", 1.0)) if meta.get("synthetic") else 1.0
 
 
 WORKERS = 2  # two connections: one standard's pandas roll-up runs while the other's query runs
 
 
-def measure_store(db: Path | str, *, standards: list[str] | None = None, org: str | None = None,
+def measure_store(store: Store, *, standards: list[str] | None = None, org: str | None = None,
                   period: str = "month", start: date | None = None, end: date | None = None,
                   catalogue: Catalogue | None = None, hierarchy: Hierarchy | None = None,
                   orgs: list[str] | None = None, workers: int = WORKERS) -> pd.DataFrame:
-    """Measure standards on a store file; dates default to the period the store covers. Standards are
-    shared among `workers` read-only connections, those of one rule kept together (they share work)."""
+    """Measure standards on a store; dates default to the period the store covers. On DuckDB standards are
+    shared among `workers` connections, those of one rule kept together (they share work); Spark runs its
+    own work in parallel, so there it is one."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from icsys.dataset.store import connect
     from icsys.system import load_system
 
     catalogue = catalogue or load_catalogue()
@@ -271,25 +252,20 @@ def measure_store(db: Path | str, *, standards: list[str] | None = None, org: st
     chosen = [catalogue.get(s).id for s in standards] if standards else catalogue.ids
     if org:
         hierarchy.get(org)
-    con = connect(db)
-    try:
-        meta = store_meta(con)
-        start, end = within_store(db, data_period(meta), start, end)
-        covered = data_period(meta)
-        if covered is not None:
-            start, end = whole_periods(db, start, end, period, covered)
-    finally:
-        con.disconnect()
+    start, end = within_store(store, start, end)
+    if store.covers is not None:
+        start, end = whole_periods(store.location, start, end, period, store.covers)
 
     def run(ids: list[str]) -> pd.DataFrame:
-        mine = connect(db)
+        mine = store.reader()
         try:
             return measure(mine, catalogue, hierarchy, standards=ids, org=org, period=period, start=start, end=end,
-                           bed_scale=bed_scale(meta), orgs=orgs, strict=standards is not None)
+                           bed_scale=store.scale, orgs=orgs, strict=standards is not None)
         finally:
-            mine.disconnect()
+            if mine is not store.backend:
+                mine.disconnect()
 
-    groups = [g for g in _share(catalogue, chosen, max(1, workers)) if g]
+    groups = [g for g in _share(catalogue, chosen, max(1, workers if store.engine == "duckdb" else 1)) if g]
     with ThreadPoolExecutor(len(groups)) as pool:
         parts = [p for p in pool.map(run, groups) if len(p)]
     if not parts:

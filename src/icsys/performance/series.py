@@ -2,7 +2,7 @@
 monthly series up to that month, with its target and, where a plan gives one, its trajectory.
 
     from icsys.performance.series import board_series
-    frame = board_series("km.duckdb", "RPA", "2026-03", months=24, plan="plan.csv")
+    frame = board_series(Store.open("km.duckdb"), "RPA", "2026-03", months=24, plan="plan.csv")
     frame[frame.standard == "ae_4h"][["period", "value", "target", "planned"]]
 """
 
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -17,6 +18,9 @@ from icsys.performance.catalogue import Catalogue, load_catalogue
 from icsys.performance.frame import MeasureError
 from icsys.performance.measure import applies_to, measure_store, shape_of
 from icsys.performance.organisations import Hierarchy
+
+if TYPE_CHECKING:
+    from icsys.dataset.store import Store
 
 COLUMNS = ["standard", "name", "domain", "unit", "direction", "period", "numerator", "denominator", "value",
            "target", "planned", "variance", "on_track"]
@@ -30,7 +34,7 @@ def parse_month(text: str) -> date:
         raise MeasureError(f"month {text!r}: use YYYY-MM") from None
 
 
-def board_series(db: Path | str, org: str, month: str | date, *, months: int = 24, plan: Path | str | None = None,
+def board_series(store: Store, org: str, month: str | date, *, months: int = 24, plan: Path | str | None = None,
                  catalogue: Catalogue | None = None, hierarchy: Hierarchy | None = None) -> pd.DataFrame:
     """Every standard measured for `org`, month by month for `months` months ending with `month`."""
     from icsys.performance.trajectory import compare, load_plan
@@ -43,10 +47,10 @@ def board_series(db: Path | str, org: str, month: str | date, *, months: int = 2
     if months < 1:
         raise MeasureError(f"months {months}: at least 1")
     first = _months_before(last, months - 1)
-    _within_store(db, last)
+    _within_store(store, last)
     mine = [p for p in load_plan(plan, catalogue, hierarchy) if p.org == org] if plan is not None else []
     wanted = [s.id for s in catalogue.standard if applies_to(shape_of(s)[0], kind)]
-    rows = measure_store(db, standards=wanted, org=org, period="month", start=first,
+    rows = measure_store(store, standards=wanted, org=org, period="month", start=first,
                          end=_months_before(last, -1) - timedelta(days=1), catalogue=catalogue, hierarchy=hierarchy)
     about = pd.DataFrame([{"standard": s.id, "name": s.name, "domain": s.domain, "unit": s.unit,
                            "direction": s.direction} for s in catalogue.standard])
@@ -60,24 +64,17 @@ def board_series(db: Path | str, org: str, month: str | date, *, months: int = 2
     return out[COLUMNS].reset_index(drop=True)
 
 
-def _within_store(db: Path | str, month: date) -> None:
+def _within_store(store: Store, month: date) -> None:
     """The month must be one the store covers whole: a later month would silently come back as the
     store's last, a month it covers in part would be counted short."""
-    from icsys.dataset.store import connect
-    from icsys.performance.measure import data_period, store_meta
-
-    con = connect(db)
-    try:
-        covered = data_period(store_meta(con))
-    finally:
-        con.disconnect()
+    covered = store.covers
     if covered is None:
         return
     first = covered[0] if covered[0].day == 1 else _months_before(covered[0].replace(day=1), -1)
     last = _months_before(covered[1].replace(day=1), 0 if (covered[1] + timedelta(days=1)).day == 1 else 1)
     if not first <= month <= last:
-        raise MeasureError(f"month {month:%Y-%m}: {db} covers {covered[0]} to {covered[1]}; use a month from "
-                           f"{first:%Y-%m} to {last:%Y-%m}")
+        raise MeasureError(f"month {month:%Y-%m}: {store.location} covers {covered[0]} to {covered[1]}; use a month "
+                           f"from {first:%Y-%m} to {last:%Y-%m}")
 
 
 def _months_before(month: date, n: int) -> date:

@@ -15,7 +15,7 @@ import tomllib
 from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
@@ -23,6 +23,9 @@ from icsys.errors import InputError
 from icsys.performance.catalogue import Catalogue, CatalogueError
 from icsys.performance.measure import applies_to, shape_of
 from icsys.performance.organisations import Hierarchy, UnknownOrganisation
+
+if TYPE_CHECKING:
+    from icsys.dataset.store import Store
 
 PLAN_COLUMNS = ("standard", "org", "month", "planned")
 COLUMNS = ["standard", "org", "month", "planned", "actual", "variance", "on_track", "target"]
@@ -157,7 +160,7 @@ def compare(measured: pd.DataFrame, plan: list[Planned], catalogue: Catalogue) -
     return out[COLUMNS].sort_values(["standard", "org", "month"], ignore_index=True)
 
 
-def trajectories(db: Path | str, plan_file: Path | str, catalogue: Catalogue | None = None,
+def trajectories(store: Store, plan_file: Path | str, catalogue: Catalogue | None = None,
                  hierarchy: Hierarchy | None = None) -> pd.DataFrame:
     """Load a plan, measure what it covers and compare, month by month."""
     from icsys.performance.catalogue import load_catalogue
@@ -167,14 +170,14 @@ def trajectories(db: Path | str, plan_file: Path | str, catalogue: Catalogue | N
     catalogue = catalogue or load_catalogue()
     hierarchy = hierarchy or Hierarchy(load_system())
     plan = load_plan(plan_file, catalogue, hierarchy)
-    covered = _covered(db)
+    covered = store.covers
     start, end = min(p.month for p in plan), _month_end(max(p.month for p in plan))
     if covered is not None:  # months the store does not cover have no actual value
         start, end = max(start, covered[0]), min(end, covered[1])
     parts = []
     for org in sorted({p.org for p in plan}) if start <= end else []:
         wanted = sorted({p.standard for p in plan if p.org == org})
-        parts.append(measure_store(db, standards=wanted, org=org, period="month", start=start, end=end,
+        parts.append(measure_store(store, standards=wanted, org=org, period="month", start=start, end=end,
                                    catalogue=catalogue, hierarchy=hierarchy))
     empty = pd.DataFrame({"standard": [], "org": [], "period": [], "value": [], "target": []})
     return compare(pd.concat(parts, ignore_index=True) if parts else empty, plan, catalogue)
@@ -183,13 +186,3 @@ def trajectories(db: Path | str, plan_file: Path | str, catalogue: Catalogue | N
 def _month_end(month: date) -> date:
     return (month.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
 
-
-def _covered(db: Path | str) -> tuple[date, date] | None:
-    from icsys.dataset.store import connect
-    from icsys.performance.measure import data_period, store_meta
-
-    con = connect(db)
-    try:
-        return data_period(store_meta(con))
-    finally:
-        con.disconnect()

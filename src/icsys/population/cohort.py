@@ -13,7 +13,7 @@ import re
 import tomllib
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ibis
 import ibis.expr.types as ir
@@ -22,9 +22,11 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from icsys.access import Auditor, policy
 from icsys.dataset.definitions import emergency_admission
-from icsys.dataset.store import connect
 from icsys.errors import InputError
 from icsys.population.stratify import RESULT_TABLE, person_measures
+
+if TYPE_CHECKING:
+    from icsys.dataset.store import Store
 
 SHIPPED = Path(__file__).with_name("cohorts")
 # activity name -> (table, time column, filter on the table or None)
@@ -203,23 +205,20 @@ def _stored_measures(backend: Any, as_of: date) -> ir.Table | None:
     return stored if same_day else None
 
 
-def run(db: Path, cohort: Cohort, as_of: date, *, auditor: Auditor, out: Path | str | None = None) -> Any:
+def run(store: Store, cohort: Cohort, as_of: date, *, auditor: Auditor, out: Path | str | None = None) -> Any:
     """Members as a pandas DataFrame, computed from the store in one query, as the auditor's actor may see
     them (its scope: pseudonymised for an analyst, its organisations for a clinician). The list is recorded
     as released (listed, or exported when the caller says it goes to `out`) before it is returned."""
     action = policy.EXPORT if out is not None else policy.LIST
     seen = policy.scope(auditor.actor, action)
-    backend = connect(db)
-    try:
-        person = backend.table("person")
-        found = seen.ibis_filter(members(cohort, facts(backend, cohort, as_of)))
-        listed = found.join(person.select("person_id", "nhs_number"), "person_id")
-        columns = ["person_id", "nhs_number", "practice_code", "sex", "birth_date",
-                   *[c.field for c in _flatten(cohort.criteria) if c.field not in ("person_id",)], "reasons"]
-        listed = seen.pseudonymise(listed.select(*dict.fromkeys(columns)))
-        frame = listed.order_by("practice_code", "person_id").execute()
-    finally:
-        backend.disconnect()
+    backend = store.backend
+    person = backend.table("person")
+    found = seen.ibis_filter(members(cohort, facts(backend, cohort, as_of)))
+    listed = found.join(person.select("person_id", "nhs_number"), "person_id")
+    columns = ["person_id", "nhs_number", "practice_code", "sex", "birth_date",
+               *[c.field for c in _flatten(cohort.criteria) if c.field not in ("person_id",)], "reasons"]
+    listed = seen.pseudonymise(listed.select(*dict.fromkeys(columns)))
+    frame = listed.order_by("practice_code", "person_id").execute()
     auditor.record(action, f"cohort {cohort.name} as of {as_of}", people=len(frame),
                    destination=str(out) if out is not None else "screen")
     return frame

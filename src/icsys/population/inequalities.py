@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -39,6 +39,9 @@ ESP2013 = np.array([5000, 5500, 5500, 5500, 6000, 6000, 6500, 7000, 7000, 7000, 
 PLACES = ("practice", "pcn", "icp", "district", "locality")
 BREAKDOWNS = ("imd_quintile", "ethnic_group", "age_band", "sex", *PLACES)
 SIMULATIONS = 10_000
+
+if TYPE_CHECKING:
+    from icsys.dataset.store import Store
 
 
 class InequalityError(InputError):
@@ -176,8 +179,9 @@ class Inequality:
     index: dict[str, float]
 
 
-def inequalities(backend: Any, system: System, measure_text: str, by: str, standardise: bool = True) -> Inequality:
+def inequalities(store: Store, system: System, measure_text: str, by: str, standardise: bool = True) -> Inequality:
     """The measure by `by` (one of BREAKDOWNS), with the SII and RII when `by` is imd_quintile."""
+    backend = store.backend
     if by not in BREAKDOWNS:
         raise InequalityError(f"--by {by!r}: use one of {', '.join(BREAKDOWNS)}")
     if RESULT_TABLE not in backend.list_tables():

@@ -8,7 +8,7 @@ import tomllib
 from datetime import date
 from functools import cache
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import ibis
 import numpy as np
@@ -25,6 +25,9 @@ from icsys.system.model import System
 DEFINITION = Path(__file__).with_name("registers.toml")
 BAND_YEARS = 5
 TOP_BAND = 90
+
+if TYPE_CHECKING:
+    from icsys.dataset.store import Store
 
 
 class RegisterError(InputError):
@@ -73,7 +76,8 @@ def definitions() -> dict[str, Register]:
 def counts_by_age(backend: Any, as_of: date) -> pd.DataFrame:
     """Registered people and people on each register, by practice, sex and year of age (90 for 90+)."""
     people = measures.registered(backend.table("person"), as_of)
-    years = (ibis.literal(as_of).delta(people.birth_date.cast("date"), unit="day") / 365.25).floor().cast("int64")
+    days = ibis.literal(as_of).delta(people.birth_date.cast("date"), unit="day").cast("float64")  # not decimal on Spark
+    years = (days / 365.25).floor().cast("int64")
     base = people.select("person_id", "practice_code", "sex", age=ibis.least(years, TOP_BAND))
     flags = base.join(measures.condition_flags(people, backend.table("clinical_event"), as_of), "person_id")
     sums = {f"has_{c}": flags[f"has_{c}"].sum() for c in definitions()}
@@ -95,10 +99,11 @@ def expected(counts: pd.DataFrame, register: Register) -> pd.DataFrame:
     return rows[["practice_code", "sex", "band", "population", "observed", "expected"]]
 
 
-def registers(backend: Any, system: System, as_of: date, level: str = "practice",
+def registers(store: Store, system: System, as_of: date, level: str = "practice",
               conditions: list[str] | None = None) -> pd.DataFrame:
     """One row per register and organisation at `level`: population, observed, expected, their ratio with
     95 % limits, prevalences, and the gap (expected - observed, people possibly not yet diagnosed)."""
+    backend = store.backend
     if level not in LEVELS:
         raise RegisterError(f"--level {level!r}: use one of {', '.join(LEVELS)}")
     known = definitions()

@@ -15,26 +15,20 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
-from sklearn.calibration import CalibratedClassifierCV
-from sklearn.compose import ColumnTransformer
-from sklearn.ensemble import HistGradientBoostingClassifier
-from sklearn.frozen import FrozenEstimator
-from sklearn.linear_model import LogisticRegression
-from sklearn.model_selection import train_test_split
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import OneHotEncoder, SplineTransformer
 from threadpoolctl import threadpool_limits
 
 from icsys.access import Auditor, policy
-from icsys.dataset.store import StoreError, connect, open_store
+from icsys.dataset.store import StoreError
 from icsys.errors import InputError
 from icsys.population import model_card
 from icsys.population.risk_features import ETHNIC_GROUP, OUTCOME, features, outcome
+
+if TYPE_CHECKING:
+    from icsys.dataset.store import Store
 
 MODEL_TABLE = "risk_model"
 NAME = "Emergency admission in the next 12 months"
@@ -106,6 +100,12 @@ def check_dates(train_as_of: date, validate_as_of: date, first: date, last: date
 
 
 def _fit(frame: pd.DataFrame, names: list[str], seed: int) -> Any:
+    # scikit-learn is imported where a model is trained, not by every command that imports this module
+    from sklearn.calibration import CalibratedClassifierCV
+    from sklearn.ensemble import HistGradientBoostingClassifier
+    from sklearn.frozen import FrozenEstimator
+    from sklearn.model_selection import train_test_split
+
     x, y = _as_model_input(frame, names), frame["admitted"].to_numpy()
     x_fit, x_cal, y_fit, y_cal = train_test_split(x, y, test_size=0.2, random_state=seed, stratify=y)
     trees = HistGradientBoostingClassifier(max_iter=300, learning_rate=0.08, max_leaf_nodes=31,
@@ -121,6 +121,11 @@ def _fit(frame: pd.DataFrame, names: list[str], seed: int) -> Any:
 
 def _baselines(train: pd.DataFrame, test: pd.DataFrame) -> dict[str, np.ndarray]:
     """Predictions on the test year of simple logistic models trained on the training year."""
+    from sklearn.compose import ColumnTransformer
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import OneHotEncoder, SplineTransformer
+
     specs = {
         "age and sex": (["age", "female"], ColumnTransformer([("age", SplineTransformer(n_knots=6), ["age"])],
                                                             remainder="passthrough")),
@@ -136,38 +141,35 @@ def _baselines(train: pd.DataFrame, test: pd.DataFrame) -> dict[str, np.ndarray]
     return out
 
 
-def train(db: Path, train_as_of: date | None = None, validate_as_of: date | None = None, seed: int = 42,
+def train(store: Store, train_as_of: date | None = None, validate_as_of: date | None = None, seed: int = 42,
           say: Any = print, *, auditor: Auditor) -> RiskModel:
-    """Train, validate, store and return the model with its card; the auditor records who trained it on
-    how many people's records."""
+    """Train, validate, store (in a transaction of its own, or the caller's) and return the model with its
+    card; the auditor records who trained it on how many people's records."""
     policy.require(auditor.actor, policy.DERIVE)
-    backend = connect(db)
-    try:
-        first, last = data_period(backend)
-        default_train, default_validate = default_dates(first, last)
-        train_as_of, validate_as_of = train_as_of or default_train, validate_as_of or default_validate
-        check_dates(train_as_of, validate_as_of, first, last)
-        say(f"reading predictors and outcomes for {train_as_of} and {validate_as_of}")
-        train_frame, test_frame = training_frame(backend, train_as_of), training_frame(backend, validate_as_of)
-    finally:
-        backend.disconnect()
+    backend = store.backend
+    first, last = data_period(backend)
+    default_train, default_validate = default_dates(first, last)
+    train_as_of, validate_as_of = train_as_of or default_train, validate_as_of or default_validate
+    check_dates(train_as_of, validate_as_of, first, last)
+    say(f"reading predictors and outcomes for {train_as_of} and {validate_as_of}")
+    train_frame, test_frame = training_frame(backend, train_as_of), training_frame(backend, validate_as_of)
     if train_frame["admitted"].nunique() < 2 or test_frame["admitted"].sum() < model_card.MIN_EVENTS:
-        raise RiskModelError(f"{db}: too few emergency admissions to train and validate a model "
+        raise RiskModelError(f"{store.location}: too few emergency admissions to train and validate a model "
                              f"({int(train_frame['admitted'].sum())} and {int(test_frame['admitted'].sum())})")
     names = [c for c in train_frame.columns if c not in ("person_id", "admitted")]
     say(f"training on {len(train_frame):,} people")
     model = _fit(train_frame, names, seed)
     p = model.predict_proba(_as_model_input(test_frame, names))[:, 1]
-    card = _card(db, model, names, train_frame, test_frame, p, train_as_of, validate_as_of, auditor.actor.user)
+    card = _card(store, model, names, train_frame, test_frame, p, train_as_of, validate_as_of, auditor.actor.user)
     trained = RiskModel(model, names, card)
     auditor.record(policy.DERIVE, f"risk model {card['model_id']} trained as of {train_as_of}, validated as of "
                    f"{validate_as_of}", people=len(set(train_frame.person_id) | set(test_frame.person_id)),
-                   destination=f"{db} table {MODEL_TABLE}")
-    _store(db, trained)
+                   destination=f"{store.location} table {MODEL_TABLE}")
+    _store(store, trained)
     return trained
 
 
-def _card(db: Path, model: Any, names: list[str], train_frame: pd.DataFrame, test_frame: pd.DataFrame,
+def _card(store: Store, model: Any, names: list[str], train_frame: pd.DataFrame, test_frame: pd.DataFrame,
           p: np.ndarray, train_as_of: date, validate_as_of: date, trained_by: str) -> dict[str, Any]:
     y = test_frame["admitted"].to_numpy()
     validation = model_card.metrics(y, p)
@@ -175,7 +177,7 @@ def _card(db: Path, model: Any, names: list[str], train_frame: pd.DataFrame, tes
     return {
         "model_id": uuid.uuid4().hex[:12], "name": NAME, "outcome": OUTCOME,
         "trained_at": datetime.now().isoformat(timespec="seconds"), "trained_by": trained_by,
-        "store": str(db), "train_as_of": train_as_of.isoformat(), "validate_as_of": validate_as_of.isoformat(),
+        "store": store.location, "train_as_of": train_as_of.isoformat(), "validate_as_of": validate_as_of.isoformat(),
         "train_people": len(train_frame), "train_events": int(train_frame["admitted"].sum()),
         "model": "gradient-boosted trees (scikit-learn HistGradientBoostingClassifier, "
                  f"{model.calibrated_classifiers_[0].estimator.estimator.n_iter_} trees) with logistic recalibration "
@@ -212,47 +214,48 @@ def _standing(v: dict[str, Any], baselines: dict[str, dict[str, Any]]) -> str:
             f"for that year.")
 
 
-def _store(db: Path, trained: RiskModel) -> None:
+def _store(store: Store, trained: RiskModel) -> None:
+    import pyarrow as pa
     from skops.io import dumps
 
-    con = open_store(db)
-    try:
-        con.execute("BEGIN")
-        con.execute(_MODEL_DDL)
-        card = trained.card
-        con.execute(f"INSERT INTO {MODEL_TABLE} VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    [card["model_id"], datetime.fromisoformat(card["trained_at"]), card["trained_by"],
-                     date.fromisoformat(card["train_as_of"]), date.fromisoformat(card["validate_as_of"]),
-                     json.dumps(trained.feature_names), dumps(trained.model), json.dumps(card, default=_plain)])
-        con.execute("COMMIT")
-    finally:
-        con.close()
+    card = trained.card
+    row = pa.table({
+        "model_id": [card["model_id"]], "trained_at": [datetime.fromisoformat(card["trained_at"])],
+        "trained_by": [card["trained_by"]], "train_as_of": [date.fromisoformat(card["train_as_of"])],
+        "validate_as_of": [date.fromisoformat(card["validate_as_of"])],
+        "features": [json.dumps(trained.feature_names)], "model": pa.array([dumps(trained.model)], pa.binary()),
+        "card": [json.dumps(card, default=_plain)]})
+    with store.transaction() as tx:
+        if tx.engine == "duckdb":
+            tx.con.execute(_MODEL_DDL)
+        tx.write_table(MODEL_TABLE, row, mode="append")
 
 
 def _plain(value: Any) -> Any:
     return value.item() if hasattr(value, "item") else str(value)
 
 
-def latest(con: Any) -> RiskModel | None:
+def latest(store: Store) -> RiskModel | None:
     """The most recently trained model in the store, or None."""
     from skops.io import get_untrusted_types, loads
 
-    exists = con.execute("SELECT count(*) FROM information_schema.tables WHERE table_name = ?",
-                         [MODEL_TABLE]).fetchone()[0]
-    if not exists:
+    if not store.has_table(MODEL_TABLE):
         return None
-    row = con.execute(f"SELECT features, model, card FROM {MODEL_TABLE} ORDER BY trained_at DESC LIMIT 1").fetchone()
-    if row is None:
+    models = store.table(MODEL_TABLE)
+    rows = models.order_by(models.trained_at.desc()).limit(1).select("features", "model", "card").to_pyarrow()
+    if rows.num_rows == 0:
         return None
-    blob = bytes(row[1])
+    row = rows.to_pylist()[0]
+    blob = bytes(row["model"])
     untrusted = set(get_untrusted_types(data=blob)) - set(TRUSTED)
     if untrusted:
         raise StoreError(f"the stored risk model holds types icsys does not trust: {', '.join(sorted(untrusted))}")
-    return RiskModel(loads(blob, trusted=TRUSTED), json.loads(row[0]), json.loads(row[2]))
+    return RiskModel(loads(blob, trusted=TRUSTED), json.loads(row["features"]), json.loads(row["card"]))
 
 
 def score(backend: Any, trained: RiskModel, as_of: date, parts: dict[str, Any] | None = None) -> pd.DataFrame:
     """person_id, risk_emergency_admission_12m for everyone registered on as_of."""
     frame = features(backend, as_of, parts).order_by("person_id").execute()
-    p = trained.model.predict_proba(_as_model_input(frame, trained.feature_names))[:, 1]
+    with threadpool_limits(limits=1 if len(frame) < 200_000 else None):  # as in _fit: idle threads cost more
+        p = trained.model.predict_proba(_as_model_input(frame, trained.feature_names))[:, 1]
     return pd.DataFrame({"person_id": frame["person_id"], "risk_emergency_admission_12m": p})

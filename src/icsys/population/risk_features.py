@@ -97,7 +97,7 @@ def features(backend: Any, as_of: date, parts: dict[str, ir.Table] | None = None
     people = parts["people"]
     base = people.select(
         "person_id",
-        age=(ibis.literal(as_of).delta(people.birth_date.cast("date"), unit="day") / 365.25),
+        age=(ibis.literal(as_of).delta(people.birth_date.cast("date"), unit="day").cast("float64") / 365.25),
         female=(people.sex == "F").cast("int8"),
         imd_decile=people.imd_decile,
         ethnic_group=people.ethnicity.substitute(ETHNIC_GROUP, else_="Not stated"))

@@ -5,16 +5,17 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import ibis
 import pandas as pd
 
 from icsys.access import Auditor, policy
-from icsys.dataset.store import connect
 from icsys.population import frailty as efi2_frailty
 from icsys.population import measures, risk
+
+if TYPE_CHECKING:
+    from icsys.dataset.store import Store
 
 RESULT_TABLE = "person_measures"
 
@@ -34,12 +35,11 @@ def person_measures(backend: Any, as_of: date, parts: dict[str, Any] | None = No
             .mutate(as_of=ibis.literal(as_of)).order_by("person_id"))
 
 
-def stored_basics(backend: Any, as_of: date) -> dict[str, Any]:
+def stored_basics(store: Store, as_of: date) -> dict[str, Any]:
     """measures.basics() worked out once into temporary tables of the connection."""
-    parts = measures.basics(backend, as_of)
+    parts = measures.basics(store.backend, as_of)
     for name in ("frailty", "ltc", "cms", "conditions"):
-        backend.create_table(f"_stratify_{name}", parts[name], temp=True, overwrite=True)
-        parts[name] = backend.table(f"_stratify_{name}")
+        parts[name] = store.temporary(f"_stratify_{name}", parts[name])
     return parts
 
 
@@ -50,45 +50,41 @@ def risk_columns(scores: pd.DataFrame) -> pd.DataFrame:
     return scores.assign(risk_top_percent=(100 * rank / len(scores)).round(4))
 
 
-def stratify(db: Path, as_of: date, retrain: bool = False, say: Callable[[str], None] = print, *,
+def stratify(store: Store, as_of: date, retrain: bool = False, say: Callable[[str], None] = print, *,
              auditor: Auditor) -> int:
     """Compute and store person_measures; return how many people it covers. The risk model stored in
     the store is used; one is trained (with its model card) if there is none or `retrain` is set. If
-    none can be trained (too little data), the risk columns are left empty and the reason is said. The
-    derivation of person-level rows is recorded by the auditor."""
+    none can be trained (too little data), the risk columns are left empty and the reason is said.
+    Everything is written in one transaction: a new model and person_measures are published together.
+    The derivation of person-level rows is recorded by the auditor before it is published."""
     policy.require(auditor.actor, policy.DERIVE)
-    backend = connect(db, read_only=False)
-    try:
-        trained = None if retrain else risk.latest(backend.con)
+    with store.transaction() as tx:
+        trained = None if retrain else risk.latest(tx)
         if trained is None:
-            backend.disconnect()
-            trained = _train(db, retrain, say, auditor)
-            backend = connect(db, read_only=False)
-        parts = stored_basics(backend, as_of)
-        expr = person_measures(backend, as_of, parts)
+            trained = _train(tx, retrain, say, auditor)
+        parts = stored_basics(tx, as_of)
+        expr = person_measures(tx.backend, as_of, parts)
         if trained is None:
             expr = expr.mutate(risk_emergency_admission_12m=ibis.null("float64"), risk_top_percent=ibis.null("float64"))
         else:
-            scores = ibis.memtable(risk_columns(risk.score(backend, trained, as_of, parts)))
+            scores = ibis.memtable(risk_columns(risk.score(tx.backend, trained, as_of, parts)))
             expr = expr.left_join(scores, "person_id").drop("person_id_right").order_by("person_id")
-        backend.create_table(RESULT_TABLE, expr, overwrite=True)
-        people = int(backend.table(RESULT_TABLE).count().execute())
+        tx.write_table(RESULT_TABLE, expr)
+        people = int(tx.table(RESULT_TABLE).count().execute())
         auditor.record(policy.DERIVE, f"{RESULT_TABLE} as of {as_of}", people=people,
-                       destination=f"{db} table {RESULT_TABLE}")
+                       destination=f"{store.location} table {RESULT_TABLE}")
         return people
-    finally:
-        backend.disconnect()
 
 
-def _train(db: Path, retrain: bool, say: Callable[[str], None], auditor: Auditor) -> risk.RiskModel | None:
+def _train(store: Store, retrain: bool, say: Callable[[str], None], auditor: Auditor) -> risk.RiskModel | None:
     say("retraining the risk model" if retrain else "no risk model in the store yet: training one")
     try:
-        trained = risk.train(Path(db), say=say, auditor=auditor)
+        trained = risk.train(store, say=say, auditor=auditor)
     except risk.RiskModelError as exc:
         if retrain:
             raise
         say(f"no risk model could be trained ({exc}); the risk columns are left empty")
         return None
     say(f"risk model {trained.card['model_id']}: AUROC {trained.card['validation']['auroc']:.3f} "
-        f"on the held-out year (see `icsys population model-card --db {db}`)")
+        f"on the held-out year (see `icsys population model-card --db {store.location}`)")
     return trained

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
@@ -37,10 +37,13 @@ from icsys.flow.model import Scenario
 from icsys.flow.toml_out import dumps
 from icsys.system import load_system
 
+if TYPE_CHECKING:
+    from icsys.dataset.store import Store
+
 __all__ = ["CalibrationError", "Data", "Fit", "calibrate", "empirical", "extract", "fit_report", "kaplan_meier"]
 
 
-def calibrate(db: Path, system_path: Path | None, start: date | None, days: int, beds: str = "system",
+def calibrate(store: Store, system_path: Path | None, start: date | None, days: int, beds: str = "system",
               progress: Any = None) -> tuple[str, str]:
     """The scenario (TOML text) and the report of fit (Markdown). `beds`: "system" takes acute and community
     beds from the system definition; "observed" takes the most occupied at once in the last year of data
@@ -50,7 +53,7 @@ def calibrate(db: Path, system_path: Path | None, start: date | None, days: int,
     update = progress or (lambda *_: None)
     system = load_system(system_path)
     update("reading the store (eFI of everyone, admissions, attendances, stays, packages)", 0, 3)
-    data = extract(db, system)
+    data = extract(store, system)
     start = start or data.last + timedelta(days=1)
     update("fitting streams, case mixes, stays and services", 1, 3)
     fit = Fit(data, system, start, days, beds)
@@ -60,6 +63,6 @@ def calibrate(db: Path, system_path: Path | None, start: date | None, days: int,
         Scenario.model_validate(scenario)
     except ValidationError as exc:  # a bug here, not bad input: say what was produced
         raise CalibrationError(f"the calibrated scenario does not validate: {exc}") from exc
-    header = {"scenario": f"Calibrated by `icsys flow calibrate` from {db} ({data.first} to {data.last}).\n"
+    header = {"scenario": f"Calibrated by `icsys flow calibrate` from {store.location} ({data.first} to {data.last}).\n"
                           "See the report of fit beside this file."}
-    return dumps(scenario, header), fit_report(fit, str(db))
+    return dumps(scenario, header), fit_report(fit, store.location)

@@ -5,8 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, timedelta
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -21,6 +20,9 @@ from icsys.dataset.definitions import (
 from icsys.errors import InputError
 from icsys.flow.model import AGE_BANDS
 from icsys.system import System
+
+if TYPE_CHECKING:
+    from icsys.dataset.store import Store
 
 AGE_EDGES = [16, 65, 75, 85]
 CARE_HOME = set(CARE_HOME_DESTINATIONS)
@@ -46,43 +48,39 @@ class Data:
         return (self.last - self.first).days + 1
 
 
-def extract(db: Path, system: System) -> Data:
+def extract(store: Store, system: System) -> Data:
     import ibis
 
-    from icsys.dataset.store import connect
     from icsys.population import measures
 
-    backend = connect(db)
-    try:
-        first, last = _window(backend)
-        scale = _scale(backend)
-        person = backend.table("person")
-        middle = first + (last - first) / 2
-        frailty = measures.efi(person, backend.table("clinical_event"), backend.table("medication"), middle)
-        people = person.select("person_id", "birth_date", "practice_code").join(
-            frailty.select("person_id", frailty="efi_category"), "person_id", how="left").select(
-            "person_id", "birth_date", "practice_code", "frailty")
-        spells = backend.table("inpatient_spell")
-        spells = spells.filter(spells.patient_classification == ORDINARY_ADMISSION,
-                               ~maternity_admission(spells.admission_method),
-                               ~spells.admission_method.isin(TRANSFER_ADMISSION_METHODS))
-        spells = spells.join(people, "person_id", how="left").select(
-            "spell_id", "person_id", "site_code", "admission_time", "ready_for_discharge_time", "discharge_time",
-            "admission_method", "specialty", "discharge_pathway", "discharge_destination", "attendance_id",
-            "birth_date", "practice_code", "frailty")
-        ae = backend.table("ae_attendance").join(people, "person_id", how="left").select(
-            "attendance_id", "site_code", "department_type", "arrival_time", "decision_to_admit_time",
-            "departure_time", "arrival_mode", "disposal", "birth_date", "practice_code", "frailty")
-        stays = backend.table("community_bed_stay").join(people, "person_id", how="left").select(
-            "spell_id", "unit_code", "source", "admission_time", "ready_for_discharge_time", "discharge_time",
-            "discharge_destination", "birth_date", "practice_code")
-        packages = _linked_packages(backend, ibis)
-        frames = [t.to_pandas() for t in (ae, spells, stays, packages)]
-    finally:
-        backend.disconnect()
+    backend = store.backend
+    first, last = _window(backend)
+    scale = store.scale
+    person = backend.table("person")
+    middle = first + (last - first) / 2
+    frailty = measures.efi(person, backend.table("clinical_event"), backend.table("medication"), middle)
+    people = person.select("person_id", "birth_date", "practice_code").join(
+        frailty.select("person_id", frailty="efi_category"), "person_id", how="left").select(
+        "person_id", "birth_date", "practice_code", "frailty")
+    spells = backend.table("inpatient_spell")
+    spells = spells.filter(spells.patient_classification == ORDINARY_ADMISSION,
+                           ~maternity_admission(spells.admission_method),
+                           ~spells.admission_method.isin(TRANSFER_ADMISSION_METHODS))
+    spells = spells.join(people, "person_id", how="left").select(
+        "spell_id", "person_id", "site_code", "admission_time", "ready_for_discharge_time", "discharge_time",
+        "admission_method", "specialty", "discharge_pathway", "discharge_destination", "attendance_id",
+        "birth_date", "practice_code", "frailty")
+    ae = backend.table("ae_attendance").join(people, "person_id", how="left").select(
+        "attendance_id", "site_code", "department_type", "arrival_time", "decision_to_admit_time",
+        "departure_time", "arrival_mode", "disposal", "birth_date", "practice_code", "frailty")
+    stays = backend.table("community_bed_stay").join(people, "person_id", how="left").select(
+        "spell_id", "unit_code", "source", "admission_time", "ready_for_discharge_time", "discharge_time",
+        "discharge_destination", "birth_date", "practice_code")
+    packages = _linked_packages(backend, ibis)
+    frames = [t.to_pandas() for t in (ae, spells, stays, packages)]
     ae, spells, stays, packages = frames
     if len(spells) < 200 or len(ae) < 200:
-        raise CalibrationError(f"{db}: too little data to calibrate from ({len(spells)} admissions, "
+        raise CalibrationError(f"{store.location}: too little data to calibrate from ({len(spells)} admissions, "
                                f"{len(ae)} A&E attendances)")
     spells = _spells(spells, system)
     # placed: the spell's pathway found its place (a community bed for P2, a package for P1 and P3); else
@@ -91,17 +89,6 @@ def extract(db: Path, system: System) -> Data:
                                 spells["spell_id"].isin(set(packages["spell_id"].dropna())))
     return Data(first, last, scale, _ae(ae, spells, system), spells, _community(stays, system),
                 _packages(packages))
-
-
-def _scale(backend: Any) -> float:
-    """The scale a synthetic store was built at (its people are that share of the system's)."""
-    import json
-
-    if "icsys_meta" not in backend.list_tables():
-        return 1.0
-    meta = backend.table("icsys_meta").to_pandas()
-    value = meta.loc[meta["key"] == "scale", "value"]
-    return float(json.loads(value.iloc[0])) if len(value) else 1.0
 
 
 def _window(backend: Any) -> tuple[date, date]:

@@ -2,8 +2,9 @@
 month, as a board reads it (Making Data Count: SPC charts and icons instead of RAG ratings), with
 trajectories where a plan is given and the escalation (OPEL) history.
 
+    from icsys.dataset.store import Store
     from icsys.reports.board import board_pack
-    html, pdf = board_pack("km.duckdb", "QKS", "2026-03", out_dir="packs", plan="plan.csv")
+    html, pdf = board_pack(Store.open("km.duckdb"), "QKS", "2026-03", out_dir="packs", plan="plan.csv")
 
 `build_pack` gathers the content (a `BoardPack`); `write_pack` writes the HTML (`html`) and the PDF
 (`pdf`) side by side, each to a temporary file moved into place only when both are whole. The pack
@@ -19,7 +20,7 @@ import tempfile
 from collections.abc import Callable
 from datetime import date, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 
@@ -32,6 +33,9 @@ from icsys.reports.board.content import BoardPack, EscalationPanel, StandardPane
 from icsys.reports.board.html import render_html
 from icsys.reports.board.pdf import render_pdf
 
+if TYPE_CHECKING:
+    from icsys.dataset.store import Store
+
 OPEL_MONTHS = 3  # the escalation history shown: the month of the pack and the two before it
 Progress = Callable[[str, int, int], None]
 
@@ -42,7 +46,7 @@ class BoardError(InputError):
 
 # --- gathering ---------------------------------------------------------------------------------------
 
-def build_pack(db: Path | str, org: str, month: str, *, months: int = 24, plan: Path | str | None = None,
+def build_pack(store: Store, org: str, month: str, *, months: int = 24, plan: Path | str | None = None,
                catalogue: Catalogue | None = None, hierarchy: Hierarchy | None = None,
                progress: Progress | None = None, generated_by: str = "") -> BoardPack:
     """Everything the pack shows for `org` in `month` (YYYY-MM), over `months` months ending with it."""
@@ -56,31 +60,20 @@ def build_pack(db: Path | str, org: str, month: str, *, months: int = 24, plan: 
     last = parse_month(month)
     if not 2 <= months <= 240:
         raise BoardError(f"--months {months}: use 2 to 240 (an SPC chart needs at least 2 points)")
-    covered = store_dates(db)
+    covered = store.covers
     update("measuring the standards", 0, 3)
-    series = board_series(db, org, last, months=months, plan=plan, catalogue=catalogue, hierarchy=hierarchy)
+    series = board_series(store, org, last, months=months, plan=plan, catalogue=catalogue, hierarchy=hierarchy)
     update("SPC charts", 1, 3)
     panels = [_panel(sid, rows, last) for sid, rows in series.groupby("standard", sort=False)]
     update("escalation (OPEL)", 2, 3)
-    escalation = escalation_panel(db, organisation, last, covered, catalogue=catalogue, hierarchy=hierarchy)
+    escalation = escalation_panel(store, organisation, last, covered, catalogue=catalogue, hierarchy=hierarchy)
     periods = [p.series["period"] for p in panels if len(p.series)]
     first = min(p.min() for p in periods) if periods else last
     update("done", 3, 3)
-    return BoardPack(org=organisation, ics_name=hierarchy.ics.name, month=last, months=months, store=Path(db),
-                     covered=covered, first=first, last=last, standards=panels, escalation=escalation,
-                     plan=Path(plan) if plan is not None else None, generated_by=generated_by)
-
-
-def store_dates(db: Path | str) -> tuple[date, date] | None:
-    """The dates the store covers, as recorded when it was built (None if it does not say)."""
-    from icsys.dataset.store import connect
-    from icsys.performance.measure import data_period, store_meta
-
-    con = connect(db)
-    try:
-        return data_period(store_meta(con))
-    finally:
-        con.disconnect()
+    return BoardPack(org=organisation, ics_name=hierarchy.ics.name, month=last, months=months,
+                     store=Path(store.location), covered=covered, first=first, last=last, standards=panels,
+                     escalation=escalation, plan=Path(plan) if plan is not None else None,
+                     generated_by=generated_by)
 
 
 def _add_months(month: date, n: int) -> date:
@@ -127,7 +120,7 @@ def spc_of(series: pd.DataFrame, direction: str) -> tuple[spc.SpcResult | None, 
 
 # --- escalation --------------------------------------------------------------------------------------
 
-def escalation_panel(db: Path | str, org: Organisation, month: date, covered: tuple[date, date] | None, *,
+def escalation_panel(store: Store, org: Organisation, month: date, covered: tuple[date, date] | None, *,
                      catalogue: Catalogue, hierarchy: Hierarchy) -> EscalationPanel:
     """OPEL for the month and the months before: the stored history (opel_status) where it covers
     them, else computed for the pack (and not written to the store)."""
@@ -143,7 +136,7 @@ def escalation_panel(db: Path | str, org: Organisation, month: date, covered: tu
     wanted = {shown.code, hierarchy.ics.code}
     notes = [] if shown == org else [f"OPEL is scored for acute trusts and sites and the ICS; {org.name} is a "
                                      f"{org.kind}, so the ICS is shown."]
-    stored = _window(history(db), wanted, first, last)
+    stored = _window(history(store), wanted, first, last)
     days = (last - first).days + 1
     if stored["day"][stored["org"] == shown.code].nunique() == days:
         source: Literal["store", "computed", "none"] = "store"
@@ -151,12 +144,12 @@ def escalation_panel(db: Path | str, org: Organisation, month: date, covered: tu
         notes.append("From the history of system status in the store (opel_status), as written by "
                      "`icsys performance escalation`.")
     else:
-        status = _window(escalation(db, start=first, end=last, catalogue=catalogue, hierarchy=hierarchy,
+        status = _window(escalation(store, start=first, end=last, catalogue=catalogue, hierarchy=hierarchy,
                                     write=False), wanted, first, last)
         source = "computed" if len(status) else "none"
         notes.append(f"The store holds no history of system status for every day from {first} to {last}: "
                      f"computed for this pack and not stored. To keep it: icsys performance escalation "
-                     f"--db {db} --from {first} --to {last}")
+                     f"--db {store.location} --from {first} --to {last}")
     mine = status[(status["org"] == shown.code) & status["level"].notna()].sort_values("day")
     latest = None
     if len(mine):
@@ -243,10 +236,10 @@ def write_pack(pack: BoardPack, out_dir: Path | str, progress: Progress | None =
     return targets
 
 
-def board_pack(db: Path | str, org: str, month: str, *, out_dir: Path | str = ".", months: int = 24,
+def board_pack(store: Store, org: str, month: str, *, out_dir: Path | str = ".", months: int = 24,
                plan: Path | str | None = None, progress: Progress | None = None,
                generated_by: str = "") -> tuple[Path, Path]:
     """Build and write the pack; the folder is checked before any work is done."""
     check_out_dir(out_dir)
-    pack = build_pack(db, org, month, months=months, plan=plan, progress=progress, generated_by=generated_by)
+    pack = build_pack(store, org, month, months=months, plan=plan, progress=progress, generated_by=generated_by)
     return write_pack(pack, out_dir, progress)
