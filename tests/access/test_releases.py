@@ -79,7 +79,8 @@ def test_a_cohort_list_is_scoped_pseudonymised_and_recorded_once(store: Path):
     analyst = run(Store.open(store), ADMITTED, date(2025, 3, 31), auditor=Auditor(ANALYST, beside(store)))
     assert analyst["person_id"].tolist() == [1, 2]
     assert not IDENTIFIERS & set(analyst.columns) and "birth_month" in analyst.columns
-    clinician = run(Store.open(store), ADMITTED, date(2025, 3, 31), auditor=Auditor(CLINICIAN, beside(store)), out="mdt.xlsx")
+    clinician = run(Store.open(store), ADMITTED, date(2025, 3, 31), auditor=Auditor(CLINICIAN, beside(store)),
+                    out="mdt.xlsx")
     assert clinician["person_id"].tolist() == [1] and clinician["nhs_number"].tolist() == ["9434765919"]
     assert [(r["actor_user"], r["action"], r["people"], r["destination"]) for r in _records(store)] == [
         ("asha", "list", 2, "screen"), ("grace", "export", 1, "mdt.xlsx")]
@@ -109,3 +110,20 @@ def test_command_line_roles(store: Path, tmp_path: Path):
     assert log.returncode == 0, log.stderr
     [record] = json.loads(log.stdout)
     assert (record["actor_roles"], record["action"], record["people"]) == ("analyst", "export", 3)
+
+
+def test_a_copy_of_the_whole_store_is_a_data_managers_release_recorded_once(store: Path, tmp_path: Path):
+    from icsys.dataset.export import export_all
+
+    refused = tmp_path / "refused"
+    with pytest.raises(AccessDenied, match="pseudonymised rows only"):
+        export_all(Store.open(store), refused, auditor=Auditor(ANALYST, beside(store)))
+    assert not refused.exists() and _records(store) == []
+    tables = tmp_path / "tables"
+    manager = Actor("dmitri", ("data_manager",))
+    counts = export_all(Store.open(store), tables, auditor=Auditor(manager, beside(store)))
+    assert counts["person"] == 3 and counts["inpatient_spell"] == 4
+    assert pd.read_parquet(tables / "person.parquet")["nhs_number"].notna().all()  # identifiable, whole
+    [record] = _records(store)
+    assert (record["actor_user"], record["action"], record["what"], record["people"], record["destination"]) == (
+        "dmitri", "export", "every table", 3, str(tables))
