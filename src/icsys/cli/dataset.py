@@ -153,6 +153,11 @@ def _print_info(summary: dict) -> None:
     for name, t in summary["tables"].items():
         grid.add_row(name, f"{t['rows']:,}", f"{t.get('people', 0):,}", t.get("from") or "", t.get("to") or "")
     out.print(grid)
+    if summary.get("derived"):
+        derived = Table("derived table (icsys writes it)", "rows", "people")
+        for name, t in summary["derived"].items():
+            derived.add_row(name, f"{t['rows']:,}", f"{t.get('people', 0):,}")
+        out.print(derived)
 
 
 @app.command()

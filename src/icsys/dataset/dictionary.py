@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from icsys.dataset.schema import TABLES, Column, Table
+from icsys.dataset.schema import DERIVED_TABLES, TABLES, Column, Table
 
 HEADER = """# Data dictionary
 
@@ -20,14 +20,17 @@ of dates must not run backwards where both are present.
 def render() -> str:
     parts = [HEADER, "## Tables\n"]
     parts += [f"- [`{t.name}`](#{t.name.replace('_', '-')}): {t.description}" for t in TABLES.values()]
-    parts += ["", *(_table(t) for t in TABLES.values())]
+    parts += ["", "Derived tables, which icsys writes beside the dataset (never loaded from files):", ""]
+    parts += [f"- [`{t.name}`](#{t.name.replace('_', '-')}): {t.description}" for t in DERIVED_TABLES.values()]
+    parts += ["", *(_table(t) for t in TABLES.values()), *(_table(t) for t in DERIVED_TABLES.values())]
     return "\n".join(parts).rstrip() + "\n"
 
 
 def _table(table: Table) -> str:
     lines = [f"## {table.name}", "", table.description, "",
              f"One row per {table.grain or 'record'}; primary key `{table.primary_key}`."
-             + (f" Source: {table.source}." if table.source else ""), ""]
+             + (f" Source: {table.source}." if table.source else "")
+             + (f" Written by `{table.derived_by}`." if table.derived_by else ""), ""]
     if table.in_order:
         lines += ["In order: " + "; ".join(f"`{a}` ≤ `{b}`" for a, b in table.in_order), ""]
     lines += ["| column | type | required | description | rules |", "| --- | --- | --- | --- | --- |"]

@@ -10,15 +10,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from icsys.access import Auditor, policy
-from icsys.dataset.schema import TABLES
-from icsys.dataset.store import LOAD_LOG_TABLE, QUARANTINE_TABLE
+from icsys.dataset.schema import ALL_TABLES
+from icsys.dataset.store import QUARANTINE_TABLE
 from icsys.errors import InputError
 
 if TYPE_CHECKING:
     from icsys.dataset.store import Store
 
 FORMATS = (".csv", ".parquet")
-EXTRA = (QUARANTINE_TABLE, LOAD_LOG_TABLE)
 
 
 class ExportError(InputError):
@@ -30,8 +29,8 @@ def check_export(table: str, out: Path) -> str:
     fmt = out.suffix.lower()
     if fmt not in FORMATS:
         raise ExportError(f"--out {out}: unknown format {out.suffix or '(none)'}; use .csv or .parquet")
-    if table not in TABLES and table not in EXTRA:
-        raise ExportError(f"--table {table}: unknown table; tables are: {', '.join([*TABLES, *EXTRA])}")
+    if table not in ALL_TABLES:  # the dataset's own tables and those icsys derives, as the schema declares
+        raise ExportError(f"--table {table}: unknown table; tables are: {', '.join(ALL_TABLES)}")
     if not out.parent.exists():
         raise ExportError(f"--out {out}: folder {out.parent} does not exist")
     return fmt

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from icsys.dataset.schema import TABLES
+from icsys.dataset.schema import ALL_TABLES, DERIVED_TABLES, TABLES
 from icsys.dataset.store import LOAD_LOG_TABLE, QUARANTINE_TABLE, Store
 
 
@@ -25,6 +25,7 @@ def describe(store: Store) -> dict[str, Any]:
         "period": {"from": meta.get("period_start") or (min(froms) if froms else None),
                    "to": meta.get("period_end") or (max(tos) if tos else None)},
         "tables": tables,
+        "derived": {name: _describe_table(con, name) for name in DERIVED_TABLES if _exists(con, name)},
         "quarantine": {"rows": int(quarantined)},
         "loads": {"count": int(loads[0]), "latest": loads[1]},
     }
@@ -39,7 +40,7 @@ def _describe_table(con, name: str) -> dict[str, Any]:
     """Rows, distinct people, and the range of the table's first date or time column (its event date)."""
     if not _exists(con, name):
         return {"rows": 0}
-    table = TABLES[name]
+    table = ALL_TABLES[name]
     when = next((c for c in table.time_columns if c != "birth_date"), None)
     people = "person_id" if "person_id" in table.column_names else None
     parts = ["count(*)", f'count(DISTINCT "{people}")' if people else "0"]

@@ -10,11 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-ColumnType = Literal["string", "int", "float", "date", "timestamp", "bool"]
+ColumnType = Literal["string", "int", "float", "date", "timestamp", "bool", "bytes"]
 
 DUCKDB_TYPES: dict[str, str] = {
     "string": "VARCHAR", "int": "BIGINT", "float": "DOUBLE",
-    "date": "DATE", "timestamp": "TIMESTAMP", "bool": "BOOLEAN",
+    "date": "DATE", "timestamp": "TIMESTAMP", "bool": "BOOLEAN", "bytes": "BLOB",
 }
 
 # References to organisations resolve against the system definition, not a table.
@@ -49,6 +49,8 @@ class Table:
     in_order: tuple[tuple[str, str], ...] = ()
     source: str = ""
     grain: str = ""
+    # Who writes a derived table (a command of icsys); empty for the dataset's own tables, which are loaded.
+    derived_by: str = ""
     column_names: tuple[str, ...] = field(init=False)
 
     def __post_init__(self) -> None:
@@ -539,3 +541,103 @@ def table(name: str) -> Table:
         return TABLES[name]
     except KeyError:
         raise KeyError(f"unknown table {name!r}; tables are: {', '.join(TABLES)}") from None
+
+
+# --- derived tables: what icsys writes beside the dataset ------------------------------------------
+# Declared here like the dataset's own tables, so the data dictionary, `icsys info` and `icsys export` know
+# them; their writers create them from these declarations. They are never loaded from files.
+
+def _derived(name: str, description: str, by: str, grain: str, key: str, *columns: Column) -> Table:
+    return Table(name, description, columns, primary_key=key, grain=grain, derived_by=by)
+
+
+def _c(name: str, type_: ColumnType, description: str, required: bool = False) -> Column:
+    return Column(name, type_, description, required=required)
+
+
+PERSON_MEASURES = _derived(
+    "person_measures",
+    "Population health measures of every registered person on a date: frailty, multimorbidity, segment, "
+    "case-finding flags and the risk of an emergency admission.",
+    "icsys population stratify", "person on the as-of date", "person_id",
+    _c("person_id", "int", "The person (person.person_id).", True),
+    _c("practice_code", "string", "Registered practice on the date."),
+    _c("sex", "string", "Sex, as in person."),
+    _c("birth_date", "date", "Date of birth, as in person (an analyst's export shows the month only)."),
+    _c("ethnicity", "string", "Ethnic category, as in person."),
+    _c("imd_decile", "int", "IMD 2019 decile of the person's LSOA (1 most deprived)."),
+    _c("efi_deficits", "int", "eFI deficits present (Clegg 2016; 36 in all)."),
+    _c("efi_score", "float", "eFI score: deficits / 36."),
+    _c("efi_category", "string", "eFI category: fit, mild, moderate or severe."),
+    _c("ltc_count", "int", "Long-term conditions on the record."),
+    _c("cambridge_score", "float", "Cambridge Multimorbidity Score (general outcome weights)."),
+    _c("segment", "string", "Population segment (Bridges to Health style)."),
+    _c("flag_dementia_medication_no_diagnosis", "bool", "Case finding: dementia medicine, no dementia diagnosis."),
+    _c("flag_raised_bp_no_hypertension", "bool", "Case finding: raised blood pressure, no hypertension diagnosis."),
+    _c("flag_ltc3_no_review", "bool", "Case finding: three or more LTCs and no review in the year."),
+    _c("flag_ld_no_health_check", "bool", "Case finding: learning disability, no annual health check."),
+    _c("flag_smi_no_health_check", "bool", "Case finding: severe mental illness, no physical health check."),
+    _c("case_finding_reasons", "string", "The case-finding flags raised, in words."),
+    _c("efi2_deficits", "int", "eFI2 deficits present (Best 2025); null under 65."),
+    _c("efi2_score", "float", "eFI2 score: sum of coefficients / 8.429; null under 65."),
+    _c("efi2_category", "string", "eFI2 category: fit, mild, moderate or severe; null under 65."),
+    _c("as_of", "date", "The date the measures describe.", True),
+    _c("risk_emergency_admission_12m", "float", "Predicted probability of an emergency admission in 12 months."),
+    _c("risk_top_percent", "float", "The person's place in the ICS's risk ranking, as a top percentage."),
+)
+
+RISK_MODEL = _derived(
+    "risk_model", "Trained risk models, stored with skops (never pickle) with their model card.",
+    "icsys population train-risk (and stratify)", "model", "model_id",
+    _c("model_id", "string", "Identifier of the model.", True),
+    _c("trained_at", "timestamp", "When it was trained.", True),
+    _c("trained_by", "string", "The actor who trained it.", True),
+    _c("train_as_of", "date", "Date of the training year's predictors.", True),
+    _c("validate_as_of", "date", "Date of the later validation year's predictors.", True),
+    _c("features", "string", "The predictors, as JSON.", True),
+    _c("model", "bytes", "The model, serialised with skops.", True),
+    _c("card", "string", "The model card, as JSON.", True),
+)
+
+OPEL_STATUS = _derived(
+    "opel_status", "OPEL level of each site, trust and the ICS on each day, with its score and reasons.",
+    "icsys performance escalation", "organisation and day", "day, org, kind",
+    _c("day", "date", "The day.", True),
+    _c("org", "string", "The organisation's code.", True),
+    _c("kind", "string", "site, trust or ics.", True),
+    _c("score", "float", "The weighted score of the indicators."),
+    _c("level", "int", "OPEL level 1-4."),
+    _c("reasons", "string", "The indicators that set the level, in words.", True),
+    _c("indicators", "string", "Each indicator's value and level, as JSON.", True),
+    _c("computed_at", "timestamp", "When it was computed.", True),
+)
+
+LOAD_LOG = _derived(
+    "load_log", "Every load: who loaded which file into which table, and how many rows were kept apart.",
+    "icsys load", "table of a load", "load_id, table_name",
+    _c("load_id", "string", "Identifier of the load.", True),
+    _c("loaded_at", "timestamp", "When.", True),
+    _c("loaded_by", "string", "The actor who loaded it.", True),
+    _c("file", "string", "The file loaded.", True),
+    _c("format", "string", "Its format.", True),
+    _c("table_name", "string", "The table it went into.", True),
+    _c("rows_loaded", "int", "Rows loaded.", True),
+    _c("rows_quarantined", "int", "Rows kept apart in quarantine.", True),
+)
+
+QUARANTINE = _derived(
+    "quarantine", "Rows a load refused, kept verbatim with their reasons (identifiable: a data manager's only).",
+    "icsys load --allow-rejects", "refused row", "load_id, file, row_number",
+    _c("load_id", "string", "The load (load_log.load_id).", True),
+    _c("loaded_at", "timestamp", "When.", True),
+    _c("table_name", "string", "The table the row was meant for.", True),
+    _c("file", "string", "The file it came from.", True),
+    _c("row_number", "int", "Its row in the file.", True),
+    _c("reasons", "string", "Why it was refused.", True),
+    _c("record", "string", "The row as it was, as JSON.", True),
+)
+
+DERIVED_TABLES: dict[str, Table] = {t.name: t for t in (PERSON_MEASURES, RISK_MODEL, OPEL_STATUS, LOAD_LOG,
+                                                        QUARANTINE)}
+# Every table icsys knows: the dataset's own, then what it derives.
+ALL_TABLES: dict[str, Table] = {**TABLES, **DERIVED_TABLES}

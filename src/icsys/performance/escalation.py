@@ -19,6 +19,8 @@ import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from icsys.dataset.schema import DERIVED_TABLES
+from icsys.dataset.store import table_ddl
 from icsys.errors import InputError
 from icsys.performance.catalogue import Catalogue, CatalogueError
 from icsys.performance.organisations import Hierarchy
@@ -28,9 +30,7 @@ if TYPE_CHECKING:
 
 DEFAULT_FRAMEWORK = Path(__file__).with_name("escalation.toml")
 HISTORY_TABLE = "opel_status"
-_HISTORY_DDL = f"""CREATE TABLE IF NOT EXISTS {HISTORY_TABLE} (
-    day DATE NOT NULL, org VARCHAR NOT NULL, kind VARCHAR NOT NULL, score DOUBLE, level INTEGER,
-    reasons VARCHAR NOT NULL, indicators VARCHAR NOT NULL, computed_at TIMESTAMP NOT NULL)"""
+_HISTORY_DDL = table_ddl(DERIVED_TABLES["opel_status"])
 
 
 class EscalationError(InputError):

@@ -22,7 +22,8 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from icsys.access import Auditor, policy
-from icsys.dataset.store import StoreError
+from icsys.dataset.schema import DERIVED_TABLES
+from icsys.dataset.store import StoreError, table_ddl
 from icsys.errors import InputError
 from icsys.population import model_card
 from icsys.population.risk_features import ETHNIC_GROUP, OUTCOME, features, outcome
@@ -34,10 +35,7 @@ MODEL_TABLE = "risk_model"
 NAME = "Emergency admission in the next 12 months"
 YEAR = timedelta(days=365)
 ETHNIC_GROUPS = sorted(set(ETHNIC_GROUP.values()))
-_MODEL_DDL = f"""CREATE TABLE IF NOT EXISTS {MODEL_TABLE} (
-    model_id VARCHAR PRIMARY KEY, trained_at TIMESTAMP NOT NULL, trained_by VARCHAR NOT NULL,
-    train_as_of DATE NOT NULL, validate_as_of DATE NOT NULL, features VARCHAR NOT NULL,
-    model BLOB NOT NULL, card VARCHAR NOT NULL)"""
+_MODEL_DDL = table_ddl(DERIVED_TABLES["risk_model"])
 # What a stored model may be made of: loading refuses anything else (skops, not pickle, so a store
 # cannot run code when a model is read from it).
 TRUSTED = [
