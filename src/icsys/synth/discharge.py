@@ -38,7 +38,7 @@ DOMICILIARY_SHARE_FOR_DISCHARGES = 0.27  # of home-care packages turning over to
 COMMUNITY_BED_SHARE = 0.85  # the rest take step-up admissions from home
 CARE_HOME_SHARE = 0.26  # care-home beds free to hospital discharges (most are long-stay residents)
 INITIALLY_BUSY = 0.9
-WINTER_STRETCH = 1.08  # places turn over more slowly from December to February
+WINTER_STRETCH = 1.04  # places turn over more slowly from December to February
 DESTINATION = {1: "19", 2: "51", 3: "85"}  # 51: NHS provider (community bed); 85: non-NHS care home
 SERVICE_TYPES = ["domiciliary", "reablement", "residential", "nursing"]
 
@@ -112,10 +112,12 @@ def resolve_discharges(ctx: SynthContext, spells: pa.Table) -> tuple[pa.Table, d
     placed = np.zeros(n, bool)
     capacity = pools(system, ctx.scale)
     t0 = int(ctx.start_day.astype("datetime64[s]").astype(np.int64))
+    period = int(ctx.end_day.astype("datetime64[s]").astype(np.int64)) - t0
     for pool in sorted({(int(p), str(k)) for p, k in zip(pathway, key, strict=True)}):
         rows = np.flatnonzero((pathway == pool[0]) & (key == pool[1]))
-        start[rows], placed[rows] = _queue(rng, wanted[rows], deadline[rows], service_s[rows],
-                                           capacity.get(pool, 0.0), t0, SERVICE[pool[0]][0] * DAY_S)
+        start[rows], placed[rows] = full_size_queue(rng, wanted[rows], deadline[rows], service_s[rows],
+                                                    capacity.get(pool, 0.0), ctx.scale, t0,
+                                                    period, SERVICE[pool[0]][0] * DAY_S)
     discharge = np.where(placed, start, deadline)
     died = dies & (death_s <= discharge)
     # A delayed discharge cannot pass the person's next admission (generated before the delay was known).
@@ -142,6 +144,31 @@ def resolve_discharges(ctx: SynthContext, spells: pa.Table) -> tuple[pa.Table, d
         "social_care_package": _packages(ctx, rng, spells, np.flatnonzero(care), pathway, council, district,
                                          ready, discharged, service_days, death),
     }
+
+
+def full_size_queue(rng: np.random.Generator, wanted: np.ndarray, deadline: np.ndarray, service: np.ndarray,
+                    places: float, scale: float, t0: int, period: int, median_service: float
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """The queue as it runs in the whole system, whatever the build's scale. A pool of a few places
+    (a 1 % build has one or two community beds per ICP) queues far longer than the real pool of a
+    hundred at the same load, so below full scale the queue is run at its full size: the places
+    divided by the scale, and besides the build's own patients, copies of them (drawn with
+    replacement, each moved by up to a week either way, keeping the season) standing in for the rest
+    of the population (in the same season, of any year). Only the build's own patients' places are returned."""
+    n = len(wanted)
+    copies = int(round(n * (1 / scale - 1))) if scale < 1 else 0
+    if n == 0 or copies == 0:
+        return _queue(rng, wanted, deadline, service, places, t0, median_service)
+    pick = rng.integers(0, n, copies)
+    # Same season of any year of the period (the period is whole years), so that the copies follow the
+    # expected demand of each season rather than magnifying the chance ups and downs of one small sample.
+    years = max(1, round(period / (365.25 * DAY_S)))
+    moved = (wanted[pick] - t0 + rng.integers(0, years, copies) * period // years
+             + rng.integers(-7 * DAY_S, 7 * DAY_S, copies)) % period + t0
+    shift = moved - wanted[pick]
+    start, placed = _queue(rng, np.r_[wanted, moved], np.r_[deadline, deadline[pick] + shift],
+                           np.r_[service, service[pick]], places / scale, t0, median_service)
+    return start[:n], placed[:n]
 
 
 def _queue(rng: np.random.Generator, wanted: np.ndarray, deadline: np.ndarray, service: np.ndarray,

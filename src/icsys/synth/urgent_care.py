@@ -85,7 +85,7 @@ def _ambulance(rng: np.random.Generator, ctx: SynthContext, pop: Population, cat
     site = np.where(conveyed, usual[owner], None)
     travel = 40 * np.exp(0.3 * rng.standard_normal(n)) + 10
     arrival = on_scene + (travel * 60).astype("timedelta64[s]")
-    handover_min = 17 * np.exp(0.7 * rng.standard_normal(n)) * np.where(winter(day), 1.5, 1.0)
+    handover_min = 17 * np.exp(0.7 * rng.standard_normal(n))  # lengthened later by the hospital's occupancy
     handover = arrival + (np.clip(handover_min, 3, 600) * 60).astype("timedelta64[s]")
     nat = np.datetime64("NaT", "s")
     return {
