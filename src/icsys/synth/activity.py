@@ -84,14 +84,16 @@ def _maternity(ctx: SynthContext, rng: np.random.Generator, pop: Population, fir
 
 def _final_admissions(ctx: SynthContext, rng: np.random.Generator, pop: Population, first: np.ndarray,
                       usual: np.ndarray) -> dict[str, np.ndarray]:
-    """People who die in hospital are admitted days before (median a week) and die there."""
+    """People who die in hospital are admitted days before (median a week) and die there: most as
+    emergencies through A&E (method 21), some by their GP (22) or as an elective (11)."""
     owner = np.flatnonzero((pop.place_of_death == "hospital") & ~np.isnat(pop.death_date)
                            & (pop.death_date >= ctx.start_day))
     n = len(owner)
     stay = np.clip(7 * np.exp(0.9 * rng.standard_normal(n)), 0.2, 90)
     died_at = pop.death_date[owner].astype("datetime64[s]") + rng.integers(0, 86_400, n).astype("timedelta64[s]")
     admit = np.maximum(died_at - (stay * 86_400).astype("timedelta64[s]"), first[owner].astype("datetime64[s]"))
-    return {"owner": owner, "admission_time": admit, "admission_method": np.full(n, "28", dtype=object),
+    method = np.array(["21", "22", "2D", "11"], dtype=object)[rng.choice(4, size=n, p=[0.72, 0.14, 0.06, 0.08])]
+    return {"owner": owner, "admission_time": admit, "admission_method": method,
             "site_code": usual[owner], "died": np.ones(n, bool)}
 
 

@@ -24,6 +24,7 @@ import numpy as np
 import pyarrow as pa
 
 from icsys.synth.context import SynthContext
+from icsys.synth.timing import discharge_hour
 from icsys.system import System
 
 DAY_S = 86_400
@@ -120,6 +121,10 @@ def resolve_discharges(ctx: SynthContext, spells: pa.Table) -> tuple[pa.Table, d
                                                     period, SERVICE[pool[0]][0] * DAY_S)
     discharge = np.where(placed, start, deadline)
     died = dies & (death_s <= discharge)
+    # Leaving for the place (or the other route) happens in the day, mostly in the afternoon.
+    daytime = np.maximum(discharge_hour(rng, discharge.astype("datetime64[s]")).astype(np.int64),
+                         ready.astype(np.int64) + 1800)
+    discharge = np.where(died, discharge, np.minimum(daytime, np.where(dies, death_s - 1, daytime)))
     # A delayed discharge cannot pass the person's next admission (generated before the delay was known).
     cap = np.where(np.isnat(next_admission), np.iinfo(np.int64).max, next_admission.astype(np.int64) - 3600)
     discharge = np.maximum(np.minimum(discharge, cap), ready.astype(np.int64) + 600)

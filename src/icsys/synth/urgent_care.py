@@ -159,7 +159,7 @@ def _times_in_department(rng: np.random.Generator, arrival: np.ndarray, admitted
     z = rng.standard_normal(n)
     seen = np.where(kind == 3, 1.1 * np.exp(0.5 * z), 2.6 * np.exp(0.62 * z)) * crowding * site_effect
     dta_hours = 3.2 * np.exp(0.5 * rng.standard_normal(n)) * site_effect
-    bed_wait = 2.6 * np.exp(1.3 * rng.standard_normal(n)) * crowding**3 * site_effect
+    bed_wait = 2.0 * np.exp(1.3 * rng.standard_normal(n)) * crowding**3 * site_effect  # + the wait for a bed (beds.py)
     total = np.where(admitted, dta_hours + bed_wait, seen)
     total = np.clip(total, 0.15, 72)
     dta = np.where(admitted, arrival + (dta_hours * HOUR).astype("timedelta64[s]"), np.datetime64("NaT", "s"))
@@ -183,7 +183,7 @@ def _direct_admissions(rng: np.random.Generator, pop: Population, first: np.ndar
     owner = expand(rng.poisson(rate * years))
     day = event_days(rng, first, span, owner, 0.1, AGEING_GROWTH)
     admit = at_seconds(day, hours(rng, len(owner), np.r_[np.full(8, 0.5), np.full(12, 5.0), np.full(4, 1.5)]))
-    method = np.array(["22", "23", "24", "28"], dtype=object)[rng.choice(4, size=len(owner), p=[0.6, 0.1, 0.1, 0.2])]
+    method = np.array(["22", "23", "24", "2D"], dtype=object)[rng.choice(4, size=len(owner), p=[0.6, 0.1, 0.1, 0.2])]
     return {"owner": owner, "admission_time": admit, "admission_method": method, "site_code": usual[owner]}
 
 
