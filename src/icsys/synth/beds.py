@@ -79,7 +79,7 @@ def admit_to_beds(ctx: SynthContext, spells: pa.Table) -> tuple[pa.Table, pa.Tab
         rows = np.flatnonzero((pool == code) & ordinary)
         arrival, stay, kind = _full_size(rng, admit[rows], discharge[rows] - admit[rows], elective[rows],
                                          ctx.scale, t0, end)
-        waited = _admit(rng, arrival, stay, kind, int(round(capacity)))
+        waited = _admit(rng, arrival, stay, kind, round(capacity))
         wait[rows] = waited[:len(rows)]
         start = np.sort(arrival + waited)
         stop = np.sort(arrival + waited + stay)
@@ -96,7 +96,7 @@ def _full_size(rng: np.random.Generator, arrival: np.ndarray, stay: np.ndarray, 
     replacement and moved to the same season of any year of the period (up to a week either way),
     standing in for the rest of the population, so the beds are those of the whole hospital."""
     n = len(arrival)
-    copies = int(round(n * (1 / scale - 1))) if scale < 1 and n else 0
+    copies = round(n * (1 / scale - 1)) if scale < 1 and n else 0
     if not copies:
         return arrival, stay, elective
     period = end - t0

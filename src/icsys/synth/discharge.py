@@ -161,7 +161,7 @@ def full_size_queue(rng: np.random.Generator, wanted: np.ndarray, deadline: np.n
     replacement, each moved by up to a week either way, keeping the season) standing in for the rest
     of the population (in the same season, of any year). Only the build's own patients' places are returned."""
     n = len(wanted)
-    copies = int(round(n * (1 / scale - 1))) if scale < 1 else 0
+    copies = round(n * (1 / scale - 1)) if scale < 1 else 0
     if n == 0 or copies == 0:
         return _queue(rng, wanted, deadline, service, places, t0, median_service)
     pick = rng.integers(0, n, copies)
