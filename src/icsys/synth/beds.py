@@ -142,6 +142,8 @@ def _shift(spells: pa.Table, wait: np.ndarray, end: int) -> pa.Table:
     died = _col(spells, "discharge_destination", str) == "79"
     nxt = _col(spells, "next_admission_time", "datetime64[s]")
     later = np.where(died, discharge, discharge + delta)
+    death_end = (_col(spells, "death_date", "datetime64[D]") + 1).astype("datetime64[s]") - np.timedelta64(1, "s")
+    later = np.where(~np.isnat(death_end) & (later > death_end), death_end, later)
     later = np.where(~np.isnat(nxt) & (later > nxt - np.timedelta64(3600, "s")), nxt - np.timedelta64(3600, "s"),
                      later)
     admit = np.where(~np.isnat(later) & (admit > later - np.timedelta64(600, "s")),

@@ -39,7 +39,7 @@ DOMICILIARY_SHARE_FOR_DISCHARGES = 0.27  # of home-care packages turning over to
 COMMUNITY_BED_SHARE = 0.85  # the rest take step-up admissions from home
 CARE_HOME_SHARE = 0.26  # care-home beds free to hospital discharges (most are long-stay residents)
 INITIALLY_BUSY = 0.9
-WINTER_STRETCH = 1.04  # places turn over more slowly from December to February
+WINTER_STRETCH = 1.08  # places turn over more slowly from December to February
 DESTINATION = {1: "19", 2: "51", 3: "85"}  # 51: NHS provider (community bed); 85: non-NHS care home
 SERVICE_TYPES = ["domiciliary", "reablement", "residential", "nursing"]
 

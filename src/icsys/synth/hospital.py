@@ -55,7 +55,7 @@ def emergency_stay_days(rng: np.random.Generator, age: np.ndarray, frailty: np.n
     (see the module's note)."""
     n = len(age)
     short = rng.random(n) < np.interp(age, [0, 16, 40, 65, 85], [0.72, 0.64, 0.58, 0.44, 0.32])
-    median = np.interp(age, [0, 16, 40, 65, 85], [1.03, 1.3, 1.93, 2.83, 3.65]) * (1 + 1.2 * frailty)
+    median = np.interp(age, [0, 16, 40, 65, 85], [1.05, 1.35, 2.0, 2.95, 3.8]) * (1 + 1.2 * frailty)
     long = median * np.exp(0.85 * rng.standard_normal(n))
     return np.where(short, rng.uniform(0.05, 0.8, n), np.clip(long, 1.2, 200))
 
