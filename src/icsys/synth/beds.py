@@ -1,27 +1,36 @@
 """Beds are a constraint: a hospital admits no more patients than its core beds plus the escalation
 beds it can open (the system definition). Run once every spell is known (after the discharge queues).
 
-Patients are admitted in order of the decision to admit; when every bed is taken an emergency waits
-(in A&E, after the decision to admit, or on the assessment unit) for the next bed to free, and its whole
-spell moves later by the wait; an elective (ordinary) admission finding no bed is cancelled on the day
-and rebooked one to four weeks later. Occupancy above the core beds is escalation beds open. The
-waits feed back to A&E (departure after the decision to admit) and to ambulance handovers, which
-lengthen with the hospital's occupancy that day (Bagust 1999: shortages regular above ~90 %).
+Patients are admitted in order of the decision to admit. A full hospital does what real ones do, in
+this order: it opens escalation beds (occupancy above the core beds, up to core + escalation); brings
+forward the discharge of the patient ready for discharge longest (to an interim arrangement or the
+discharge lounge, in the day: 08:00-20:00), or else of the patient due to leave next, if within a day
+(the morning discharge a full hospital pushes for); cancels an ordinary elective admission on the day
+where even so no bed frees within hours (rebooked one to four weeks later, at most twice); and only
+then does an emergency wait, in A&E after the decision to admit, for the next bed to free, its whole
+spell moving later by the wait. The waits feed back to A&E (departure after the decision to admit)
+and to ambulance handovers, which lengthen with the hospital's occupancy over the week (Bagust 1999:
+shortages regular above ~90 %).
 
-The same hospitals at every scale: at scale 0.01 a 540-bed hospital would have five beds, which
-chance alone overfills every week (a five-bed ward queues far longer than a 540-bed hospital at the
-same occupancy). So below full scale each hospital is run at its full size: the build's patients
-and, standing in for the rest of the population, copies of them (drawn with replacement, moved to
-the same season of any year of the period). The build's patients wait as they would in the whole
-hospital, and its occupancy (over the build's share of the beds) stays within sampling error of the
-full build's; at full scale the cap holds exactly. Sites with fewer than MIN_POOL_BEDS beds (none in
-Kent and Medway) are pooled with their trust's, or failing that the ICS's, where a few beds could not
-be managed on their own.
+The same hospitals at every scale (ADR 005), in two passes over each pool of beds:
+1. At full size: at scale 0.01 a 540-bed hospital has five beds, which chance alone overfills every
+   week, so the queue runs at the pool's full size with, besides the build's own patients, copies of
+   them (drawn with replacement, moved to the same season of any year of the period) standing in for
+   the rest of the population. This gives the waits a whole hospital has at that load.
+2. On the build's own patients, against the pool's beds at the build's scale (rounded down): the
+   build's own occupancy varies by sampling error around the full hospital's (±8 % a month at 0.01),
+   so the same rules trim the excess, and what an analyst measures (occupied beds over the build's
+   share of beds, `icsys performance ... bed_occupancy`) never exceeds core + escalation. At full scale
+   the first pass is exact and the second changes nothing.
+Where a site would have under MIN_POOL_BEDS beds at the build's scale the constraint is pooled at its
+trust's level, or failing that the ICS's (at 0.01 and 0.005, the whole ICS; at 0.1 and 1.0, each site).
+The pools and the beds used are written to the store's metadata (`bed_pools`).
 """
 
 from __future__ import annotations
 
 import heapq
+import math
 
 import numpy as np
 import pyarrow as pa
@@ -33,6 +42,13 @@ MIN_POOL_BEDS = 25
 DAY_S = 86_400
 REBOOK_DAYS = (7, 28)
 MAX_CANCELLATIONS = 2
+DAY_OPENS, DAY_CLOSES = 8 * 3600, 20 * 3600  # discharges brought forward happen in the day
+ELECTIVE_GRACE_S = 4 * 3600  # an elective is cancelled only if no bed can be found within hours
+EXPEDITE_S = DAY_S  # a patient due to leave within a day can leave earlier in the day
+# Trimming a small build's own chance excess: discharges due within days come forward, so that the waits
+# stay those of the whole hospital (pass 1) rather than of a 30-bed one.
+TRIM_EXPEDITE_S = 4 * DAY_S
+NEVER = np.iinfo(np.int64).max // 4
 
 
 def bed_pools(system: System, scale: float) -> tuple[dict[str, str], dict[str, float]]:
@@ -49,91 +65,178 @@ def bed_pools(system: System, scale: float) -> tuple[dict[str, str], dict[str, f
     raise AssertionError("unreachable")
 
 
+def beds_at_scale(beds: float, scale: float) -> int:
+    """The pool's beds at the build's scale, rounded down so occupancy never reads above the cap."""
+    return max(1, math.floor(beds * scale + 1e-9))
+
+
 def _col(table: pa.Table, name: str, dtype: str) -> np.ndarray:
     return table[name].to_numpy(zero_copy_only=False).astype(dtype)
 
 
-def admit_to_beds(ctx: SynthContext, spells: pa.Table) -> tuple[pa.Table, pa.Table, pa.Table, dict[str, str]]:
-    """Move spells later where no bed was free. Returns the spells, the waits of admissions from A&E
-    (attendance_id, wait_s), each site's occupancy over its core beds at each midnight (pool, day,
-    occupancy) and the pool of each site."""
+def admit_to_beds(ctx: SynthContext, spells: pa.Table) -> tuple[pa.Table, pa.Table, pa.Table, dict]:
+    """Move spells later where no bed was free and discharges earlier where a full hospital brought them
+    forward. Returns the spells, the waits of admissions from A&E (attendance_id, wait_s), each pool's
+    occupancy over its core beds at each midnight (pool, day, occupancy, escalation_open, cancelled) and
+    the pooling (metadata: site -> pool, each pool's core, escalation and scaled beds)."""
     rng = ctx.rng("beds")
     pool_of, beds = bed_pools(ctx.system, ctx.scale)
     n = spells.num_rows
     site = _col(spells, "site_code", str)
     admit = _col(spells, "admission_time", "datetime64[s]").astype(np.int64)
     discharge_nat = _col(spells, "discharge_time", "datetime64[s]")
+    ready_nat = _col(spells, "ready_for_discharge_time", "datetime64[s]")
     t0 = int(ctx.start_day.astype("datetime64[s]").astype(np.int64))
     end = int(ctx.end_day.astype("datetime64[s]").astype(np.int64))
     still_in = np.isnat(discharge_nat)
     # Spells open at the end hold their bed beyond it: ~5 more days for a resampled copy elsewhere in time.
     discharge = np.where(still_in, end + 5 * DAY_S, discharge_nat.astype(np.int64))
+    # Time from admission to ready for discharge; never for deaths and spells open at the end.
+    ready = np.where(np.isnat(ready_nat) | still_in, NEVER, ready_nat.astype(np.int64) - admit)
     ordinary = _col(spells, "patient_classification", str) == "1"
     elective = np.char.startswith(_col(spells, "admission_method", str), "1")
     pool = np.array([pool_of.get(s, "") for s in site], dtype=object)
-    wait = np.zeros(n, np.int64)
+    wait, cut = np.zeros(n, np.int64), np.zeros(n, np.int64)
     days = (end - t0) // DAY_S
     nights = t0 + DAY_S * np.arange(1, days + 1)
-    census = []
+    census, meta = [], {"level": _level(pool_of, ctx.system), "pools": {}}
     for code, capacity in beds.items():
         rows = np.flatnonzero((pool == code) & ordinary)
-        arrival, stay, kind = _full_size(rng, admit[rows], discharge[rows] - admit[rows], elective[rows],
-                                         ctx.scale, t0, end)
-        waited = _admit(rng, arrival, stay, kind, round(capacity))
-        wait[rows] = waited[:len(rows)]
-        start = np.sort(arrival + waited)
-        stop = np.sort(arrival + waited + stay)
+        stay = discharge[rows] - admit[rows]
+        arrival, stays, readies, kind = _full_size(rng, admit[rows], stay, ready[rows], elective[rows],
+                                                   ctx.scale, t0, end)
+        full = _admit(rng, arrival, stays, readies, kind, round(capacity))
+        own = len(rows)
+        w, c, cancelled = full[0][:own], full[1][:own], full[2][:own]
+        cap = beds_at_scale(capacity, ctx.scale)
+        if ctx.scale < 1:
+            w2, c2, cancelled2 = _admit(rng, admit[rows] + w, stay - c, ready[rows], elective[rows], cap,
+                                        TRIM_EXPEDITE_S)
+            w, c, cancelled = w + w2, c + c2, cancelled + cancelled2
+        wait[rows], cut[rows] = w, c
+        start = np.sort(admit[rows] + w)
+        stop = np.sort(admit[rows] + w + stay - c)
         occupied = np.searchsorted(start, nights) - np.searchsorted(stop, nights)
-        core = sum(s.general_acute_beds for s in ctx.system.site if pool_of.get(s.code) == code)
+        core = sum(s.general_acute_beds for s in ctx.system.site if pool_of.get(s.code) == code) * ctx.scale
+        day_of = ((admit[rows] - t0) // DAY_S).clip(0, days - 1)
         census.append(pa.table({"pool": [code] * days, "day": (nights // DAY_S - 1).astype("datetime64[D]"),
-                                "occupancy": occupied / core}))
-    return _shift(spells, wait, end), _ae_waits(spells, wait), pa.concat_tables(census), pool_of
+                                "occupancy": occupied / core, "pressure": _weekly(occupied / core),
+                                "escalation_open": np.maximum(occupied - core, 0),
+                                "cancelled": np.bincount(day_of, weights=cancelled, minlength=days)}))
+        meta["pools"][code] = {"core_beds": round(core / ctx.scale), "escalation_beds": round(capacity - core
+                                                                                             / ctx.scale),
+                               "beds_at_scale": cap, "core_beds_at_scale": round(core, 3)}
+    meta["sites"] = pool_of
+    return _shift(spells, wait, cut, end), _ae_waits(spells, wait), pa.concat_tables(census), meta
 
 
-def _full_size(rng: np.random.Generator, arrival: np.ndarray, stay: np.ndarray, elective: np.ndarray,
-               scale: float, t0: int, end: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _weekly(occupancy: np.ndarray) -> np.ndarray:
+    """The week's mean occupancy around each day: what staff feel as pressure (a small build's own
+    midnight counts jump by chance from night to night)."""
+    padded = np.r_[occupancy[:3][::-1], occupancy, occupancy[-3:][::-1]]
+    return np.convolve(padded, np.ones(7) / 7, "valid")
+
+
+def _level(pool_of: dict[str, str], system: System) -> str:
+    pools = set(pool_of.values())
+    return "site" if pools == set(pool_of) else "ics" if pools == {system.ics.code} else "trust"
+
+
+def _full_size(rng: np.random.Generator, arrival: np.ndarray, stay: np.ndarray, ready: np.ndarray,
+               elective: np.ndarray, scale: float, t0: int, end: int
+               ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """The build's own admissions first, then (below full scale) copies of them, drawn with
     replacement and moved to the same season of any year of the period (up to a week either way),
     standing in for the rest of the population, so the beds are those of the whole hospital."""
     n = len(arrival)
     copies = round(n * (1 / scale - 1)) if scale < 1 and n else 0
     if not copies:
-        return arrival, stay, elective
+        return arrival, stay, ready, elective
     period = end - t0
     years = max(1, round(period / (365.25 * DAY_S)))
     pick = rng.integers(0, n, copies)
     moved = (arrival[pick] - t0 + rng.integers(0, years, copies) * period // years
              + rng.integers(-7 * DAY_S, 7 * DAY_S, copies)) % period + t0
-    return np.r_[arrival, moved], np.r_[stay, stay[pick]], np.r_[elective, elective[pick]]
+    return np.r_[arrival, moved], np.r_[stay, stay[pick]], np.r_[ready, ready[pick]], np.r_[elective, elective[pick]]
 
 
-def _admit(rng: np.random.Generator, arrival: np.ndarray, stay: np.ndarray, elective: np.ndarray,
-           beds: int) -> np.ndarray:
-    """Waits (seconds) for a bed, first come first served on `beds` beds; electives finding none are
-    rebooked (up to MAX_CANCELLATIONS times, then admitted as the next bed frees)."""
-    free = [int(arrival.min()) if len(arrival) else 0] * max(beds, 1)
-    queue = list(zip(arrival.tolist(), range(len(arrival)), [0] * len(arrival), strict=True))
+def _in_the_day(t: int) -> int:
+    """t if in the day (08:00-20:00), else 08:00 next."""
+    second = t % DAY_S
+    if second < DAY_OPENS:
+        return t - second + DAY_OPENS
+    return t if second < DAY_CLOSES else t - second + DAY_S + DAY_OPENS
+
+
+def _admit(rng: np.random.Generator, arrival: np.ndarray, stay: np.ndarray, ready: np.ndarray,
+           elective: np.ndarray, beds: int, expedite_s: int = EXPEDITE_S) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """First come first served on `beds` beds (escalation beds included). A patient finding none: the
+    patient ready for discharge longest leaves early (in the day) to make room, or the next due to leave
+    alive (if within `expedite_s`), or the patient waits for the next bed to free, whichever comes first;
+    an elective with no bed within ELECTIVE_GRACE_S is rebooked instead (up to MAX_CANCELLATIONS times).
+    `ready` is each stay's time from admission to ready for discharge (NEVER for deaths and stays open at
+    the end). Returns each patient's wait for a bed, how much earlier they left, and their cancellations."""
+    n = len(arrival)
+    wait, cut, cancels = np.zeros(n, np.int64), np.zeros(n, np.int64), np.zeros(n, np.int64)
+    stay_s, planned, is_elective, ready_s = stay.tolist(), arrival.tolist(), elective.tolist(), ready.tolist()
+    queue = list(zip(planned, range(n), [0] * n, strict=True))
     heapq.heapify(queue)
-    wait = np.zeros(len(arrival), np.int64)
-    stay_s, planned, is_elective = stay.tolist(), arrival.tolist(), elective.tolist()
-    rebook = iter(rng.integers(*REBOOK_DAYS, len(arrival) * MAX_CANCELLATIONS + 1).tolist())
+    rebook = iter(rng.integers(*REBOOK_DAYS, n * MAX_CANCELLATIONS + 1).tolist())
+    leaving: dict[int, int] = {}  # patients in a bed (or with one held for them) -> discharge
+    started: dict[int, int] = {}
+    leaves: list[tuple[int, int]] = []  # (discharge, patient), lazily cleaned against `leaving`
+    movable: list[tuple[int, int]] = []  # the same for patients who will leave alive
+    readies: list[tuple[int, int]] = []  # (ready for discharge, patient)
+
+    def top(heap: list[tuple[int, int]], valid) -> tuple[int, int] | None:
+        while heap and not valid(*heap[0]):
+            heapq.heappop(heap)
+        return heap[0] if heap else None
+
+    def current(d: int, j: int) -> bool:
+        return leaving.get(j) == d
+
+    def still_waiting(r: int, j: int) -> bool:
+        return j in leaving and r < leaving[j]
+
     while queue:
         t, i, cancelled = heapq.heappop(queue)
-        earliest = free[0]
-        if earliest > t and is_elective[i] and cancelled < MAX_CANCELLATIONS:
-            heapq.heappush(queue, (t + next(rebook) * DAY_S, i, cancelled + 1))
-            continue
-        begins = t if t >= earliest else earliest
-        heapq.heapreplace(free, begins + stay_s[i])
+        while leaves and leaves[0][0] <= t:
+            d, j = heapq.heappop(leaves)
+            if leaving.get(j) == d:
+                del leaving[j]
+        begins = t
+        if len(leaving) >= max(beds, 1):
+            freed_at, first = top(leaves, current)
+            ready_first = top(readies, still_waiting)
+            early = _in_the_day(max(t, ready_first[0])) if ready_first else NEVER
+            next_out = top(movable, current)
+            soon = NEVER
+            if next_out:  # the next to leave goes in the day, not before their own admission
+                soon = max(_in_the_day(t), next_out[0] - expedite_s, started[next_out[1]] + 600)
+            begins = min(freed_at, early, soon)
+            if is_elective[i] and cancelled < MAX_CANCELLATIONS and begins > t + ELECTIVE_GRACE_S:
+                cancels[i] += 1
+                heapq.heappush(queue, (t + next(rebook) * DAY_S, i, cancelled + 1))
+                continue
+            j = first if begins == freed_at else ready_first[1] if begins == early else next_out[1]
+            cut[j] += leaving[j] - begins
+            del leaving[j]
         wait[i] = begins - planned[i]
-    return wait
+        leaving[i], started[i] = begins + stay_s[i], begins
+        heapq.heappush(leaves, (leaving[i], i))
+        if ready_s[i] < NEVER:
+            heapq.heappush(movable, (leaving[i], i))
+        if ready_s[i] < stay_s[i]:
+            heapq.heappush(readies, (begins + ready_s[i], i))
+    return wait, cut, cancels
 
 
-def _shift(spells: pa.Table, wait: np.ndarray, end: int) -> pa.Table:
-    """Every time of a spell moves by its wait; a death stays on its day, a spell moved past the
-    period's end stays open, and none passes the same person's next admission."""
-    moved = wait > 0
-    if not moved.any():
+def _shift(spells: pa.Table, wait: np.ndarray, cut: np.ndarray, end: int) -> pa.Table:
+    """Every time of a spell moves by its wait and its discharge comes `cut` earlier; a death stays on
+    its day, a spell moved past the period's end stays open, and none passes the same person's next
+    admission or death."""
+    if not (wait > 0).any() and not (cut > 0).any():
         return spells
     delta = wait.astype("timedelta64[s]")
     admit = _col(spells, "admission_time", "datetime64[s]") + delta
@@ -141,13 +244,14 @@ def _shift(spells: pa.Table, wait: np.ndarray, end: int) -> pa.Table:
     discharge = _col(spells, "discharge_time", "datetime64[s]")
     died = _col(spells, "discharge_destination", str) == "79"
     nxt = _col(spells, "next_admission_time", "datetime64[s]")
-    later = np.where(died, discharge, discharge + delta)
+    later = np.where(died, discharge, discharge + delta - cut.astype("timedelta64[s]"))
     death_end = (_col(spells, "death_date", "datetime64[D]") + 1).astype("datetime64[s]") - np.timedelta64(1, "s")
     later = np.where(~np.isnat(death_end) & (later > death_end), death_end, later)
     later = np.where(~np.isnat(nxt) & (later > nxt - np.timedelta64(3600, "s")), nxt - np.timedelta64(3600, "s"),
                      later)
-    admit = np.where(~np.isnat(later) & (admit > later - np.timedelta64(600, "s")),
-                     later - np.timedelta64(600, "s"), admit)
+    # Never in a bed before it was free: a spell squeezed by a death or the next admission is kept short.
+    later = np.where(~np.isnat(later) & (later < admit + np.timedelta64(600, "s")), admit + np.timedelta64(600, "s"),
+                     later)
     ready = np.where(np.isnat(ready) | (ready <= later), ready, later)
     nat = np.datetime64("NaT", "s")
     still_in = ~np.isnat(later) & (later.astype(np.int64) >= end)

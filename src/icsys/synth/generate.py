@@ -114,14 +114,14 @@ def _build(ctx: SynthContext, path: Path, progress: Progress) -> dict[str, int]:
             rest = spells.filter(pc.invert(waiting))
             onward = _offset_ids(onward, counts, keep_foreign={"spell_id"})
             spells = pa.concat_tables([rest, resolved.select(rest.column_names)], promote_options="permissive")
-            spells, ae_waits, census, pool_of = admit_to_beds(ctx, spells)
+            spells, ae_waits, census, pooling = admit_to_beds(ctx, spells)
             writer.put({"inpatient_spell": _sorted(spells, "spell_id")} | onward)
         writer.close()
         if spells is not None:
-            _feed_back_bed_pressure(con, ae_waits, census, pool_of)
+            _feed_back_bed_pressure(con, ae_waits, census, pooling["sites"])
         set_meta(con, system_code=ctx.system.ics.code, system_name=ctx.system.ics.name, scale=ctx.scale,
                  years=ctx.years, seed=ctx.seed, period_start=str(ctx.start), period_end=str(ctx.end),
-                 synthetic=True, icsys_version=__version__,
+                 synthetic=True, icsys_version=__version__, bed_pools=pooling if spells is not None else None,
                  built_at=datetime.now(UTC).isoformat(timespec="seconds"))
         con.execute("CHECKPOINT")
         progress("done", len(chunks), len(chunks))
@@ -148,7 +148,7 @@ def _feed_back_bed_pressure(con, ae_waits: pa.Table, census: pa.Table, pool_of: 
     con.register("bed_pool", pools)
     con.execute(f"""UPDATE ambulance_incident i SET handover_time = i.hospital_arrival_time + to_seconds(CAST(
             epoch(i.handover_time - i.hospital_arrival_time) * least(4.0, greatest(0.6,
-            pow({HANDOVER_PRESSURE}, (c.occupancy - 0.93) * 10))) AS BIGINT))
+            pow({HANDOVER_PRESSURE}, (c.pressure - 0.93) * 10))) AS BIGINT))
         FROM bed_pool p, bed_census c WHERE i.site_code = p.site_code AND c.pool = p.pool
             AND c.day = CAST(i.hospital_arrival_time AS DATE) AND i.handover_time IS NOT NULL""")
     for name in ("bed_census", "bed_pool"):

@@ -159,7 +159,7 @@ def _times_in_department(rng: np.random.Generator, arrival: np.ndarray, admitted
     z = rng.standard_normal(n)
     seen = np.where(kind == 3, 1.1 * np.exp(0.5 * z), 2.6 * np.exp(0.62 * z)) * crowding * site_effect
     dta_hours = 3.2 * np.exp(0.5 * rng.standard_normal(n)) * site_effect
-    bed_wait = 2.6 * np.exp(1.3 * rng.standard_normal(n)) * crowding**3 * site_effect  # + the wait for a bed (beds.py)
+    bed_wait = 2.0 * np.exp(1.3 * rng.standard_normal(n)) * crowding**3 * site_effect  # + the wait for a bed (beds.py)
     total = np.where(admitted, dta_hours + bed_wait, seen)
     total = np.clip(total, 0.15, 72)
     dta = np.where(admitted, arrival + (dta_hours * HOUR).astype("timedelta64[s]"), np.datetime64("NaT", "s"))
