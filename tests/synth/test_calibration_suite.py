@@ -7,7 +7,7 @@ import duckdb
 import pytest
 
 from icsys.synth.beds import bed_pools
-from icsys.synth.calibration import CHECKS, NOT_YET_MET, measure
+from icsys.synth.calibration import CHECKS, FULL_BUILD, NOT_YET_MET, measure
 from icsys.synth.generate import synthesise
 from icsys.system import load_system
 
@@ -25,6 +25,13 @@ def test_figure_within_tolerance(results: dict[str, float], check) -> None:
     if check.name in NOT_YET_MET:
         pytest.xfail("issue 9: not yet calibrated")
     assert check.low <= results[check.name] <= check.high, f"{check.name}: {results[check.name]}"
+
+
+@pytest.mark.parametrize("name", FULL_BUILD)
+def test_figure_within_sampling_error_of_the_full_build(results: dict[str, float], name: str) -> None:
+    """The same system at every scale: a small build reads as the full build does, within its sampling error."""
+    full, allowed = FULL_BUILD[name]
+    assert abs(results[name] - full) <= allowed, f"{name}: {results[name]:.3f} against {full:.3f} +/- {allowed}"
 
 
 def test_bed_pools_pool_only_where_sites_are_small() -> None:

@@ -41,10 +41,12 @@ def generate_activity(ctx: SynthContext, pop: Population) -> dict[str, pa.Table]
     from_ae = {"owner": ae["owner"][admitted], "admission_time": ae["departure_time"][admitted],
                "admission_method": np.full(len(admitted), "21", dtype=object), "site_code": ae["site_code"][admitted],
                "attendance_row": admitted.astype(np.int64)}
+    final = _final_admissions(ctx, rng, pop, first, usual)
+    ae = _through_ae(ctx.rng("final_through_ae", pop.chunk), ae, final)  # own stream: others' draws unchanged
     paths = planned_care.rtt(ctx, rng, pop, first, span, acute)
     site_of_provider = {p: s for s, p in zip(usual, acute, strict=True)}
     parts = [from_ae, urgent["direct_admission"], planned_care.elective_admissions(ctx, rng, paths, site_of_provider),
-             _maternity(ctx, rng, pop, first, span, usual), _final_admissions(ctx, rng, pop, first, usual)]
+             _maternity(ctx, rng, pop, first, span, usual), final]
     beds = ctx.rng("bed_site", pop.chunk)
     parts = [part | {"site_code": bed_site(beds, part["site_code"], cat)} for part in parts]
     spells = build_spells(ctx, pop, parts)
@@ -95,6 +97,26 @@ def _final_admissions(ctx: SynthContext, rng: np.random.Generator, pop: Populati
     method = np.array(["21", "22", "2D", "11"], dtype=object)[rng.choice(4, size=n, p=[0.72, 0.14, 0.06, 0.08])]
     return {"owner": owner, "admission_time": admit, "admission_method": method,
             "site_code": usual[owner], "died": np.ones(n, bool)}
+
+
+def _through_ae(rng: np.random.Generator, ae: dict[str, np.ndarray],
+                final: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """A final admission through A&E (method 21) comes from an attendance: type 1 at the admitting site,
+    very urgent (acuity 2), admitted, leaving the department as the spell begins. Each such admission is
+    linked to its attendance (attendance_row)."""
+    rows = np.flatnonzero(final["admission_method"] == "21")
+    m = len(rows)
+    departure = final["admission_time"][rows]
+    dta = departure - (rng.uniform(0.5, 4.0, m) * 3600).astype("timedelta64[s]")
+    arrival = dta - (3.2 * np.exp(0.5 * rng.standard_normal(m)) * 3600).astype("timedelta64[s]")
+    extra = {"owner": final["owner"][rows], "site_code": final["site_code"][rows],
+             "department_type": np.zeros(m, np.int8), "arrival_time": arrival, "decision_to_admit_time": dta,
+             "departure_time": departure, "arrival_mode": np.zeros(m, np.int8), "acuity": np.ones(m, np.int8),
+             "disposal": np.zeros(m, np.int64), "ambulance_row": np.full(m, -1)}
+    attendance_row = np.full(len(final["owner"]), -1, np.int64)
+    attendance_row[rows] = len(ae["owner"]) + np.arange(m)
+    final["attendance_row"] = attendance_row
+    return {k: np.concatenate([v, extra[k].astype(v.dtype)]) for k, v in ae.items()}
 
 
 def _units(system: System) -> dict[str, str]:

@@ -43,6 +43,7 @@ DAY_S = 86_400
 REBOOK_DAYS = (7, 28)
 MAX_CANCELLATIONS = 2
 DAY_OPENS, DAY_CLOSES = 8 * 3600, 20 * 3600  # discharges brought forward happen in the day
+MORNING_SPREAD_S = 5 * 3600  # those that must wait for the morning go from 08:00 to 13:00
 ELECTIVE_GRACE_S = 4 * 3600  # an elective is cancelled only if no bed can be found within hours
 EXPEDITE_S = DAY_S  # a patient due to leave within a day can leave earlier in the day
 # Trimming a small build's own chance excess: discharges due within days come forward, so that the waits
@@ -92,7 +93,8 @@ def admit_to_beds(ctx: SynthContext, spells: pa.Table) -> tuple[pa.Table, pa.Tab
     # Spells open at the end hold their bed beyond it: ~5 more days for a resampled copy elsewhere in time.
     discharge = np.where(still_in, end + 5 * DAY_S, discharge_nat.astype(np.int64))
     # Time from admission to ready for discharge; never for deaths and spells open at the end.
-    ready = np.where(np.isnat(ready_nat) | still_in, NEVER, ready_nat.astype(np.int64) - admit)
+    died = _col(spells, "discharge_destination", str) == "79"  # some die waiting for their pathway
+    ready = np.where(np.isnat(ready_nat) | still_in | died, NEVER, ready_nat.astype(np.int64) - admit)
     ordinary = _col(spells, "patient_classification", str) == "1"
     elective = np.char.startswith(_col(spells, "admission_method", str), "1")
     pool = np.array([pool_of.get(s, "") for s in site], dtype=object)
@@ -160,12 +162,12 @@ def _full_size(rng: np.random.Generator, arrival: np.ndarray, stay: np.ndarray, 
     return np.r_[arrival, moved], np.r_[stay, stay[pick]], np.r_[ready, ready[pick]], np.r_[elective, elective[pick]]
 
 
-def _in_the_day(t: int) -> int:
-    """t if in the day (08:00-20:00), else 08:00 next."""
+def _in_the_day(t: int, late: int = 0) -> int:
+    """t if in the day (08:00-20:00), else the next morning, `late` seconds after 08:00."""
     second = t % DAY_S
     if second < DAY_OPENS:
-        return t - second + DAY_OPENS
-    return t if second < DAY_CLOSES else t - second + DAY_S + DAY_OPENS
+        return t - second + DAY_OPENS + late
+    return t if second < DAY_CLOSES else t - second + DAY_S + DAY_OPENS + late
 
 
 def _admit(rng: np.random.Generator, arrival: np.ndarray, stay: np.ndarray, ready: np.ndarray,
@@ -182,6 +184,7 @@ def _admit(rng: np.random.Generator, arrival: np.ndarray, stay: np.ndarray, read
     queue = list(zip(planned, range(n), [0] * n, strict=True))
     heapq.heapify(queue)
     rebook = iter(rng.integers(*REBOOK_DAYS, n * MAX_CANCELLATIONS + 1).tolist())
+    morning = rng.integers(0, MORNING_SPREAD_S, n).tolist()  # a night's wait ends as the wards discharge
     leaving: dict[int, int] = {}  # patients in a bed (or with one held for them) -> discharge
     started: dict[int, int] = {}
     leaves: list[tuple[int, int]] = []  # (discharge, patient), lazily cleaned against `leaving`
@@ -209,11 +212,11 @@ def _admit(rng: np.random.Generator, arrival: np.ndarray, stay: np.ndarray, read
         if len(leaving) >= max(beds, 1):
             freed_at, first = top(leaves, current)
             ready_first = top(readies, still_waiting)
-            early = _in_the_day(max(t, ready_first[0])) if ready_first else NEVER
+            early = _in_the_day(max(t, ready_first[0]), morning[i]) if ready_first else NEVER
             next_out = top(movable, current)
             soon = NEVER
             if next_out:  # the next to leave goes in the day, not before their own admission
-                soon = max(_in_the_day(t), next_out[0] - expedite_s, started[next_out[1]] + 600)
+                soon = max(_in_the_day(t, morning[i]), next_out[0] - expedite_s, started[next_out[1]] + 600)
             begins = min(freed_at, early, soon)
             if is_elective[i] and cancelled < MAX_CANCELLATIONS and begins > t + ELECTIVE_GRACE_S:
                 cancels[i] += 1
