@@ -72,7 +72,7 @@ def monthly(con) -> np.ndarray:
                 INTERVAL 1 DAY)) AS night),
         census AS (SELECT night, count(s.spell_id) AS occupied FROM nights n LEFT JOIN inpatient_spell s
                 ON s.admission_time < n.night AND coalesce(s.discharge_time, TIMESTAMP '2026-04-02') > n.night
-                AND s.patient_classification = '1' GROUP BY night),
+                GROUP BY night),
         beds AS (SELECT date_trunc('month', night - INTERVAL 1 DAY) AS m, avg(occupied) / {core} AS occupancy,
                 avg((occupied > {core})::INT) AS escalation FROM census GROUP BY 1),
         ae AS (SELECT date_trunc('month', arrival_time) AS m, avg((departure_time - decision_to_admit_time

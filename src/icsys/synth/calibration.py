@@ -178,8 +178,7 @@ def prepare(con: duckdb.DuckDBPyConnection, beds: dict[str, float]) -> None:
     con.execute(f"""CREATE OR REPLACE TEMP VIEW census AS
         SELECT night, count(s.spell_id) AS occupied FROM (SELECT unnest(generate_series({START}::TIMESTAMP,
             {END}::TIMESTAMP - INTERVAL 1 DAY, INTERVAL 1 DAY)) AS night) n
-        LEFT JOIN inpatient_spell s ON s.patient_classification = '1' AND s.admission_time < n.night
-            AND coalesce(s.discharge_time, {END}::TIMESTAMP)
+        LEFT JOIN inpatient_spell s ON s.admission_time < n.night AND coalesce(s.discharge_time, {END}::TIMESTAMP)
             > n.night AND s.site_code IN (SELECT site_code FROM site_beds) GROUP BY night""")
     con.execute(f"""CREATE OR REPLACE TEMP VIEW readmission AS
         SELECT s.discharge_pathway, EXISTS (SELECT 1 FROM inpatient_spell r WHERE r.person_id = s.person_id
