@@ -95,6 +95,8 @@ def admit_to_beds(ctx: SynthContext, spells: pa.Table) -> tuple[pa.Table, pa.Tab
     # Time from admission to ready for discharge; never for deaths and spells open at the end.
     died = _col(spells, "discharge_destination", str) == "79"  # some die waiting for their pathway
     ready = np.where(np.isnat(ready_nat) | still_in | died, NEVER, ready_nat.astype(np.int64) - admit)
+    # In a bed at midnight: ordinary admissions, and day cases kept in (waiting for a pathway).
+    ordinary = (_col(spells, "patient_classification", str) == "1") | (discharge // DAY_S > admit // DAY_S)
     elective = np.char.startswith(_col(spells, "admission_method", str), "1")
     pool = np.array([pool_of.get(s, "") for s in site], dtype=object)
     wait, cut = np.zeros(n, np.int64), np.zeros(n, np.int64)
@@ -102,7 +104,7 @@ def admit_to_beds(ctx: SynthContext, spells: pa.Table) -> tuple[pa.Table, pa.Tab
     nights = t0 + DAY_S * np.arange(1, days + 1)
     census, meta = [], {"level": _level(pool_of, ctx.system), "pools": {}}
     for code, capacity in beds.items():
-        rows = np.flatnonzero(pool == code)  # day cases too: a few stay past midnight, in a G&A bed
+        rows = np.flatnonzero((pool == code) & ordinary)
         stay = discharge[rows] - admit[rows]
         arrival, stays, readies, kind = _full_size(rng, admit[rows], stay, ready[rows], elective[rows],
                                                    ctx.scale, t0, end)
