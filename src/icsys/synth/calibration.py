@@ -37,8 +37,8 @@ class Check:
         return f"{100 * value:.1f} %" if self.unit == "%" else f"{value:,.{self.unit}f}"
 
 
-# The full build (scale 1.0, 3 years, seed 42, benchmarks/synth_full.py, commit 614f6dd) as the reference for small builds:
-# each headline figure and how far a build at 0.005 or 0.01 may read from it. The allowance is about three
+# The full build (scale 1.0, 3 years, seed 42, benchmarks/synth_full.py, commit 614f6dd) as the reference for
+# small builds: each headline figure and how far a build at 0.005 or 0.01 may read from it. The allowance is about three
 # standard errors of the small build's sample (months and people cluster, so wider than binomial: ~3,000
 # emergency admissions, ~250 deaths in hospital at 0.005) plus, for the beds and the discharge hours, the
 # documented bias of trimming a small sample's chance peaks to its beds (ADR 005: ~4 points at 0.01).
