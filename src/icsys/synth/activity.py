@@ -41,12 +41,11 @@ def generate_activity(ctx: SynthContext, pop: Population) -> dict[str, pa.Table]
     from_ae = {"owner": ae["owner"][admitted], "admission_time": ae["departure_time"][admitted],
                "admission_method": np.full(len(admitted), "21", dtype=object), "site_code": ae["site_code"][admitted],
                "attendance_row": admitted.astype(np.int64)}
-    final = _final_admissions(ctx, rng, pop, first, usual)
-    ae = _through_ae(ctx.rng("final_through_ae", pop.chunk), ae, final)  # own stream: others' draws unchanged
     paths = planned_care.rtt(ctx, rng, pop, first, span, acute)
     site_of_provider = {p: s for s, p in zip(usual, acute, strict=True)}
     parts = [from_ae, urgent["direct_admission"], planned_care.elective_admissions(ctx, rng, paths, site_of_provider),
-             _maternity(ctx, rng, pop, first, span, usual), final]
+             _maternity(ctx, rng, pop, first, span, usual), _final_admissions(ctx, rng, pop, first, usual)]
+    ae = _through_ae(ctx.rng("final_through_ae", pop.chunk), ae, parts[-1])  # own stream: others' draws unchanged
     beds = ctx.rng("bed_site", pop.chunk)
     parts = [part | {"site_code": bed_site(beds, part["site_code"], cat)} for part in parts]
     spells = build_spells(ctx, pop, parts)
