@@ -66,7 +66,7 @@ UNDIAGNOSED = {"dementia": 0.35, "hypertension": 0.30}  # deliberate gaps for ca
 # people 65+ are Clegg's 50/35/12/3 %)
 DEFICIT_LOG_RATE = (0.75, 0.05, 0.35, 0.4)
 OTHER_DEFICITS = 26  # eFI deficits that are not one of the conditions above (polypharmacy excluded)
-PROPENSITY_SHAPE = 0.4  # gamma shape of the lasting tendency to use urgent care (variance 1 / shape)
+PROPENSITY_SHAPE = 0.3  # gamma shape of the lasting tendency to use urgent care (variance 1 / shape)
 DRIFT_SD, DRIFT_CORRELATION = 0.25, 0.5  # log-scale spread of a person's year-to-year drift, and its AR(1)
 PLACE_OF_DEATH = ("hospital", "home", "care_home", "hospice", "other")
 PLACE_OF_DEATH_ALL = np.array([0.434, 0.287, 0.205, 0.047, 0.026])  # OHID, England 2022
