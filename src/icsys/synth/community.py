@@ -20,8 +20,8 @@ NAT_D = np.datetime64("NaT", "D")
 # Long-term home care, for people severely / moderately frail, mildly frail 75+, adults with a learning
 # disability, other adults: with care-home placements ~1,400 per 100k adults in long-term support
 # (ASC-FR 2023-24) [S45], about 0.5 % of people with home care on a day (~250,000 clients in England).
-HOME_CARE = (0.6, 0.25, 0.05, 0.45)
-HOME_CARE_OTHER_ADULTS = 0.002
+HOME_CARE = (0.5, 0.2, 0.04, 0.36)
+HOME_CARE_OTHER_ADULTS = 0.0016
 DAYTIME = np.r_[np.full(8, 0.3), np.full(12, 5.0), np.full(4, 1.0)]
 # service: yearly referrals (episodes) for a severely frail person, a moderately frail one, anyone else 75+,
 # an adult under 75 with a long-term condition, anyone else; and the mean contacts in an episode. About

@@ -318,7 +318,11 @@ def _place_of_death(rng: np.random.Generator, death: np.ndarray, care_home: np.n
     others = (PLACE_OF_DEATH_ALL - share_resident * PLACE_OF_DEATH_CARE_HOME) / max(1 - share_resident, 1e-9)
     others = np.clip(others, 0.005, None)
     others /= others.sum()
-    u = rng.random(len(death))
+    # Stratified draws (one per equal slice of [0, 1) among the deaths, in random order), so that even a
+    # small build's few hundred deaths carry the published mix rather than its sampling error.
+    who = np.flatnonzero(died)
+    u = np.zeros(len(death))
+    u[who] = (rng.permutation(len(who)) + rng.random(len(who))) / max(len(who), 1)
     resident_place = np.searchsorted(np.cumsum(PLACE_OF_DEATH_CARE_HOME), u * PLACE_OF_DEATH_CARE_HOME.sum())
     other_place = np.searchsorted(np.cumsum(others), u)
     place = np.where(care_home, resident_place, other_place).clip(0, 4)

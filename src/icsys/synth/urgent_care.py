@@ -19,7 +19,7 @@ from icsys.synth.timing import at_seconds, category, expand, hours, seasonal_day
 
 AE_TYPE1_WALK_IN, AE_TYPE3 = 0.21, 0.18  # per person-year; conveyed ambulance patients add ~0.08 type 1
 AMBULANCE = 0.16
-DIRECT_EMERGENCY = 0.014  # emergency admissions not through A&E (GP, bed bureau, clinic) a year
+DIRECT_EMERGENCY = 0.028  # emergency admissions not via A&E (GP, bed bureau, clinic) a year: ~25 % (HES)
 ADMITTED_SHARE = 0.28
 ARRIVAL_PROFILE = np.array([2.2, 1.8, 1.5, 1.3, 1.2, 1.3, 1.8, 2.8, 4.5, 6.0, 6.6, 6.6, 6.2, 6.0, 5.8, 5.6,
                             5.4, 5.4, 5.2, 4.8, 4.3, 3.8, 3.2, 2.6])
