@@ -21,7 +21,11 @@ AGE_SEX_AUROC = "age and sex alone: AUROC for an emergency admission next year"
 YEAR_1 = f"{START} + INTERVAL 1 YEAR"
 YEAR_2 = f"{START} + INTERVAL 2 YEAR"
 
+AFTER_THE_PERIOD = "inpatient spells admitted after the period"
 PEOPLE_CHECKS: list[Check] = [
+    Check(AFTER_THE_PERIOD, f"SELECT count(*) FROM inpatient_spell WHERE admission_time >= {END}", 0, 0,
+          "0 (a store covers its period; a wait for a bed must not move a spell beyond it)",
+          "the store's period (icsys_meta)", unit="0"),
     Check("people aged 0-4 (whole years of age)", f"SELECT avg((birth_date > {END} - INTERVAL 5 YEAR)::INT) "
           "FROM person WHERE registration_end IS NULL AND death_date IS NULL", 0.045, 0.065, "5.5 % (Kent 5.6 %)",
           "ONS mid-2022 population estimates"),
