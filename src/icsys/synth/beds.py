@@ -48,7 +48,7 @@ ELECTIVE_GRACE_S = 4 * 3600  # an elective is cancelled only if no bed can be fo
 EXPEDITE_S = DAY_S  # a patient due to leave within a day can leave earlier in the day
 # Trimming a small build's own chance excess: discharges due within days come forward, so that the waits
 # stay those of the whole hospital (pass 1) rather than of a 30-bed one.
-TRIM_EXPEDITE_S = 4 * DAY_S
+TRIM_EXPEDITE_S = 6 * DAY_S
 NEVER = np.iinfo(np.int64).max // 4
 
 
@@ -130,6 +130,9 @@ def admit_to_beds(ctx: SynthContext, spells: pa.Table) -> tuple[pa.Table, pa.Tab
                                                                                              / ctx.scale),
                                "beds_at_scale": cap, "core_beds_at_scale": round(core, 3)}
     meta["sites"] = pool_of
+    # A wait for a bed ends inside the period: one still waiting at its end is admitted in its last second
+    # (open at the end), never moved beyond it.
+    wait = np.minimum(wait, np.maximum(end - 1 - admit, 0))
     return _shift(spells, wait, cut, end), _ae_waits(spells, wait), pa.concat_tables(census), meta
 
 

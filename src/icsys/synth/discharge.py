@@ -32,10 +32,13 @@ DAY_S = 86_400
 SERVICE = {1: (21.0, 0.5), 2: (22.0, 0.5), 3: (550.0, 0.8)}
 # How long a patient waits before another route is found (median days, sigma): pathway 1 longest.
 PATIENCE = {1: (35.0, 0.9), 2: (8.0, 0.5), 3: (14.0, 0.6)}
-# Arranging even an available place takes time (days, uniform): assessment, transport, choice.
+# Arranging even an available place takes time: at least the first figure (days), on average their midpoint,
+# with an exponential tail (assessment, transport, a family's choice of care home can take weeks).
 ARRANGING = {1: (0.3, 2.0), 2: (0.5, 2.5), 3: (2.0, 7.0)}
 HOME_CARE_HOURS_PER_PACKAGE = 10.0
 DOMICILIARY_SHARE_FOR_DISCHARGES = 0.27  # of home-care packages turning over to new hospital discharges
+LONG_TERM_SHARE = 0.05  # of home care started at discharge that becomes a long-term package
+SHORT_TERM_DAYS = 42.0  # mean length of the short-term home care after discharge
 COMMUNITY_BED_SHARE = 0.85  # the rest take step-up admissions from home
 CARE_HOME_SHARE = 0.26  # care-home beds free to hospital discharges (most are long-stay residents)
 INITIALLY_BUSY = 0.9
@@ -97,7 +100,8 @@ def resolve_discharges(ctx: SynthContext, spells: pa.Table) -> tuple[pa.Table, d
     service_days = median * np.exp(sigma * rng.standard_normal(n))
     low = np.array([0, *(ARRANGING[p][0] for p in (1, 2, 3))])[pathway]
     high = np.array([0, *(ARRANGING[p][1] for p in (1, 2, 3))])[pathway]
-    wanted = ready.astype(np.int64) + (rng.uniform(low, high) * DAY_S).astype(np.int64)
+    arranging = low - (high - low) / 2 * np.log1p(-rng.uniform(0, 1, n))
+    wanted = ready.astype(np.int64) + (arranging * DAY_S).astype(np.int64)
     patience = np.array([0, *(PATIENCE[p][0] for p in (1, 2, 3))])[pathway] * np.exp(
         np.array([0, *(PATIENCE[p][1] for p in (1, 2, 3))])[pathway] * rng.standard_normal(n))
     # Leaving the queue: by the other route, by dying, or (rarely) by the next emergency admission.
@@ -266,8 +270,12 @@ def _packages(ctx: SynthContext, rng: np.random.Generator, spells: pa.Table, row
         homes[mask] = np.array([h.code for h in options], dtype=object)[chosen]
         nursing[mask] = np.array([h.kind == "nursing" for h in options])[chosen]
     start = discharge[rows].astype("datetime64[D]")
-    days = np.where(reablement, np.clip(service_days[rows], 3, 42), np.where(
-        p3, service_days[rows], 365 * rng.exponential(1.5, m)))
+    # Home care after discharge is mostly short-term (discharge to assess, ~6 weeks); few go on to a
+    # long-term package (the standing long-term stock is community.py's): ~0.5 % of people on a day.
+    long_term = rng.random(m) < LONG_TERM_SHARE
+    home_care_days = np.where(long_term, 365 * rng.exponential(1.0, m), rng.exponential(SHORT_TERM_DAYS, m))
+    days = np.where(reablement, np.clip(service_days[rows], 3, 42), np.where(p3, service_days[rows],
+                                                                             np.maximum(home_care_days, 3)))
     stop = start + np.round(days).astype(np.int64).astype("timedelta64[D]")
     died = death[rows].astype("datetime64[D]")
     stop = np.where(~np.isnat(died) & (died < stop), died, stop)

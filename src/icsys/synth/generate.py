@@ -134,7 +134,7 @@ def _build(ctx: SynthContext, path: Path, progress: Progress) -> dict[str, int]:
 # Ambulance handover lengthens with the receiving hospital's occupancy (over its core beds) that day:
 # x HANDOVER_PRESSURE per 10 points above the year's typical 93 %.
 HANDOVER_PRESSURE = 1.6
-BED_WAIT_PRESSURE = 1.5  # the same for the time from decision to admit to a bed
+BED_WAIT_PRESSURE = 1.25  # the same for the time from decision to admit to a bed
 
 
 def _feed_back_bed_pressure(con, ae_waits: pa.Table, census: pa.Table, pool_of: dict[str, str]) -> None:
@@ -146,7 +146,7 @@ def _feed_back_bed_pressure(con, ae_waits: pa.Table, census: pa.Table, pool_of: 
     # A full hospital finds beds slowly (fewer empty beds on the right ward): the department's own time
     # from decision to admit to a bed stretches with the week's occupancy, as handovers do.
     con.execute(f"""UPDATE ae_attendance a SET departure_time = a.decision_to_admit_time + to_seconds(CAST(
-            epoch(a.departure_time - a.decision_to_admit_time) * least(3.0, greatest(0.6,
+            epoch(a.departure_time - a.decision_to_admit_time) * least(2.0, greatest(0.6,
             pow({BED_WAIT_PRESSURE}, (c.pressure - 0.93) * 10))) AS BIGINT))
         FROM bed_pool p, bed_census c WHERE a.site_code = p.site_code AND c.pool = p.pool
             AND c.day = CAST(a.decision_to_admit_time AS DATE) AND a.decision_to_admit_time IS NOT NULL""")
