@@ -108,6 +108,9 @@ def _through_ae(rng: np.random.Generator, ae: dict[str, np.ndarray],
     departure = final["admission_time"][rows]
     dta = departure - (rng.uniform(0.5, 4.0, m) * 3600).astype("timedelta64[s]")
     arrival = dta - (3.2 * np.exp(0.5 * rng.standard_normal(m)) * 3600).astype("timedelta64[s]")
+    # Not before the admission's day (an admission at the start of the period or of a registration).
+    arrival = np.maximum(arrival, departure.astype("datetime64[D]").astype("datetime64[s]"))
+    dta = np.maximum(dta, arrival)
     extra = {"owner": final["owner"][rows], "site_code": final["site_code"][rows],
              "department_type": np.zeros(m, np.int8), "arrival_time": arrival, "decision_to_admit_time": dta,
              "departure_time": departure, "arrival_mode": np.zeros(m, np.int8), "acuity": np.ones(m, np.int8),

@@ -130,9 +130,11 @@ def admit_to_beds(ctx: SynthContext, spells: pa.Table) -> tuple[pa.Table, pa.Tab
                                                                                              / ctx.scale),
                                "beds_at_scale": cap, "core_beds_at_scale": round(core, 3)}
     meta["sites"] = pool_of
-    # A wait for a bed ends inside the period: one still waiting at its end is admitted in its last second
-    # (open at the end), never moved beyond it.
-    wait = np.minimum(wait, np.maximum(end - 1 - admit, 0))
+    # A wait for a bed ends inside the period and by the person's death: one still waiting at the period's
+    # end is admitted in its last second (open at the end), one dying waiting is admitted on the day.
+    death = _col(spells, "death_date", "datetime64[D]")
+    last = np.where(np.isnat(death), end, (death + 1).astype("datetime64[s]").astype(np.int64).clip(max=end))
+    wait = np.minimum(wait, np.maximum(last - 1 - admit, 0))
     return _shift(spells, wait, cut, end), _ae_waits(spells, wait), pa.concat_tables(census), meta
 
 
