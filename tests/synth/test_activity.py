@@ -194,7 +194,8 @@ def test_four_hour_and_twelve_hour_performance(con) -> None:
     type_1 = "FROM ae_attendance WHERE department_type = '1' AND month(arrival_time)"
     w12 = one(con, f"SELECT {over_12} {type_1} IN (12, 1)")
     s12 = one(con, f"SELECT {over_12} {type_1} IN (7, 8)")
-    assert w12 >= 0.09 and s12 < w12  # >1 in 10 in winter (RCEM 2023-24)
+    # Before the wait for a bed, which the whole build adds (beds.py; >1 in 10 in winter is held there, test_beds).
+    assert w12 >= 0.05 and s12 < w12
     sites = [r[0] for r in con.execute(f"SELECT {within} FROM ae_attendance WHERE department_type = '1' "
                                        "GROUP BY site_code").fetchall()]
     assert max(sites) - min(sites) > 0.05  # departments differ

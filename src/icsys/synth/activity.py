@@ -45,6 +45,7 @@ def generate_activity(ctx: SynthContext, pop: Population) -> dict[str, pa.Table]
     site_of_provider = {p: s for s, p in zip(usual, acute, strict=True)}
     parts = [from_ae, urgent["direct_admission"], planned_care.elective_admissions(ctx, rng, paths, site_of_provider),
              _maternity(ctx, rng, pop, first, span, usual), _final_admissions(ctx, rng, pop, first, usual)]
+    ae = _through_ae(ctx.rng("final_through_ae", pop.chunk), ae, parts[-1])  # own stream: others' draws unchanged
     beds = ctx.rng("bed_site", pop.chunk)
     parts = [part | {"site_code": bed_site(beds, part["site_code"], cat)} for part in parts]
     spells = build_spells(ctx, pop, parts)
@@ -84,15 +85,40 @@ def _maternity(ctx: SynthContext, rng: np.random.Generator, pop: Population, fir
 
 def _final_admissions(ctx: SynthContext, rng: np.random.Generator, pop: Population, first: np.ndarray,
                       usual: np.ndarray) -> dict[str, np.ndarray]:
-    """People who die in hospital are admitted days before (median a week) and die there."""
+    """People who die in hospital are admitted days before (median a week) and die there: most as
+    emergencies through A&E (method 21), some by their GP (22) or as an elective (11)."""
     owner = np.flatnonzero((pop.place_of_death == "hospital") & ~np.isnat(pop.death_date)
                            & (pop.death_date >= ctx.start_day))
     n = len(owner)
     stay = np.clip(7 * np.exp(0.9 * rng.standard_normal(n)), 0.2, 90)
     died_at = pop.death_date[owner].astype("datetime64[s]") + rng.integers(0, 86_400, n).astype("timedelta64[s]")
     admit = np.maximum(died_at - (stay * 86_400).astype("timedelta64[s]"), first[owner].astype("datetime64[s]"))
-    return {"owner": owner, "admission_time": admit, "admission_method": np.full(n, "28", dtype=object),
+    method = np.array(["21", "22", "2D", "11"], dtype=object)[rng.choice(4, size=n, p=[0.72, 0.14, 0.06, 0.08])]
+    return {"owner": owner, "admission_time": admit, "admission_method": method,
             "site_code": usual[owner], "died": np.ones(n, bool)}
+
+
+def _through_ae(rng: np.random.Generator, ae: dict[str, np.ndarray],
+                final: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """A final admission through A&E (method 21) comes from an attendance: type 1 at the admitting site,
+    very urgent (acuity 2), admitted, leaving the department as the spell begins. Each such admission is
+    linked to its attendance (attendance_row)."""
+    rows = np.flatnonzero(final["admission_method"] == "21")
+    m = len(rows)
+    departure = final["admission_time"][rows]
+    dta = departure - (rng.uniform(0.5, 4.0, m) * 3600).astype("timedelta64[s]")
+    arrival = dta - (3.2 * np.exp(0.5 * rng.standard_normal(m)) * 3600).astype("timedelta64[s]")
+    # Not before the admission's day (an admission at the start of the period or of a registration).
+    arrival = np.maximum(arrival, departure.astype("datetime64[D]").astype("datetime64[s]"))
+    dta = np.maximum(dta, arrival)
+    extra = {"owner": final["owner"][rows], "site_code": final["site_code"][rows],
+             "department_type": np.zeros(m, np.int8), "arrival_time": arrival, "decision_to_admit_time": dta,
+             "departure_time": departure, "arrival_mode": np.zeros(m, np.int8), "acuity": np.ones(m, np.int8),
+             "disposal": np.zeros(m, np.int64), "ambulance_row": np.full(m, -1)}
+    attendance_row = np.full(len(final["owner"]), -1, np.int64)
+    attendance_row[rows] = len(ae["owner"]) + np.arange(m)
+    final["attendance_row"] = attendance_row
+    return {k: np.concatenate([v, extra[k].astype(v.dtype)]) for k, v in ae.items()}
 
 
 def _units(system: System) -> dict[str, str]:

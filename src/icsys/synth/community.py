@@ -17,41 +17,73 @@ from icsys.synth.context import Population, SynthContext
 from icsys.synth.timing import at_seconds, category, expand, hours, seasonal_days
 
 NAT_D = np.datetime64("NaT", "D")
+# Long-term home care, for people severely / moderately frail, mildly frail 75+, adults with a learning
+# disability, other adults: with care-home placements ~1,400 per 100k adults in long-term support
+# (ASC-FR 2023-24) [S45], about 0.5 % of people with home care on a day (~250,000 clients in England).
+HOME_CARE = (0.5, 0.2, 0.04, 0.36)
+HOME_CARE_OTHER_ADULTS = 0.0016
 DAYTIME = np.r_[np.full(8, 0.3), np.full(12, 5.0), np.full(4, 1.0)]
-# service: (yearly rate for a severely frail person, for a moderately frail one, for anyone 75+ else)
-COMMUNITY_SERVICES = {
-    "district_nursing": (8.0, 3.0, 0.15), "urgent_community_response": (1.4, 0.6, 0.06),
-    "virtual_ward": (0.12, 0.04, 0.004), "therapy": (0.6, 0.3, 0.06), "frailty_team": (0.5, 0.2, 0.0),
-    "falls_service": (0.25, 0.1, 0.02), "long_term_conditions": (0.8, 0.4, 0.05),
+# service: yearly referrals (episodes) for a severely frail person, a moderately frail one, anyone else 75+,
+# an adult under 75 with a long-term condition, anyone else; and the mean contacts in an episode. About
+# 1,300 contacts per 1,000 people a year (Community Services Data Set: ~100 M contacts in England, 2023-24),
+# most of them district nursing visits to housebound frail people.
+COMMUNITY_SERVICES: dict[str, tuple[tuple[float, float, float, float, float], float]] = {
+    "district_nursing": ((8.0, 3.0, 0.15, 0.02, 0.002), 7.0),
+    "urgent_community_response": ((0.55, 0.25, 0.025, 0.002, 0.0), 1.0),  # ~15 referrals per 1,000 a year
+    "virtual_ward": ((0.12, 0.04, 0.004, 0.001, 0.0), 4.0),
+    "therapy": ((0.6, 0.3, 0.1, 0.06, 0.03), 5.0),
+    "frailty_team": ((0.5, 0.2, 0.0, 0.0, 0.0), 2.0),
+    "falls_service": ((0.25, 0.1, 0.02, 0.0, 0.0), 3.0),
+    "long_term_conditions": ((0.8, 0.4, 0.05, 0.05, 0.0), 3.0),
 }
+COMMUNITY_PROPENSITY = 0.5  # referrals rise with the lasting tendency to use care (power of propensity)
+DAYS_BETWEEN_CONTACTS = {"district_nursing": 5.0, "virtual_ward": 1.0}  # else about a week
 
 
 def community_contacts(ctx: SynthContext, rng: np.random.Generator, pop: Population, first: np.ndarray,
                        span: np.ndarray, provider: np.ndarray) -> pa.Table:
+    """Referrals to each community service, each an episode of one or more contacts (the CSDS counts
+    contacts), by frailty, age, long-term conditions and the person's lasting propensity."""
     age = pop.age_on(ctx.start_day)
     years = span / 365.25
+    tendency = pop.propensity ** COMMUNITY_PROPENSITY
+    tendency = tendency / tendency.mean()
+    group = np.select([pop.frailty > 0.36, pop.frailty > 0.24, age >= 75, (age >= 18) & (pop.ltc_count > 0)],
+                      [0, 1, 2, 3], 4)
     owners, services, referral, contact, ends = [], [], [], [], []
-    for index, (service, (severe, moderate, older)) in enumerate(COMMUNITY_SERVICES.items()):
-        rate = np.select([pop.frailty > 0.36, pop.frailty > 0.24, age >= 75], [severe, moderate, older], 0.0)
+    last = first + span.astype("timedelta64[D]")
+    for index, (service, (rates, per_episode)) in enumerate(COMMUNITY_SERVICES.items()):
+        rate = np.array(rates)[group] * tendency
         rate = rate * np.where(pop.care_home, 0.3 if service == "district_nursing" else 1.0, 1.0)
-        owner = expand(rng.poisson(rate * years))
-        day = seasonal_days(rng, first[owner], np.maximum(span[owner], 1), 0.12)
-        ref = at_seconds(day, hours(rng, len(owner), DAYTIME))
+        episode = expand(rng.poisson(rate * years))
+        day = seasonal_days(rng, first[episode], np.maximum(span[episode], 1), 0.12)
+        ref = at_seconds(day, hours(rng, len(episode), DAYTIME))
         if service == "urgent_community_response":
-            delay_min = 75 * np.exp(0.6 * rng.standard_normal(len(owner)))
+            delay_min = 75 * np.exp(0.6 * rng.standard_normal(len(episode)))
         else:
-            delay_min = rng.uniform(0.5, 10, len(owner)) * 24 * 60
-        owners.append(owner)
-        services.append(np.full(len(owner), index, np.int32))
-        referral.append(ref)
-        contact.append(ref + (delay_min * 60).astype("timedelta64[s]"))
-        stay = rng.integers(3, 15, len(owner)).astype("timedelta64[D]")
-        ends.append(np.where(service == "virtual_ward", day + stay, NAT_D))
+            delay_min = rng.uniform(0.5, 10, len(episode)) * 24 * 60
+        first_contact = ref + (delay_min * 60).astype("timedelta64[s]")
+        # Contacts in the episode: the first, then more at intervals of about DAYS_BETWEEN_CONTACTS.
+        count = 1 + rng.poisson(per_episode - 1, len(episode))
+        row = np.repeat(np.arange(len(episode)), count)
+        step = rng.exponential(DAYS_BETWEEN_CONTACTS.get(service, 7.0), len(row)) * 86_400
+        starts = (np.cumsum(count) - count).astype(np.int64)
+        step[starts] = 0
+        gap = np.cumsum(step)
+        gap = gap - np.repeat(gap[starts], count)
+        when = first_contact[row] + gap.astype("timedelta64[s]")
+        keep = when < last[episode[row]].astype("datetime64[s]")
+        row, when = row[keep], when[keep]
+        owners.append(episode[row])
+        services.append(np.full(len(row), index, np.int32))
+        referral.append(ref[row])
+        contact.append(when)
+        stay = rng.integers(3, 15, len(episode)).astype("timedelta64[D]")
+        ends.append(np.where(service == "virtual_ward", day + stay, NAT_D)[row])
     owner = np.concatenate(owners)
     n = len(owner)
     end_date = np.concatenate(ends)
-    last = first[owner] + span[owner].astype("timedelta64[D]")
-    end_date = np.where(end_date < last, end_date, NAT_D)
+    end_date = np.where(end_date < last[owner], end_date, NAT_D)
     return pa.table({
         "contact_id": np.arange(1, n + 1, dtype=np.int64), "person_id": pop.person_id[owner],
         "provider_code": provider[owner].astype(str), "service": category(np.concatenate(services),
@@ -100,7 +132,7 @@ def social_care(ctx: SynthContext, rng: np.random.Generator, pop: Population, fi
     resident = np.flatnonzero(pop.care_home & registered & (rng.random(len(pop)) < 0.6))
     disability = pop.conditions.get("learning_disability", np.zeros(len(pop), bool))
     p_home_care = np.select([pop.frailty > 0.36, pop.frailty > 0.24, (pop.frailty > 0.12) & (age >= 75),
-                             disability & (age >= 18)], [0.6, 0.32, 0.1, 0.45], 0.004 * (age >= 18))
+                             disability & (age >= 18)], HOME_CARE, HOME_CARE_OTHER_ADULTS * (age >= 18))
     home_care = np.flatnonzero(~pop.care_home & registered & (rng.random(len(pop)) < p_home_care))
     owner = np.concatenate([resident, home_care])
     n = len(owner)

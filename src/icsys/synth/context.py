@@ -88,6 +88,15 @@ class Population:
     onset: dict[str, np.ndarray] = field(default_factory=dict)
     diagnosed: dict[str, np.ndarray] = field(default_factory=dict)
     deficits: np.ndarray | None = None  # int: eFI deficits on the record (frailty = deficits / 36)
+    drift: np.ndarray | None = None  # float (people x years of the period): multiplier on propensity each
+    #                                  year, mean 1 per person (good and bad years)
+
+    def drift_on(self, owner: np.ndarray, day: np.ndarray, start: np.datetime64) -> np.ndarray:
+        """Each row's yearly drift on `day` (1 where the population has none)."""
+        if self.drift is None:
+            return np.ones(len(owner))
+        year = np.clip((day.astype("datetime64[D]") - start).astype(np.int64) // 365, 0, self.drift.shape[1] - 1)
+        return self.drift[owner, year]
 
     def __len__(self) -> int:
         return len(self.person_id)

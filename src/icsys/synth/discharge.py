@@ -24,6 +24,7 @@ import numpy as np
 import pyarrow as pa
 
 from icsys.synth.context import SynthContext
+from icsys.synth.timing import discharge_hour
 from icsys.system import System
 
 DAY_S = 86_400
@@ -31,10 +32,13 @@ DAY_S = 86_400
 SERVICE = {1: (21.0, 0.5), 2: (22.0, 0.5), 3: (550.0, 0.8)}
 # How long a patient waits before another route is found (median days, sigma): pathway 1 longest.
 PATIENCE = {1: (35.0, 0.9), 2: (8.0, 0.5), 3: (14.0, 0.6)}
-# Arranging even an available place takes time (days, uniform): assessment, transport, choice.
+# Arranging even an available place takes time: at least the first figure (days), on average their midpoint,
+# with an exponential tail (assessment, transport, a family's choice of care home can take weeks).
 ARRANGING = {1: (0.3, 2.0), 2: (0.5, 2.5), 3: (2.0, 7.0)}
 HOME_CARE_HOURS_PER_PACKAGE = 10.0
 DOMICILIARY_SHARE_FOR_DISCHARGES = 0.27  # of home-care packages turning over to new hospital discharges
+LONG_TERM_SHARE = 0.05  # of home care started at discharge that becomes a long-term package
+SHORT_TERM_DAYS = 42.0  # mean length of the short-term home care after discharge
 COMMUNITY_BED_SHARE = 0.85  # the rest take step-up admissions from home
 CARE_HOME_SHARE = 0.26  # care-home beds free to hospital discharges (most are long-stay residents)
 INITIALLY_BUSY = 0.9
@@ -96,7 +100,8 @@ def resolve_discharges(ctx: SynthContext, spells: pa.Table) -> tuple[pa.Table, d
     service_days = median * np.exp(sigma * rng.standard_normal(n))
     low = np.array([0, *(ARRANGING[p][0] for p in (1, 2, 3))])[pathway]
     high = np.array([0, *(ARRANGING[p][1] for p in (1, 2, 3))])[pathway]
-    wanted = ready.astype(np.int64) + (rng.uniform(low, high) * DAY_S).astype(np.int64)
+    arranging = low - (high - low) / 2 * np.log1p(-rng.uniform(0, 1, n))
+    wanted = ready.astype(np.int64) + (arranging * DAY_S).astype(np.int64)
     patience = np.array([0, *(PATIENCE[p][0] for p in (1, 2, 3))])[pathway] * np.exp(
         np.array([0, *(PATIENCE[p][1] for p in (1, 2, 3))])[pathway] * rng.standard_normal(n))
     # Leaving the queue: by the other route, by dying, or (rarely) by the next emergency admission.
@@ -112,12 +117,18 @@ def resolve_discharges(ctx: SynthContext, spells: pa.Table) -> tuple[pa.Table, d
     placed = np.zeros(n, bool)
     capacity = pools(system, ctx.scale)
     t0 = int(ctx.start_day.astype("datetime64[s]").astype(np.int64))
+    period = int(ctx.end_day.astype("datetime64[s]").astype(np.int64)) - t0
     for pool in sorted({(int(p), str(k)) for p, k in zip(pathway, key, strict=True)}):
         rows = np.flatnonzero((pathway == pool[0]) & (key == pool[1]))
-        start[rows], placed[rows] = _queue(rng, wanted[rows], deadline[rows], service_s[rows],
-                                           capacity.get(pool, 0.0), t0, SERVICE[pool[0]][0] * DAY_S)
+        start[rows], placed[rows] = full_size_queue(rng, wanted[rows], deadline[rows], service_s[rows],
+                                                    capacity.get(pool, 0.0), ctx.scale, t0,
+                                                    period, SERVICE[pool[0]][0] * DAY_S)
     discharge = np.where(placed, start, deadline)
     died = dies & (death_s <= discharge)
+    # Leaving for the place (or the other route) happens in the day, mostly in the afternoon.
+    daytime = np.maximum(discharge_hour(rng, discharge.astype("datetime64[s]")).astype(np.int64),
+                         ready.astype(np.int64) + 1800)
+    discharge = np.where(died, discharge, np.minimum(daytime, np.where(dies, death_s - 1, daytime)))
     # A delayed discharge cannot pass the person's next admission (generated before the delay was known).
     cap = np.where(np.isnat(next_admission), np.iinfo(np.int64).max, next_admission.astype(np.int64) - 3600)
     discharge = np.maximum(np.minimum(discharge, cap), ready.astype(np.int64) + 600)
@@ -142,6 +153,31 @@ def resolve_discharges(ctx: SynthContext, spells: pa.Table) -> tuple[pa.Table, d
         "social_care_package": _packages(ctx, rng, spells, np.flatnonzero(care), pathway, council, district,
                                          ready, discharged, service_days, death),
     }
+
+
+def full_size_queue(rng: np.random.Generator, wanted: np.ndarray, deadline: np.ndarray, service: np.ndarray,
+                    places: float, scale: float, t0: int, period: int, median_service: float
+                    ) -> tuple[np.ndarray, np.ndarray]:
+    """The queue as it runs in the whole system, whatever the build's scale. A pool of a few places
+    (a 1 % build has one or two community beds per ICP) queues far longer than the real pool of a
+    hundred at the same load, so below full scale the queue is run at its full size: the places
+    divided by the scale, and besides the build's own patients, copies of them (drawn with
+    replacement, each moved by up to a week either way, keeping the season) standing in for the rest
+    of the population (in the same season, of any year). Only the build's own patients' places are returned."""
+    n = len(wanted)
+    copies = round(n * (1 / scale - 1)) if scale < 1 else 0
+    if n == 0 or copies == 0:
+        return _queue(rng, wanted, deadline, service, places, t0, median_service)
+    pick = rng.integers(0, n, copies)
+    # Same season of any year of the period (the period is whole years), so that the copies follow the
+    # expected demand of each season rather than magnifying the chance ups and downs of one small sample.
+    years = max(1, round(period / (365.25 * DAY_S)))
+    moved = (wanted[pick] - t0 + rng.integers(0, years, copies) * period // years
+             + rng.integers(-7 * DAY_S, 7 * DAY_S, copies)) % period + t0
+    shift = moved - wanted[pick]
+    start, placed = _queue(rng, np.r_[wanted, moved], np.r_[deadline, deadline[pick] + shift],
+                           np.r_[service, service[pick]], places / scale, t0, median_service)
+    return start[:n], placed[:n]
 
 
 def _queue(rng: np.random.Generator, wanted: np.ndarray, deadline: np.ndarray, service: np.ndarray,
@@ -234,8 +270,12 @@ def _packages(ctx: SynthContext, rng: np.random.Generator, spells: pa.Table, row
         homes[mask] = np.array([h.code for h in options], dtype=object)[chosen]
         nursing[mask] = np.array([h.kind == "nursing" for h in options])[chosen]
     start = discharge[rows].astype("datetime64[D]")
-    days = np.where(reablement, np.clip(service_days[rows], 3, 42), np.where(
-        p3, service_days[rows], 365 * rng.exponential(1.5, m)))
+    # Home care after discharge is mostly short-term (discharge to assess, ~6 weeks); few go on to a
+    # long-term package (the standing long-term stock is community.py's): ~0.5 % of people on a day.
+    long_term = rng.random(m) < LONG_TERM_SHARE
+    home_care_days = np.where(long_term, 365 * rng.exponential(1.0, m), rng.exponential(SHORT_TERM_DAYS, m))
+    days = np.where(reablement, np.clip(service_days[rows], 3, 42), np.where(p3, service_days[rows],
+                                                                             np.maximum(home_care_days, 3)))
     stop = start + np.round(days).astype(np.int64).astype("timedelta64[D]")
     died = death[rows].astype("datetime64[D]")
     stop = np.where(~np.isnat(died) & (died < stop), died, stop)

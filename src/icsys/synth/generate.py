@@ -85,6 +85,7 @@ def synthesise(system: System, db: Path, scale: float, years: int, seed: int,
 
 def _build(ctx: SynthContext, path: Path, progress: Progress) -> dict[str, int]:
     from icsys.synth.activity import generate_activity, resolve_discharges
+    from icsys.synth.beds import admit_to_beds
     from icsys.synth.population import generate_population
     from icsys.synth.primary_care import generate_primary_care
 
@@ -112,13 +113,15 @@ def _build(ctx: SynthContext, path: Path, progress: Progress) -> dict[str, int]:
             resolved, onward = resolve_discharges(ctx, spells.filter(waiting))
             rest = spells.filter(pc.invert(waiting))
             onward = _offset_ids(onward, counts, keep_foreign={"spell_id"})
-            writer.put({"inpatient_spell": _sorted(pa.concat_tables([rest, resolved.select(rest.column_names)],
-                                                                      promote_options="permissive"),
-                                                     "spell_id")} | onward)
+            spells = pa.concat_tables([rest, resolved.select(rest.column_names)], promote_options="permissive")
+            spells, ae_waits, census, pooling = admit_to_beds(ctx, spells)
+            writer.put({"inpatient_spell": _sorted(spells, "spell_id")} | onward)
         writer.close()
+        if spells is not None:
+            _feed_back_bed_pressure(con, ae_waits, census, pooling["sites"])
         set_meta(con, system_code=ctx.system.ics.code, system_name=ctx.system.ics.name, scale=ctx.scale,
                  years=ctx.years, seed=ctx.seed, period_start=str(ctx.start), period_end=str(ctx.end),
-                 synthetic=True, icsys_version=__version__,
+                 synthetic=True, icsys_version=__version__, bed_pools=pooling if spells is not None else None,
                  built_at=datetime.now(UTC).isoformat(timespec="seconds"))
         con.execute("CHECKPOINT")
         progress("done", len(chunks), len(chunks))
@@ -126,6 +129,38 @@ def _build(ctx: SynthContext, path: Path, progress: Progress) -> dict[str, int]:
     finally:
         writer.close()
         con.close()
+
+
+# Ambulance handover lengthens with the receiving hospital's occupancy (over its core beds) that day:
+# x HANDOVER_PRESSURE per 10 points above the year's typical 93 %.
+HANDOVER_PRESSURE = 1.6
+BED_WAIT_PRESSURE = 1.25  # the same for the time from decision to admit to a bed
+
+
+def _feed_back_bed_pressure(con, ae_waits: pa.Table, census: pa.Table, pool_of: dict[str, str]) -> None:
+    """Waits for a bed lengthen the patient's time in A&E after the decision to admit, and a full hospital
+    slows ambulance handovers (both tables were written before the beds were known)."""
+    pools = pa.table({"site_code": list(pool_of), "pool": list(pool_of.values())})
+    con.register("bed_census", census)
+    con.register("bed_pool", pools)
+    # A full hospital finds beds slowly (fewer empty beds on the right ward): the department's own time
+    # from decision to admit to a bed stretches with the week's occupancy, as handovers do.
+    con.execute(f"""UPDATE ae_attendance a SET departure_time = a.decision_to_admit_time + to_seconds(CAST(
+            epoch(a.departure_time - a.decision_to_admit_time) * least(2.0, greatest(0.6,
+            pow({BED_WAIT_PRESSURE}, (c.pressure - 0.93) * 10))) AS BIGINT))
+        FROM bed_pool p, bed_census c WHERE a.site_code = p.site_code AND c.pool = p.pool
+            AND c.day = CAST(a.decision_to_admit_time AS DATE) AND a.decision_to_admit_time IS NOT NULL""")
+    con.register("bed_waits", ae_waits)
+    con.execute("UPDATE ae_attendance a SET departure_time = a.departure_time + to_seconds(w.wait_s) "
+                "FROM bed_waits w WHERE a.attendance_id = w.attendance_id")
+    con.unregister("bed_waits")
+    con.execute(f"""UPDATE ambulance_incident i SET handover_time = i.hospital_arrival_time + to_seconds(CAST(
+            epoch(i.handover_time - i.hospital_arrival_time) * least(4.0, greatest(0.6,
+            pow({HANDOVER_PRESSURE}, (c.pressure - 0.93) * 10))) AS BIGINT))
+        FROM bed_pool p, bed_census c WHERE i.site_code = p.site_code AND c.pool = p.pool
+            AND c.day = CAST(i.hospital_arrival_time AS DATE) AND i.handover_time IS NOT NULL""")
+    for name in ("bed_census", "bed_pool"):
+        con.unregister(name)
 
 
 def _sorted(table: pa.Table, key: str) -> pa.Table:

@@ -18,7 +18,7 @@ import pyarrow as pa
 
 from icsys.codes import codelists
 from icsys.synth.context import Population, SynthContext
-from icsys.synth.timing import at_seconds
+from icsys.synth.timing import at_seconds, discharge_hour
 
 DAY = np.timedelta64(86_400, "s")
 # Specialty (treatment function) mixes and their ICD-10 primary diagnoses.
@@ -102,8 +102,11 @@ def build_spells(ctx: SynthContext, pop: Population, parts: list[dict[str, np.nd
     pathway = discharge_pathway(rng, age, frailty, pop.care_home[owner], emergency)
     pathway = np.where(spell["died"], -1, pathway)
     # Pathway 0 goes home within hours of being ready; deaths end the spell on the death date.
+    # Discharges happen in the day, most in the afternoon (HES discharge times): at an hour from the
+    # profile near ready + the time to arrange going home, never before ready.
     home_hours = np.where(stay < 1, rng.uniform(0.3, 3, n), rng.uniform(1, 16, n))
-    home = ready + (home_hours * 3600).astype("timedelta64[s]")
+    home = discharge_hour(rng, ready + (home_hours * 3600).astype("timedelta64[s]"))
+    home = np.maximum(home, ready + np.timedelta64(1800, "s"))
     death = pop.death_date[owner]
     died_at = at_seconds(np.where(np.isnat(death), ready.astype("datetime64[D]"), death), rng.integers(0, 86_400, n))
     # Someone whose death comes before they would have left dies in this spell, on the death date.
@@ -130,12 +133,14 @@ def readmissions(ctx: SynthContext, pop: Population, spell: dict[str, np.ndarray
     rng = ctx.rng("readmissions", pop.chunk)
     owner = spell["owner"]
     age = (spell["admission_time"].astype("datetime64[D]") - pop.birth_date[owner]).astype(int) / 365.25
-    p = (0.07 + 0.1 * np.clip((age - 40) / 45, 0, 1) + 0.25 * pop.frailty[owner])
+    # A quarter of what it was: people's lasting propensities (population.py) bring most readmissions by chance.
+    p = 0.25 * (0.07 + 0.1 * np.clip((age - 40) / 45, 0, 1) + 0.25 * pop.frailty[owner])
     base = spell["emergency"] & (spell["discharge_pathway"] == 0)
     take = np.flatnonzero(base & (rng.random(len(owner)) < p))
     gap = np.minimum(rng.exponential(9.0, len(take)), 29.5)
     admit = spell["discharge_time"][take] + (gap * 86_400 + 3600).astype("timedelta64[s]")
-    method = np.array(["22", "23", "24", "28"], dtype=object)[rng.choice(4, size=len(take), p=[0.5, 0.1, 0.1, 0.3])]
+    # Method 28 ("other means") was retired from HES in 2013: 2D is its successor.
+    method = np.array(["21", "22", "23", "2D"], dtype=object)[rng.choice(4, size=len(take), p=[0.6, 0.2, 0.05, 0.15])]
     return {"owner": owner[take], "admission_time": admit, "admission_method": method,
             "site_code": spell["site_code"][take]}
 

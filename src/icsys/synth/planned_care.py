@@ -170,7 +170,13 @@ def cancer(ctx: SynthContext, rng: np.random.Generator, pop: Population, first: 
     rate = rate * CANCER_REFERRALS * years.sum() / max((rate * years).sum(), 1e-9)
     owner = expand(rng.poisson(rate * years))
     n = len(owner)
-    referral = _weekday_after(first[owner] + _offset(rng.random(n) * np.maximum(span[owner], 1)))
+    day = first[owner] + _offset(rng.random(n) * np.maximum(span[owner], 1))
+    referral = _weekday_after(day)
+    # A weekend referral moves to Monday, or back to Friday where Monday is after the person's death or move.
+    wd = weekday(day)
+    friday = day - np.where(wd == 5, 1, np.where(wd == 6, 2, 0)).astype("timedelta64[D]")
+    last = first[owner] + span[owner].astype("timedelta64[D]")
+    referral = np.where(referral < last, referral, np.where(friday >= first[owner], friday, day))
     tumour, keys = _choice(rng, n, TUMOURS)
     female = pop.sex[owner] == "F"
     tumour = np.where((np.array(keys)[tumour] == "gynaecological") & ~female, keys.index("urological"), tumour)

@@ -25,6 +25,12 @@ ETHNIC_LETTERS = {  # NHS ethnic category letters within each census group, with
     "Other": (("R", "S"), (0.3, 0.7)),
 }
 NOT_STATED = 0.03
+# Births a year per person registered: ~10.8 per 1,000 (ONS births by local authority 2022: Kent ~10.5,
+# Medway ~12),
+# so each cohort born in the period is the size of the cohorts born before it. People moving in (any age)
+# about balance the 3.5 % a year who leave.
+BIRTH_RATE = 0.0108
+MOVING_IN = 0.03
 
 # Prevalence (true, by the end of the period) at age points, from QOF register sizes (2023-24)
 # with their age gradients; (male:female ratio, deprivation gradient k: most deprived decile has 1+k
@@ -56,7 +62,12 @@ DEMENTIA_F = np.array([0.018, 0.025, 0.062, 0.094, 0.181, 0.350])
 MORBIDITY_CORRELATION = 0.55  # loading of every condition on one shared latent "morbidity"
 DEMENTIA_SURVIVAL_YEARS = 5  # mean years lived with dementia after onset (used for incidence)
 UNDIAGNOSED = {"dementia": 0.35, "hypertension": 0.30}  # deliberate gaps for case finding
+# log rate of other deficits: at 65, per year of age, per SD of morbidity, in a care home (set so the eFI categories of
+# people 65+ are Clegg's 50/35/12/3 %)
+DEFICIT_LOG_RATE = (0.75, 0.05, 0.35, 0.4)
 OTHER_DEFICITS = 26  # eFI deficits that are not one of the conditions above (polypharmacy excluded)
+PROPENSITY_SHAPE = 0.3  # gamma shape of the lasting tendency to use urgent care (variance 1 / shape)
+DRIFT_SD, DRIFT_CORRELATION = 0.25, 0.5  # log-scale spread of a person's year-to-year drift, and its AR(1)
 PLACE_OF_DEATH = ("hospital", "home", "care_home", "hospice", "other")
 PLACE_OF_DEATH_ALL = np.array([0.434, 0.287, 0.205, 0.047, 0.026])  # OHID, England 2022
 PLACE_OF_DEATH_CARE_HOME = np.array([0.30, 0.0, 0.65, 0.02, 0.03])
@@ -65,6 +76,7 @@ PLACE_OF_DEATH_CARE_HOME = np.array([0.30, 0.0, 0.65, 0.02, 0.03])
 def age_distribution(district: District) -> np.ndarray:
     """Single-year age shares 0..104: an England-like shape tilted to the district's 0-15 and 65+ shares."""
     shape = np.where(AGES < 55, 1.0, np.exp(-(((AGES - 55).clip(0)) / 29.0) ** 3))
+    shape = shape * np.where(AGES <= 15, 0.88 + 0.24 * AGES / 15, 1.0)  # births have fallen: 0-4s ~5.5 %
     young, old = AGES <= 15, AGES >= 65
     mid = ~young & ~old
     shares = np.empty(len(AGES))
@@ -94,11 +106,15 @@ def generate_population(ctx: SynthContext, chunk: int, practices: list[Practice]
     rng = ctx.rng("population", chunk)
     districts = {d.code: (i, d) for i, d in enumerate(ctx.system.district)}
     sizes = np.array([max(1, round(p.list_size * ctx.scale)) for p in practices])
-    joiners = rng.binomial(sizes, min(0.9, 0.06 * ctx.years))  # births and people moving in
-    counts = sizes + joiners
+    births = rng.binomial(sizes, min(0.5, BIRTH_RATE * ctx.years))
+    movers = rng.binomial(sizes, min(0.5, MOVING_IN * ctx.years))
+    counts = sizes + births + movers
     n = int(counts.sum())
     practice_index = np.repeat(np.arange(len(practices)), counts)
-    joined = np.concatenate([np.r_[np.zeros(s, bool), np.ones(j, bool)] for s, j in zip(sizes, joiners, strict=True)])
+    joined = np.concatenate([np.r_[np.zeros(s, bool), np.ones(b + m, bool)]
+                             for s, b, m in zip(sizes, births, movers, strict=True)])
+    babies = np.concatenate([np.r_[np.zeros(s, bool), np.ones(b, bool), np.zeros(m, bool)]
+                             for s, b, m in zip(sizes, births, movers, strict=True)])
     practice_code = np.array([p.code for p in practices], dtype=object)[practice_index]
     district_code = np.array([p.district for p in practices], dtype=object)[practice_index]
 
@@ -124,8 +140,7 @@ def generate_population(ctx: SynthContext, chunk: int, practices: list[Practice]
     years_registered = rng.exponential(9.0, n) * 365.25
     registration_start = np.maximum(registration_start, start - years_registered.astype("timedelta64[D]"))
     registration_start = np.minimum(registration_start, start)
-    # Joiners: half are babies born in the period, half move in at any age.
-    babies = joined & (rng.random(n) < 0.5)
+    # Joiners: babies born in the period, and people moving in at any age.
     join_day = start + (rng.random(n) * ctx.days).astype("timedelta64[D]")
     birth = np.where(babies, join_day.astype("datetime64[M]").astype("datetime64[D]"), birth)
     age = np.where(babies, 0, age).astype(np.int16)
@@ -143,6 +158,7 @@ def generate_population(ctx: SynthContext, chunk: int, practices: list[Practice]
     frailty = deficits / 36
     ltc = np.sum([d for d in diagnosed.values()], axis=0).astype(np.int16)
     propensity = _propensity(rng, age, frailty, ltc, imd)
+    drift = yearly_drift(ctx.rng("drift", chunk), n, max(ctx.years, 1))
 
     death = _deaths(rng, ctx, age, sex, frailty, imd, care_home, registration_start, registration_end)
     registration_end = np.where(np.isnat(death), registration_end, death)
@@ -153,7 +169,7 @@ def generate_population(ctx: SynthContext, chunk: int, practices: list[Practice]
         ethnicity=ethnicity, lsoa_code=lsoa, registration_start=registration_start,
         registration_end=registration_end, death_date=death, place_of_death=place, care_home=care_home,
         frailty=frailty, ltc_count=ltc, propensity=propensity, conditions=conditions, onset=onset,
-        diagnosed=diagnosed, deficits=deficits)
+        diagnosed=diagnosed, deficits=deficits, drift=drift)
     return pop
 
 
@@ -234,9 +250,11 @@ def _frailty_deficits(rng: np.random.Generator, age: np.ndarray, imd: np.ndarray
     mobility, hearing ...) drawn from age, morbidity, deprivation and living in a care home."""
     from_conditions = sum(diagnosed[c].astype(np.int16) for c in EFI_CONDITIONS)
     deprivation = (5.5 - imd) / 4.5
-    log_rate = (0.55 + 0.05 * (age - 65) + 0.45 * morbidity + 0.15 * deprivation + 0.9 * care_home)
+    log_rate = (DEFICIT_LOG_RATE[0] + DEFICIT_LOG_RATE[1] * (age - 65) + DEFICIT_LOG_RATE[2] * morbidity
+                + 0.15 * deprivation + DEFICIT_LOG_RATE[3] * care_home)
     rate = np.exp(log_rate) * (age >= 18)
-    other = np.minimum(rng.poisson(rate), OTHER_DEFICITS)
+    # binomial over the 26 other deficits (each on the record or not): less spread than a Poisson count
+    other = rng.binomial(OTHER_DEFICITS, np.clip(rate / OTHER_DEFICITS, 0, 1))
     return (from_conditions + other).astype(np.int16)
 
 
@@ -248,21 +266,37 @@ EFI_CONDITIONS = ("hypertension", "diabetes", "ckd", "chd", "atrial_fibrillation
 
 def _propensity(rng: np.random.Generator, age: np.ndarray, frailty: np.ndarray, ltc: np.ndarray,
                 imd: np.ndarray) -> np.ndarray:
-    """Person-level multiplier on emergency care (mean about 1): frailty hazard ratios 1.9/3.0/4.7
-    for mild/moderate/severe (Clegg 2016), about 1.2x per LTC, and deprivation about 1.5x most vs
-    least deprived at working age (NEW Devon CCG, BMJ Open 2017)."""
+    """Person-level multiplier on emergency care (mean about 1), lasting through the period: frailty
+    hazard ratios 1.9/3.0/4.7 for mild/moderate/severe (Clegg 2016), about 1.15x per LTC, deprivation
+    about 1.5x most vs least deprived at working age (NEW Devon CCG, BMJ Open 2017), times a gamma
+    "tendency to use urgent care" (mean 1, variance 1 / PROPENSITY_SHAPE) for what the record does not
+    show (social circumstances, health behaviour, severity within a condition). The gamma's spread is
+    set so a small share of people hold most emergency bed days and one emergency admission makes
+    another in the next year 3-5 times as likely (see icsys.synth.calibration_people)."""
     frail = np.select([frailty > 0.36, frailty > 0.24, frailty > 0.12], [4.7, 3.0, 1.9], 1.0)
     deprivation = 1 + 0.22 * (5.5 - imd) / 4.5 * np.where(age >= 67, 0.6, 1.0)
-    effect = rng.lognormal(-0.125, 0.5, len(age))
-    raw = frail * 1.15 ** np.minimum(ltc, 8) * deprivation * effect
+    tendency = rng.gamma(PROPENSITY_SHAPE, 1 / PROPENSITY_SHAPE, len(age))
+    raw = frail * 1.15 ** np.minimum(ltc, 8) * deprivation * tendency
     return raw / raw.mean()
+
+
+def yearly_drift(rng: np.random.Generator, n: int, years: int) -> np.ndarray:
+    """Each person's multiplier on their propensity in each year of the period (n x years, mean 1 per
+    person): good and bad years around the lasting level, correlated from one year to the next."""
+    z = rng.standard_normal((n, years))
+    x = np.empty((n, years))
+    x[:, 0] = z[:, 0]
+    for y in range(1, years):
+        x[:, y] = DRIFT_CORRELATION * x[:, y - 1] + np.sqrt(1 - DRIFT_CORRELATION**2) * z[:, y]
+    d = np.exp(DRIFT_SD * x)
+    return d / d.mean(axis=1, keepdims=True)
 
 
 def _deaths(rng: np.random.Generator, ctx: SynthContext, age: np.ndarray, sex: np.ndarray, frailty: np.ndarray,
             imd: np.ndarray, care_home: np.ndarray, reg_start: np.ndarray, reg_end: np.ndarray) -> np.ndarray:
     """Gompertz mortality by age and sex (about 9.4 per 1,000 for England's age structure, ONS 2023),
     with frailty hazard ratios 1.9/3.1/4.5 (Clegg 2016), deprivation and care-home residence."""
-    q = np.exp(-10.3 + 0.094 * age) + np.where(age < 1, 0.004, 0.0002)
+    q = np.exp(-10.52 + 0.094 * age) + np.where(age < 1, 0.004, 0.0002)
     q = q * np.where(sex == "M", 1.2, 0.85)
     frail = np.select([frailty > 0.36, frailty > 0.24, frailty > 0.12], [4.5, 3.1, 1.9], 1.0)
     hazard = -np.log1p(-np.clip(q, 0, 0.6)) * frail / 1.9 * (1 + 0.1 * (5.5 - imd) / 4.5)
@@ -284,7 +318,11 @@ def _place_of_death(rng: np.random.Generator, death: np.ndarray, care_home: np.n
     others = (PLACE_OF_DEATH_ALL - share_resident * PLACE_OF_DEATH_CARE_HOME) / max(1 - share_resident, 1e-9)
     others = np.clip(others, 0.005, None)
     others /= others.sum()
-    u = rng.random(len(death))
+    # Stratified draws (one per equal slice of [0, 1) among the deaths, in random order), so that even a
+    # small build's few hundred deaths carry the published mix rather than its sampling error.
+    who = np.flatnonzero(died)
+    u = np.zeros(len(death))
+    u[who] = (rng.permutation(len(who)) + rng.random(len(who))) / max(len(who), 1)
     resident_place = np.searchsorted(np.cumsum(PLACE_OF_DEATH_CARE_HOME), u * PLACE_OF_DEATH_CARE_HOME.sum())
     other_place = np.searchsorted(np.cumsum(others), u)
     place = np.where(care_home, resident_place, other_place).clip(0, 4)

@@ -19,6 +19,10 @@ from icsys.synth.population import EFI_CONDITIONS
 from icsys.synth.timing import at_seconds, category, expand, hours, pick, seasonal_days, weekday
 
 GP_RATE = 5.8  # appointments per registered patient per year, 2024 (IfG performance tracker)
+# Appointments by day of the week, Monday to Sunday: Monday busiest (about 1.15 x Wednesday), Friday
+# quietest of the weekdays, about 1.5 % at weekends (NHS Digital, Appointments in General Practice 2024).
+GP_WEEKDAY = np.array([0.226, 0.203, 0.196, 0.194, 0.166, 0.011, 0.004])
+GP_PROPENSITY = 0.3  # GP use rises with the lasting tendency to use care, less steeply than emergency care
 REVIEW_COVERAGE = 0.8  # share of people with an LTC who have their annual review recorded
 LD_CHECK_COVERAGE, SMI_CHECK_COVERAGE = 0.72, 0.55
 DEMENTIA_DRUG_DIAGNOSED, DEMENTIA_DRUG_UNDIAGNOSED = 0.6, 0.15
@@ -273,13 +277,14 @@ def _appointments(rng: np.random.Generator, pop: Population, first: np.ndarray, 
     curve = np.interp(age, [0, 4, 10, 20, 45, 65, 75, 85, 95], [6, 4, 2.2, 3.2, 4.5, 7, 9.5, 12, 13])
     female_boost = np.where((pop.sex == "F") & (age >= 20) & (age <= 45), 1.6, 1.0)
     raw = curve * female_boost * (1 + 0.12 * pop.ltc_count) * (1 + 0.08 * (5.5 - pop.imd_decile) / 4.5)
+    raw = raw * pop.propensity ** GP_PROPENSITY
     years = span / 365.25
     rate = raw * GP_RATE / (np.sum(raw * years) / max(np.sum(years), 1e-9))
     owner = expand(rng.poisson(rate * years))
     n = len(owner)
     day = seasonal_days(rng, first[owner], np.maximum(span[owner], 1), 0.08)
-    wd = weekday(day)
-    day = day - np.where(wd == 5, 1, 0).astype("timedelta64[D]") + np.where(wd == 6, 1, 0).astype("timedelta64[D]")
+    # Keep the week (and so the season), draw the day of the week from the published shape.
+    day = day - weekday(day).astype("timedelta64[D]") + rng.choice(7, n, p=GP_WEEKDAY).astype("timedelta64[D]")
     day = np.clip(day, first[owner], first[owner] + np.maximum(span[owner] - 1, 0))
     profile = np.zeros(24)
     profile[8:19] = [10, 12, 11, 10, 7, 5, 7, 8, 8, 6, 3]

@@ -55,6 +55,19 @@ def hours(rng: np.random.Generator, n: int, profile: np.ndarray) -> np.ndarray:
     return hour * 3600 + rng.integers(0, 3600, n)
 
 
+# Share of discharges by hour of day: few at night, most from late morning to early evening.
+DISCHARGE_PROFILE = np.array([0.4, 0.3, 0.2, 0.2, 0.2, 0.2, 0.3, 0.6, 1.2, 2.5, 4.5, 6.5, 8.5, 10, 11, 11.5, 11,
+                              9.5, 7.5, 5.5, 3.5, 2.2, 1.2, 0.7])
+
+
+def discharge_hour(rng: np.random.Generator, around: np.ndarray) -> np.ndarray:
+    """A moment near `around` (datetime64[s]) at an hour drawn from DISCHARGE_PROFILE, on the day whose
+    mid-afternoon is nearest, so discharges keep their mean time but fall in the day."""
+    centre = np.timedelta64(14 * 3600, "s")
+    day = (around - centre + np.timedelta64(12 * 3600, "s")).astype("datetime64[D]")
+    return at_seconds(day, hours(rng, len(around), DISCHARGE_PROFILE))
+
+
 def category(index: np.ndarray, labels: list[str] | tuple[str, ...]) -> pa.DictionaryArray:
     """A dictionary-encoded string column: fast to build and to hand to DuckDB."""
     return pa.DictionaryArray.from_arrays(pa.array(np.asarray(index, dtype=np.int32)), pa.array(list(labels)))

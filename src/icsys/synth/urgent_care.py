@@ -19,7 +19,7 @@ from icsys.synth.timing import at_seconds, category, expand, hours, seasonal_day
 
 AE_TYPE1_WALK_IN, AE_TYPE3 = 0.21, 0.18  # per person-year; conveyed ambulance patients add ~0.08 type 1
 AMBULANCE = 0.16
-DIRECT_EMERGENCY = 0.014  # admissions not through A&E (GP, bed bureau, clinic), per person-year
+DIRECT_EMERGENCY = 0.028  # emergency admissions not via A&E (GP, bed bureau, clinic) a year: ~25 % (HES)
 ADMITTED_SHARE = 0.28
 ARRIVAL_PROFILE = np.array([2.2, 1.8, 1.5, 1.3, 1.2, 1.3, 1.8, 2.8, 4.5, 6.0, 6.6, 6.6, 6.2, 6.0, 5.8, 5.6,
                             5.4, 5.4, 5.2, 4.8, 4.3, 3.8, 3.2, 2.6])
@@ -49,6 +49,18 @@ def event_days(rng: np.random.Generator, first: np.ndarray, span: np.ndarray, ow
     return day
 
 
+def drifting_events(rng: np.random.Generator, ctx: SynthContext, pop: Population, expected: np.ndarray,
+                    first: np.ndarray, span: np.ndarray, amplitude: float,
+                    growth: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
+    """Owners and days of events expected `expected` times per person over their window, more in a
+    person's bad years and fewer in their good ones (their yearly drift, thinned from its maximum)."""
+    most = pop.drift.max(axis=1) if pop.drift is not None else np.ones(len(pop))
+    owner = expand(rng.poisson(expected * most))
+    day = event_days(rng, first, span, owner, amplitude, growth)
+    keep = rng.random(len(owner)) * most[owner] < pop.drift_on(owner, day, ctx.start_day)
+    return owner[keep], day[keep]
+
+
 def generate_urgent_care(ctx: SynthContext, pop: Population, cat: Catchment, first: np.ndarray,
                          span: np.ndarray, usual: np.ndarray) -> dict[str, dict[str, np.ndarray]]:
     """Ambulance incidents, A&E attendances and emergency admissions (as column dicts of arrays;
@@ -59,7 +71,7 @@ def generate_urgent_care(ctx: SynthContext, pop: Population, cat: Catchment, fir
     emergency_weight = pop.propensity
     amb = _ambulance(rng, ctx, pop, cat, first, span, age, years, emergency_weight, usual)
     ae = _attendances(rng, ctx, pop, cat, first, span, age, years, amb)
-    direct = _direct_admissions(rng, pop, first, span, age, years, usual)
+    direct = _direct_admissions(rng, ctx, pop, first, span, age, years, usual)
     return {"ambulance_incident": amb, "ae_attendance": ae, "direct_admission": direct}
 
 
@@ -68,9 +80,8 @@ def _ambulance(rng: np.random.Generator, ctx: SynthContext, pop: Population, cat
                usual: np.ndarray) -> dict[str, np.ndarray]:
     rate = person_rates(pop, age, [0, 15, 30, 50, 65, 75, 85, 95], [0.06, 0.07, 0.09, 0.10, 0.16, 0.28, 0.55, 0.9],
                         weight, years, AMBULANCE)
-    owner = expand(rng.poisson(rate * years))
+    owner, day = drifting_events(rng, ctx, pop, rate * years, first, span, 0.12, AGEING_GROWTH)
     n = len(owner)
-    day = event_days(rng, first, span, owner, 0.12, AGEING_GROWTH)
     call = at_seconds(day, hours(rng, n, ARRIVAL_PROFILE))
     frail = pop.frailty[owner]
     category_index = rng.choice(4, size=n, p=[0.12, 0.60, 0.22, 0.06])
@@ -85,7 +96,7 @@ def _ambulance(rng: np.random.Generator, ctx: SynthContext, pop: Population, cat
     site = np.where(conveyed, usual[owner], None)
     travel = 40 * np.exp(0.3 * rng.standard_normal(n)) + 10
     arrival = on_scene + (travel * 60).astype("timedelta64[s]")
-    handover_min = 17 * np.exp(0.7 * rng.standard_normal(n)) * np.where(winter(day), 1.5, 1.0)
+    handover_min = 17 * np.exp(0.7 * rng.standard_normal(n))  # lengthened later by the hospital's occupancy
     handover = arrival + (np.clip(handover_min, 3, 600) * 60).astype("timedelta64[s]")
     nat = np.datetime64("NaT", "s")
     return {
@@ -102,13 +113,15 @@ def _attendances(rng: np.random.Generator, ctx: SynthContext, pop: Population, c
     """Walk-in attendances (type 1 and 3) plus one type 1 attendance per ambulance conveyance."""
     weight = (0.5 + 0.5 * pop.propensity) * (1 + 0.3 * (5.5 - pop.imd_decile) / 4.5)
     ages, curve = [0, 4, 10, 20, 40, 60, 75, 85, 95], [0.45, 0.32, 0.25, 0.35, 0.25, 0.24, 0.32, 0.5, 0.6]
-    walk1 = expand(rng.poisson(person_rates(pop, age, ages, curve, weight, years, AE_TYPE1_WALK_IN) * years))
+    walk1, walk1_day = drifting_events(rng, ctx, pop, person_rates(pop, age, ages, curve, weight, years,
+                                                                   AE_TYPE1_WALK_IN) * years, first, span, 0.08,
+                                       AGEING_GROWTH / 2)
     walk3 = expand(rng.poisson(person_rates(pop, age, ages, curve, np.ones(len(pop)), years, AE_TYPE3) * years))
     conveyed = np.flatnonzero(amb["conveyed"])
     owner = np.concatenate([walk1, walk3, amb["owner"][conveyed]])
     n1, n3, na = len(walk1), len(walk3), len(conveyed)
     kind = np.r_[np.zeros(n1, np.int8), np.full(n3, 3, np.int8), np.ones(na, np.int8)]  # 0 walk-in t1, 1 amb, 3 t3
-    day = np.concatenate([event_days(rng, first, span, walk1, 0.08, AGEING_GROWTH / 2),
+    day = np.concatenate([walk1_day,
                           event_days(rng, first, span, walk3, 0.0),
                           amb["hospital_arrival_time"][conveyed].astype("datetime64[D]")])
     arrival = at_seconds(day, hours(rng, len(owner), ARRIVAL_PROFILE))
@@ -139,8 +152,10 @@ def _acuity(rng: np.random.Generator, kind: np.ndarray) -> np.ndarray:
 
 def _admitted(rng: np.random.Generator, age: np.ndarray, acuity: np.ndarray, kind: np.ndarray,
               frailty: np.ndarray) -> np.ndarray:
-    """Admission from type 1 A&E, by acuity, age and frailty, scaled to 28 % of type 1 attendances."""
-    by_age = np.interp(age, [0, 40, 65, 80, 90], [0.5, 0.8, 1.3, 1.7, 1.9])
+    """Admission from type 1 A&E, by acuity, age and frailty, scaled to 28 % of type 1 attendances.
+    Infants and young children are admitted more than older children (HES: emergency admissions of
+    under-5s ~120 per 1,000 a year, about 8 % of them admitted in a year)."""
+    by_age = np.interp(age, [0, 2, 6, 16, 40, 65, 80, 90], [1.4, 1.0, 0.6, 0.6, 0.8, 1.3, 1.7, 1.9])
     base = np.array([0.8, 0.55, 0.3, 0.08, 0.02])[acuity] * by_age
     base = base * (1 + frailty) * np.where(kind == 1, 1.3, 1.0)
     type1 = kind != 3
@@ -159,7 +174,7 @@ def _times_in_department(rng: np.random.Generator, arrival: np.ndarray, admitted
     z = rng.standard_normal(n)
     seen = np.where(kind == 3, 1.1 * np.exp(0.5 * z), 2.6 * np.exp(0.62 * z)) * crowding * site_effect
     dta_hours = 3.2 * np.exp(0.5 * rng.standard_normal(n)) * site_effect
-    bed_wait = 2.6 * np.exp(1.3 * rng.standard_normal(n)) * crowding**3 * site_effect
+    bed_wait = 2.0 * np.exp(1.3 * rng.standard_normal(n)) * crowding**3 * site_effect  # + the wait for a bed (beds.py)
     total = np.where(admitted, dta_hours + bed_wait, seen)
     total = np.clip(total, 0.15, 72)
     dta = np.where(admitted, arrival + (dta_hours * HOUR).astype("timedelta64[s]"), np.datetime64("NaT", "s"))
@@ -175,15 +190,16 @@ def _site_effect(site: np.ndarray) -> np.ndarray:
     return out
 
 
-def _direct_admissions(rng: np.random.Generator, pop: Population, first: np.ndarray, span: np.ndarray,
-                       age: np.ndarray, years: np.ndarray, usual: np.ndarray) -> dict[str, np.ndarray]:
+def _direct_admissions(rng: np.random.Generator, ctx: SynthContext, pop: Population, first: np.ndarray,
+                       span: np.ndarray, age: np.ndarray, years: np.ndarray,
+                       usual: np.ndarray) -> dict[str, np.ndarray]:
     """Emergency admissions that do not come through A&E: via GP, bed bureau, clinic, other means."""
-    rate = person_rates(pop, age, [0, 20, 50, 70, 85, 95], [0.3, 0.3, 0.6, 1.5, 3.5, 4.5], pop.propensity, years,
+    rate = person_rates(pop, age, [0, 2, 6, 20, 50, 70, 85, 95], [1.5, 0.8, 0.3, 0.3, 0.6, 1.5, 3.5, 4.5],
+                        pop.propensity, years,
                         DIRECT_EMERGENCY)
-    owner = expand(rng.poisson(rate * years))
-    day = event_days(rng, first, span, owner, 0.1, AGEING_GROWTH)
+    owner, day = drifting_events(rng, ctx, pop, rate * years, first, span, 0.1, AGEING_GROWTH)
     admit = at_seconds(day, hours(rng, len(owner), np.r_[np.full(8, 0.5), np.full(12, 5.0), np.full(4, 1.5)]))
-    method = np.array(["22", "23", "24", "28"], dtype=object)[rng.choice(4, size=len(owner), p=[0.6, 0.1, 0.1, 0.2])]
+    method = np.array(["22", "23", "24", "2D"], dtype=object)[rng.choice(4, size=len(owner), p=[0.6, 0.1, 0.1, 0.2])]
     return {"owner": owner, "admission_time": admit, "admission_method": method, "site_code": usual[owner]}
 
 

@@ -314,6 +314,8 @@ class Fit:
                 "home_days": empirical(_not_to_care_homes(self.recent(here, "discharge_time"))["delay"].to_numpy()),
                 "onward": normalise([1 - care_home, 0.0, 0.0, care_home]),
                 "census": int(self._active(here["admission_time"], here["discharge_time"]))}
+            # A small store's community beds are a sample of a full-size queue (synth ADR 005): capped here.
+            pool["census"] = min(pool["census"], pool["capacity"])
             if care_home > 0:
                 pool["discharge_to"] = {"3": normalise_dict({f"{k}-care-home": float(v)
                                                              for k, v in councils.items()})}

@@ -1,0 +1,257 @@
+"""The calibration suite: each figure an NHS analyst checks first, as SQL on the store, with the
+published reference, its source and the tolerance the synthetic data must meet.
+
+The tests run it at small scale (tests/synth/test_calibration_suite.py); `benchmarks/synth_full.py`
+and `python -m icsys.synth.calibration DB` print it as the README's table. Tolerances allow for the
+sampling error of a build at scale 0.005 (~9,000 people) as well as for the spread of the published
+figures. Sources are in ../shared/reference/calibration.md ([Sn]) or named here in full.
+"""
+
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass
+
+import duckdb
+
+START = "(SELECT trim(value, '\"')::DATE FROM icsys_meta WHERE key = 'period_start')"
+END = "(SELECT trim(value, '\"')::DATE + 1 FROM icsys_meta WHERE key = 'period_end')"
+PERSON_YEARS = (f"(SELECT sum(date_diff('day', greatest(registration_start, {START}), least(coalesce(registration_end,"
+                f" {END}), coalesce(death_date + 1, {END}), {END}))) / 365.25 FROM person WHERE "
+                f"coalesce(registration_end, {END}) > {START} AND registration_start < {END})")
+EMERGENCY = "admission_method LIKE '2%'"
+G_AND_A_BEDS = "(SELECT sum(beds) FROM site_beds)"
+
+
+@dataclass(frozen=True)
+class Check:
+    name: str
+    sql: str  # one value
+    low: float
+    high: float
+    reference: str
+    source: str
+    unit: str = "%"  # "%" multiplies a share by 100 for display
+
+    def shown(self, value: float) -> str:
+        return f"{100 * value:.1f} %" if self.unit == "%" else f"{value:,.{self.unit}f}"
+
+
+# The full build (scale 1.0, 3 years, seed 42, benchmarks/synth_full.py, after merging synth9b) as the reference for
+# small builds: each headline figure and how far a build at 0.005 or 0.01 may read from it. The allowance is about three
+# standard errors of the small build's sample (months and people cluster, so wider than binomial: ~3,000
+# emergency admissions, ~250 deaths in hospital at 0.005) plus, for the beds and the discharge hours, the
+# documented bias of trimming a small sample's chance peaks to its beds (ADR 005: ~4 points at 0.01).
+FULL_BUILD: dict[str, tuple[float, float]] = {
+    "G&A beds occupied at midnight, year": (0.933, 0.09),
+    "G&A beds occupied, busiest month": (1.001, 0.06),
+    "bed time after ready for discharge (NCTR)": (0.153, 0.04),
+    "type 1 admitted, 12 h from decision to admit": (0.112, 0.06),
+    "emergency discharges 12:00-19:59": (0.638, 0.10),
+    "emergency discharges 00:00-05:59": (0.034, 0.03),
+    "in-hospital deaths after emergency admission via A&E (method 21)": (0.722, 0.12),
+    "30-day emergency readmission": (0.153, 0.025),
+    "emergency bed days held by the top 5 % of people with any": (0.412, 0.04),
+    "emergency bed days held by 1 % of all people": (0.470, 0.05),
+}
+
+
+def _share(where: str, among: str, table: str = "inpatient_spell") -> str:
+    return f"SELECT avg(({where})::INT) FROM {table} WHERE {among}"
+
+
+# Checks the generator does not meet yet (issue 9 left open); the tests expect them to fail.
+# Home care on a day reads ~1 %: the long-term support of ~1,400 per 100k adults (ASC-FR) is drawn as
+# home care or care homes only, where a third of those at home have direct payments or supported living.
+NOT_YET_MET = {"people with a home care package (domiciliary) on a day"}
+
+CHECKS: list[Check] = [
+    # Beds: a constraint (occupancy at midnight never above core plus escalation beds).
+    Check("G&A beds occupied at midnight, year", "SELECT avg(occupied) / " + G_AND_A_BEDS + " FROM census", 0.82, 0.97,
+          "92-94 % (a small build reads lower: its chance peaks are trimmed to its beds, ADR 005)",
+          "[S38] NHS England bed availability (KH03), 2022-2025"),
+    Check("G&A beds occupied, busiest month", "SELECT max(o) FROM (SELECT avg(occupied) / " + G_AND_A_BEDS +
+          " AS o FROM census GROUP BY date_trunc('month', night))", 0.92, 1.055,
+          "95-100 % in winter, never above core + escalation beds (105.5 % of core in Kent and Medway)",
+          "[S38]; system definition escalation beds"),
+    Check("G&A beds occupied, busiest night", "SELECT max(occupied) / " + G_AND_A_BEDS + " FROM census", 0.95,
+          1.055, "never above core + escalation beds (the build's own patients, over its share of the beds)",
+          "system definition: core and escalation beds"),
+    Check("bed time after ready for discharge (NCTR)",
+          "SELECT sum(epoch(discharge_time - ready_for_discharge_time)) / sum(epoch(discharge_time - admission_time)) "
+          "FROM inpatient_spell WHERE discharge_time IS NOT NULL", 0.09, 0.20,
+          "13 % England, 16.5 % South East", "[S33][S34][S35] NHS England discharge sitrep, Feb 2024"),
+    Check("type 1 admitted, 12 h from decision to admit",
+          _share("departure_time - decision_to_admit_time > INTERVAL 12 HOUR", "decision_to_admit_time IS NOT NULL",
+                 "ae_attendance"), 0.04, 0.18,
+          "8.2 % of emergency admissions in 2024/25 (532,000 waits of 12 h from decision to admit; 6.5 M "
+          "admissions), ~11 % of those admitted through A&E; more in winter (a small build more: its trimmed "
+          "peaks wait for the morning's discharges, ADR 005)",
+          "NHS England A&E attendances and emergency admissions 2024/25 (12-hour trolley waits), as summarised by "
+          "The Lowdown, June 2025"),
+    # Population and births.
+    Check("people aged 0-4", f"SELECT avg((date_diff('year', birth_date, {END} - 1) < 5)::INT) FROM person WHERE "
+          f"registration_end IS NULL AND death_date IS NULL", 0.045, 0.065, "5.5 % (Kent 5.6 %)",
+          "ONS mid-2022 population estimates"),
+    Check("births per year in the period over births per year before it",
+          f"SELECT (SELECT count(*) FROM person WHERE birth_date >= {START}) / (date_diff('day', {START}, {END}) / "
+          f"365.25) / (SELECT count(*) / 5.0 FROM person WHERE birth_date >= {START} - INTERVAL 5 YEAR AND "
+          f"birth_date < {START})", 0.8, 1.25, "~1 (births are level: 10.0-10.5 per 1,000 a year)",
+          "ONS births in England and Wales 2022-2023", unit="2"),
+    Check("maternity (delivery) spells per birth",
+          f"SELECT (SELECT count(*) FROM inpatient_spell WHERE admission_method LIKE '3%') / "
+          f"(SELECT count(*) FROM person WHERE birth_date >= {START})", 0.8, 1.3, "~1 (one delivery per birth, "
+          "1.5 % multiple births)", "NHS Digital NHS Maternity Statistics 2022-23", unit="2"),
+    # Timing.
+    Check("GP appointments on Monday over Wednesday",
+          "SELECT count(*) FILTER (WHERE isodow(appointment_time) = 1) / count(*) FILTER (WHERE "
+          "isodow(appointment_time) = 3) FROM gp_appointment", 0.95, 1.3, "~1.1 (Monday busiest, not double)",
+          "NHS Digital Appointments in General Practice, 2024", unit="2"),
+    Check("GP appointments at weekends", _share("isodow(appointment_time) >= 6", "TRUE", "gp_appointment"), 0.002,
+          0.04, "~1-2 % (extended access)", "NHS Digital Appointments in General Practice, 2024"),
+    Check("emergency discharges 12:00-19:59", _share("hour(discharge_time) BETWEEN 12 AND 19",
+                                                      f"{EMERGENCY} AND discharge_time IS NOT NULL"), 0.5, 0.8,
+          "~65 % in the afternoon and evening (a small build fewer: its chance peaks are trimmed by "
+          "earlier discharges, ADR 005)", "HES APC discharge times (NHS Improvement, Good practice guide: "
+          "focus on improving patient flow, 2017)"),
+    Check("emergency discharges 00:00-05:59", _share("hour(discharge_time) < 6",
+                                                      f"{EMERGENCY} AND discharge_time IS NOT NULL"), 0.0, 0.08,
+          "~3-5 % (mostly deaths and transfers)", "as above"),
+    # Deaths in hospital and readmissions.
+    Check("in-hospital deaths after emergency admission via A&E (method 21)",
+          _share("admission_method = '21'", "discharge_destination = '79'"), 0.55, 0.85, "~70 % (most deaths in "
+          "hospital follow an emergency admission, mostly through A&E)", "HES APC; ONS deaths by place 2022 [S8]"),
+    Check("in-hospital deaths after method 28 (retired 2013)", _share("admission_method = '28'",
+                                                                       "discharge_destination = '79'"), 0.0, 0.0,
+          "0 (method 28 retired from HES in 2013)", "NHS Data Model and Dictionary: ADMISSION METHOD"),
+    Check("30-day emergency readmission", "SELECT avg(readmitted::INT) FROM readmission", 0.10, 0.17,
+          "~13-15 % (England 2020s)", "NHS Digital Compendium, emergency readmissions I02040 [S39]"),
+    Check("30-day readmission, pathways 1-3 over pathway 0",
+          "SELECT avg(readmitted::INT) FILTER (WHERE discharge_pathway >= 1) / avg(readmitted::INT) FILTER (WHERE "
+          "discharge_pathway = 0) FROM readmission", 1.1, 3.0, "> 1 (people needing support readmitted more)",
+          "NHS Digital Compendium I02040 by age (75+ ~1.4 x 16-74)", unit="2"),
+    # Concentration and repeat use.
+    Check("emergency bed days held by the top 5 % of people with any",
+          "SELECT sum(days) FILTER (WHERE r <= 0.05) / sum(days) FROM (SELECT days, percent_rank() OVER (ORDER BY "
+          "days DESC) AS r FROM (SELECT person_id, sum(epoch(coalesce(discharge_time, "
+          f"{END}::TIMESTAMP) - admission_time)) / 86400 AS days FROM inpatient_spell WHERE {EMERGENCY} GROUP BY 1))",
+          0.25, 0.45, "~30-35 % (half of bed days by ~14 % of admitted people)",
+          "Health Foundation WP7 (Dreyer 2019): top 5 % of all people ~50 % of costs"),
+    Check("emergency bed days held by 1 % of all people",
+          "SELECT sum(days) FILTER (WHERE r <= 0.01) / sum(days) FROM (SELECT coalesce(days, 0) AS days, "
+          "percent_rank() OVER (ORDER BY coalesce(days, 0) DESC) AS r FROM person p LEFT JOIN (SELECT person_id, "
+          f"sum(epoch(coalesce(discharge_time, {END}::TIMESTAMP) - admission_time)) / 86400 AS days FROM "
+          f"inpatient_spell WHERE {EMERGENCY} GROUP BY 1) s USING (person_id))", 0.35, 0.7,
+          "~50 % of emergency bed days (by ~1 % of people)", "Health Foundation WP7 (Dreyer 2019); Nuffield Trust "
+          "'Focus on: emergency hospital care' 2013"),
+    Check("another emergency admission in 12 months: after one, over people 65+ without",
+          "SELECT avg(again::INT) FILTER (WHERE had) / avg(again::INT) FILTER (WHERE NOT had) FROM repeat_65",
+          2.5, 8.0, "~3-5 x (a recent admission is the strongest predictor)",
+          "Billings 2006 (PARR), Dr Foster 2006; QAdmissions (Hippisley-Cox 2013)", unit="1"),
+    # Social care, community and frailty.
+    Check("people with a home care package (domiciliary) on a day", "SELECT avg(n) / (SELECT count(*) FROM person "
+          "WHERE registration_end IS NULL AND death_date IS NULL) FROM (SELECT d, count(*) AS n FROM "
+          "social_care_package, (SELECT (" + END + " - 200)::DATE AS d) WHERE service_type = 'domiciliary' "
+          "AND start_date <= d AND coalesce(end_date, d + 1) > d GROUP BY d)", 0.003, 0.008,
+          "~0.5 % of people (~250,000 clients in England)", "NHS Digital Adult Social Care Activity and Finance 2023-24"
+          " [S45]"),
+    Check("community contacts per 1,000 a year", f"SELECT count(*) / {PERSON_YEARS} * 1000 FROM community_contact",
+          1000, 2500, "~1,500 (~100 M contacts a year, Community Services Data Set)",
+          "NHS Digital Community Services Statistics 2023-24", unit="0"),
+    Check("eFI fit among 65+", "SELECT avg((efi <= 0.12)::INT) FROM efi_65", 0.42, 0.58, "50 %", "[S18] Clegg 2016"),
+    Check("eFI mild among 65+", "SELECT avg((efi > 0.12 AND efi <= 0.24)::INT) FROM efi_65", 0.28, 0.42, "35 %",
+          "[S18] Clegg 2016"),
+    Check("eFI moderate among 65+", "SELECT avg((efi > 0.24 AND efi <= 0.36)::INT) FROM efi_65", 0.08, 0.16, "12 %",
+          "[S18] Clegg 2016"),
+    Check("eFI severe among 65+", "SELECT avg((efi > 0.36)::INT) FROM efi_65", 0.015, 0.05, "3 %", "[S18] Clegg 2016"),
+]
+
+
+def prepare(con: duckdb.DuckDBPyConnection, beds: dict[str, float]) -> None:
+    """Temporary views the checks share: the midnight census, readmissions, repeat admission and eFI.
+    `beds` is core G&A beds per site at the build's scale (from the system definition)."""
+    rows = ", ".join(f"('{k}', {v})" for k, v in beds.items())
+    con.execute(f"CREATE OR REPLACE TEMP TABLE site_beds(site_code VARCHAR, beds DOUBLE); "
+                f"INSERT INTO site_beds VALUES {rows}")
+    con.execute(f"""CREATE OR REPLACE TEMP VIEW census AS
+        SELECT night, count(s.spell_id) AS occupied FROM (SELECT unnest(generate_series({START}::TIMESTAMP,
+            {END}::TIMESTAMP - INTERVAL 1 DAY, INTERVAL 1 DAY)) AS night) n
+        LEFT JOIN inpatient_spell s ON s.admission_time < n.night AND coalesce(s.discharge_time, {END}::TIMESTAMP)
+            > n.night AND s.site_code IN (SELECT site_code FROM site_beds) GROUP BY night""")
+    con.execute(f"""CREATE OR REPLACE TEMP VIEW readmission AS
+        SELECT s.discharge_pathway, EXISTS (SELECT 1 FROM inpatient_spell r WHERE r.person_id = s.person_id
+            AND r.{EMERGENCY} AND r.admission_time >= s.discharge_time
+            AND r.admission_time < s.discharge_time + INTERVAL 30 DAY) AS readmitted
+        FROM inpatient_spell s WHERE s.{EMERGENCY} AND s.discharge_destination NOT IN ('79', '98')
+            AND s.discharge_time < {END} - INTERVAL 30 DAY""")
+    con.execute(f"""CREATE OR REPLACE TEMP VIEW repeat_65 AS
+        WITH y AS (SELECT {START} + INTERVAL 1 YEAR AS cut),
+        people AS (SELECT person_id FROM person, y WHERE date_diff('year', birth_date, cut) >= 65
+            AND registration_start <= cut - INTERVAL 1 YEAR AND coalesce(registration_end, {END}) > cut
+            AND coalesce(death_date, {END}) > cut)
+        SELECT EXISTS (SELECT 1 FROM inpatient_spell s, y WHERE s.person_id = p.person_id AND s.{EMERGENCY}
+                AND s.admission_time < cut AND s.admission_time >= cut - INTERVAL 1 YEAR) AS had,
+            EXISTS (SELECT 1 FROM inpatient_spell s, y WHERE s.person_id = p.person_id AND s.{EMERGENCY}
+                AND s.admission_time >= cut AND s.admission_time < cut + INTERVAL 1 YEAR) AS again
+        FROM people p""")
+    from icsys.codes import codelists
+    pairs = [(n, c) for n, codes in codelists("efi_deficits").items() for c in codes if not c.startswith("medication:")]
+    values = ", ".join(f"('{n}', '{c}')" for n, c in pairs)
+    con.execute(f"""CREATE OR REPLACE TEMP VIEW efi_65 AS
+        WITH deficits(deficit, code) AS (VALUES {values}),
+        old AS (SELECT person_id FROM person WHERE date_diff('year', birth_date, {START}) >= 65
+                AND registration_start <= {START})
+        SELECT o.person_id, count(DISTINCT d.deficit) / 36 AS efi FROM old o
+            LEFT JOIN clinical_event e ON e.person_id = o.person_id AND e.event_date < {START}
+            LEFT JOIN deficits d ON d.code = e.snomed_code GROUP BY o.person_id""")
+
+
+def core_beds(db_con: duckdb.DuckDBPyConnection) -> dict[str, float]:
+    """Core G&A beds per site at the store's scale, from the default system definition."""
+    from icsys.system import load_system
+    scale = float(db_con.execute("SELECT value FROM icsys_meta WHERE key = 'scale'").fetchone()[0])
+    return {s.code: s.general_acute_beds * scale for s in load_system().site if s.general_acute_beds}
+
+
+def measure(con: duckdb.DuckDBPyConnection) -> list[tuple[Check, float]]:
+    prepare(con, core_beds(con))
+    return [(c, float(con.execute(c.sql).fetchone()[0] or 0.0)) for c in CHECKS]
+
+
+def table(results: list[tuple[Check, float]]) -> str:
+    lines = ["| measure | synthetic | published | tolerance | source |", "| --- | --- | --- | --- | --- |"]
+    for c, v in results:
+        tolerance = f"{c.shown(c.low)} - {c.shown(c.high)}"
+        lines.append(f"| {c.name} | {c.shown(v)} | {c.reference} | {tolerance} | {c.source} |")
+    return "\n".join(lines)
+
+
+def markdown(con: duckdb.DuckDBPyConnection, results: list[tuple[Check, float]]) -> str:
+    """The README's calibration table with a line saying which build it was measured on."""
+    meta = dict(con.execute("SELECT key, value FROM icsys_meta").fetchall())
+    build = (f"scale {float(meta.get('scale', 1)):g}, {meta.get('years', '?')} years, seed {meta.get('seed', '?')}, "
+             f"icsys {str(meta.get('icsys_version', '?')).strip(chr(34))}")
+    command = "`python -m icsys.synth.calibration STORE --markdown`"
+    return f"Measured on the build at {build} ({command}):\n\n" + table(results)
+
+
+def main(argv: list[str]) -> int:
+    """`python -m icsys.synth.calibration STORE [--markdown]`: the table (exit 1 if a figure is out of
+    tolerance); --markdown adds the line naming the build, for the README."""
+    paths = [a for a in argv if not a.startswith("--")]
+    if len(paths) != 1 or set(argv) - {*paths, "--markdown"}:
+        print("usage: python -m icsys.synth.calibration STORE [--markdown]", file=sys.stderr)
+        return 2
+    try:
+        con = duckdb.connect(paths[0], read_only=True)
+    except duckdb.Error as exc:
+        print(f"{paths[0]}: not a store ({exc})", file=sys.stderr)
+        return 2
+    with con:
+        results = measure(con)
+        print(markdown(con, results) if "--markdown" in argv else table(results))
+    return 0 if all(c.low <= v <= c.high for c, v in results if c.name not in NOT_YET_MET) else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))
