@@ -16,6 +16,9 @@ import time
 from datetime import date
 from pathlib import Path
 
+from icsys.access import Actor, Auditor
+from icsys.access.actor import os_user
+from icsys.access.audit import beside
 from icsys.population.cohort import SHIPPED, load_cohort, run
 from icsys.population.stratify import stratify
 
@@ -29,11 +32,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory(dir=args.db.parent) as tmp:
         work = Path(tmp) / "store.duckdb"
         shutil.copy(args.db, work)
-        people = stratify(work, args.as_of, say=lambda _: None)
+        auditor = Auditor(Actor(os_user(), ("data_manager",)), beside(work))
+        people = stratify(work, args.as_of, say=lambda _: None, auditor=auditor)
         for name in sorted(p.stem for p in SHIPPED.glob("*.toml")):
             cohort = load_cohort(name)
             start = time.perf_counter()
-            found = run(work, cohort, args.as_of)
+            found = run(work, cohort, args.as_of, auditor=auditor)
             seconds = time.perf_counter() - start
             print(f"  {name:34s} {len(found):>7,} of {people:,} people in {seconds:5.2f} s  (target <= 2 s)")
 

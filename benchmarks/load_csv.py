@@ -19,6 +19,9 @@ from pathlib import Path
 
 import duckdb
 
+from icsys.access import Actor, Auditor
+from icsys.access.actor import os_user
+from icsys.access.audit import beside
 from icsys.dataset.ingest import load
 from icsys.dataset.schema import TABLES
 from icsys.dataset.store import create_schema, table_ddl
@@ -52,9 +55,10 @@ def main() -> None:
             con.execute(f"""COPY (SELECT row_number() OVER () AS attendance_id, a.* EXCLUDE (attendance_id)
                 FROM ae_attendance a, range({copies}) LIMIT {args.rows}) TO '{attendances}' (HEADER)""")
         store = tmp_path / "store.duckdb"
-        load(store, "person", people)
+        load(store, "person", people, auditor=Auditor(Actor(os_user(), ("data_manager",)), beside(store)))
         start = time.perf_counter()
-        report = load(store, "ae_attendance", attendances)
+        report = load(store, "ae_attendance", attendances,
+                      auditor=Auditor(Actor(os_user(), ("data_manager",)), beside(store)))
         ours = time.perf_counter() - start
 
         peer = plain_insert(tmp_path / "plain.duckdb", attendances, keep_order=True)

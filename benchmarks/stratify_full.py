@@ -19,6 +19,9 @@ from pathlib import Path
 
 import duckdb
 
+from icsys.access import Actor, Auditor
+from icsys.access.actor import os_user
+from icsys.access.audit import beside
 from icsys.population import risk
 from icsys.population.stratify import stratify
 
@@ -32,11 +35,12 @@ def main() -> None:
     with tempfile.TemporaryDirectory(dir=args.db.parent) as tmp:
         work = Path(tmp) / "store.duckdb"
         shutil.copy(args.db, work)  # the source store is left as it was
+        auditor = Auditor(Actor(os_user(), ("data_manager",)), beside(work))
         start = time.perf_counter()
-        trained = risk.train(work, say=lambda _: None)
+        trained = risk.train(work, say=lambda _: None, auditor=auditor)
         trained_in = time.perf_counter() - start
         start = time.perf_counter()
-        people = stratify(work, args.as_of, say=lambda _: None)
+        people = stratify(work, args.as_of, say=lambda _: None, auditor=auditor)
         seconds = time.perf_counter() - start
         with duckdb.connect(str(work), read_only=True) as con:
             events = con.execute("SELECT count(*) FROM clinical_event").fetchone()[0]

@@ -3,13 +3,32 @@ same Ibis expressions on DuckDB and Spark."""
 
 from __future__ import annotations
 
+import os
 import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from icsys.synth.generate import synthesise
 from icsys.system import load_system
+
+
+@pytest.fixture(scope="session", autouse=True)
+def data_manager(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Path]:
+    """The command line runs in the tests as a data manager (may load and export identifiable tables);
+    tests of other roles set ICSYS_CONFIG themselves. The audit database is the default, beside each store."""
+    config = tmp_path_factory.mktemp("access") / "access.toml"
+    config.write_text('role = "data_manager"\n', encoding="utf-8")
+    saved = {k: os.environ.get(k) for k in ("ICSYS_CONFIG", "ICSYS_AUDIT_URL")}
+    os.environ["ICSYS_CONFIG"] = str(config)
+    os.environ.pop("ICSYS_AUDIT_URL", None)
+    yield config
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
 
 
 @pytest.fixture(scope="session")

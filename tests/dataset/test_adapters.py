@@ -8,7 +8,15 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from icsys.dataset.ingest import LoadError, LoadRejected, load
+from icsys.access import Actor, Auditor
+from icsys.access.audit import beside
+from icsys.dataset import ingest
+from icsys.dataset.ingest import LoadError, LoadRejected
+
+MANAGER = Actor("dmitri", ("data_manager",))
+
+def load(db, *args, **kwargs):  # loads by a data manager, audited beside the store
+    return ingest.load(db, *args, auditor=Auditor(MANAGER, beside(db)), **kwargs)
 
 DATA = Path(__file__).parent / "data"
 PEOPLE = ("person_id,nhs_number,sex,birth_date,ethnicity,lsoa_code,imd_decile,practice_code,registration_start\n"

@@ -14,8 +14,16 @@ import nhs_number
 import numpy as np
 import pytest
 
-from icsys.dataset.ingest import LoadError, LoadRejected, load
+from icsys.access import Actor, Auditor
+from icsys.access.audit import beside
+from icsys.dataset import ingest
+from icsys.dataset.ingest import LoadError, LoadRejected
 from icsys.dataset.validate import nhs_number_valid
+
+MANAGER = Actor("dmitri", ("data_manager",))
+
+def load(db, *args, **kwargs):  # loads by a data manager, audited beside the store
+    return ingest.load(db, *args, auditor=Auditor(MANAGER, beside(db)), **kwargs)
 
 PERSON_HEADER = ("person_id,nhs_number,sex,birth_date,ethnicity,lsoa_code,imd_decile,practice_code,"
                  "registration_start,registration_end,death_date,place_of_death")

@@ -11,6 +11,8 @@ import ibis
 import pandas as pd
 import pytest
 
+from icsys.access import open_audit
+from icsys.access.audit import beside
 from icsys.population.cohort import SHIPPED, CohortError, load_cohort, members
 
 DEFINITIONS = sorted(p.stem for p in SHIPPED.glob("*.toml"))
@@ -71,12 +73,14 @@ def test_cli_lists_members_to_csv(tmp_path: Path) -> None:
     assert run("population", "cohort", "frail_two_emergency_admissions", "--db", db, "--as-of", "2026-03-31",
                "--out", again).returncode == 0
     pd.testing.assert_frame_equal(pd.read_csv(again), listed)
-    import duckdb
-
-    with duckdb.connect(str(db), read_only=True) as con:  # every extract of identifiable people is audited
-        log = con.execute("SELECT accessed_by, action, what, people, destination FROM access_log "
-                          "ORDER BY accessed_at").fetchall()
-    assert len(log) == 2 and log[0][1] == "cohort" and log[0][3] == len(listed) and log[1][4] == str(again)
-    assert "Frail with 2+ emergency admissions" in log[0][2] and log[0][0]
+    # every list is audited, in the audit database beside the store (none in the store itself)
+    log = [(r["actor_user"], r["actor_roles"], r["action"], r["what"], r["people"], r["destination"])
+           for r in open_audit(beside(db)).records()]
+    cohort = "cohort Frail with 2+ emergency admissions in 12 months as of 2026-03-31"
+    assert [r[2:] for r in log if r[2] == "export"] == [("export", cohort, len(listed), str(out)),
+                                                          ("export", cohort, len(listed), str(again))]
+    derived = [r[3] for r in log if r[2] == "derive"]  # stratify (and the risk model it trained first)
+    assert derived[-1] == "person_measures as of 2026-03-31" and len(log) == 2 + len(derived)
+    assert log[0][0] and log[0][1] == "data_manager"
     bad = run("population", "cohort", "frail_two_emergency_admissions", "--db", db, "--out", tmp_path / "x.pdf")
     assert bad.returncode == 2 and ".csv or .xlsx" in bad.stderr and "Traceback" not in bad.stderr

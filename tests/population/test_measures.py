@@ -9,6 +9,8 @@ import duckdb
 import pyarrow as pa
 import pytest
 
+from icsys.access import Actor, Auditor
+from icsys.access.audit import beside
 from icsys.codes import codelists
 from icsys.dataset.store import append, open_store
 from icsys.population.stratify import stratify
@@ -48,7 +50,7 @@ def build(tmp_path: Path, people: list[dict], events: list[tuple] = (), meds: li
              "admission_method": method, "patient_classification": "1", "specialty": "300",
              "primary_diagnosis": "J18.9"} for i, (p, when, method) in enumerate(spells)]))
     con.close()
-    stratify(db, AS_OF)
+    stratify(db, AS_OF, auditor=Auditor(Actor("asha", ("analyst",)), beside(db)))
     with duckdb.connect(str(db), read_only=True) as c:
         rows = c.execute("SELECT * FROM person_measures").fetchdf().to_dict("records")
     return {r["person_id"]: r for r in rows}

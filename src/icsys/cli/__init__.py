@@ -11,7 +11,7 @@ from pathlib import Path
 
 import typer
 
-from icsys.cli import dataset, flow, performance, population, report, system
+from icsys.cli import audit, dataset, flow, performance, population, report, system
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
                   help="icsys: the linked dataset and tools of an NHS Integrated Care System.")
@@ -21,6 +21,7 @@ app.add_typer(population.app, name="population")
 app.add_typer(performance.app, name="performance")
 app.add_typer(flow.app, name="flow")
 app.add_typer(report.app, name="report")
+app.add_typer(audit.app, name="audit")
 
 
 def main() -> None:

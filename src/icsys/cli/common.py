@@ -8,16 +8,22 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import date
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
 import typer
 from rich.console import Console
+
+if TYPE_CHECKING:
+    from icsys.access import Auditor
 
 err = Console(stderr=True, soft_wrap=True)  # messages stay whole lines, for logs and tests
 DbOption = Annotated[Path, typer.Option("--db", help="The store: a DuckDB file.", dir_okay=False)]
 SystemOption = Annotated[
     Path | None, typer.Option("--system", help="System definition TOML (default: Kent and Medway).")
 ]
+AuditOption = Annotated[str | None, typer.Option("--audit", help="The audit database: sqlite:///PATH or "
+                                                 "postgresql://... (default: ICSYS_AUDIT_URL, the access "
+                                                 "configuration, else STORE.audit.sqlite beside the store).")]
 
 
 def fail(message: str, status: int = 2) -> NoReturn:
@@ -44,6 +50,17 @@ def clear_errors() -> Iterator[None]:
         fail(f"the store could not be used: {str(exc).splitlines()[0]}; nothing was changed")
     except KeyboardInterrupt:
         fail("interrupted; nothing was changed", status=130)
+
+
+def local_auditor(db: Path, audit: str | None = None) -> Auditor:
+    """The command line's Auditor: the operating system user in the configured local role, writing to the
+    audit database `audit` (a URL), else the configured one (ICSYS_AUDIT_URL or `audit` in the access
+    configuration), else a SQLite file beside the store."""
+    from icsys.access import Auditor, local_actor
+    from icsys.access.actor import configured_audit_url
+    from icsys.access.audit import beside
+
+    return Auditor(local_actor(), audit or configured_audit_url() or beside(db))
 
 
 def parse_date(value: str, option: str) -> date:

@@ -10,7 +10,17 @@ from typing import Annotated
 import typer
 from rich.console import Console
 
-from icsys.cli.common import DbOption, SystemOption, clear_errors, err, fail, parse_date, progress
+from icsys.cli.common import (
+    AuditOption,
+    DbOption,
+    SystemOption,
+    clear_errors,
+    err,
+    fail,
+    local_auditor,
+    parse_date,
+    progress,
+)
 from icsys.synth.context import DEFAULT_END
 
 app = typer.Typer()
@@ -52,6 +62,7 @@ def load(
                                                 "with their reasons in the quarantine table.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the load report as JSON.")] = False,
     system: SystemOption = None,
+    audit: AuditOption = None,
 ) -> None:
     """Validate a file against the schema and load it: all rows or none (strict by default)."""
     from icsys.dataset.ingest import LoadError, LoadRejected
@@ -60,7 +71,8 @@ def load(
 
     with clear_errors():
         try:
-            report = load_file(db, table, file, fmt=fmt, allow_rejects=allow_rejects, system=load_system(system))
+            report = load_file(db, table, file, fmt=fmt, allow_rejects=allow_rejects, system=load_system(system),
+                               auditor=local_auditor(db, audit))
         except LoadRejected as exc:
             print(exc.report.to_json() if as_json else exc.report.to_text(), file=sys.stderr)
             raise typer.Exit(2) from None
@@ -74,16 +86,15 @@ def export(
     db: DbOption,
     table: Annotated[str, typer.Option(help="Table to export (or 'quarantine').")],
     out: Annotated[Path, typer.Option(help="Output file: .csv or .parquet.", dir_okay=False)],
+    audit: AuditOption = None,
 ) -> None:
-    """Write one table of the store to CSV or Parquet."""
-    from icsys.dataset.export import check_export, count_rows, export_table
-    from icsys.dataset.store import audit_access
+    """Write one table of the store to CSV or Parquet, as your role may see it (an analyst's is
+    pseudonymised); the release is recorded in the audit database."""
+    from icsys.dataset.export import check_export, export_table
 
     with clear_errors():
         check_export(table, out)
-        rows = count_rows(db, table)
-        audit_access(db, "export", table, rows, str(out))  # recorded first: no audit, no extract
-        rows = export_table(db, table, out)
+        rows = export_table(db, table, out, auditor=local_auditor(db, audit))
     err.print(f"wrote {rows:,} rows of {table} to {out}", highlight=False)
 
 

@@ -7,7 +7,17 @@ from typing import Annotated
 
 import typer
 
-from icsys.cli.common import DbOption, SystemOption, check_out, clear_errors, err, fail, parse_date
+from icsys.cli.common import (
+    AuditOption,
+    DbOption,
+    SystemOption,
+    check_out,
+    clear_errors,
+    err,
+    fail,
+    local_auditor,
+    parse_date,
+)
 
 app = typer.Typer(no_args_is_help=True, help="Population health management: frailty, multimorbidity, risk, "
                   "case finding, registers, inequalities and cohorts.")
@@ -18,6 +28,7 @@ def population_stratify(
     db: DbOption,
     as_of: Annotated[str, typer.Option("--as-of", help="Date the measures describe (YYYY-MM-DD).")],
     retrain: Annotated[bool, typer.Option("--retrain", help="Train a new risk model first.")] = False,
+    audit: AuditOption = None,
 ) -> None:
     """Write person_measures: one row per registered person with eFI, LTCs, Cambridge score, segment,
     risk of emergency admission and case-finding flags."""
@@ -25,7 +36,8 @@ def population_stratify(
 
     day = parse_date(as_of, "--as-of")
     with clear_errors():
-        people = stratify(db, day, retrain=retrain, say=lambda m: err.print(m, highlight=False))
+        people = stratify(db, day, retrain=retrain, say=lambda m: err.print(m, highlight=False),
+                          auditor=local_auditor(db, audit))
     err.print(f"wrote person_measures for {people:,} registered people as of {day}", highlight=False)
 
 
@@ -38,6 +50,7 @@ def population_train_risk(
                                                        "on (default: a year before the data ends).")] = None,
     seed: Annotated[int, typer.Option(help="Random seed of the training split.")] = 42,
     card: Annotated[Path | None, typer.Option(help="Also write the model card to .md or .json.")] = None,
+    audit: AuditOption = None,
 ) -> None:
     """Train the 12-month emergency admission risk model, validate it on a later year, store it with its
     model card."""
@@ -47,7 +60,8 @@ def population_train_risk(
     train_day = parse_date(train_as_of, "--train-as-of") if train_as_of else None
     validate_day = parse_date(validate_as_of, "--validate-as-of") if validate_as_of else None
     with clear_errors():
-        trained = risk.train(db, train_day, validate_day, seed=seed, say=lambda m: err.print(m, highlight=False))
+        trained = risk.train(db, train_day, validate_day, seed=seed, say=lambda m: err.print(m, highlight=False),
+                             auditor=local_auditor(db, audit))
         if card is not None:
             _write_card(trained.card, card)
     v = trained.card["validation"]
@@ -206,9 +220,10 @@ def population_cohort(
     db: DbOption,
     as_of: Annotated[str, typer.Option("--as-of", help="Date the cohort is drawn on (YYYY-MM-DD).")] = "2026-03-31",
     out: Annotated[Path | None, typer.Option(help="Write the list to .csv or .xlsx instead of the screen.")] = None,
+    audit: AuditOption = None,
 ) -> None:
-    """List the members of a cohort with the reasons each qualifies, ready for an MDT."""
-    from icsys.dataset.store import audit_access
+    """List the members of a cohort with the reasons each qualifies, ready for an MDT (as your role may
+    see them: pseudonymised for an analyst); the list is recorded in the audit database."""
     from icsys.population.cohort import CohortError, load_cohort, run
 
     day = parse_date(as_of, "--as-of")
@@ -216,10 +231,9 @@ def population_cohort(
     with clear_errors():
         try:
             cohort = load_cohort(definition)
-            found = run(db, cohort, day)
+            found = run(db, cohort, day, auditor=local_auditor(db, audit), out=out)
         except CohortError as exc:
             fail(str(exc))
-        audit_access(db, "cohort", f"{cohort.name} as of {day}", len(found), str(out or "screen"))
         if out is None:
             print(found.to_string(index=False) if len(found) else "(no members)")
         elif out.suffix.lower() == ".csv":

@@ -21,12 +21,14 @@ def report_board(
     """The board pack: every standard with its SPC icons and chart, trajectories and OPEL, as HTML and PDF."""
     from pathlib import Path
 
+    from icsys.access import local_actor
     from icsys.cli.common import clear_errors, err, progress
     from icsys.performance.board import board_pack
 
     with clear_errors(), progress(quiet) as update:
         html, pdf = board_pack(Path(db), org, month, out_dir=Path(out_dir), months=months,
-                               plan=Path(plan) if plan else None, progress=update)
+                               plan=Path(plan) if plan else None, progress=update,
+                               generated_by=str(local_actor()))
     err.print(f"wrote {html} and {pdf}", highlight=False)
     print(html)
     print(pdf)

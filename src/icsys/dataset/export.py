@@ -1,15 +1,19 @@
-"""Write a table of the store to CSV or Parquet, whole or not at all."""
+"""Write a table of the store to CSV or Parquet, whole or not at all, as the actor may see it: a table of
+person-level rows is cut to the actor's scope (pseudonymised for an analyst, its organisations' people for
+a clinician) and its release recorded by the Auditor before the file is put in place."""
 
 from __future__ import annotations
 
 import os
 from pathlib import Path
 
+from icsys.access import Auditor, policy
 from icsys.dataset.schema import TABLES
-from icsys.dataset.store import ACCESS_LOG_TABLE, LOAD_LOG_TABLE, QUARANTINE_TABLE, open_store
+from icsys.dataset.store import LOAD_LOG_TABLE, QUARANTINE_TABLE, connect
 from icsys.errors import InputError
 
-FORMATS = {".csv": "(FORMAT csv, HEADER true)", ".parquet": "(FORMAT parquet, COMPRESSION zstd)"}
+FORMATS = (".csv", ".parquet")
+EXTRA = (QUARANTINE_TABLE, LOAD_LOG_TABLE)
 
 
 class ExportError(InputError):
@@ -17,44 +21,46 @@ class ExportError(InputError):
 
 
 def check_export(table: str, out: Path) -> str:
-    """The COPY format for `out`, or an ExportError naming what is wrong with the request."""
-    fmt = FORMATS.get(out.suffix.lower())
-    if fmt is None:
+    """The format of `out`, or an ExportError naming what is wrong with the request."""
+    fmt = out.suffix.lower()
+    if fmt not in FORMATS:
         raise ExportError(f"--out {out}: unknown format {out.suffix or '(none)'}; use .csv or .parquet")
-    extra = (QUARANTINE_TABLE, LOAD_LOG_TABLE, ACCESS_LOG_TABLE)
-    if table not in TABLES and table not in extra:
-        raise ExportError(f"--table {table}: unknown table; tables are: {', '.join([*TABLES, *extra])}")
+    if table not in TABLES and table not in EXTRA:
+        raise ExportError(f"--table {table}: unknown table; tables are: {', '.join([*TABLES, *EXTRA])}")
     if not out.parent.exists():
         raise ExportError(f"--out {out}: folder {out.parent} does not exist")
     return fmt
 
 
-def count_rows(db: Path, table: str) -> int:
-    """Rows an export of `table` would write (for the audit record made before it)."""
-    if table not in TABLES and table not in (QUARANTINE_TABLE, LOAD_LOG_TABLE, ACCESS_LOG_TABLE):
-        raise ExportError(f"--table {table}: unknown table; tables are: {', '.join(TABLES)}")
-    con = open_store(db, read_only=True)
-    try:
-        return int(con.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0])
-    finally:
-        con.close()
-
-
-def export_table(db: Path, table: str, out: Path) -> int:
-    """Copy `table` to `out` (format from its extension); return the rows written."""
+def export_table(db: Path, table: str, out: Path, *, auditor: Auditor) -> int:
+    """Copy `table` to `out` (format from its extension) as the auditor's actor may see it; return the
+    rows written. The release is recorded (people: distinct person_id) before the file appears."""
     out = Path(out)
     fmt = check_export(table, out)
+    actor = auditor.actor
     partial = out.with_name(f".{out.name}.partial")
-    con = open_store(db, read_only=True)
+    backend = connect(db)
     try:
-        con.execute(f"COPY (SELECT * FROM \"{table}\") TO '{_quote(partial)}' {fmt}")
-        rows = con.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]
+        expr = backend.table(table)
+        people = None
+        if table == QUARANTINE_TABLE:  # raw rejected records: identifiable, not cut by organisation
+            policy.require(actor, policy.EXPORT, identifiable=True, all_organisations=True)
+        elif "person_id" in expr.columns:
+            person = backend.table("person") if table != "person" else None
+            expr = policy.scope(actor, policy.EXPORT).ibis_view(expr, people=person)
+        else:
+            policy.require(actor, policy.EXPORT)
+        if fmt == ".csv":
+            backend.to_csv(expr, partial, header=True)
+        else:
+            backend.to_parquet(expr, partial, compression="zstd")
+        rows = int(expr.count().execute())
+        if "person_id" in expr.columns:
+            people = int(expr.person_id.nunique().execute())
+        auditor.record(policy.EXPORT, f"table {table}", people=people,
+                       destination=str(out))  # no record, no file
         os.replace(partial, out)
     finally:
-        con.close()
+        backend.disconnect()
         partial.unlink(missing_ok=True)
-    return int(rows)
-
-
-def _quote(path: Path) -> str:
-    return str(path).replace("'", "''")
+    return rows

@@ -8,7 +8,6 @@ a process killed midway leaves the store as it was.
 
 from __future__ import annotations
 
-import getpass
 import json
 import uuid
 from collections.abc import Callable
@@ -17,6 +16,7 @@ from pathlib import Path
 
 import duckdb
 
+from icsys.access import Auditor, policy
 from icsys.dataset import validate
 from icsys.dataset.schema import TABLES, Table
 from icsys.dataset.store import LOAD_LOG_TABLE, QUARANTINE_TABLE, StoreError, open_store
@@ -85,8 +85,10 @@ def detect_format(file: Path, fmt: str | None) -> str:
 
 
 def load(db: Path, table: str | None, file: Path, fmt: str | None = None, allow_rejects: bool = False,
-         system: System | None = None) -> LoadReport:
-    """Validate `file` and load it into the store at `db`; see the module docstring."""
+         system: System | None = None, *, auditor: Auditor) -> LoadReport:
+    """Validate `file` and load it into the store at `db`; see the module docstring. Only an actor who may
+    load does; the auditor records the load inside its transaction (no record, no load)."""
+    policy.require(auditor.actor, policy.LOAD)
     db, file = Path(db), Path(file)
     fmt = detect_format(file, fmt)
     if not file.exists():
@@ -106,7 +108,7 @@ def load(db: Path, table: str | None, file: Path, fmt: str | None = None, allow_
         raise LoadError(str(exc)) from exc
     report = LoadReport(load_id=uuid.uuid4().hex[:12], file=str(file), format=fmt, strict=not allow_rejects)
     try:
-        _run(con, report, fmt, table, file, system or load_system(), allow_rejects)
+        _run(con, report, fmt, table, file, system or load_system(), allow_rejects, auditor)
     except BaseException:
         con.close()
         if new_store:  # a failed first load leaves no empty store behind
@@ -118,7 +120,7 @@ def load(db: Path, table: str | None, file: Path, fmt: str | None = None, allow_
 
 
 def _run(con: duckdb.DuckDBPyConnection, report: LoadReport, fmt: str, table: str | None, file: Path,
-         system: System, allow_rejects: bool) -> None:
+         system: System, allow_rejects: bool, auditor: Auditor) -> None:
     con.execute("BEGIN TRANSACTION")
     try:
         if fmt in ("csv", "parquet"):
@@ -133,7 +135,10 @@ def _run(con: duckdb.DuckDBPyConnection, report: LoadReport, fmt: str, table: st
             load_fhir(con, report, file, system, allow_rejects)
         if report.rows_rejected and not allow_rejects:
             raise LoadRejected(report)
-        _log(con, report)
+        _log(con, report, auditor.actor.user)
+        loaded = ", ".join(f"{t} {n:,} rows" for t, n in report.loaded.items()) or "no rows"
+        auditor.record(policy.LOAD, f"file {report.file} ({report.format}): {loaded}, "
+                       f"{report.rows_rejected:,} quarantined", people=None, destination=str(con_path(con)))
     except FileProblem as exc:
         con.execute("ROLLBACK")
         raise LoadError(str(exc)) from exc
@@ -143,10 +148,14 @@ def _run(con: duckdb.DuckDBPyConnection, report: LoadReport, fmt: str, table: st
     con.execute("COMMIT")
 
 
-def _log(con: duckdb.DuckDBPyConnection, report: LoadReport) -> None:
+def con_path(con: duckdb.DuckDBPyConnection) -> str:
+    return str(con.execute("SELECT path FROM duckdb_databases() WHERE database_name = current_database()")
+               .fetchone()[0])
+
+
+def _log(con: duckdb.DuckDBPyConnection, report: LoadReport, who: str) -> None:
     """Who loaded what into which table, when, inside the load's own transaction (so it is there
     exactly when the rows are)."""
-    who = getpass.getuser()
     quarantined = report.rows_rejected
     for table, rows in (report.loaded or {"(none)": 0}).items():
         con.execute(f"INSERT INTO {LOAD_LOG_TABLE} VALUES (?, now()::TIMESTAMP, ?, ?, ?, ?, ?, ?)",

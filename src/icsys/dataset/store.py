@@ -19,7 +19,6 @@ from icsys.errors import InputError
 META_TABLE = "icsys_meta"
 QUARANTINE_TABLE = "quarantine"
 LOAD_LOG_TABLE = "load_log"
-ACCESS_LOG_TABLE = "access_log"
 
 _META_DDL = f"CREATE TABLE IF NOT EXISTS {META_TABLE} (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)"
 _QUARANTINE_DDL = f"""CREATE TABLE IF NOT EXISTS {QUARANTINE_TABLE} (
@@ -31,11 +30,6 @@ _LOAD_LOG_DDL = f"""CREATE TABLE IF NOT EXISTS {LOAD_LOG_TABLE} (
     load_id VARCHAR NOT NULL, loaded_at TIMESTAMP NOT NULL, loaded_by VARCHAR NOT NULL, file VARCHAR NOT NULL,
     format VARCHAR NOT NULL, table_name VARCHAR NOT NULL, rows_loaded BIGINT NOT NULL,
     rows_quarantined BIGINT NOT NULL)"""
-
-
-_ACCESS_LOG_DDL = f"""CREATE TABLE IF NOT EXISTS {ACCESS_LOG_TABLE} (
-    accessed_at TIMESTAMP NOT NULL, accessed_by VARCHAR NOT NULL, action VARCHAR NOT NULL,
-    what VARCHAR NOT NULL, people BIGINT NOT NULL, destination VARCHAR NOT NULL)"""
 
 
 class StoreError(InputError):
@@ -69,7 +63,6 @@ def create_schema(con: duckdb.DuckDBPyConnection) -> None:
     con.execute(_META_DDL)
     con.execute(_QUARANTINE_DDL)
     con.execute(_LOAD_LOG_DDL)
-    con.execute(_ACCESS_LOG_DDL)
     for table in TABLES.values():
         con.execute(table_ddl(table))
 
@@ -84,23 +77,6 @@ def append(con: duckdb.DuckDBPyConnection, name: str, data: pa.Table) -> None:
         con.execute(f'INSERT INTO "{name}" SELECT {select} FROM _icsys_append')
     finally:
         con.unregister("_icsys_append")
-
-
-def audit_access(path: Path | str, action: str, what: str, people: int, destination: str) -> None:
-    """Record that identifiable records were read out of the store: by whom, when, what and where to.
-    Refused (StoreError) without an actor, so no extract can happen unrecorded."""
-    import getpass
-    from datetime import datetime
-
-    who = getpass.getuser()
-    if not who:
-        raise StoreError("cannot tell who is asking: an extract of personal data needs a named user")
-    con = open_store(path)
-    try:
-        con.execute(f"INSERT INTO {ACCESS_LOG_TABLE} VALUES (?, ?, ?, ?, ?, ?)",
-                    [datetime.now(), who, action, what, people, destination])
-    finally:
-        con.close()
 
 
 def set_meta(con: duckdb.DuckDBPyConnection, **values: Any) -> None:

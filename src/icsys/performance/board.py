@@ -12,7 +12,6 @@ holds aggregates only: monthly values of standards and daily OPEL levels, never 
 
 from __future__ import annotations
 
-import getpass
 import json
 import math
 import os
@@ -144,7 +143,7 @@ class BoardPack:
     escalation: EscalationPanel
     plan: Path | None = None
     generated_at: datetime = field(default_factory=lambda: datetime.now().astimezone())
-    generated_by: str = field(default_factory=lambda: _user())
+    generated_by: str = ""  # the actor who asked for it (the command line passes its local actor)
     version: str = field(default_factory=lambda: _version())
 
     @property
@@ -225,13 +224,6 @@ def _number(value: Any) -> float | None:
     return None if value is None or value != value else float(value)
 
 
-def _user() -> str:
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):  # no name for this uid (e.g. in a container)
-        return f"uid {os.getuid()}"
-
-
 def _version() -> str:
     from icsys import __version__
 
@@ -242,7 +234,7 @@ def _version() -> str:
 
 def build_pack(db: Path | str, org: str, month: str, *, months: int = 24, plan: Path | str | None = None,
                catalogue: Catalogue | None = None, hierarchy: Hierarchy | None = None,
-               progress: Progress | None = None) -> BoardPack:
+               progress: Progress | None = None, generated_by: str = "") -> BoardPack:
     """Everything the pack shows for `org` in `month` (YYYY-MM), over `months` months ending with it."""
     from icsys.performance.series import board_series, parse_month
     from icsys.system import load_system
@@ -266,7 +258,7 @@ def build_pack(db: Path | str, org: str, month: str, *, months: int = 24, plan: 
     update("done", 3, 3)
     return BoardPack(org=organisation, ics_name=hierarchy.ics.name, month=last, months=months, store=Path(db),
                      covered=covered, first=first, last=last, standards=panels, escalation=escalation,
-                     plan=Path(plan) if plan is not None else None)
+                     plan=Path(plan) if plan is not None else None, generated_by=generated_by)
 
 
 def store_dates(db: Path | str) -> tuple[date, date] | None:
@@ -447,8 +439,9 @@ def write_pack(pack: BoardPack, out_dir: Path | str, progress: Progress | None =
 
 
 def board_pack(db: Path | str, org: str, month: str, *, out_dir: Path | str = ".", months: int = 24,
-               plan: Path | str | None = None, progress: Progress | None = None) -> tuple[Path, Path]:
+               plan: Path | str | None = None, progress: Progress | None = None,
+               generated_by: str = "") -> tuple[Path, Path]:
     """Build and write the pack; the folder is checked before any work is done."""
     check_out_dir(out_dir)
-    pack = build_pack(db, org, month, months=months, plan=plan, progress=progress)
+    pack = build_pack(db, org, month, months=months, plan=plan, progress=progress, generated_by=generated_by)
     return write_pack(pack, out_dir, progress)

@@ -45,7 +45,7 @@ def page_count(standards: int, trajectories: int, plan: bool) -> int:
 def render_pdf(pack: BoardPack, path: Path) -> None:
     from matplotlib.backends.backend_pdf import PdfPages
 
-    metadata = {"Title": pack.title, "Author": pack.generated_by, "Creator": f"icsys {pack.version}",
+    metadata = {"Title": pack.title, "Author": pack.generated_by or "icsys", "Creator": f"icsys {pack.version}",
                 "Subject": f"Performance against the NHS standards, {pack.month:%B %Y}"}
     with PdfPages(path, metadata=metadata) as pdf:
         pages = [_front(pack), *_summary_pages(pack), *_chart_pages(pack)]
@@ -80,7 +80,8 @@ def _front(pack: BoardPack) -> Any:
              ("Month", f"{pack.month:%B %Y}"),
              ("Data period", f"{pack.first:%B %Y} to {pack.last:%B %Y} ({pack.months} months asked)"
               + (f"; the store covers {pack.covered[0]} to {pack.covered[1]}" if pack.covered else "")),
-             ("Generated", f"{pack.generated_at:%d %B %Y %H:%M %Z} by {pack.generated_by}"),
+             ("Generated", f"{pack.generated_at:%d %B %Y %H:%M %Z}"
+              + (f" by {pack.generated_by}" if pack.generated_by else "")),
              ("Software", f"icsys {pack.version}")]
     if pack.plan is not None:
         facts.append(("Plan", pack.plan.name))

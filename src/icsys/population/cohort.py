@@ -20,6 +20,7 @@ import ibis.expr.types as ir
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from icsys.access import Auditor, policy
 from icsys.dataset.store import connect
 from icsys.errors import InputError
 from icsys.population.stratify import RESULT_TABLE, person_measures
@@ -201,15 +202,23 @@ def _stored_measures(backend: Any, as_of: date) -> ir.Table | None:
     return stored if same_day else None
 
 
-def run(db: Path, cohort: Cohort, as_of: date) -> Any:
-    """Members as a pandas DataFrame, computed from the store in one query."""
+def run(db: Path, cohort: Cohort, as_of: date, *, auditor: Auditor, out: Path | str | None = None) -> Any:
+    """Members as a pandas DataFrame, computed from the store in one query, as the auditor's actor may see
+    them (its scope: pseudonymised for an analyst, its organisations for a clinician). The list is recorded
+    as released (listed, or exported when the caller says it goes to `out`) before it is returned."""
+    action = policy.EXPORT if out is not None else policy.LIST
+    seen = policy.scope(auditor.actor, action)
     backend = connect(db)
     try:
         person = backend.table("person")
-        found = members(cohort, facts(backend, cohort, as_of))
+        found = seen.ibis_filter(members(cohort, facts(backend, cohort, as_of)))
         listed = found.join(person.select("person_id", "nhs_number"), "person_id")
         columns = ["person_id", "nhs_number", "practice_code", "sex", "birth_date",
                    *[c.field for c in _flatten(cohort.criteria) if c.field not in ("person_id",)], "reasons"]
-        return listed.select(*dict.fromkeys(columns)).order_by("practice_code", "person_id").execute()
+        listed = seen.pseudonymise(listed.select(*dict.fromkeys(columns)))
+        frame = listed.order_by("practice_code", "person_id").execute()
     finally:
         backend.disconnect()
+    auditor.record(action, f"cohort {cohort.name} as of {as_of}", people=len(frame),
+                   destination=str(out) if out is not None else "screen")
+    return frame

@@ -11,7 +11,6 @@ saw. Baselines of the card are logistic models on age and sex, LTC count and the
 
 from __future__ import annotations
 
-import getpass
 import json
 import uuid
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import OneHotEncoder, SplineTransformer
 from threadpoolctl import threadpool_limits
 
+from icsys.access import Auditor, policy
 from icsys.dataset.store import StoreError, connect, open_store
 from icsys.errors import InputError
 from icsys.population import model_card
@@ -137,8 +137,10 @@ def _baselines(train: pd.DataFrame, test: pd.DataFrame) -> dict[str, np.ndarray]
 
 
 def train(db: Path, train_as_of: date | None = None, validate_as_of: date | None = None, seed: int = 42,
-          say: Any = print) -> RiskModel:
-    """Train, validate, store and return the model with its card."""
+          say: Any = print, *, auditor: Auditor) -> RiskModel:
+    """Train, validate, store and return the model with its card; the auditor records who trained it on
+    how many people's records."""
+    policy.require(auditor.actor, policy.DERIVE)
     backend = connect(db)
     try:
         first, last = data_period(backend)
@@ -156,20 +158,23 @@ def train(db: Path, train_as_of: date | None = None, validate_as_of: date | None
     say(f"training on {len(train_frame):,} people")
     model = _fit(train_frame, names, seed)
     p = model.predict_proba(_as_model_input(test_frame, names))[:, 1]
-    card = _card(db, model, names, train_frame, test_frame, p, train_as_of, validate_as_of)
+    card = _card(db, model, names, train_frame, test_frame, p, train_as_of, validate_as_of, auditor.actor.user)
     trained = RiskModel(model, names, card)
+    auditor.record(policy.DERIVE, f"risk model {card['model_id']} trained as of {train_as_of}, validated as of "
+                   f"{validate_as_of}", people=len(set(train_frame.person_id) | set(test_frame.person_id)),
+                   destination=f"{db} table {MODEL_TABLE}")
     _store(db, trained)
     return trained
 
 
 def _card(db: Path, model: Any, names: list[str], train_frame: pd.DataFrame, test_frame: pd.DataFrame,
-          p: np.ndarray, train_as_of: date, validate_as_of: date) -> dict[str, Any]:
+          p: np.ndarray, train_as_of: date, validate_as_of: date, trained_by: str) -> dict[str, Any]:
     y = test_frame["admitted"].to_numpy()
     validation = model_card.metrics(y, p)
     baselines = {name: model_card.metrics(y, q) for name, q in _baselines(train_frame, test_frame).items()}
     return {
         "model_id": uuid.uuid4().hex[:12], "name": NAME, "outcome": OUTCOME,
-        "trained_at": datetime.now().isoformat(timespec="seconds"), "trained_by": getpass.getuser(),
+        "trained_at": datetime.now().isoformat(timespec="seconds"), "trained_by": trained_by,
         "store": str(db), "train_as_of": train_as_of.isoformat(), "validate_as_of": validate_as_of.isoformat(),
         "train_people": len(train_frame), "train_events": int(train_frame["admitted"].sum()),
         "model": "gradient-boosted trees (scikit-learn HistGradientBoostingClassifier, "

@@ -11,6 +11,7 @@ from typing import Any
 import ibis
 import pandas as pd
 
+from icsys.access import Auditor, policy
 from icsys.dataset.store import connect
 from icsys.population import frailty as efi2_frailty
 from icsys.population import measures, risk
@@ -49,16 +50,19 @@ def risk_columns(scores: pd.DataFrame) -> pd.DataFrame:
     return scores.assign(risk_top_percent=(100 * rank / len(scores)).round(4))
 
 
-def stratify(db: Path, as_of: date, retrain: bool = False, say: Callable[[str], None] = print) -> int:
+def stratify(db: Path, as_of: date, retrain: bool = False, say: Callable[[str], None] = print, *,
+             auditor: Auditor) -> int:
     """Compute and store person_measures; return how many people it covers. The risk model stored in
     the store is used; one is trained (with its model card) if there is none or `retrain` is set. If
-    none can be trained (too little data), the risk columns are left empty and the reason is said."""
+    none can be trained (too little data), the risk columns are left empty and the reason is said. The
+    derivation of person-level rows is recorded by the auditor."""
+    policy.require(auditor.actor, policy.DERIVE)
     backend = connect(db, read_only=False)
     try:
         trained = None if retrain else risk.latest(backend.con)
         if trained is None:
             backend.disconnect()
-            trained = _train(db, retrain, say)
+            trained = _train(db, retrain, say, auditor)
             backend = connect(db, read_only=False)
         parts = stored_basics(backend, as_of)
         expr = person_measures(backend, as_of, parts)
@@ -68,15 +72,18 @@ def stratify(db: Path, as_of: date, retrain: bool = False, say: Callable[[str], 
             scores = ibis.memtable(risk_columns(risk.score(backend, trained, as_of, parts)))
             expr = expr.left_join(scores, "person_id").drop("person_id_right").order_by("person_id")
         backend.create_table(RESULT_TABLE, expr, overwrite=True)
-        return int(backend.table(RESULT_TABLE).count().execute())
+        people = int(backend.table(RESULT_TABLE).count().execute())
+        auditor.record(policy.DERIVE, f"{RESULT_TABLE} as of {as_of}", people=people,
+                       destination=f"{db} table {RESULT_TABLE}")
+        return people
     finally:
         backend.disconnect()
 
 
-def _train(db: Path, retrain: bool, say: Callable[[str], None]) -> risk.RiskModel | None:
+def _train(db: Path, retrain: bool, say: Callable[[str], None], auditor: Auditor) -> risk.RiskModel | None:
     say("retraining the risk model" if retrain else "no risk model in the store yet: training one")
     try:
-        trained = risk.train(Path(db), say=say)
+        trained = risk.train(Path(db), say=say, auditor=auditor)
     except risk.RiskModelError as exc:
         if retrain:
             raise

@@ -1,0 +1,228 @@
+"""The audit log: one append-only database of every release of personal data, written only by an `Auditor`.
+
+The audit database is chosen by a URL: `sqlite:///relative/path`, `sqlite:////absolute/path` (the default
+is a file beside the store) or `postgresql://user:password@host/database` (psycopg 3). It is never the
+analytical store: the web opens that read-only, and an audit record must survive a rebuilt store. The
+database itself refuses to change a record: on SQLite, triggers abort any UPDATE or DELETE; on PostgreSQL,
+triggers refuse UPDATE, DELETE and TRUNCATE, and `grant_writer` gives an application role INSERT and
+SELECT only.
+
+    auditor = Auditor(actor, open_audit("sqlite:///data/demo.audit.sqlite"))
+    auditor.record("export", "inpatient_spell", people=1234, destination="out/spells.parquet")
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from icsys.access.actor import Actor, ActorError
+from icsys.access.policy import ACTIONS
+from icsys.errors import InputError
+
+TABLE = "audit_record"
+COLUMNS = ("recorded_at", "actor_user", "actor_roles", "actor_organisations", "authentication", "action",
+           "purpose", "what", "people", "destination")
+APPEND_ONLY = "audit records are append-only"
+
+_SQLITE_DDL = [
+    f"""CREATE TABLE IF NOT EXISTS {TABLE} (
+        id INTEGER PRIMARY KEY AUTOINCREMENT, recorded_at TEXT NOT NULL, actor_user TEXT NOT NULL,
+        actor_roles TEXT NOT NULL, actor_organisations TEXT NOT NULL, authentication TEXT NOT NULL,
+        action TEXT NOT NULL, purpose TEXT, what TEXT NOT NULL, people INTEGER, destination TEXT NOT NULL)""",
+    f"""CREATE TRIGGER IF NOT EXISTS {TABLE}_no_update BEFORE UPDATE ON {TABLE}
+        BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY}'); END""",
+    f"""CREATE TRIGGER IF NOT EXISTS {TABLE}_no_delete BEFORE DELETE ON {TABLE}
+        BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY}'); END""",
+]
+_POSTGRES_DDL = [
+    f"""CREATE TABLE IF NOT EXISTS {TABLE} (
+        id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, recorded_at TIMESTAMPTZ NOT NULL,
+        actor_user TEXT NOT NULL, actor_roles TEXT NOT NULL, actor_organisations TEXT NOT NULL,
+        authentication TEXT NOT NULL, action TEXT NOT NULL, purpose TEXT, what TEXT NOT NULL, people BIGINT,
+        destination TEXT NOT NULL)""",
+    f"""CREATE OR REPLACE FUNCTION {TABLE}_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN RAISE EXCEPTION '{APPEND_ONLY}: % refused', TG_OP; END $$""",
+    f"DROP TRIGGER IF EXISTS {TABLE}_no_change ON {TABLE}",
+    f"""CREATE TRIGGER {TABLE}_no_change BEFORE UPDATE OR DELETE ON {TABLE}
+        FOR EACH ROW EXECUTE FUNCTION {TABLE}_refuse()""",
+    f"DROP TRIGGER IF EXISTS {TABLE}_no_truncate ON {TABLE}",
+    f"""CREATE TRIGGER {TABLE}_no_truncate BEFORE TRUNCATE ON {TABLE}
+        FOR EACH STATEMENT EXECUTE FUNCTION {TABLE}_refuse()""",
+    f"REVOKE UPDATE, DELETE, TRUNCATE ON {TABLE} FROM PUBLIC",
+]
+
+
+class AuditError(InputError):
+    """The audit database cannot be opened or written: nothing is released unrecorded."""
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    """One release of personal data: when, who (user, roles, organisations, how authenticated), what was
+    done (action), why (purpose), to what (a table, a cohort, a person), to how many people and where."""
+
+    actor: Actor
+    action: str
+    what: str
+    people: int | None
+    destination: str
+    recorded_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    def row(self) -> tuple[Any, ...]:
+        a = self.actor
+        return (self.recorded_at, a.user, ",".join(a.roles), ",".join(a.organisations), a.authentication,
+                self.action, a.purpose, self.what, self.people, self.destination)
+
+
+class AuditDatabase:
+    """The append-only audit database at `url`; the schema (and its refusals) is created when missing."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.kind, self.target = _parse(url)
+        self._ensure_schema()
+
+    def _connect(self) -> Any:
+        if self.kind == "sqlite":
+            path = Path(self.target)
+            if not path.parent.exists():
+                raise AuditError(f"audit database {self.url}: folder {path.parent} does not exist")
+            try:
+                return sqlite3.connect(path, timeout=30, isolation_level=None)
+            except sqlite3.Error as exc:
+                raise AuditError(f"audit database {self.url}: cannot open: {exc}") from exc
+        import psycopg
+
+        try:
+            return psycopg.connect(self.target, connect_timeout=10)
+        except psycopg.Error as exc:
+            raise AuditError(f"audit database {_redacted(self.url)}: cannot connect: {exc}") from exc
+
+    def _ensure_schema(self) -> None:
+        con = self._connect()
+        try:
+            if self.kind == "sqlite":
+                for ddl in _SQLITE_DDL:
+                    con.execute(ddl)
+            else:
+                with con.transaction():
+                    exists = con.execute("SELECT to_regclass(%s)", [TABLE]).fetchone()[0]
+                    if exists is None:  # the owner creates it once; an INSERT-only writer never needs to
+                        for ddl in _POSTGRES_DDL:
+                            con.execute(ddl)
+        except (sqlite3.Error, _pg_error()) as exc:
+            raise AuditError(f"audit database {_redacted(self.url)}: cannot prepare: {exc}") from exc
+        finally:
+            con.close()
+
+    def grant_writer(self, role: str) -> None:
+        """PostgreSQL: let `role` (an application's login) append and read records, nothing else."""
+        if self.kind != "postgresql":
+            raise AuditError("grant_writer is for a PostgreSQL audit database")
+        from psycopg import sql
+
+        con = self._connect()
+        try:
+            with con.transaction():
+                con.execute(sql.SQL("REVOKE ALL ON {} FROM {}").format(sql.Identifier(TABLE), sql.Identifier(role)))
+                con.execute(sql.SQL("GRANT INSERT, SELECT ON {} TO {}").format(sql.Identifier(TABLE),
+                                                                               sql.Identifier(role)))
+        finally:
+            con.close()
+
+    def append(self, record: AuditRecord) -> None:
+        marks = ", ".join(["?" if self.kind == "sqlite" else "%s"] * len(COLUMNS))
+        row = record.row()
+        if self.kind == "sqlite":
+            row = (record.recorded_at.isoformat(timespec="microseconds"), *row[1:])
+        con = self._connect()
+        try:
+            con.execute(f"INSERT INTO {TABLE} ({', '.join(COLUMNS)}) VALUES ({marks})", row)
+            if self.kind != "sqlite":
+                con.commit()
+        except (sqlite3.Error, _pg_error()) as exc:
+            raise AuditError(f"audit database {_redacted(self.url)}: the record could not be written ({exc}); "
+                             "nothing was released") from exc
+        finally:
+            con.close()
+
+    def records(self) -> list[dict[str, Any]]:
+        """Every record, oldest first, as plain values (times as ISO 8601 text)."""
+        con = self._connect()
+        try:
+            rows = con.execute(f"SELECT id, {', '.join(COLUMNS)} FROM {TABLE} ORDER BY id").fetchall()
+        finally:
+            con.close()
+        out = []
+        for row in rows:
+            record = dict(zip(("id", *COLUMNS), row, strict=True))
+            at = record["recorded_at"]
+            record["recorded_at"] = at.isoformat() if isinstance(at, datetime) else at
+            out.append(record)
+        return out
+
+
+def _pg_error() -> type[Exception]:
+    try:
+        import psycopg
+    except ImportError:  # pragma: no cover - psycopg is a dependency
+        return sqlite3.Error
+    return psycopg.Error
+
+
+def _parse(url: str) -> tuple[str, str]:
+    if url.startswith("sqlite:///"):
+        return "sqlite", url.removeprefix("sqlite:///") or ""
+    if url.startswith(("postgresql://", "postgres://")):
+        return "postgresql", url
+    raise AuditError(f"audit database {url!r}: use sqlite:///PATH or postgresql://USER@HOST/DATABASE")
+
+
+def _redacted(url: str) -> str:
+    """The URL without its password, for messages."""
+    if "@" in url and "://" in url:
+        scheme, rest = url.split("://", 1)
+        credentials, host = rest.rsplit("@", 1)
+        return f"{scheme}://{credentials.split(':', 1)[0]}@{host}"
+    return url
+
+
+def sqlite_url(path: Path | str) -> str:
+    return f"sqlite:///{Path(path)}"
+
+
+def beside(store: Path | str) -> str:
+    """The default audit database of a store: `<store name>.audit.sqlite` in the same folder."""
+    store = Path(store)
+    return sqlite_url(store.with_name(f"{store.stem}.audit.sqlite"))
+
+
+def open_audit(url: str) -> AuditDatabase:
+    return AuditDatabase(url)
+
+
+class Auditor:
+    """The only writer of audit records, for one actor. It refuses to exist, or to record, without one."""
+
+    def __init__(self, actor: Actor, database: AuditDatabase | str) -> None:
+        if not isinstance(actor, Actor):
+            raise ActorError("no actor: an audit record names who acted, so nothing is recorded or released")
+        self.actor = actor
+        self.database = database if isinstance(database, AuditDatabase) else open_audit(database)
+
+    def record(self, action: str, what: str, *, people: int | None, destination: str) -> AuditRecord:
+        """Write one record, before the release it describes is handed over (no record, no release)."""
+        who = self.actor
+        if not isinstance(who, Actor):
+            raise ActorError("no actor: an audit record names who acted")
+        if action not in ACTIONS:
+            raise ValueError(f"unknown action {action!r}; actions: {', '.join(ACTIONS)}")
+        if not what or not destination:
+            raise ValueError("an audit record says what was released and where to")
+        record = AuditRecord(actor=who, action=action, what=what, people=people, destination=destination)
+        self.database.append(record)
+        return record
