@@ -5,7 +5,7 @@ live there and in `icsys.access.policy`, never here."""
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
-from ninja import Header, Router
+from ninja import Header, Router, Status
 
 from icsys.care import services as s
 from icsys.care.schemas import (
@@ -63,7 +63,7 @@ def organisations(request: HttpRequest, kind: str | None = None):
 @router.post("/referrals", response={201: ReferralOut, **ERRORS, 422: Message})
 def create_referral(request: HttpRequest, body: ReferralIn):
     """A referral into the SPoA (the discharge support form). Unknown NHS numbers wait in the unmatched queue."""
-    return 201, s.create_referral(ctx(request), request.care_user, body.model_dump())
+    return Status(201, s.create_referral(ctx(request), request.care_user, body.model_dump()))
 
 
 @router.get("/referrals", response={200: list[ReferralOut], **ERRORS})
@@ -90,13 +90,13 @@ def resolve_referral(request: HttpRequest, referral_id: int, body: ResolveIn):
 @router.post("/referrals/{referral_id}/triage", response={201: list[TaskOut], **ERRORS, 422: Message})
 def triage(request: HttpRequest, referral_id: int, body: TriageIn):
     """The SPoA's triage: one task per service, each due by its standard."""
-    return 201, s.triage(ctx(request), request.care_user, referral_id, [t.model_dump() for t in body.tasks])
+    return Status(201, s.triage(ctx(request), request.care_user, referral_id, [t.model_dump() for t in body.tasks]))
 
 
 @router.post("/referrals/{referral_id}/discharge", response={201: NotificationOut, **ERRORS, 422: Message})
 def discharge(request: HttpRequest, referral_id: int, body: DischargeIn):
     """The discharge, notified to the registered practice."""
-    return 201, s.record_discharge(ctx(request), referral_id, body.discharged_at)
+    return Status(201, s.record_discharge(ctx(request), referral_id, body.discharged_at))
 
 
 @router.get("/notifications", response={200: list[NotificationOut], **ERRORS})
@@ -160,18 +160,18 @@ def timeline(request: HttpRequest, person_id: str):
 @router.post("/people/{person_id}/consent", response={201: ConsentOut, **ERRORS, 422: Message})
 def consent(request: HttpRequest, person_id: str, body: ConsentIn):
     """Consent to share the care plan given or withdrawn; it takes effect at once."""
-    return 201, s.record_consent(ctx(request), request.care_user, person_id, body.status, body.note)
+    return Status(201, s.record_consent(ctx(request), request.care_user, person_id, body.status, body.note))
 
 
 @router.post("/people/{person_id}/care-team", response={201: CareTeamOut, **ERRORS, 422: Message})
 def care_team(request: HttpRequest, person_id: str, body: CareTeamIn):
-    return 201, s.add_to_care_team(ctx(request), person_id, body.organisation, body.role_in_team, body.user)
+    return Status(201, s.add_to_care_team(ctx(request), person_id, body.organisation, body.role_in_team, body.user))
 
 
 @router.post("/people/{person_id}/break-glass", response={201: BreakGlassOut, **ERRORS, 422: Message})
 def break_glass(request: HttpRequest, person_id: str, body: BreakGlassIn):
     """Emergency access with a reason; it expires and the privacy officer reviews it."""
-    return 201, s.break_glass(ctx(request), request.care_user, person_id, body.reason)
+    return Status(201, s.break_glass(ctx(request), request.care_user, person_id, body.reason))
 
 
 @router.get("/people/{person_id}/urgent-care-summary", response={200: UrgentCareOut, **ERRORS})
@@ -200,7 +200,7 @@ def read_care_plan(request: HttpRequest, response: HttpResponse, person_id: str)
 @router.post("/people/{person_id}/care-plan", response={201: CarePlanOut, **ERRORS, 422: Message})
 def create_care_plan(request: HttpRequest, response: HttpResponse, person_id: str, body: CarePlanContent):
     plan, version = s.save_care_plan(ctx(request), request.care_user, person_id, body.model_dump(mode="json"), None)
-    return 201, _plan_response(response, plan, version)
+    return Status(201, _plan_response(response, plan, version))
 
 
 @router.put("/people/{person_id}/care-plan",
@@ -209,19 +209,19 @@ def update_care_plan(request: HttpRequest, response: HttpResponse, person_id: st
                      if_match: str | None = Header(default=None, alias="If-Match")):
     """A new version, only if If-Match names the current one; else 412 with the current version."""
     if not if_match:
-        return 428, {"detail": "If-Match: send the ETag of the version you edited"}
+        return Status(428, {"detail": "If-Match: send the ETag of the version you edited"})
     try:
         expected = int(if_match.strip().removeprefix("W/").strip('"'))
     except ValueError:
-        return 428, {"detail": f"If-Match: {if_match!r} is not a care plan version"}
+        return Status(428, {"detail": f"If-Match: {if_match!r} is not a care plan version"})
     try:
         plan, version = s.save_care_plan(ctx(request), request.care_user, person_id, body.model_dump(mode="json"),
                                          expected)
     except s.PreconditionFailed as exc:
         current = exc.current
         response["ETag"] = _etag(current.number)
-        return 412, plan_out(current.plan, current)
-    return 200, _plan_response(response, plan, version)
+        return Status(412, plan_out(current.plan, current))
+    return Status(200, _plan_response(response, plan, version))
 
 
 @router.get("/people/{person_id}/care-plan/versions", response={200: list[CarePlanOut], **ERRORS})

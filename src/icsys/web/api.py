@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.http import HttpRequest
-from ninja import NinjaAPI
+from ninja import NinjaAPI, Status
 from ninja.errors import AuthenticationError
 from ninja.errors import ValidationError as NinjaValidationError
 from ninja.security import APIKeyCookie, HttpBearer
@@ -72,13 +72,13 @@ def token(request: HttpRequest, body: TokenIn):
     try:
         user = sign_in(request, body.username, body.password)
     except Throttled as exc:
-        return 429, {"detail": str(exc)}
+        return Status(429, {"detail": str(exc)})
     if user is None:
-        return 401, {"detail": "user name or password not recognised"}
+        return Status(401, {"detail": "user name or password not recognised"})
     key, record = issue_token(user)
     actor = user.actor("token")
-    return 200, {"token": key, "expires_at": record.expires_at, "user": user.username, "role": user.role,
-                 "organisations": list(actor.organisations)}
+    return Status(200, {"token": key, "expires_at": record.expires_at, "user": user.username, "role": user.role,
+                 "organisations": list(actor.organisations)})
 
 
 @api.get("/me", response=MeOut, tags=["auth"])
