@@ -90,11 +90,14 @@ def link_people() -> None:
         link.link(auditor, person["nhs_number"], f"PDEMO{i:04d}", why="icsys care demo", allow_synthetic=True)
 
 
-def load_demo() -> dict[str, Any]:
+def load_demo(referrals: bool = True) -> dict[str, Any]:
+    """Organisations, users and people; with `referrals`, the demonstration's referrals, tasks and plans."""
     with transaction.atomic():
         orgs = load_organisations()
         users = load_users()
     link_people()
+    if not referrals:
+        return {"organisations": orgs, "users": sorted(users), "password": PASSWORD}
     practice = demo_practice().code
     u = users
     # Vera's referral, waiting for the SPoA's triage (the journey continues in the API).

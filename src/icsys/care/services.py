@@ -430,6 +430,10 @@ def respond_to_task(ctx: Ctx, user: m.User, task_id: int, *, accept: bool, owner
     return task
 
 
+# Done in one go: completing the task ends its episode (a package of care stays open until it ends).
+ONE_OFF_SERVICES = frozenset({"social_work_assessment", "chc_assessment", "urgent_community_response"})
+
+
 def complete_task(ctx: Ctx, task_id: int, *, outcome: str, weeks: int | None = None,
                   end_episode: bool = False) -> m.Task:
     """Done: the assessment made, the visit paid, the package set (weeks) or ended (end_episode)."""
@@ -444,7 +448,7 @@ def complete_task(ctx: Ctx, task_id: int, *, outcome: str, weeks: int | None = N
         task.outcome, task.weeks = outcome, weeks if weeks is not None else task.weeks
         task.version += 1
         task.save()
-        if end_episode:
+        if end_episode or task.service in ONE_OFF_SERVICES:
             task.episodes.filter(ended_at__isnull=True).update(ended_at=now)
         _close_if_done(task.referral, now)
         ctx.record(WRITE, f"care.task {task.id} completed person={task.person_id}", 1)

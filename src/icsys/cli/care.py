@@ -19,8 +19,8 @@ def _start(db: str, *, fresh: bool = False) -> None:
 
     if fresh and "://" not in db and Path(db).exists():
         fail(f"--db {db}: already exists; the demo loads into a new database")
-    if fresh:
-        runtime.write_demo_settings(db) if "://" not in db else None
+    if fresh and "://" not in db:
+        runtime.write_demo_settings(db)
     runtime.configure(db)
     runtime.migrate()
 
@@ -34,13 +34,19 @@ def migrate(db: CareDb) -> None:
 
 
 @app.command("demo")
-def demo(db: CareDb) -> None:
+def demo(
+    db: CareDb,
+    referrals: Annotated[bool, typer.Option("--referrals/--no-referrals",
+                                            help="Load the referrals, tasks and plans too (--no-referrals: only "
+                                                 "organisations, users and people, to walk a journey yourself).")]
+    = True,
+) -> None:
     """Load demonstration organisations, users, people, referrals and care plans (Vera's among them)."""
     with clear_errors():
         _start(db, fresh=True)
         from icsys.care.demo import PASSWORD, load_demo
 
-        summary = load_demo()
+        summary = load_demo(referrals=referrals)
     print(json.dumps(summary, indent=2, default=str))
     print(f"\nServe it:  icsys serve --db {db}   then sign in at http://127.0.0.1:8000/ "
           f"(e.g. sam.spoa / {PASSWORD}; every login is in docs/care.md)")
