@@ -90,11 +90,11 @@ def link_people() -> None:
         link.link(auditor, person["nhs_number"], f"PDEMO{i:04d}", why="icsys care demo", allow_synthetic=True)
 
 
+@transaction.atomic  # all or nothing in the care database
 def load_demo(referrals: bool = True) -> dict[str, Any]:
     """Organisations, users and people; with `referrals`, the demonstration's referrals, tasks and plans."""
-    with transaction.atomic():
-        orgs = load_organisations()
-        users = load_users()
+    orgs = load_organisations()
+    users = load_users()
     link_people()
     if not referrals:
         return {"organisations": orgs, "users": sorted(users), "password": PASSWORD}

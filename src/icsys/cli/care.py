@@ -17,9 +17,11 @@ CareDb = Annotated[str, typer.Option("--db", help="The care database: a SQLite f
 def _start(db: str, *, fresh: bool = False) -> None:
     from icsys.web import runtime
 
-    if fresh and "://" not in db and Path(db).exists():
-        fail(f"--db {db}: already exists; the demo loads into a new database")
     if fresh and "://" not in db:
+        if Path(db).exists():
+            fail(f"--db {db}: already exists; the demo loads into a new database")
+        if not Path(db).expanduser().resolve().parent.exists():
+            fail(f"--db {db}: folder {Path(db).expanduser().resolve().parent} does not exist")
         runtime.write_demo_settings(db)
     runtime.configure(db)
     runtime.migrate()
