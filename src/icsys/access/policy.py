@@ -14,6 +14,12 @@ Local roles (the command line's; the care service adds its own here, in the same
 | data_manager    | read, list, export, derive, load, audit | every organisation, identifiable          |
 | clinician       | read, list, export (direct care)     | only its organisations' people, identifiable |
 | privacy_officer | audit                                | the audit log, no person-level rows          |
+| care_coordinator, social_worker, mdt_lead | read, list, write, reidentify | people its organisations have a care relationship with |
+| administrator   | administer                           | users and organisations, no personal data    |
+
+The clinician also writes and re-identifies in the care service. There, the care rules (`care_refusal`,
+`care_scope`) add to the role: a legitimate relationship with the person, consent for a shared care plan,
+urgent care's summary regardless, break-glass.
 
 Pseudonymised means: `person_id` (the store's pseudonym) stays; the NHS number, postcode, names, address
 and contact details are withheld; dates of birth and death are given as year and month (`birth_month`,
