@@ -14,7 +14,8 @@ Local roles (the command line's; the care service adds its own here, in the same
 | data_manager    | read, list, export, derive, load, audit | every organisation, identifiable          |
 | clinician       | read, list, export (direct care)     | only its organisations' people, identifiable |
 | privacy_officer | audit                                | the audit log, no person-level rows          |
-| care_coordinator, social_worker, mdt_lead | read, list, write, reidentify | people its organisations have a care relationship with |
+| care_coordinator | read, list, write, reidentify         | people its organisations have a relationship with |
+| social_worker, mdt_lead | as care_coordinator           | as care_coordinator                          |
 | administrator   | administer                           | users and organisations, no personal data    |
 
 The clinician also writes and re-identifies in the care service. There, the care rules (`care_refusal`,
