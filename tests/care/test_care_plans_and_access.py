@@ -187,3 +187,14 @@ def test_querysets_are_scoped_in_one_place(api, vera):
     actor = Actor("kim.kent", ("clinician",), ("RVV",), authentication="test", purpose="direct care")
     assert list(Person.objects.visible_to(actor)) == []
     assert list_people(Ctx(actor, via="test")) == []
+
+
+def test_a_person_is_found_by_nhs_number_only_with_a_relationship(api, vera):
+    found = api("gita.gp").get("/api/people/lookup?nhs_number=999 000 0018")
+    assert found.status_code == 200 and found.json_body["id"] == VERA
+    assert api("kim.kent").get("/api/people/lookup?nhs_number=9990000018").status_code == 404
+    bad = api("gita.gp").get("/api/people/lookup?nhs_number=9990000019")
+    assert bad.status_code == 422 and "check digit" in bad.json_body["detail"][0]["msg"]
+    assert bad.json_body["detail"][0]["loc"] == ["query", "nhs_number"]
+    detail = api("gita.gp").get(f"/api/people/{VERA}").json_body
+    assert detail["nhs_number"] == "9990000018" and detail["person"]["family_name"] == "Hughes"

@@ -171,7 +171,7 @@ def read_person(ctx: Ctx, person_id: str) -> dict[str, Any]:
 def lookup(ctx: Ctx, nhs_number: str) -> m.Person:
     """A person by NHS number: resolved through the re-identification store (audited), then the policy."""
     ctx.require(READ)
-    number = _checked_number(nhs_number, "nhs_number")
+    number = _checked_number(nhs_number, "query.nhs_number")
     person_id = reidentification().resolve(ctx.auditor, number, why=f"{ctx.via} (lookup)",
                                            allow_synthetic=settings.ICSYS_ALLOW_TEST_NHS_NUMBERS)
     if person_id is None or not m.Person.objects.filter(pk=person_id).exists():

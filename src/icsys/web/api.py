@@ -39,7 +39,8 @@ api = NinjaAPI(title="icsys care coordination", version="1", auth=[BearerAuth(),
 
 @api.exception_handler(Invalid)
 def _invalid(request, exc: Invalid):
-    loc = ["body", *(exc.field or "").split(".")] if exc.field else ["body"]
+    parts = (exc.field or "").split(".") if exc.field else []
+    loc = parts if parts and parts[0] in ("query", "path", "body") else ["body", *parts]
     return api.create_response(request, {"detail": [{"loc": loc, "msg": exc.message, "type": "value_error"}]},
                                status=422)
 
