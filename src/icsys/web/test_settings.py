@@ -20,4 +20,7 @@ if _PG:
 ICSYS_AUDIT_URL = f"sqlite:///{_TMP / 'audit.sqlite'}"
 ICSYS_REID_URL = f"sqlite:///{_TMP / 'reid.sqlite'}"
 ICSYS_ALLOW_TEST_NHS_NUMBERS = True
+# Django sets the process's TZ from TIME_ZONE; the analytical tests (Spark's dates) share the process and
+# expect the machine's UTC, so the tests keep it.
+TIME_ZONE = "UTC"
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed only; production uses PBKDF2
