@@ -296,3 +296,20 @@ def break_glass_refusal(reason: str | None) -> str | None:
     if not reason or len(reason.strip()) < BREAK_GLASS_MIN_REASON:
         return f"break-glass needs a reason of at least {BREAK_GLASS_MIN_REASON} characters"
     return None
+
+
+CASE_LIST_ROLES = ("mdt_lead", "clinician")  # an MDT's case list is for those who give direct care
+
+
+def case_list_scope(actor: Actor, practices: dict[str, Iterable[str]]) -> Scope:
+    """What an MDT's case list may show `actor`: the registered people of its practices, a PCN's member
+    practices, a locality's (`practices`: organisation -> the practices under it), identifiable, for direct
+    care. Refused (AccessDenied) for any other role."""
+    require(actor, LIST, identifiable=True)
+    if not any(actor.has_role(r) for r in CASE_LIST_ROLES):
+        raise AccessDenied(f"{actor.user} ({', '.join(actor.roles)}) may not read an MDT case list: that is for "
+                           f"the role {' or '.join(CASE_LIST_ROLES)}")
+    orgs = set(actor.organisations)
+    for org in actor.organisations:
+        orgs |= set(practices.get(org, ()))
+    return Scope(role="mdt_case_list", identifiable=True, organisations=frozenset(orgs))

@@ -291,3 +291,38 @@ class BreakGlass(models.Model):
     reviewed_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
     reviewed_at = models.DateTimeField(null=True, blank=True)
     review_note = models.TextField(blank=True)
+
+
+class MdtMeeting(models.Model):
+    """A multidisciplinary team meeting of a PCN or locality, reviewing people from its case lists."""
+
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="mdt_meetings")
+    title = models.CharField(max_length=200)
+    held_at = models.DateTimeField()
+    case_list = models.CharField(max_length=40, blank=True, help_text="the case list it worked from")
+    created_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField(default=timezone.now)
+
+
+class MdtAttendee(models.Model):
+    meeting = models.ForeignKey(MdtMeeting, on_delete=models.CASCADE, related_name="attendees")
+    name = models.CharField(max_length=200)
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT)
+    role_in_team = models.CharField(max_length=100)
+    user = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT)
+
+
+class MdtDecision(models.Model):
+    """What the MDT decided about one person; its actions may become tasks for services."""
+
+    meeting = models.ForeignKey(MdtMeeting, on_delete=models.PROTECT, related_name="decisions")
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="mdt_decisions")
+    decision = models.TextField()
+    recorded_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    recorded_at = models.DateTimeField(default=timezone.now)
+
+
+class MdtAction(models.Model):
+    decision = models.ForeignKey(MdtDecision, on_delete=models.PROTECT, related_name="actions")
+    description = models.TextField()
+    task = models.OneToOneField(Task, null=True, blank=True, on_delete=models.PROTECT, related_name="mdt_action")

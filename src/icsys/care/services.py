@@ -642,7 +642,8 @@ def audit_log(ctx: Ctx, *, user: str | None = None, person: str | None = None, l
 
 
 def timeline(ctx: Ctx, person_id: str) -> list[dict[str, Any]]:
-    """A person's journey on one line: referrals, tasks, alerts, notifications, plan versions, consent."""
+    """A person's journey on one line: referrals, tasks, alerts, notifications, plan versions, consent,
+    MDT decisions."""
     person = person_for(ctx, person_id)
     events: list[dict[str, Any]] = []
     for r in person.referrals.all():
@@ -659,9 +660,136 @@ def timeline(ctx: Ctx, person_id: str) -> list[dict[str, Any]]:
             events.append({"at": v.saved_at, "kind": "care_plan", "id": v.number, "what": f"care plan v{v.number}"})
     for c in person.consents.all():
         events.append({"at": c.recorded_at, "kind": "consent", "id": c.id, "what": f"consent {c.status}"})
+    for d in person.mdt_decisions.select_related("meeting"):
+        events.append({"at": d.recorded_at, "kind": "mdt_decision", "id": d.id,
+                       "what": f"MDT {d.meeting.title}: {d.decision}"})
     events.sort(key=lambda e: (e["at"], e["kind"]))
     ctx.record(READ, f"care.timeline person={person.id}", 1)
     return events
 
 
 
+
+
+# --- MDT case management --------------------------------------------------------------------------------
+def practices_under(codes: list[str] | tuple[str, ...]) -> dict[str, list[str]]:
+    """Each organisation's practices: a practice itself, a PCN's members, a locality's (ICP's) PCNs' members."""
+    out: dict[str, list[str]] = {}
+    for code in codes:
+        found, level = [], m.Organisation.objects.filter(pk=code)
+        for _ in range(3):
+            found += [o.code for o in level if o.kind == "practice"]
+            level = m.Organisation.objects.filter(parent__in=level)
+        out[code] = sorted(found)
+    return out
+
+
+def mdt_case_list(ctx: Ctx, name: str, as_of: Any = None) -> list[dict[str, Any]]:
+    """An MDT case list (icsys.care.population.CASE_LISTS) of the people of the actor's practices, from the
+    analytical store; each row says whether the person is known to the care service and visible here."""
+    from icsys.access.policy import AccessDenied as Denied
+    from icsys.care import population
+    from icsys.errors import InputError
+
+    ctx.require(LIST)
+    if name not in population.CASE_LISTS:
+        raise Invalid(f"list: choose one of {', '.join(population.CASE_LISTS)}", field="list")
+    try:
+        rows = population.case_list(settings.ICSYS_STORE, ctx.actor, name, practices_under(ctx.actor.organisations),
+                                    as_of)
+    except Denied as exc:
+        raise Forbidden(str(exc)) from exc
+    except InputError as exc:
+        raise Conflict(str(exc)) from exc
+    known = set(m.Person.objects.visible_to(ctx.actor).filter(pk__in=[r["person_id"] for r in rows])
+                .values_list("pk", flat=True))
+    for row in rows:
+        row["in_care_service"] = row["person_id"] in known
+    ctx.record(LIST, f"care.mdt_case_list {name}", len(rows))
+    return rows
+
+
+def create_meeting(ctx: Ctx, user: m.User, *, organisation: str, title: str, held_at: datetime,
+                   case_list: str = "", attendees: list[dict[str, Any]] | None = None) -> m.MdtMeeting:
+    """An MDT meeting of the lead's PCN or locality, with its attendees."""
+    ctx.require(WRITE)
+    ctx.require_role("mdt_lead", doing="hold an MDT meeting")
+    org = _organisation(organisation, "organisation")
+    ctx.member_of(org.code, "hold another organisation's MDT")
+    if not title.strip():
+        raise Invalid("title: give the meeting a title", field="title")
+    with transaction.atomic():
+        meeting = m.MdtMeeting.objects.create(organisation=org, title=title.strip(), held_at=held_at,
+                                              case_list=case_list, created_by=user)
+        for i, a in enumerate(attendees or []):
+            where = f"attendees.{i}"
+            if not (a.get("name") or "").strip():
+                raise Invalid(f"{where}.name: give the attendee's name", field=f"{where}.name")
+            m.MdtAttendee.objects.create(meeting=meeting, name=a["name"].strip(),
+                                         organisation=_organisation(a["organisation"], f"{where}.organisation"),
+                                         role_in_team=a.get("role_in_team", ""))
+        ctx.record(WRITE, f"care.mdt_meeting {meeting.id}", 0)
+    return meeting
+
+
+def meetings_for(ctx: Ctx) -> list[m.MdtMeeting]:
+    ctx.require(LIST)
+    return list(m.MdtMeeting.objects.filter(organisation__in=ctx.actor.organisations).order_by("-held_at"))
+
+
+def meeting_for(ctx: Ctx, meeting_id: int) -> m.MdtMeeting:
+    """A meeting of one of the actor's organisations (else NotFound); its decisions' people are recorded."""
+    ctx.require(READ)
+    meeting = m.MdtMeeting.objects.filter(pk=meeting_id, organisation__in=ctx.actor.organisations).first()
+    if meeting is None:
+        raise NotFound(f"no MDT meeting {meeting_id} that you may see")
+    people = set(meeting.decisions.values_list("person_id", flat=True))
+    ctx.record(READ, f"care.mdt_meeting {meeting.id} " + " ".join(f"person={p}" for p in sorted(people)),
+               len(people))
+    return meeting
+
+
+def record_decision(ctx: Ctx, user: m.User, meeting_id: int, person_id: str, decision: str,
+                    actions: list[dict[str, Any]] | None = None) -> m.MdtDecision:
+    """The MDT's decision about a person it may see; an action naming a service and organisation becomes
+    a task offered to it, due by its standard, like the SPoA's."""
+    meeting = meeting_for(ctx, meeting_id)
+    ctx.require_role("mdt_lead", doing="record an MDT decision")
+    person = person_for(ctx, person_id, action=WRITE)
+    if not decision.strip():
+        raise Invalid("decision: say what the MDT decided", field="decision")
+    now = _now()
+    with transaction.atomic():
+        made = m.MdtDecision.objects.create(meeting=meeting, person=person, decision=decision.strip(),
+                                            recorded_by=user, recorded_at=now)
+        for i, a in enumerate(actions or []):
+            where = f"actions.{i}"
+            if not (a.get("description") or "").strip():
+                raise Invalid(f"{where}.description: say what is to be done", field=f"{where}.description")
+            task = None
+            if a.get("service"):
+                if a["service"] not in dict(m.SERVICES):
+                    raise Invalid(f"{where}.service: unknown service {a['service']!r}", field=f"{where}.service")
+                org = _organisation(a.get("organisation") or "", f"{where}.organisation")
+                standard = standard_for(a["service"])
+                task = m.Task.objects.create(person=person, service=a["service"], organisation=org,
+                                             standard=standard.code, note=a["description"], created_by=user,
+                                             created_at=now, due_at=standard.due(now))
+            m.MdtAction.objects.create(decision=made, description=a["description"].strip(), task=task)
+        ctx.record(WRITE, f"care.mdt_decision {made.id} person={person.id}", 1)
+    return made
+
+
+def meeting_record(meeting: m.MdtMeeting) -> dict[str, Any]:
+    """A meeting (already released by meeting_for) as plain data: for the API and the page alike."""
+    return {"id": meeting.id, "organisation": meeting.organisation_id, "title": meeting.title,
+            "held_at": meeting.held_at, "case_list": meeting.case_list,
+            "attendees": [{"name": a.name, "organisation": a.organisation_id, "role_in_team": a.role_in_team}
+                          for a in meeting.attendees.order_by("id")],
+            "decisions": [{"id": d.id, "person_id": d.person_id, "decision": d.decision,
+                           "recorded_by": d.recorded_by.username, "recorded_at": d.recorded_at,
+                           "actions": [{"description": a.description, "task": a.task_id,
+                                        "service": a.task.service if a.task else None,
+                                        "organisation": a.task.organisation_id if a.task else None}
+                                       for a in d.actions.select_related("task").order_by("id")]}
+                          for d in meeting.decisions.select_related("recorded_by").order_by("id")]}

@@ -14,6 +14,7 @@ from ninja.security import APIKeyCookie, HttpBearer
 
 from icsys.access import AccessDenied
 from icsys.care.api import router as care_router
+from icsys.care.mdt_api import router as mdt_router
 from icsys.care.schemas import MeOut, Message, TokenIn, TokenOut
 from icsys.care.services import CareError, Invalid
 from icsys.web.auth import Throttled, issue_token, sign_in
@@ -90,3 +91,4 @@ def me(request: HttpRequest):
 
 
 api.add_router("/", care_router)
+api.add_router("/mdt", mdt_router)

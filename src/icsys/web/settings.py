@@ -47,6 +47,8 @@ DATABASES = {"default": database_from_url(CARE_DB)}
 ICSYS_AUDIT_URL = os.environ.get("ICSYS_AUDIT_URL") or _beside(DATABASES["default"], "audit")
 ICSYS_REID_URL = os.environ.get("ICSYS_REID_URL") or _beside(DATABASES["default"], "reid")
 # Synthetic-range NHS numbers (9xx) are accepted only in a demonstration or a test system.
+# The analytical store the MDT case lists read (read-only): person_measures, medication, clinical_event.
+ICSYS_STORE = os.environ.get("ICSYS_STORE") or "data/demo.duckdb"
 ICSYS_ALLOW_TEST_NHS_NUMBERS = os.environ.get("ICSYS_ALLOW_TEST_NHS_NUMBERS", "0") == "1"
 
 DEBUG = os.environ.get("ICSYS_DEBUG", "0") == "1"
