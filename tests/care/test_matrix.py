@@ -9,7 +9,7 @@ import json
 import pytest
 
 from icsys.care import demo
-from icsys.care.models import BreakGlass, CarePlanVersion, Consent, Referral, Task
+from icsys.care.models import BreakGlass, CarePlanVersion, Consent, MdtDecision, MdtMeeting, Referral, Task, User
 
 pytestmark = pytest.mark.django_db
 VERA = "PDEMO0001"
@@ -37,13 +37,16 @@ ENDPOINTS = [
     ("POST", "/api/tasks/{task}/decline", {"reason": "no"}),
     ("POST", "/api/tasks/{task}/complete", {"outcome": "done"}),
     ("POST", "/api/break-glass/{grant}/review", {"note": "seen"}),
+    ("GET", "/api/mdt/meetings/{meeting}", None),
+    ("POST", "/api/mdt/meetings/{meeting}/decisions", {"person_id": VERA, "decision": "seen"}),
 ]
 LISTS = ["/api/people", "/api/referrals", "/api/referrals/unmatched", "/api/tasks", "/api/notifications"]
 # endpoints without another organisation's ids: sign-in, who am I, the organisations (no personal data),
 # break-glass itself (any clinician may, with a reason: tested on its own), the privacy officer's views
 NOT_IN_MATRIX = {"/api/auth/token", "/api/me", "/api/organisations", "/api/people/{person_id}/break-glass",
                  "/api/audit", "/api/break-glass", "/api/referrals", "/api/people", "/api/tasks",
-                 "/api/notifications", "/api/referrals/unmatched", "/api/people/lookup"}
+                 "/api/notifications", "/api/referrals/unmatched", "/api/people/lookup",
+                 "/api/mdt/meetings", "/api/mdt/case-lists/{name}"}  # case lists: scoped, tested in test_mdt
 
 
 @pytest.fixture
@@ -59,19 +62,24 @@ def vera_ids(api, vera_form):
     api("ada.discharge").post(f"/api/referrals/{referral}/discharge", {"discharged_at": "2026-01-01T10:00:00Z"})
     grant = api("pat.paramedic").post(f"/api/people/{VERA}/break-glass",
                                       {"reason": "collapsed at home, no history to hand"}).json_body["id"]
-    return {"person": VERA, "referral": referral, "task": tasks[0]["id"], "grant": grant}
+    meeting = MdtMeeting.objects.create(organisation_id=demo.demo_practice().parent_id, title="Frailty MDT",
+                                        held_at="2026-01-02T10:00:00Z", created_by=User.objects.get(username="mo.mdt"))
+    MdtDecision.objects.create(meeting=meeting, person_id=VERA, decision="Walk to the shops: physiotherapy",
+                               recorded_by=meeting.created_by)
+    return {"person": VERA, "referral": referral, "task": tasks[0]["id"], "grant": grant, "meeting": meeting.id}
 
 
 def state() -> tuple:
     return (Referral.objects.count(), list(Task.objects.values_list("status", "version")),
             CarePlanVersion.objects.count(), Consent.objects.count(),
-            list(BreakGlass.objects.values_list("reviewed_at", flat=True)))
+            list(BreakGlass.objects.values_list("reviewed_at", flat=True)), MdtDecision.objects.count())
 
 
 def test_the_matrix_covers_every_endpoint_with_an_id(client):
     paths = set(client.get("/api/openapi.json").json()["paths"])
     covered = {p.split("?")[0].replace("{person}", "{person_id}").replace("{referral}", "{referral_id}")
-               .replace("{task}", "{task_id}").replace("{grant}", "{grant_id}") for _, p, _ in ENDPOINTS}
+               .replace("{task}", "{task_id}").replace("{grant}", "{grant_id}")
+               .replace("{meeting}", "{meeting_id}") for _, p, _ in ENDPOINTS}
     assert paths - NOT_IN_MATRIX == covered - NOT_IN_MATRIX
     assert paths - NOT_IN_MATRIX - covered == set()
 
@@ -83,6 +91,8 @@ def test_other_organisations_ids_give_403_or_404_and_nothing_of_vera(api, vera_i
     for method, template, body in ENDPOINTS:
         if user == "priya.privacy" and "/review" in template:
             continue  # the privacy officer's own work
+        if user == "mo.mdt" and template == "/api/mdt/meetings/{meeting}":
+            continue  # his own PCN's meeting: it opens, without Vera's decision (below)
         path = template.format(**vera_ids)
         headers = {"HTTP_IF_MATCH": '"1"'} if method == "PUT" else {}
         response = client.call(method, path, body, **headers)
@@ -91,6 +101,12 @@ def test_other_organisations_ids_give_403_or_404_and_nothing_of_vera(api, vera_i
         assert not [p for p in PROTECTED if p in text], (user, path, text)
         assert set(json.loads(text)) == {"detail"}
     assert state() == before
+
+
+def test_an_mdt_meeting_shows_only_decisions_about_people_the_reader_may_see(api, vera_ids):
+    record = api("mo.mdt").get(f"/api/mdt/meetings/{vera_ids['meeting']}")
+    assert record.status_code == 200 and record.json_body["decisions"] == []
+    assert not [p for p in PROTECTED if p in record.content.decode()]
 
 
 @pytest.mark.parametrize("user", OUTSIDERS)

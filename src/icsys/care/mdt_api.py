@@ -83,7 +83,8 @@ def create_meeting(request: HttpRequest, body: MeetingIn):
 @router.get("/meetings/{meeting_id}", response={200: dict, **ERRORS})
 def meeting(request: HttpRequest, meeting_id: int):
     """The meeting record: attendees, decisions and their actions (with the task each became)."""
-    return s.meeting_record(s.meeting_for(ctx(request), meeting_id))
+    c = ctx(request)
+    return s.meeting_record(c, s.meeting_for(c, meeting_id))
 
 
 @router.post("/meetings/{meeting_id}/decisions", response={201: Created, **ERRORS})

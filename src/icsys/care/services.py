@@ -743,10 +743,15 @@ def meeting_for(ctx: Ctx, meeting_id: int) -> m.MdtMeeting:
     meeting = m.MdtMeeting.objects.filter(pk=meeting_id, organisation__in=ctx.actor.organisations).first()
     if meeting is None:
         raise NotFound(f"no MDT meeting {meeting_id} that you may see")
-    people = set(meeting.decisions.values_list("person_id", flat=True))
+    people = set(_visible_decisions(ctx, meeting).values_list("person_id", flat=True))
     ctx.record(READ, f"care.mdt_meeting {meeting.id} " + " ".join(f"person={p}" for p in sorted(people)),
                len(people))
     return meeting
+
+
+def _visible_decisions(ctx: Ctx, meeting: m.MdtMeeting) -> QuerySet[m.MdtDecision]:
+    """A meeting's decisions about people the actor may still see (a relationship can end)."""
+    return meeting.decisions.filter(person__in=m.Person.objects.visible_to(ctx.actor))
 
 
 def record_decision(ctx: Ctx, user: m.User, meeting_id: int, person_id: str, decision: str,
@@ -780,8 +785,9 @@ def record_decision(ctx: Ctx, user: m.User, meeting_id: int, person_id: str, dec
     return made
 
 
-def meeting_record(meeting: m.MdtMeeting) -> dict[str, Any]:
-    """A meeting (already released by meeting_for) as plain data: for the API and the page alike."""
+def meeting_record(ctx: Ctx, meeting: m.MdtMeeting) -> dict[str, Any]:
+    """A meeting (released by meeting_for) as plain data, for the API and the page alike: only decisions
+    about people the actor may see."""
     return {"id": meeting.id, "organisation": meeting.organisation_id, "title": meeting.title,
             "held_at": meeting.held_at, "case_list": meeting.case_list,
             "attendees": [{"name": a.name, "organisation": a.organisation_id, "role_in_team": a.role_in_team}
@@ -792,4 +798,4 @@ def meeting_record(meeting: m.MdtMeeting) -> dict[str, Any]:
                                         "service": a.task.service if a.task else None,
                                         "organisation": a.task.organisation_id if a.task else None}
                                        for a in d.actions.select_related("task").order_by("id")]}
-                          for d in meeting.decisions.select_related("recorded_by").order_by("id")]}
+                          for d in _visible_decisions(ctx, meeting).select_related("recorded_by").order_by("id")]}

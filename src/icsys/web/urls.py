@@ -1,4 +1,4 @@
-from django.urls import path
+from django.urls import include, path
 
 from icsys.web import views
 from icsys.web.api import api
@@ -7,5 +7,6 @@ urlpatterns = [
     path("api/", api.urls),
     path("accounts/login/", views.sign_in_page, name="login"),
     path("accounts/logout/", views.sign_out, name="logout"),
-    path("", views.home, name="home"),
+    path("static/<str:name>", views.static_file, name="static"),
+    path("", include("icsys.care.urls")),
 ]

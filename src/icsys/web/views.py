@@ -1,13 +1,15 @@
-"""The few pages of the project so far: sign-in (session with CSRF, throttled), sign-out and a home page.
-The role pages (SPoA queue, task lists, plan editor, audit view) come next and call icsys.care.services."""
+"""The web front door's own pages: sign-in (session with CSRF, throttled), sign-out, and the style sheet,
+served from the package (no CDN). The role pages are icsys.care.pages."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from django import forms
 from django.contrib.auth import login, logout
-from django.contrib.auth.decorators import login_required
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_http_methods
 
 from icsys.web.auth import Throttled, sign_in
@@ -32,7 +34,9 @@ def sign_in_page(request: HttpRequest) -> HttpResponse:
             if user is not None:
                 login(request, user)
                 request.session["authentication"] = "session"
-                return redirect(request.GET.get("next") or "/")
+                target = request.GET.get("next") or "/"
+                safe = url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()})
+                return redirect(target if safe else "/")
             form.add_error(None, "User name or password not recognised.")
             status = 401
     return render(request, "web/sign_in.html", {"form": form}, status=status)
@@ -44,6 +48,15 @@ def sign_out(request: HttpRequest) -> HttpResponse:
     return redirect("/accounts/login/")
 
 
-@login_required
-def home(request: HttpRequest) -> HttpResponse:
-    return render(request, "web/home.html", {"actor": request.actor})
+STATIC = Path(__file__).with_name("static")
+STATIC_TYPES = {".css": "text/css; charset=utf-8"}
+
+
+def static_file(request: HttpRequest, name: str) -> HttpResponse:
+    """A file of icsys/web/static (only those, by name): the pages need nothing from outside."""
+    path = STATIC / name
+    if path.suffix not in STATIC_TYPES or path.parent != STATIC or not path.is_file():
+        raise Http404(name)
+    response = HttpResponse(path.read_bytes(), content_type=STATIC_TYPES[path.suffix])
+    response["Cache-Control"] = "max-age=3600"
+    return response
