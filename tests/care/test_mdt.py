@@ -5,65 +5,25 @@ and the decision on the person's timeline."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
-import duckdb
 import pytest
 from django.conf import settings
 from django.utils import timezone
 
 from icsys.access import open_audit
 from icsys.care import demo
-from icsys.care.models import Organisation, Task
+from icsys.care.models import Task
 
 pytestmark = pytest.mark.django_db
-AS_OF = date(2026, 3, 31)
-RISPERIDONE_LOW = "408155001"  # codes/medicines_optimisation.csv: low_dose_antipsychotic
-OLANZAPINE_10 = "321586008"  # codes/medications.csv: smi, not a low dose
-DEMENTIA = "52448006"
-REVIEW = "182836005"
-TEN_MEDICINES = ["319283006", "318885001", "317919004", "320000009", "319740004", "318420003", "325278007",
-                 "703677007", "320144000", "320186002"]
-
-
-def other_pcn_practice(practice: str) -> str:
-    mine = Organisation.objects.get(pk=practice).parent_id
-    return Organisation.objects.filter(kind="practice").exclude(parent_id=mine).order_by("code").first().code
+TASK_DAY = timedelta(hours=24)
 
 
 @pytest.fixture
-def store(tmp_path, practice, settings):
-    """Seven people, each in or out of a list for one reason (hand-worked below)."""
-    elsewhere = other_pcn_practice(practice)
-    people = [  # person_id, practice, efi, efi2, risk, top %, segment, ltc
-        ("PDEMO0001", practice, "severe", "severe", 0.41, 1.0, "frailty", 4),  # Vera: frail, dementia, risperidone
-        ("S2", practice, "fit", None, 0.05, 60.0, "healthy", 0),  # 10 medicines, no review: polypharmacy
-        ("S3", practice, "mild", "mild", 0.08, 40.0, "ltc", 1),  # 10 medicines, reviewed 100 days ago: not
-        ("S4", elsewhere, "severe", "severe", 0.50, 0.5, "frailty", 5),  # another PCN: never in mo.mdt's lists
-        ("S5", practice, "mild", "fit", 0.10, 30.0, "ltc", 3),  # dementia, risperidone 200 days ago: not
-        ("S6", practice, "fit", "moderate", 0.30, 4.0, "ltc", 2),  # dementia on olanzapine 10 mg: not low dose
-        ("S7", practice, "moderate", "mild", 0.20, 10.0, "ltc", 3),  # frail, complex
-    ]
-    meds = [("PDEMO0001", RISPERIDONE_LOW, AS_OF - timedelta(days=30)),
-            ("S5", RISPERIDONE_LOW, AS_OF - timedelta(days=200)), ("S6", OLANZAPINE_10, AS_OF - timedelta(days=10))]
-    meds += [(p, code, AS_OF - timedelta(days=40 + i)) for p in ("S2", "S3") for i, code in enumerate(TEN_MEDICINES)]
-    meds += [("S4", code, AS_OF - timedelta(days=5)) for code in TEN_MEDICINES]
-    events = [(p, DEMENTIA, date(2024, 1, 1)) for p in ("PDEMO0001", "S5", "S6")]
-    events.append(("S3", REVIEW, AS_OF - timedelta(days=100)))
-    events.append(("S2", REVIEW, AS_OF - timedelta(days=400)))  # over a year ago: due again
-    path = tmp_path / "store.duckdb"
-    con = duckdb.connect(str(path))
-    con.execute("CREATE TABLE person_measures (person_id VARCHAR, practice_code VARCHAR, efi_category VARCHAR, "
-                "efi2_category VARCHAR, risk_emergency_admission_12m DOUBLE, risk_top_percent DOUBLE, "
-                "segment VARCHAR, ltc_count INTEGER, as_of DATE)")
-    con.executemany("INSERT INTO person_measures VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", [(*p, AS_OF) for p in people])
-    con.execute("CREATE TABLE medication (person_id VARCHAR, dmd_code VARCHAR, issue_date DATE)")
-    con.executemany("INSERT INTO medication VALUES (?, ?, ?)", meds)
-    con.execute("CREATE TABLE clinical_event (person_id VARCHAR, snomed_code VARCHAR, event_date DATE)")
-    con.executemany("INSERT INTO clinical_event VALUES (?, ?, ?)", events)
-    con.close()
-    settings.ICSYS_STORE = str(path)
-    return path
+def store(tmp_path, practice, settings, make_store):
+    """Seven people, each in or out of a list for one reason (conftest.write_store, hand-worked there)."""
+    settings.ICSYS_STORE = str(make_store(tmp_path / "store.duckdb", practice))
+    return settings.ICSYS_STORE
 
 
 def ids(api, user: str, name: str) -> list[str]:
@@ -121,7 +81,7 @@ def test_meeting_decision_and_action_become_a_task_on_the_timeline(api, vera_for
     assert decision.status_code == 201, decision.content
     task = Task.objects.get(person_id="PDEMO0001", service="district_nursing", referral=None)
     assert task.organisation_id == "NQV" and task.status == "offered"
-    assert task.due_at - task.created_at == timedelta(hours=24)  # assessment within 24 hours (standards.toml)
+    assert task.due_at - task.created_at == TASK_DAY  # assessment within 24 hours (standards.toml)
     assert task.id in [t["id"] for t in api("dina.nurse").get("/api/tasks").json_body]
     kinds = [e["kind"] for e in mo.get("/api/people/PDEMO0001/timeline").json_body]
     assert "mdt_decision" in kinds and "referral" in kinds

@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from functools import wraps
 from typing import Any
 
+from django.conf import settings
 from django.contrib.auth.decorators import login_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -20,6 +21,7 @@ from django.views.decorators.http import require_http_methods
 from pydantic import BaseModel, ValidationError
 
 from icsys.access.policy import AccessDenied
+from icsys.access.reidentify import NhsNumberError, check_nhs_number
 from icsys.care import models as m
 from icsys.care import population
 from icsys.care import services as s
@@ -46,6 +48,19 @@ class Errors(dict):
 
 class Values(Errors):
     """What was typed, by field; "" for a field not typed."""
+
+
+EVENT_LABELS = {"referral": "Referral", "task": "Task", "warning": "Warning", "breach": "Breach",
+                "discharge_notification": "Discharge notification", "care_plan": "Care plan", "consent": "Consent",
+                "mdt_decision": "MDT decision"}
+READABLE = {**SERVICE_NAMES, **dict(m.REFERRAL_SOURCES)}
+
+
+def readable(text: str) -> str:
+    """The timeline's words for people: service and source codes by their names."""
+    for code in sorted(READABLE, key=len, reverse=True):
+        text = text.replace(code, READABLE[code])
+    return text
 
 
 def page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
@@ -80,7 +95,7 @@ def validated(schema: type[BaseModel], data: dict[str, Any]) -> tuple[BaseModel 
         for e in exc.errors():
             where = str(e["loc"][0]) if e["loc"] else "form"
             label = FIELD_LABELS.get(where, where.replace("_", " "))
-            errors.setdefault(where, f"{label}: {e['msg'].removeprefix('Value error, ')}")
+            errors.setdefault(where, f"{label}: {plain(e)}")
         return None, errors
 
 
@@ -92,6 +107,17 @@ FIELD_LABELS = {"nhs_number": "NHS number", "given_name": "Given name", "family_
                 "decision": "Decision", "person_id": "Person", "carers": "Carer", "held_at": "Date and time"}
 
 
+def plain(error: dict[str, Any]) -> str:
+    """Pydantic's message in plain words for the commonest cases."""
+    if error["type"] == "missing" or (error["type"] == "string_too_short" and error["ctx"]["min_length"] == 1):
+        return "enter it"
+    if error["type"] in ("date_from_datetime_parsing", "date_parsing", "date_from_datetime_inexact"):
+        return "enter a real date, for example 14/05/1946"
+    if error["type"].startswith("int_"):
+        return "enter a whole number"
+    return error["msg"].removeprefix("Value error, ")
+
+
 def invalid(exc: s.Invalid) -> Errors:
     where = (exc.field or "form").split(".")[0]
     return Errors({where: exc.message})
@@ -100,7 +126,9 @@ def invalid(exc: s.Invalid) -> Errors:
 # --- home and people -----------------------------------------------------------------------------------
 @page
 def home(request: HttpRequest, ctx: s.Ctx) -> HttpResponse:
-    return render(request, "care/home.html", {"role": ctx.actor.roles[0]})
+    practice = m.Organisation.objects.filter(code__in=ctx.actor.organisations, kind="practice").exists()
+    notices = s.notifications_for(ctx) if practice else []
+    return render(request, "care/home.html", {"role": ctx.actor.roles[0], "notices": notices, "practice": practice})
 
 
 @page
@@ -128,7 +156,8 @@ def person(request: HttpRequest, ctx: s.Ctx, person_id: str) -> HttpResponse:
         except s.Invalid as exc:
             errors = invalid(exc)
     detail = s.read_person(ctx, person_id)
-    events = s.timeline(ctx, person_id)
+    events = [{**e, "label": EVENT_LABELS.get(e["kind"], e["kind"]), "what": readable(e["what"])}
+              for e in s.timeline(ctx, person_id)]
     teams = m.Organisation.objects.filter(kind__in=["pcn", "community", "social_care", "home_care", "practice"])
     return render(request, "care/person.html", {**detail, "events": events, "errors": errors,
                                                 "organisations": teams.order_by("kind", "name")},
@@ -167,6 +196,10 @@ def new_referral(request: HttpRequest, ctx: s.Ctx) -> HttpResponse:
     if request.method == "POST":
         values = Values(_referral_data(request.POST, ctx.actor.organisations))
         body, errors = validated(ReferralIn, values)
+        try:  # the NHS number's check digit and range, with the rest (the service checks it again)
+            check_nhs_number(values["nhs_number"], allow_synthetic=settings.ICSYS_ALLOW_TEST_NHS_NUMBERS)
+        except NhsNumberError as exc:
+            errors["nhs_number"], body = f"NHS number: {exc}", None
         if body is not None:
             try:
                 referral = s.create_referral(ctx, request.care_user, body.model_dump())
