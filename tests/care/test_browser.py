@@ -219,7 +219,7 @@ def test_veras_journey_through_the_pages(served, browser, make_store):
     make_store(served["store"], practice, served["elsewhere"])
     mo = User(browser, base, "mo.mdt")
     mo.go("/mdt/?list=dementia_low_dose_antipsychotic")
-    assert [c.inner_text() for c in mo.page.locator("tbody tr td:first-child a").all()] == [VERA]
+    assert [c.inner_text() for c in mo.page.locator("tbody tr td:first-child a").all()] == ["Vera Hughes"]
     mo.go("/mdt/?list=frail")
     check(mo, "06-mdt-case-list")
     mo.page.get_by_label("Title").fill("Frailty MDT, Medway")

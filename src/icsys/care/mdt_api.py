@@ -30,6 +30,7 @@ class CaseOut(Schema):
     segment: str | None = None
     ltc_count: int | None = None
     in_care_service: bool
+    name: str | None = None  # for people known to the care service whom the actor may see
 
 
 class AttendeeIn(Strict):

@@ -156,6 +156,8 @@ def person(request: HttpRequest, ctx: s.Ctx, person_id: str) -> HttpResponse:
         except s.Invalid as exc:
             errors = invalid(exc)
     detail = s.read_person(ctx, person_id)
+    number = detail["nhs_number"] or ""
+    detail["nhs_number"] = f"{number[:3]} {number[3:6]} {number[6:]}" if len(number) == 10 else number
     events = [{**e, "label": EVENT_LABELS.get(e["kind"], e["kind"]), "what": readable(e["what"])}
               for e in s.timeline(ctx, person_id)]
     teams = m.Organisation.objects.filter(kind__in=["pcn", "community", "social_care", "home_care", "practice"])
@@ -199,7 +201,7 @@ def new_referral(request: HttpRequest, ctx: s.Ctx) -> HttpResponse:
         try:  # the NHS number's check digit and range, with the rest (the service checks it again)
             check_nhs_number(values["nhs_number"], allow_synthetic=settings.ICSYS_ALLOW_TEST_NHS_NUMBERS)
         except NhsNumberError as exc:
-            errors["nhs_number"], body = f"NHS number: {exc}", None
+            errors["nhs_number"], body = str(exc), None
         if body is not None:
             try:
                 referral = s.create_referral(ctx, request.care_user, body.model_dump())
@@ -336,6 +338,7 @@ def plan_to_form(content: dict[str, Any]) -> dict[str, str]:
             "preferred_place_of_care": eol.get("preferred_place_of_care", ""),
             "preferred_place_of_death": eol.get("preferred_place_of_death", ""),
             "resuscitation_decision": eol.get("resuscitation_decision", "not_yet_discussed"),
+            "resuscitation_words": dict(RESUSCITATION).get(eol.get("resuscitation_decision", "not_yet_discussed"), ""),
             "contact": eol.get("contact", "")}
 
 
@@ -357,7 +360,7 @@ def care_plan(request: HttpRequest, ctx: s.Ctx, person_id: str) -> HttpResponse:
     if request.method == "POST":
         raw = request.POST.get("version", "").strip()
         expected = int(raw) if raw.isdigit() else None
-        values = {**values, **{k: request.POST.get(k, "") for k in values}}
+        values = {**values, **{k: request.POST.get(k, "") for k in values if k != "resuscitation_words"}}
         body, errors = validated(CarePlanContent, plan_from_form(request.POST))
         if body is not None:
             try:

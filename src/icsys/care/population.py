@@ -34,11 +34,11 @@ class CaseList:
 
 
 CASE_LISTS = {c.name: c for c in (
-    CaseList("frail", "Moderate or severe frailty", "efi_category or efi2_category moderate or severe"),
+    CaseList("frail", "Moderate or severe frailty", "frailty moderate or severe by the eFI or the eFI2"),
     CaseList("top_risk", "Highest risk of emergency admission", "in the top 5% of the risk of an emergency "
              "admission in the next 12 months"),
-    CaseList("complex", "Three or more long-term conditions and frail", "ltc_count at least 3 and frailty "
-             "mild or worse"),
+    CaseList("complex", "Three or more long-term conditions and frail", "3 or more long-term conditions and "
+             "frailty mild or worse by the eFI"),
     CaseList("dementia_low_dose_antipsychotic", "Dementia on a low-dose antipsychotic",
              "dementia recorded and a low-dose antipsychotic issued in the last 6 months (seed 004: review "
              "and, where right, stop)"),

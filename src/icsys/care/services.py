@@ -701,10 +701,11 @@ def mdt_case_list(ctx: Ctx, name: str, as_of: Any = None) -> list[dict[str, Any]
         raise Forbidden(str(exc)) from exc
     except InputError as exc:
         raise Conflict(str(exc)) from exc
-    known = set(m.Person.objects.visible_to(ctx.actor).filter(pk__in=[r["person_id"] for r in rows])
-                .values_list("pk", flat=True))
+    known = {p.pk: f"{p.given_name} {p.family_name}" for p in
+             m.Person.objects.visible_to(ctx.actor).filter(pk__in=[r["person_id"] for r in rows])}
     for row in rows:
         row["in_care_service"] = row["person_id"] in known
+        row["name"] = known.get(row["person_id"])
     ctx.record(LIST, f"care.mdt_case_list {name}", len(rows))
     return rows
 
