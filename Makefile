@@ -47,6 +47,7 @@ demo: $(VENV)/.installed
 	@echo "  board pack:       out/board-QKS-2026-03.html and .pdf"
 	@echo "  flow model:       out/demo_scenario.toml, fitted to the demo store (report of fit beside it)"
 	@echo "  data dictionary:  docs/data-dictionary.md"
+	@echo "  care pages:       SPoA queue (sam.spoa), tasks (will.social), MDT case lists from $(DEMO_DB) (mo.mdt), audit (priya.privacy)"
 	@echo "  care service:     $(ICSYS) serve --db data/care.sqlite  then http://127.0.0.1:8000/ as sam.spoa / care-demo-2026"
 
 test: $(VENV)/.installed

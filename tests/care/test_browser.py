@@ -233,7 +233,7 @@ def test_veras_journey_through_the_pages(served, browser, make_store):
     mo.page.get_by_label("Service", exact=True).select_option("district_nursing")
     mo.page.get_by_label("Organisation", exact=True).select_option("NQV")
     mo.page.get_by_role("button", name="Record the decision").click()
-    assert "district_nursing for NQV" in mo.page.inner_text("main")
+    assert "District nursing offered to NQV" in mo.page.inner_text("main")
     check(mo, "07-mdt-meeting")
 
     # Two editors at once: the MDT lead saves first; the social worker's stale save is refused, not lost.

@@ -116,3 +116,17 @@ def test_policy_refuses_case_lists_to_coordinators():
         case_list_scope(Actor("sam", ("care_coordinator",), organisations=("XSPOA",)), {})
     scope = case_list_scope(Actor("mo", ("mdt_lead",), organisations=("U1",)), {"U1": ["P1", "P2"]})
     assert scope.organisations == {"U1", "P1", "P2"}
+
+
+def test_a_store_with_integer_pseudonyms_gives_strings(api, practice, settings, tmp_path):
+    import duckdb
+
+    path = tmp_path / "int.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute("CREATE TABLE person_measures AS SELECT 707 AS person_id, ? AS practice_code, 'severe' AS "
+                "efi_category, NULL::VARCHAR AS efi2_category, NULL::DOUBLE AS risk_emergency_admission_12m, "
+                "NULL::DOUBLE AS risk_top_percent, 'frailty' AS segment, 2 AS ltc_count, DATE '2026-03-31' AS as_of",
+                [practice])
+    con.close()
+    settings.ICSYS_STORE = str(path)
+    assert ids(api, "gita.gp", "frail") == ["707"]

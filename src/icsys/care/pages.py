@@ -431,6 +431,9 @@ def meeting(request: HttpRequest, ctx: s.Ctx, meeting_id: int) -> HttpResponse:
         except s.Invalid as exc:
             errors = invalid(exc)
     record = s.meeting_record(ctx, s.meeting_for(ctx, meeting_id))
+    for decision in record["decisions"]:
+        for action in decision["actions"]:
+            action["service_name"] = SERVICE_NAMES.get(action["service"] or "", "")
     providers = m.Organisation.objects.filter(kind__in=["community", "social_care", "home_care"]).order_by("name")
     return render(request, "care/meeting.html", {
         "m": record, "errors": errors, "v": values, "services": m.SERVICES, "providers": providers,

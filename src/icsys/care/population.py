@@ -105,7 +105,8 @@ def case_list(store: str | Path, actor: Actor, name: str, practices: dict[str, l
         as_of = as_of or measures.as_of.max().execute()
         chosen = scope.ibis_filter(_selection(con, name, measures, as_of))
         cols = [c for c in COLUMNS if c in chosen.columns]
-        rows = chosen.select(*cols).order_by(ibis.desc("risk_emergency_admission_12m"), "person_id").to_pyarrow()
-        return rows.to_pylist()
+        ordered = chosen.select(*cols).order_by(ibis.desc("risk_emergency_admission_12m"), "person_id")
+        # the store's pseudonyms may be integers; the care service's are strings
+        return [{**row, "person_id": str(row["person_id"])} for row in ordered.to_pyarrow().to_pylist()]
     finally:
         con.disconnect()

@@ -794,9 +794,11 @@ def meeting_record(ctx: Ctx, meeting: m.MdtMeeting) -> dict[str, Any]:
             "attendees": [{"name": a.name, "organisation": a.organisation_id, "role_in_team": a.role_in_team}
                           for a in meeting.attendees.order_by("id")],
             "decisions": [{"id": d.id, "person_id": d.person_id, "decision": d.decision,
+                           "person_name": f"{d.person.given_name} {d.person.family_name}",
                            "recorded_by": d.recorded_by.username, "recorded_at": d.recorded_at,
                            "actions": [{"description": a.description, "task": a.task_id,
                                         "service": a.task.service if a.task else None,
                                         "organisation": a.task.organisation_id if a.task else None}
                                        for a in d.actions.select_related("task").order_by("id")]}
-                          for d in _visible_decisions(ctx, meeting).select_related("recorded_by").order_by("id")]}
+                          for d in _visible_decisions(ctx, meeting).select_related("recorded_by", "person")
+                          .order_by("id")]}
