@@ -33,6 +33,8 @@ demo: $(VENV)/.installed
 	$(ICSYS) report board --db $(DEMO_DB) --org QKS --month 2026-03 --out-dir out --quiet
 	$(ICSYS) flow calibrate --db $(DEMO_DB) --out out/demo_scenario.toml
 	$(ICSYS) flow compare kent_and_medway_winter kent_and_medway_interventions --replications 20 --seed 1 --quiet
+	rm -f data/care.sqlite data/care.sqlite-wal data/care.sqlite-shm data/care.audit.sqlite data/care.reid.sqlite data/care.demo.toml
+	$(ICSYS) care demo --db data/care.sqlite > out/care_demo.json
 	@echo
 	@echo "The synthetic Kent and Medway is in $(DEMO_DB) (DuckDB)."
 	@echo "  summary:          $(ICSYS) info --db $(DEMO_DB) --json"
@@ -45,6 +47,8 @@ demo: $(VENV)/.installed
 	@echo "  board pack:       out/board-QKS-2026-03.html and .pdf"
 	@echo "  flow model:       out/demo_scenario.toml, fitted to the demo store (report of fit beside it)"
 	@echo "  data dictionary:  docs/data-dictionary.md"
+	@echo "  care pages:       SPoA queue (sam.spoa), tasks (will.social), MDT case lists from $(DEMO_DB) (mo.mdt), audit (priya.privacy)"
+	@echo "  care service:     $(ICSYS) serve --db data/care.sqlite  then http://127.0.0.1:8000/ as sam.spoa / care-demo-2026"
 
 test: $(VENV)/.installed
 	$(VENV)/bin/ruff check src tests benchmarks

@@ -33,18 +33,22 @@ class Referral(models.Model):
         app_label = "access_test"
 
 
+pytestmark = pytest.mark.django_db  # pytest-django: the tests' own database (the care tests' settings)
+
+
 @pytest.fixture(scope="module")
-def people():
-    with connection.schema_editor() as editor:
-        editor.create_model(Person)
-        editor.create_model(Referral)
-    for i, practice in enumerate(["G82001", "G82002", "G82003"], start=1):
-        person = Person.objects.create(id=i, nhs_number=f"94347659{i:02d}", practice_code=practice)
-        Referral.objects.create(person=person, service="district nursing")
-    yield
-    with connection.schema_editor() as editor:
-        editor.delete_model(Referral)
-        editor.delete_model(Person)
+def people(django_db_setup, django_db_blocker):
+    with django_db_blocker.unblock():
+        with connection.schema_editor() as editor:
+            editor.create_model(Person)
+            editor.create_model(Referral)
+        for i, practice in enumerate(["G82001", "G82002", "G82003"], start=1):
+            person = Person.objects.create(id=i, nhs_number=f"94347659{i:02d}", practice_code=practice)
+            Referral.objects.create(person=person, service="district nursing")
+        yield
+        with connection.schema_editor() as editor:
+            editor.delete_model(Referral)
+            editor.delete_model(Person)
 
 
 def test_a_clinician_queryset_holds_only_its_organisations(people):

@@ -14,6 +14,13 @@ Local roles (the command line's; the care service adds its own here, in the same
 | data_manager    | read, list, export, derive, load, audit | every organisation, identifiable          |
 | clinician       | read, list, export (direct care)     | only its organisations' people, identifiable |
 | privacy_officer | audit                                | the audit log, no person-level rows          |
+| care_coordinator | read, list, write, reidentify         | people its organisations have a relationship with |
+| social_worker, mdt_lead | as care_coordinator           | as care_coordinator                          |
+| administrator   | administer                           | users and organisations, no personal data    |
+
+The clinician also writes and re-identifies in the care service. There, the care rules (`care_refusal`,
+`care_scope`) add to the role: a legitimate relationship with the person, consent for a shared care plan,
+urgent care's summary regardless, break-glass.
 
 Pseudonymised means: `person_id` (the store's pseudonym) stays; the NHS number, postcode, names, address
 and contact details are withheld; dates of birth and death are given as year and month (`birth_month`,
@@ -32,7 +39,8 @@ from icsys.access.actor import Actor, ActorError
 from icsys.errors import InputError
 
 READ, LIST, EXPORT, LOAD, DERIVE, AUDIT = "read", "list", "export", "load", "derive", "audit"
-ACTIONS = (READ, LIST, EXPORT, LOAD, DERIVE, AUDIT)
+WRITE, REIDENTIFY, ADMINISTER = "write", "reidentify", "administer"  # the care service's
+ACTIONS = (READ, LIST, EXPORT, LOAD, DERIVE, AUDIT, WRITE, REIDENTIFY, ADMINISTER)
 PRACTICE = "practice_code"  # the organisation a person's row belongs to: their registered practice
 WITHHELD = frozenset({"nhs_number", "postcode", "name", "given_name", "family_name", "address", "telephone",
                       "email"})
@@ -58,11 +66,21 @@ ROLES: dict[str, Role] = {r.name: r for r in (
     Role("data_manager", "loads, links and releases the dataset", frozenset({READ, LIST, EXPORT, DERIVE, LOAD,
                                                                             AUDIT}),
          identifiable=True, organisation_scoped=False),
-    Role("clinician", "direct care of the people of its organisations", frozenset({READ, LIST, EXPORT}),
-         identifiable=True, organisation_scoped=True),
+    Role("clinician", "direct care of the people of its organisations",
+         frozenset({READ, LIST, EXPORT, WRITE, REIDENTIFY}), identifiable=True, organisation_scoped=True),
     Role("privacy_officer", "oversight of the audit log", frozenset({AUDIT}),
          identifiable=False, organisation_scoped=False),
+    # The care service's roles: direct care, always through a legitimate relationship (see care_refusal).
+    Role("care_coordinator", "coordinates referrals and tasks (the SPoA's call handlers)",
+         frozenset({READ, LIST, WRITE, REIDENTIFY}), identifiable=True, organisation_scoped=True),
+    Role("social_worker", "assessments and care packages of adult social care",
+         frozenset({READ, LIST, WRITE, REIDENTIFY}), identifiable=True, organisation_scoped=True),
+    Role("mdt_lead", "leads a multidisciplinary team's case list and reviews",
+         frozenset({READ, LIST, WRITE, REIDENTIFY}), identifiable=True, organisation_scoped=True),
+    Role("administrator", "manages users and organisations; sees no personal data", frozenset({ADMINISTER}),
+         identifiable=False, organisation_scoped=False),
 )}
+CARE_ROLES = ("clinician", "care_coordinator", "social_worker", "mdt_lead", "administrator", "privacy_officer")
 
 
 @dataclass(frozen=True)
@@ -187,3 +205,111 @@ def scope(actor: Actor, action: str) -> Scope:
     assert role is not None
     orgs = frozenset(actor.organisations) if role.organisation_scoped else None
     return Scope(role=role.name, identifiable=role.identifiable, organisations=orgs)
+
+
+# --- the care service: direct care across organisations ------------------------------------------------
+# An organisation sees a person only through a legitimate relationship; a shared care plan also needs the
+# person's recorded consent; urgent care (NHS 111, ambulance) sees the resuscitation decision and end-of-life
+# preferences regardless, as national guidance shares them; break-glass needs a reason, expires and is
+# reviewed by the privacy officer. The care service gathers the facts (a CareRelationship) and asks here.
+RELATIONSHIPS = ("registered_practice", "referral", "task", "care_team", "open_episode")
+PERSON, CARE_PLAN, URGENT_CARE_SUMMARY = "person", "care_plan", "urgent_care_summary"
+URGENT_CARE_KINDS = frozenset({"ambulance", "nhs_111"})  # organisation kinds that give urgent care
+BREAK_GLASS_MIN_REASON = 10  # characters: a reason someone can later judge
+
+
+@dataclass(frozen=True)
+class CareRelationship:
+    """The facts about one person that the decision needs: which organisations hold each relationship,
+    whether consent to share the care plan is recorded (and not withdrawn), whether this actor has an
+    unexpired break-glass for the person, and which of the actor's organisations give urgent care."""
+
+    registered_practice: str | None
+    referral: frozenset[str] = frozenset()
+    task: frozenset[str] = frozenset()
+    care_team: frozenset[str] = frozenset()
+    open_episode: frozenset[str] = frozenset()
+    consent_to_share: bool = False
+    break_glass: bool = False
+    urgent_care_organisations: frozenset[str] = frozenset()
+
+    def holders(self, relationship: str) -> frozenset[str]:
+        if relationship == "registered_practice":
+            return frozenset({self.registered_practice} if self.registered_practice else ())
+        return getattr(self, relationship)
+
+    def relationships_of(self, organisations: Iterable[str]) -> list[str]:
+        mine = set(organisations)
+        return [r for r in RELATIONSHIPS if self.holders(r) & mine]
+
+
+def care_refusal(actor: Actor, action: str, facts: CareRelationship, record: str = PERSON) -> str | None:
+    """Why `actor` may not `action` this person's `record` (person, care_plan or urgent_care_summary);
+    None if it may."""
+    reason = refusal(actor, action, identifiable=True)
+    if reason is not None:
+        return reason
+    who = f"{actor.user} ({', '.join(actor.roles)})"
+    if record == URGENT_CARE_SUMMARY and action == READ and actor.has_role("clinician") \
+            and set(actor.organisations) & facts.urgent_care_organisations:
+        return None  # shared for urgent care regardless of relationship or consent
+    related = facts.relationships_of(actor.organisations)
+    if not related and not facts.break_glass:
+        return f"{who}: no legitimate relationship with this person (registered practice, referral, task, " \
+               "care team or open episode) for " + (", ".join(actor.organisations) or "no organisation")
+    if record == CARE_PLAN and "registered_practice" not in related and not facts.consent_to_share:
+        return f"{who}: the person has not consented (or has withdrawn consent) to sharing the care plan " \
+               "beyond the registered practice"
+    return None
+
+
+def care_may(actor: Actor, action: str, facts: CareRelationship, record: str = PERSON) -> bool:
+    return care_refusal(actor, action, facts, record) is None
+
+
+def care_require(actor: Actor, action: str, facts: CareRelationship, record: str = PERSON) -> None:
+    reason = care_refusal(actor, action, facts, record)
+    if reason is not None:
+        raise AccessDenied(reason)
+
+
+@dataclass(frozen=True)
+class CareScope:
+    """What an actor may list in the care service: the people any of `organisations` holds a relationship
+    with, and those `user` has an unexpired break-glass for. The care models map each relationship to a
+    lookup in one place (`PersonQuerySet.visible_to`)."""
+
+    user: str
+    organisations: frozenset[str]
+    relationships: tuple[str, ...] = RELATIONSHIPS
+    break_glass: bool = True
+
+
+def care_scope(actor: Actor, action: str = LIST) -> CareScope:
+    """The care service's listing scope for `actor` (AccessDenied if its role may not do `action` to
+    identifiable data, e.g. an administrator or a privacy officer)."""
+    require(actor, action, identifiable=True)
+    return CareScope(user=actor.user, organisations=frozenset(actor.organisations))
+
+
+def break_glass_refusal(reason: str | None) -> str | None:
+    if not reason or len(reason.strip()) < BREAK_GLASS_MIN_REASON:
+        return f"break-glass needs a reason of at least {BREAK_GLASS_MIN_REASON} characters"
+    return None
+
+
+CASE_LIST_ROLES = ("mdt_lead", "clinician")  # an MDT's case list is for those who give direct care
+
+
+def case_list_scope(actor: Actor, practices: dict[str, Iterable[str]]) -> Scope:
+    """What an MDT's case list may show `actor`: the registered people of its practices, a PCN's member
+    practices, a locality's (`practices`: organisation -> the practices under it), identifiable, for direct
+    care. Refused (AccessDenied) for any other role."""
+    require(actor, LIST, identifiable=True)
+    if not any(actor.has_role(r) for r in CASE_LIST_ROLES):
+        raise AccessDenied(f"{actor.user} ({', '.join(actor.roles)}) may not read an MDT case list: that is for "
+                           f"the role {' or '.join(CASE_LIST_ROLES)}")
+    orgs = set(actor.organisations)
+    for org in actor.organisations:
+        orgs |= set(practices.get(org, ()))
+    return Scope(role="mdt_case_list", identifiable=True, organisations=frozenset(orgs))

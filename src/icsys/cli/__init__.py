@@ -11,7 +11,7 @@ from pathlib import Path
 
 import typer
 
-from icsys.cli import audit, dataset, flow, performance, population, report, system
+from icsys.cli import audit, care, dataset, flow, performance, population, report, system
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
                   help="icsys: the linked dataset and tools of an NHS Integrated Care System.")
@@ -22,6 +22,8 @@ app.add_typer(performance.app, name="performance")
 app.add_typer(flow.app, name="flow")
 app.add_typer(report.app, name="report")
 app.add_typer(audit.app, name="audit")
+app.add_typer(care.app, name="care")
+app.command("serve")(care.serve)
 
 
 def main() -> None:

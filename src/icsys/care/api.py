@@ -1,0 +1,249 @@
+"""The care service's API (a django-ninja router mounted at /api/ by icsys.web). Each endpoint is thin:
+it builds the `Ctx` from the request's actor and calls `icsys.care.services`; access, audit and the rules
+live there and in `icsys.access.policy`, never here."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from ninja import Header, Router, Status
+
+from icsys.care import services as s
+from icsys.care.schemas import (
+    AcceptIn,
+    AuditOut,
+    BreakGlassIn,
+    BreakGlassOut,
+    CarePlanContent,
+    CarePlanOut,
+    CareTeamIn,
+    CareTeamOut,
+    CompleteIn,
+    ConsentIn,
+    ConsentOut,
+    DeclineIn,
+    DischargeIn,
+    Message,
+    NotificationOut,
+    OrganisationOut,
+    PersonDetailOut,
+    PersonOut,
+    ReferralIn,
+    ReferralOut,
+    ResolveIn,
+    ReviewIn,
+    TaskOut,
+    TimelineOut,
+    TriageIn,
+    UrgentCareOut,
+)
+
+router = Router(tags=["care"])
+ERRORS = {403: Message, 404: Message, 409: Message}
+
+
+def ctx(request: HttpRequest) -> s.Ctx:
+    return s.Ctx(request.actor, via=f"api {request.method} {request.path}")
+
+
+def plan_out(plan, version) -> dict:
+    return {"person_id": plan.person_id, "version": version.number, "content": version.content,
+            "author": version.author.username, "organisation": version.organisation_id, "saved_at": version.saved_at}
+
+
+@router.get("/organisations", response=list[OrganisationOut], tags=["organisations"])
+def organisations(request: HttpRequest, kind: str | None = None):
+    """The organisations of the system (no personal data)."""
+    from icsys.care.models import Organisation
+
+    qs = Organisation.objects.order_by("code")
+    return qs.filter(kind=kind) if kind else qs
+
+
+# --- referrals -----------------------------------------------------------------------------------------
+@router.post("/referrals", response={201: ReferralOut, **ERRORS, 422: Message})
+def create_referral(request: HttpRequest, body: ReferralIn):
+    """A referral into the SPoA (the discharge support form). Unknown NHS numbers wait in the unmatched queue."""
+    return Status(201, s.create_referral(ctx(request), request.care_user, body.model_dump()))
+
+
+@router.get("/referrals", response={200: list[ReferralOut], **ERRORS})
+def list_referrals(request: HttpRequest):
+    return s.referrals_for(ctx(request))
+
+
+@router.get("/referrals/unmatched", response={200: list[ReferralOut], **ERRORS})
+def unmatched_referrals(request: HttpRequest):
+    """The SPoA's queue of referrals whose NHS number found no one."""
+    return s.referrals_for(ctx(request), unmatched=True)
+
+
+@router.get("/referrals/{referral_id}", response={200: ReferralOut, **ERRORS})
+def read_referral(request: HttpRequest, referral_id: int):
+    return s.read_referral(ctx(request), referral_id)
+
+
+@router.post("/referrals/{referral_id}/resolve", response={200: ReferralOut, **ERRORS, 422: Message})
+def resolve_referral(request: HttpRequest, referral_id: int, body: ResolveIn):
+    return s.resolve_referral(ctx(request), referral_id, nhs_number=body.nhs_number, register_new=body.register_new)
+
+
+@router.post("/referrals/{referral_id}/triage", response={201: list[TaskOut], **ERRORS, 422: Message})
+def triage(request: HttpRequest, referral_id: int, body: TriageIn):
+    """The SPoA's triage: one task per service, each due by its standard."""
+    return Status(201, s.triage(ctx(request), request.care_user, referral_id, [t.model_dump() for t in body.tasks]))
+
+
+@router.post("/referrals/{referral_id}/discharge", response={201: NotificationOut, **ERRORS, 422: Message})
+def discharge(request: HttpRequest, referral_id: int, body: DischargeIn):
+    """The discharge, notified to the registered practice."""
+    return Status(201, s.record_discharge(ctx(request), referral_id, body.discharged_at))
+
+
+@router.get("/notifications", response={200: list[NotificationOut], **ERRORS})
+def notifications(request: HttpRequest):
+    """Discharge notifications for the actor's practices."""
+    return s.notifications_for(ctx(request))
+
+
+# --- tasks ---------------------------------------------------------------------------------------------
+@router.get("/tasks", response={200: list[TaskOut], **ERRORS})
+def list_tasks(request: HttpRequest, status: str | None = None):
+    """A service's task list, soonest due first, with warnings and breaches."""
+    return s.tasks_for(ctx(request), status)
+
+
+@router.get("/tasks/{task_id}", response={200: TaskOut, **ERRORS})
+def read_task(request: HttpRequest, task_id: int):
+    return s.read_task(ctx(request), task_id)
+
+
+@router.post("/tasks/{task_id}/accept", response={200: TaskOut, **ERRORS, 422: Message})
+def accept_task(request: HttpRequest, task_id: int, body: AcceptIn):
+    return s.respond_to_task(ctx(request), request.care_user, task_id, accept=True, owner=body.owner)
+
+
+@router.post("/tasks/{task_id}/decline", response={200: TaskOut, **ERRORS, 422: Message})
+def decline_task(request: HttpRequest, task_id: int, body: DeclineIn):
+    return s.respond_to_task(ctx(request), request.care_user, task_id, accept=False, reason=body.reason)
+
+
+@router.post("/tasks/{task_id}/complete", response={200: TaskOut, **ERRORS, 422: Message})
+def complete_task(request: HttpRequest, task_id: int, body: CompleteIn):
+    return s.complete_task(ctx(request), task_id, outcome=body.outcome, weeks=body.weeks,
+                           end_episode=body.end_episode)
+
+
+# --- people --------------------------------------------------------------------------------------------
+@router.get("/people", response={200: list[PersonOut], **ERRORS})
+def list_people(request: HttpRequest):
+    """The people the actor's organisations have a legitimate relationship with."""
+    return s.list_people(ctx(request))
+
+
+@router.get("/people/lookup", response={200: PersonOut, **ERRORS, 422: Message})
+def lookup(request: HttpRequest, nhs_number: str):
+    """A person by NHS number (resolved through the re-identification store; audited)."""
+    return s.lookup(ctx(request), nhs_number)
+
+
+@router.get("/people/{person_id}", response={200: PersonDetailOut, **ERRORS})
+def read_person(request: HttpRequest, person_id: str):
+    return s.read_person(ctx(request), person_id)
+
+
+@router.get("/people/{person_id}/timeline", response={200: list[TimelineOut], **ERRORS})
+def timeline(request: HttpRequest, person_id: str):
+    """The person's journey: referrals, tasks, alerts, notifications, plan versions, consent."""
+    return s.timeline(ctx(request), person_id)
+
+
+@router.post("/people/{person_id}/consent", response={201: ConsentOut, **ERRORS, 422: Message})
+def consent(request: HttpRequest, person_id: str, body: ConsentIn):
+    """Consent to share the care plan given or withdrawn; it takes effect at once."""
+    return Status(201, s.record_consent(ctx(request), request.care_user, person_id, body.status, body.note))
+
+
+@router.post("/people/{person_id}/care-team", response={201: CareTeamOut, **ERRORS, 422: Message})
+def care_team(request: HttpRequest, person_id: str, body: CareTeamIn):
+    return Status(201, s.add_to_care_team(ctx(request), person_id, body.organisation, body.role_in_team, body.user))
+
+
+@router.post("/people/{person_id}/break-glass", response={201: BreakGlassOut, **ERRORS, 422: Message})
+def break_glass(request: HttpRequest, person_id: str, body: BreakGlassIn):
+    """Emergency access with a reason; it expires and the privacy officer reviews it."""
+    return Status(201, s.break_glass(ctx(request), request.care_user, person_id, body.reason))
+
+
+@router.get("/people/{person_id}/urgent-care-summary", response={200: UrgentCareOut, **ERRORS})
+def urgent_care_summary(request: HttpRequest, person_id: str):
+    """Resuscitation decision and end-of-life preferences (NHS 111 and ambulance clinicians regardless of consent)."""
+    return s.urgent_care_summary(ctx(request), person_id)
+
+
+# --- care plans ----------------------------------------------------------------------------------------
+def _etag(version: int) -> str:
+    return f'"{version}"'
+
+
+def _plan_response(response: HttpResponse, plan, version) -> dict:
+    response["ETag"] = _etag(version.number)
+    return plan_out(plan, version)
+
+
+@router.get("/people/{person_id}/care-plan", response={200: CarePlanOut, **ERRORS})
+def read_care_plan(request: HttpRequest, response: HttpResponse, person_id: str):
+    """The current version; its ETag is the version to send back in If-Match."""
+    plan, version = s.care_plan(ctx(request), person_id)
+    return _plan_response(response, plan, version)
+
+
+@router.post("/people/{person_id}/care-plan", response={201: CarePlanOut, **ERRORS, 422: Message})
+def create_care_plan(request: HttpRequest, response: HttpResponse, person_id: str, body: CarePlanContent):
+    plan, version = s.save_care_plan(ctx(request), request.care_user, person_id, body.model_dump(mode="json"), None)
+    return Status(201, _plan_response(response, plan, version))
+
+
+@router.put("/people/{person_id}/care-plan",
+            response={200: CarePlanOut, 412: CarePlanOut, 428: Message, **ERRORS, 422: Message})
+def update_care_plan(request: HttpRequest, response: HttpResponse, person_id: str, body: CarePlanContent,
+                     if_match: str | None = Header(default=None, alias="If-Match")):
+    """A new version, only if If-Match names the current one; else 412 with the current version."""
+    if not if_match:
+        return Status(428, {"detail": "If-Match: send the ETag of the version you edited"})
+    try:
+        expected = int(if_match.strip().removeprefix("W/").strip('"'))
+    except ValueError:
+        return Status(428, {"detail": f"If-Match: {if_match!r} is not a care plan version"})
+    try:
+        plan, version = s.save_care_plan(ctx(request), request.care_user, person_id, body.model_dump(mode="json"),
+                                         expected)
+    except s.PreconditionFailed as exc:
+        current = exc.current
+        response["ETag"] = _etag(current.number)
+        return Status(412, plan_out(current.plan, current))
+    return Status(200, _plan_response(response, plan, version))
+
+
+@router.get("/people/{person_id}/care-plan/versions", response={200: list[CarePlanOut], **ERRORS})
+def care_plan_versions(request: HttpRequest, person_id: str):
+    """Every version, oldest first, each with its author and organisation."""
+    return [plan_out(v.plan, v) for v in s.care_plan_versions(ctx(request), person_id)]
+
+
+# --- privacy officer -----------------------------------------------------------------------------------
+@router.get("/audit", response={200: list[AuditOut], **ERRORS}, tags=["privacy"])
+def audit(request: HttpRequest, user: str | None = None, person: str | None = None, limit: int = 500):
+    """The audit log, newest first (privacy officer)."""
+    return s.audit_log(ctx(request), user=user, person=person, limit=max(1, min(limit, 5000)))
+
+
+@router.get("/break-glass", response={200: list[BreakGlassOut], **ERRORS}, tags=["privacy"])
+def break_glass_list(request: HttpRequest):
+    """Every break-glass, unreviewed first (privacy officer)."""
+    return s.break_glass_for_review(ctx(request))
+
+
+@router.post("/break-glass/{grant_id}/review", response={200: BreakGlassOut, **ERRORS, 422: Message},
+             tags=["privacy"])
+def review(request: HttpRequest, grant_id: int, body: ReviewIn):
+    return s.review_break_glass(ctx(request), request.care_user, grant_id, body.note)

@@ -1,0 +1,804 @@
+"""The care service's operations, called by the API (and the pages to come): each takes a `Ctx` (the actor,
+its auditor and where the release goes), asks `icsys.access.policy` and records itself in the audit database.
+
+Errors are `CareError`s with an HTTP status: NotFound (404: not there, or not visible to this actor; the
+two are never told apart), Forbidden (403, with the policy's reason), Conflict / PreconditionFailed (409 /
+412, with the current record), Invalid (422, naming the field)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from functools import lru_cache
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import QuerySet
+from django.utils import timezone
+
+from icsys.access import Actor, Auditor, open_audit
+from icsys.access.policy import (
+    CARE_PLAN,
+    LIST,
+    PERSON,
+    READ,
+    URGENT_CARE_KINDS,
+    URGENT_CARE_SUMMARY,
+    WRITE,
+    AccessDenied,
+    CareRelationship,
+    break_glass_refusal,
+    care_refusal,
+    refusal,
+)
+from icsys.access.reidentify import NhsNumberError, check_nhs_number, open_reidentification
+from icsys.care import models as m
+from icsys.care.standards import DISCHARGE_NOTIFICATION, load_standards, standard_for
+
+
+class CareError(Exception):
+    status = 400
+
+    def __init__(self, message: str, *, current: Any = None, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message, self.current, self.field = message, current, field
+
+
+class NotFound(CareError):
+    status = 404
+
+
+class Forbidden(CareError):
+    status = 403
+
+
+class Conflict(CareError):
+    status = 409
+
+
+class PreconditionFailed(CareError):
+    status = 412
+
+
+class Invalid(CareError):
+    status = 422
+
+
+@lru_cache(maxsize=4)
+def _audit_database(url: str):  # one schema check per process
+    return open_audit(url)
+
+
+@dataclass
+class Ctx:
+    """Who acts, recorded where: every operation is audited through `auditor` with `via` as destination."""
+
+    actor: Actor
+    via: str
+    auditor: Auditor = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.auditor = Auditor(self.actor, _audit_database(settings.ICSYS_AUDIT_URL))
+
+    def record(self, action: str, what: str, people: int | None) -> None:
+        self.auditor.record(action, what, people=people, destination=self.via)
+
+    def require(self, action: str) -> None:
+        reason = refusal(self.actor, action, identifiable=True)
+        if reason:
+            raise Forbidden(reason)
+
+    def require_role(self, *roles: str, doing: str) -> None:
+        if not any(self.actor.has_role(r) for r in roles):
+            raise Forbidden(f"{self.actor.user} ({', '.join(self.actor.roles)}) may not {doing}: that is for "
+                            f"the role {' or '.join(roles)}")
+
+    def member_of(self, code: str, doing: str) -> None:
+        if code not in self.actor.organisations:
+            raise Forbidden(f"{self.actor.user} may not {doing}: that is for {code}'s staff")
+
+
+def reidentification():
+    return open_reidentification(settings.ICSYS_REID_URL)
+
+
+def _now() -> datetime:
+    return timezone.now()
+
+
+# --- the decision point's facts ---------------------------------------------------------------------------
+def relationship(person: m.Person, actor: Actor, now: datetime | None = None) -> CareRelationship:
+    """The facts the policy decides on, for one person and one actor."""
+    now = now or _now()
+    consent = person.consents.order_by("-recorded_at", "-id").first()
+    orgs = set(actor.organisations)
+    urgent = set(m.Organisation.objects.filter(code__in=orgs, kind__in=URGENT_CARE_KINDS)
+                 .values_list("code", flat=True))
+    referrals = person.referrals.values_list("to_organisation_id", "from_organisation_id")
+    return CareRelationship(
+        registered_practice=person.practice_id,
+        referral=frozenset(code for pair in referrals for code in pair),
+        task=frozenset(person.tasks.filter(status__in=["offered", "accepted", "completed"])
+                       .values_list("organisation_id", flat=True)),
+        care_team=frozenset(person.care_team.filter(ended_at__isnull=True).values_list("organisation_id", flat=True)),
+        open_episode=frozenset(person.episodes.filter(ended_at__isnull=True).values_list("organisation_id", flat=True)),
+        consent_to_share=consent is not None and consent.status == "given",
+        break_glass=person.break_glass.filter(user__username=actor.user, expires_at__gt=now).exists(),
+        urgent_care_organisations=frozenset(urgent),
+    )
+
+
+def person_for(ctx: Ctx, person_id: str, *, action: str = READ, record: str = PERSON) -> m.Person:
+    """The person, if the policy lets this actor `action` their `record`; else NotFound (no relationship:
+    the person's existence is not revealed) or Forbidden (a relationship, but e.g. no consent)."""
+    ctx.require(action)
+    person = m.Person.objects.filter(pk=person_id).first()
+    if person is None:
+        raise NotFound(f"no person {person_id} that you may see")
+    reason = care_refusal(ctx.actor, action, relationship(person, ctx.actor), record)
+    if reason is None:
+        return person
+    if record != PERSON and care_refusal(ctx.actor, action, relationship(person, ctx.actor), PERSON) is None:
+        raise Forbidden(reason)
+    raise NotFound(f"no person {person_id} that you may see")
+
+
+def visible_people(ctx: Ctx) -> QuerySet[m.Person]:
+    ctx.require(LIST)
+    try:
+        return m.Person.objects.visible_to(ctx.actor)
+    except AccessDenied as exc:
+        raise Forbidden(str(exc)) from exc
+
+
+def list_people(ctx: Ctx) -> list[m.Person]:
+    people = list(visible_people(ctx).order_by("family_name", "given_name", "id"))
+    ctx.record(LIST, "care.person", len(people))
+    return people
+
+
+def read_person(ctx: Ctx, person_id: str) -> dict[str, Any]:
+    person = person_for(ctx, person_id)
+    nhs = reidentification().nhs_number_of(ctx.auditor, person.id, why=f"{ctx.via} (display)")
+    carers = list(person.carers.all())
+    ctx.record(READ, f"care.person person={person.id}", 1)
+    return {"person": person, "nhs_number": nhs, "carers": carers,
+            "care_team": list(person.care_team.filter(ended_at__isnull=True).select_related("organisation")),
+            "episodes": list(person.episodes.select_related("organisation"))}
+
+
+def lookup(ctx: Ctx, nhs_number: str) -> m.Person:
+    """A person by NHS number: resolved through the re-identification store (audited), then the policy."""
+    ctx.require(READ)
+    number = _checked_number(nhs_number, "query.nhs_number")
+    person_id = reidentification().resolve(ctx.auditor, number, why=f"{ctx.via} (lookup)",
+                                           allow_synthetic=settings.ICSYS_ALLOW_TEST_NHS_NUMBERS)
+    if person_id is None or not m.Person.objects.filter(pk=person_id).exists():
+        raise NotFound("no person with that NHS number that you may see")
+    person = person_for(ctx, person_id)
+    ctx.record(READ, f"care.person person={person.id} (by NHS number)", 1)
+    return person
+
+
+def _checked_number(value: str, where: str) -> str:
+    try:
+        return check_nhs_number(value, allow_synthetic=settings.ICSYS_ALLOW_TEST_NHS_NUMBERS)
+    except NhsNumberError as exc:
+        raise Invalid(str(exc), field=where) from exc
+
+
+def _organisation(code: str, where: str, kinds: tuple[str, ...] | None = None) -> m.Organisation:
+    org = m.Organisation.objects.filter(pk=code).first()
+    if org is None:
+        raise Invalid(f"{where}: no organisation {code!r}", field=where)
+    if kinds and org.kind not in kinds:
+        raise Invalid(f"{where}: {code} is a {org.get_kind_display()}, not a {' or '.join(kinds)}", field=where)
+    return org
+
+
+# --- referrals ------------------------------------------------------------------------------------------
+def create_referral(ctx: Ctx, user: m.User, data: dict[str, Any]) -> m.Referral:
+    """A referral into the SPoA: the NHS number checked, resolved through the re-identification store,
+    a duplicate (an open referral of the same person) flagged, an unknown number left in the unmatched queue."""
+    ctx.require(WRITE)
+    number = _checked_number(data["nhs_number"], "nhs_number")
+    source_org = _organisation(data["from_organisation"], "from_organisation")
+    ctx.member_of(source_org.code, "refer for another organisation")
+    spoa = _organisation(data["to_organisation"], "to_organisation", ("spoa",))
+    practice = _organisation(data["registered_practice"], "registered_practice", ("practice",))
+    for service in data.get("recommended_services") or []:
+        if service not in dict(m.SERVICES):
+            raise Invalid(f"recommended_services: unknown service {service!r}", field="recommended_services")
+    with transaction.atomic():
+        person_id = reidentification().resolve(ctx.auditor, number, why=f"{ctx.via} (new referral)",
+                                               allow_synthetic=settings.ICSYS_ALLOW_TEST_NHS_NUMBERS)
+        person = _person_from_referral(person_id, data, practice) if person_id else None
+        duplicate = None
+        if person is not None:
+            duplicate = m.Referral.objects.filter(person=person, status__in=["received", "triaged"]).first()
+        else:
+            duplicate = m.Referral.objects.filter(nhs_number=number, status="unmatched").first()
+        referral = m.Referral.objects.create(
+            person=person, nhs_number=number, given_name=data["given_name"], family_name=data["family_name"],
+            birth_date=data["birth_date"], registered_practice=practice, source=data["source"],
+            from_organisation=source_org, to_organisation=spoa, referred_by=user,
+            status="received" if person else "unmatched", needs=data["needs"], mobility=data.get("mobility", ""),
+            carer_situation=data.get("carer_situation", ""),
+            recommended_services=list(data.get("recommended_services") or []),
+            expected_discharge_date=data.get("expected_discharge_date"), duplicate_of=duplicate)
+        for carer in data.get("carers") or []:
+            if person is not None:
+                m.Carer.objects.create(cared_for=person, **carer)
+        ctx.record(WRITE, f"care.referral {referral.id} person={person.id if person else 'unmatched'}", 1)
+    return referral
+
+
+def _person_from_referral(person_id: str, data: dict[str, Any], practice: m.Organisation) -> m.Person:
+    person, _ = m.Person.objects.get_or_create(
+        pk=person_id, defaults={"given_name": data["given_name"], "family_name": data["family_name"],
+                                "birth_date": data["birth_date"], "practice": practice})
+    return person
+
+
+def referrals_for(ctx: Ctx, *, unmatched: bool = False) -> list[m.Referral]:
+    """Referrals to or from the actor's organisations (the SPoA's queue), and those of people it may see."""
+    ctx.require(LIST)
+    orgs = list(ctx.actor.organisations)
+    qs = m.Referral.objects.select_related("person", "to_organisation", "from_organisation")
+    if unmatched:
+        qs = qs.filter(status="unmatched", to_organisation__in=orgs)
+    else:
+        people = m.Person.objects.visible_to(ctx.actor).values("pk")
+        qs = qs.filter(to_organisation__in=orgs) | qs.filter(from_organisation__in=orgs) | qs.filter(person__in=people)
+    out = list(qs.distinct().order_by("created_at", "id"))
+    ctx.record(LIST, "care.referral" + (" (unmatched)" if unmatched else ""), len({r.nhs_number for r in out}))
+    return out
+
+
+def referral_for(ctx: Ctx, referral_id: int, *, action: str = READ) -> m.Referral:
+    ctx.require(action)
+    referral = m.Referral.objects.filter(pk=referral_id).select_related("person").first()
+    orgs = set(ctx.actor.organisations)
+    if referral is None:
+        raise NotFound(f"no referral {referral_id} that you may see")
+    if {referral.to_organisation_id, referral.from_organisation_id} & orgs:
+        return referral
+    if referral.person is not None and care_refusal(ctx.actor, action, relationship(referral.person, ctx.actor)) \
+            is None:
+        return referral
+    raise NotFound(f"no referral {referral_id} that you may see")
+
+
+def read_referral(ctx: Ctx, referral_id: int) -> m.Referral:
+    referral = referral_for(ctx, referral_id)
+    ctx.record(READ, f"care.referral {referral.id} person={referral.person_id or 'unmatched'}", 1)
+    return referral
+
+
+def resolve_referral(ctx: Ctx, referral_id: int, *, nhs_number: str | None, register_new: bool) -> m.Referral:
+    """An unmatched referral resolved by the SPoA: a corrected NHS number looked up again, or (having
+    checked the spine) a new person linked. Each resolution is an audited re-identification."""
+    referral = referral_for(ctx, referral_id, action=WRITE)
+    ctx.require_role("care_coordinator", doing="resolve an unmatched referral")
+    ctx.member_of(referral.to_organisation_id, "resolve another organisation's referral")
+    if referral.status != "unmatched":
+        raise Conflict(f"referral {referral.id} is not unmatched (it is {referral.status})")
+    number = _checked_number(nhs_number or referral.nhs_number, "nhs_number")
+    link = reidentification()
+    allow = settings.ICSYS_ALLOW_TEST_NHS_NUMBERS
+    with transaction.atomic():
+        person_id = link.resolve(ctx.auditor, number, why=f"{ctx.via} (resolve referral {referral.id})",
+                                 allow_synthetic=allow)
+        if person_id is None and register_new:
+            person_id = link.link(ctx.auditor, number, why=f"{ctx.via} (register from referral {referral.id})",
+                                  allow_synthetic=allow)
+        if person_id is None:
+            raise Conflict(f"NHS number {number} is still unknown: correct it, or register a new person")
+        data = {"given_name": referral.given_name, "family_name": referral.family_name,
+                "birth_date": referral.birth_date}
+        referral.person = _person_from_referral(person_id, data, referral.registered_practice)
+        referral.nhs_number, referral.status = number, "received"
+        referral.save(update_fields=["person", "nhs_number", "status"])
+        ctx.record(WRITE, f"care.referral {referral.id} resolved person={person_id}", 1)
+    return referral
+
+
+def triage(ctx: Ctx, user: m.User, referral_id: int, tasks: list[dict[str, Any]]) -> list[m.Task]:
+    """The SPoA's triage: a task for each service, offered to its organisation, due by its standard."""
+    referral = referral_for(ctx, referral_id, action=WRITE)
+    ctx.require_role("care_coordinator", doing="triage a referral")
+    ctx.member_of(referral.to_organisation_id, "triage another organisation's referral")
+    if referral.person is None:
+        raise Conflict(f"referral {referral.id} is unmatched: resolve the person first")
+    if referral.status == "closed":
+        raise Conflict(f"referral {referral.id} is closed")
+    now = _now()
+    made: list[m.Task] = []
+    with transaction.atomic():
+        for i, spec in enumerate(tasks):
+            where = f"tasks.{i}"
+            org = _organisation(spec["organisation"], f"{where}.organisation")
+            carer = None
+            if spec.get("carer") is not None:
+                carer = referral.person.carers.filter(pk=spec["carer"]).first()
+                if carer is None:
+                    raise Invalid(f"{where}.carer: no carer {spec['carer']} of this person", field=f"{where}.carer")
+            standard = standard_for(spec["service"])
+            made.append(m.Task.objects.create(
+                referral=referral, person=referral.person, carer=carer, service=spec["service"], organisation=org,
+                standard=standard.code, note=spec.get("note", ""), created_by=user, created_at=now,
+                due_at=standard.due(now)))
+        referral.status = "triaged"
+        referral.save(update_fields=["status"])
+        m.Episode.objects.get_or_create(person=referral.person, organisation=referral.to_organisation,
+                                        service="social_work_assessment", ended_at=None,
+                                        defaults={"started_at": now})
+        ctx.record(WRITE, f"care.task x{len(made)} for referral {referral.id} person={referral.person_id}", 1)
+    return made
+
+
+def record_discharge(ctx: Ctx, referral_id: int, discharged_at: datetime) -> m.DischargeNotification:
+    """The discharge, and its notification to the registered practice (due within 24 hours; sent now)."""
+    referral = referral_for(ctx, referral_id, action=WRITE)
+    ctx.member_of(referral.from_organisation_id, "record a discharge for another organisation")
+    if referral.person is None:
+        raise Conflict(f"referral {referral.id} is unmatched: resolve the person first")
+    if hasattr(referral, "discharge_notification"):
+        raise Conflict(f"referral {referral.id}: the discharge is already recorded",
+                       current=referral.discharge_notification)
+    standard = load_standards()[DISCHARGE_NOTIFICATION]
+    now = _now()
+    with transaction.atomic():
+        referral.discharged_at = discharged_at
+        referral.save(update_fields=["discharged_at"])
+        note = m.DischargeNotification.objects.create(
+            referral=referral, person=referral.person, practice=referral.registered_practice,
+            discharged_at=discharged_at, due_by=standard.due(discharged_at), sent_at=now,
+            late=now > standard.due(discharged_at),
+            summary=f"Discharged from {referral.from_organisation.name} on {discharged_at:%Y-%m-%d %H:%M}. "
+                    f"Needs: {referral.needs}. Services recommended: "
+                    f"{', '.join(referral.recommended_services) or 'none'}.")
+        ctx.record(WRITE, f"care.discharge_notification {note.id} person={referral.person_id}", 1)
+    return note
+
+
+def notifications_for(ctx: Ctx) -> list[m.DischargeNotification]:
+    ctx.require(LIST)
+    out = list(m.DischargeNotification.objects.filter(practice__in=ctx.actor.organisations)
+               .select_related("person").order_by("discharged_at"))
+    ctx.record(LIST, "care.discharge_notification", len({n.person_id for n in out}))
+    return out
+
+
+# --- tasks ----------------------------------------------------------------------------------------------
+def tasks_for(ctx: Ctx, status: str | None = None) -> list[m.Task]:
+    """The tasks of the actor's organisations (a service's list) with their alerts."""
+    ctx.require(LIST)
+    qs = m.Task.objects.filter(organisation__in=ctx.actor.organisations)
+    if ctx.actor.has_role("care_coordinator"):  # the SPoA follows the tasks of its referrals too
+        qs = qs | m.Task.objects.filter(referral__to_organisation__in=ctx.actor.organisations)
+    if status:
+        qs = qs.filter(status=status)
+    out = list(qs.distinct().select_related("person", "organisation").prefetch_related("alerts").order_by("due_at"))
+    ctx.record(LIST, "care.task", len({t.person_id for t in out}))
+    return out
+
+
+def task_for(ctx: Ctx, task_id: int, *, action: str = READ) -> m.Task:
+    ctx.require(action)
+    task = m.Task.objects.filter(pk=task_id).select_related("person", "referral").first()
+    if task is None:
+        raise NotFound(f"no task {task_id} that you may see")
+    orgs = set(ctx.actor.organisations)
+    if task.organisation_id in orgs or (task.referral and task.referral.to_organisation_id in orgs):
+        return task
+    raise NotFound(f"no task {task_id} that you may see")
+
+
+def read_task(ctx: Ctx, task_id: int) -> m.Task:
+    task = task_for(ctx, task_id)
+    ctx.record(READ, f"care.task {task.id} person={task.person_id}", 1)
+    return task
+
+
+def respond_to_task(ctx: Ctx, user: m.User, task_id: int, *, accept: bool, owner: str | None = None,
+                    reason: str = "") -> m.Task:
+    """The service's half of the handshake: accept (with an owner; opens an episode) or decline (with a reason)."""
+    task = task_for(ctx, task_id, action=WRITE)
+    ctx.member_of(task.organisation_id, "accept or decline another organisation's task")
+    if task.status != "offered":
+        raise Conflict(f"task {task.id} is {task.status}, not offered", current=task)
+    if not accept and not reason.strip():
+        raise Invalid("reason: say why the task is declined", field="reason")
+    owner_user = user
+    if owner:
+        owner_user = m.User.objects.filter(username=owner, memberships__organisation=task.organisation).first()
+        if owner_user is None:
+            raise Invalid(f"owner: no user {owner!r} at {task.organisation_id}", field="owner")
+    with transaction.atomic():
+        now = _now()
+        task.status, task.responded_at = ("accepted" if accept else "declined"), now
+        task.owner = owner_user if accept else None
+        task.decline_reason = "" if accept else reason
+        task.version += 1
+        task.save()
+        if accept:
+            m.Episode.objects.create(person=task.person, organisation=task.organisation, service=task.service,
+                                     task=task, started_at=now)
+        ctx.record(WRITE, f"care.task {task.id} {task.status} person={task.person_id}", 1)
+    return task
+
+
+# Done in one go: completing the task ends its episode (a package of care stays open until it ends).
+ONE_OFF_SERVICES = frozenset({"social_work_assessment", "chc_assessment", "urgent_community_response"})
+
+
+def complete_task(ctx: Ctx, task_id: int, *, outcome: str, weeks: int | None = None,
+                  end_episode: bool = False) -> m.Task:
+    """Done: the assessment made, the visit paid, the package set (weeks) or ended (end_episode)."""
+    task = task_for(ctx, task_id, action=WRITE)
+    ctx.member_of(task.organisation_id, "complete another organisation's task")
+    if task.status not in ("accepted", "completed"):
+        raise Conflict(f"task {task.id} is {task.status}: accept it first", current=task)
+    with transaction.atomic():
+        now = _now()
+        if task.status == "accepted":
+            task.status, task.completed_at = "completed", now
+        task.outcome, task.weeks = outcome, weeks if weeks is not None else task.weeks
+        task.version += 1
+        task.save()
+        if end_episode or task.service in ONE_OFF_SERVICES:
+            task.episodes.filter(ended_at__isnull=True).update(ended_at=now)
+        _close_if_done(task.referral, now)
+        ctx.record(WRITE, f"care.task {task.id} completed person={task.person_id}", 1)
+    return task
+
+
+def _close_if_done(referral: m.Referral | None, now: datetime) -> None:
+    """A referral closes when every task is done and every package ended (and the SPoA's episode with it)."""
+    if referral is None or referral.tasks.filter(status__in=["offered", "accepted"]).exists():
+        return
+    if m.Episode.objects.filter(task__referral=referral, ended_at__isnull=True).exists():
+        return
+    referral.status = "closed"
+    referral.save(update_fields=["status"])
+    m.Episode.objects.filter(person=referral.person, organisation=referral.to_organisation,
+                             ended_at__isnull=True).update(ended_at=now)
+
+
+def tick(now: datetime | None = None) -> dict[str, int]:
+    """The scheduled job: a warning for each open task near its due time, a breach for each past it, once
+    each; late discharge notifications flagged. Returns how many of each were raised."""
+    now = now or _now()
+    raised = {"warning": 0, "breach": 0, "late_notifications": 0}
+    standards = load_standards()
+    open_tasks = m.Task.objects.filter(status__in=["offered", "accepted"]).exclude(alerts__kind="breach")
+    for task in open_tasks.iterator():
+        standard = standards[task.standard]
+        kinds = ["breach"] if now >= task.due_at else (["warning"] if now >= standard.warn_at(task.due_at) else [])
+        if kinds == ["breach"] and not task.alerts.filter(kind="warning").exists():
+            kinds = ["warning", "breach"]  # a breach is always preceded by its warning in the record
+        for kind in kinds:
+            _, made = m.TaskAlert.objects.get_or_create(task=task, kind=kind, defaults={
+                "standard": task.standard, "due_at": task.due_at, "raised_at": now})
+            raised[kind] += made
+    raised["late_notifications"] = m.DischargeNotification.objects.filter(
+        sent_at__isnull=True, due_by__lt=now, late=False).update(late=True)
+    return raised
+
+
+# --- care plans -----------------------------------------------------------------------------------------
+def care_plan(ctx: Ctx, person_id: str) -> tuple[m.CarePlan, m.CarePlanVersion]:
+    person = person_for(ctx, person_id, record=CARE_PLAN)
+    plan = m.CarePlan.objects.filter(person=person).first()
+    if plan is None:
+        raise NotFound(f"person {person_id} has no care plan")
+    version = plan.versions.select_related("author", "organisation").get(number=plan.version)
+    ctx.record(READ, f"care.care_plan v{plan.version} person={person.id}", 1)
+    return plan, version
+
+
+def save_care_plan(ctx: Ctx, user: m.User, person_id: str, content: dict[str, Any],
+                   expected_version: int | None) -> tuple[m.CarePlan, m.CarePlanVersion]:
+    """A new version of the plan, if `expected_version` is still the current one (None: a new plan).
+    A stale edit is refused with the current version (PreconditionFailed), never written over."""
+    ctx.require(WRITE)
+    person = person_for(ctx, person_id, action=WRITE, record=CARE_PLAN)
+    org = _acting_organisation(ctx, person)
+    with transaction.atomic():
+        if expected_version is None:
+            plan, created = m.CarePlan.objects.get_or_create(person=person, defaults={"version": 1})
+            if not created:
+                raise Conflict(f"person {person_id} already has a care plan (version {plan.version}): edit it",
+                               current=_current(plan))
+            number = 1
+        else:
+            plan = m.CarePlan.objects.filter(person=person).first()
+            if plan is None:
+                raise NotFound(f"person {person_id} has no care plan")
+            # compare-and-set: only one writer moves the version on from `expected_version`
+            if not m.CarePlan.objects.filter(pk=plan.pk, version=expected_version).update(version=expected_version + 1):
+                plan.refresh_from_db()
+                raise PreconditionFailed(f"care plan changed: you edited version {expected_version}, the current "
+                                         f"version is {plan.version}", current=_current(plan))
+            number = expected_version + 1
+            plan.version = number
+        version = m.CarePlanVersion.objects.create(plan=plan, number=number, content=content, author=user,
+                                                   organisation=org)
+        ctx.record(WRITE, f"care.care_plan v{number} person={person.id}", 1)
+    return plan, version
+
+
+def _current(plan: m.CarePlan) -> m.CarePlanVersion:
+    return plan.versions.select_related("author", "organisation").get(number=plan.version)
+
+
+def _acting_organisation(ctx: Ctx, person: m.Person) -> m.Organisation:
+    """The organisation an author writes for: the one holding the relationship (the practice first)."""
+    facts = relationship(person, ctx.actor)
+    for rel in ("registered_practice", "care_team", "open_episode", "task", "referral"):
+        mine = sorted(facts.holders(rel) & set(ctx.actor.organisations))
+        if mine:
+            return m.Organisation.objects.get(pk=mine[0])
+    return m.Organisation.objects.get(pk=sorted(ctx.actor.organisations)[0])
+
+
+def care_plan_versions(ctx: Ctx, person_id: str) -> list[m.CarePlanVersion]:
+    person = person_for(ctx, person_id, record=CARE_PLAN)
+    versions = list(m.CarePlanVersion.objects.filter(plan__person=person).select_related("author", "organisation"))
+    ctx.record(READ, f"care.care_plan versions x{len(versions)} person={person.id}", 1)
+    return versions
+
+
+def urgent_care_summary(ctx: Ctx, person_id: str) -> dict[str, Any]:
+    """The resuscitation decision and end-of-life preferences, for urgent care (and anyone who may read
+    the plan): what national guidance shares regardless of the plan's consent."""
+    person = person_for(ctx, person_id, record=URGENT_CARE_SUMMARY)
+    plan = m.CarePlan.objects.filter(person=person).first()
+    content = _current(plan).content if plan else {}
+    eol = content.get("end_of_life") or {}
+    ctx.record(READ, f"care.urgent_care_summary person={person.id}", 1)
+    return {"person_id": person.id, "given_name": person.given_name, "family_name": person.family_name,
+            "birth_date": person.birth_date, "resuscitation_decision": eol.get("resuscitation_decision"),
+            "preferred_place_of_care": eol.get("preferred_place_of_care"),
+            "preferred_place_of_death": eol.get("preferred_place_of_death"), "contact": eol.get("contact")}
+
+
+# --- consent, care team, break-glass --------------------------------------------------------------------
+def record_consent(ctx: Ctx, user: m.User, person_id: str, status: str, note: str = "") -> m.Consent:
+    """Consent given or withdrawn, recorded by someone caring for the person; it takes effect at once."""
+    person = person_for(ctx, person_id, action=WRITE)
+    ctx.require_role("clinician", "care_coordinator", "social_worker", "mdt_lead", doing="record consent")
+    consent = m.Consent.objects.create(person=person, status=status, recorded_by=user, note=note)
+    ctx.record(WRITE, f"care.consent {status} person={person.id}", 1)
+    return consent
+
+
+def add_to_care_team(ctx: Ctx, person_id: str, organisation: str, role_in_team: str,
+                     username: str | None = None) -> m.CareTeamMember:
+    person = person_for(ctx, person_id, action=WRITE)
+    org = _organisation(organisation, "organisation")
+    user = None
+    if username:
+        user = m.User.objects.filter(username=username, memberships__organisation=org).first()
+        if user is None:
+            raise Invalid(f"user: no user {username!r} at {org.code}", field="user")
+    member = m.CareTeamMember.objects.create(person=person, organisation=org, user=user, role_in_team=role_in_team)
+    ctx.record(WRITE, f"care.care_team +{org.code} person={person.id}", 1)
+    return member
+
+
+def break_glass(ctx: Ctx, user: m.User, person_id: str, reason: str) -> m.BreakGlass:
+    """Emergency access without a relationship: a clinician, a reason, an expiry; flagged for review."""
+    ctx.require(READ)
+    ctx.require_role("clinician", doing="break the glass")
+    problem = break_glass_refusal(reason)
+    if problem:
+        raise Invalid(f"reason: {problem}", field="reason")
+    person = m.Person.objects.filter(pk=person_id).first()
+    if person is None:
+        raise NotFound(f"no person {person_id}")
+    org = m.Organisation.objects.get(pk=sorted(ctx.actor.organisations)[0])
+    now = _now()
+    grant = m.BreakGlass.objects.create(user=user, organisation=org, person=person, reason=reason.strip(),
+                                        started_at=now,
+                                        expires_at=now + timedelta(hours=settings.ICSYS_BREAK_GLASS_HOURS))
+    ctx.record(READ, f"care.break_glass {grant.id} person={person.id} reason={reason.strip()!r}", 1)
+    return grant
+
+
+def break_glass_for_review(ctx: Ctx) -> list[m.BreakGlass]:
+    ctx.require_role("privacy_officer", doing="review break-glass")
+    out = list(m.BreakGlass.objects.select_related("user", "organisation").order_by("reviewed_at", "-started_at"))
+    ctx.record("audit", "care.break_glass", len({b.person_id for b in out}))
+    return out
+
+
+def review_break_glass(ctx: Ctx, user: m.User, grant_id: int, note: str) -> m.BreakGlass:
+    ctx.require_role("privacy_officer", doing="review break-glass")
+    grant = m.BreakGlass.objects.filter(pk=grant_id).first()
+    if grant is None:
+        raise NotFound(f"no break-glass {grant_id}")
+    if grant.reviewed_at is not None:
+        raise Conflict(f"break-glass {grant_id} was reviewed already")
+    grant.reviewed_by, grant.reviewed_at, grant.review_note = user, _now(), note
+    grant.save(update_fields=["reviewed_by", "reviewed_at", "review_note"])
+    ctx.record("audit", f"care.break_glass {grant.id} reviewed", 0)
+    return grant
+
+
+def audit_log(ctx: Ctx, *, user: str | None = None, person: str | None = None, limit: int = 500) -> list[dict]:
+    """The audit records, newest first, for the privacy officer (filtered by user or person)."""
+    ctx.require_role("privacy_officer", doing="read the audit log")
+    records = ctx.auditor.database.records()
+    if user:
+        records = [r for r in records if r["actor_user"] == user]
+    if person:
+        records = [r for r in records if f"person={person}" in r["what"] or f"person_id {person}" in r["what"]]
+    out = list(reversed(records))[:limit]
+    ctx.record("audit", "audit_record", None)
+    return out
+
+
+def timeline(ctx: Ctx, person_id: str) -> list[dict[str, Any]]:
+    """A person's journey on one line: referrals, tasks, alerts, notifications, plan versions, consent,
+    MDT decisions."""
+    person = person_for(ctx, person_id)
+    events: list[dict[str, Any]] = []
+    for r in person.referrals.all():
+        events.append({"at": r.created_at, "kind": "referral", "id": r.id, "what": f"referral from {r.source}"})
+    for t in person.tasks.all():
+        events.append({"at": t.created_at, "kind": "task", "id": t.id, "what": f"{t.service}: {t.status}"})
+        events += [{"at": a.raised_at, "kind": a.kind, "id": t.id, "what": f"{t.service} {a.kind}"}
+                   for a in t.alerts.all()]
+    for n in person.discharge_notifications.all():
+        events.append({"at": n.sent_at or n.discharged_at, "kind": "discharge_notification", "id": n.id,
+                       "what": f"notification to {n.practice_id}"})
+    if care_refusal(ctx.actor, READ, relationship(person, ctx.actor), CARE_PLAN) is None:
+        for v in m.CarePlanVersion.objects.filter(plan__person=person):
+            events.append({"at": v.saved_at, "kind": "care_plan", "id": v.number, "what": f"care plan v{v.number}"})
+    for c in person.consents.all():
+        events.append({"at": c.recorded_at, "kind": "consent", "id": c.id, "what": f"consent {c.status}"})
+    for d in person.mdt_decisions.select_related("meeting"):
+        events.append({"at": d.recorded_at, "kind": "mdt_decision", "id": d.id,
+                       "what": f"MDT {d.meeting.title}: {d.decision}"})
+    events.sort(key=lambda e: (e["at"], e["kind"]))
+    ctx.record(READ, f"care.timeline person={person.id}", 1)
+    return events
+
+
+
+
+
+# --- MDT case management --------------------------------------------------------------------------------
+def practices_under(codes: list[str] | tuple[str, ...]) -> dict[str, list[str]]:
+    """Each organisation's practices: a practice itself, a PCN's members, a locality's (ICP's) PCNs' members."""
+    out: dict[str, list[str]] = {}
+    for code in codes:
+        found, level = [], m.Organisation.objects.filter(pk=code)
+        for _ in range(3):
+            found += [o.code for o in level if o.kind == "practice"]
+            level = m.Organisation.objects.filter(parent__in=level)
+        out[code] = sorted(found)
+    return out
+
+
+def mdt_case_list(ctx: Ctx, name: str, as_of: Any = None) -> list[dict[str, Any]]:
+    """An MDT case list (icsys.care.population.CASE_LISTS) of the people of the actor's practices, from the
+    analytical store; each row says whether the person is known to the care service and visible here."""
+    from icsys.access.policy import AccessDenied as Denied
+    from icsys.care import population
+    from icsys.errors import InputError
+
+    ctx.require(LIST)
+    if name not in population.CASE_LISTS:
+        raise Invalid(f"list: choose one of {', '.join(population.CASE_LISTS)}", field="list")
+    try:
+        rows = population.case_list(settings.ICSYS_STORE, ctx.actor, name, practices_under(ctx.actor.organisations),
+                                    as_of)
+    except Denied as exc:
+        raise Forbidden(str(exc)) from exc
+    except InputError as exc:
+        raise Conflict(str(exc)) from exc
+    known = {p.pk: f"{p.given_name} {p.family_name}" for p in
+             m.Person.objects.visible_to(ctx.actor).filter(pk__in=[r["person_id"] for r in rows])}
+    for row in rows:
+        row["in_care_service"] = row["person_id"] in known
+        row["name"] = known.get(row["person_id"])
+    ctx.record(LIST, f"care.mdt_case_list {name}", len(rows))
+    return rows
+
+
+def create_meeting(ctx: Ctx, user: m.User, *, organisation: str, title: str, held_at: datetime,
+                   case_list: str = "", attendees: list[dict[str, Any]] | None = None) -> m.MdtMeeting:
+    """An MDT meeting of the lead's PCN or locality, with its attendees."""
+    ctx.require(WRITE)
+    ctx.require_role("mdt_lead", doing="hold an MDT meeting")
+    org = _organisation(organisation, "organisation")
+    ctx.member_of(org.code, "hold another organisation's MDT")
+    if not title.strip():
+        raise Invalid("title: give the meeting a title", field="title")
+    with transaction.atomic():
+        meeting = m.MdtMeeting.objects.create(organisation=org, title=title.strip(), held_at=held_at,
+                                              case_list=case_list, created_by=user)
+        for i, a in enumerate(attendees or []):
+            where = f"attendees.{i}"
+            if not (a.get("name") or "").strip():
+                raise Invalid(f"{where}.name: give the attendee's name", field=f"{where}.name")
+            m.MdtAttendee.objects.create(meeting=meeting, name=a["name"].strip(),
+                                         organisation=_organisation(a["organisation"], f"{where}.organisation"),
+                                         role_in_team=a.get("role_in_team", ""))
+        ctx.record(WRITE, f"care.mdt_meeting {meeting.id}", 0)
+    return meeting
+
+
+def meetings_for(ctx: Ctx) -> list[m.MdtMeeting]:
+    ctx.require(LIST)
+    return list(m.MdtMeeting.objects.filter(organisation__in=ctx.actor.organisations).order_by("-held_at"))
+
+
+def meeting_for(ctx: Ctx, meeting_id: int) -> m.MdtMeeting:
+    """A meeting of one of the actor's organisations (else NotFound); its decisions' people are recorded."""
+    ctx.require(READ)
+    meeting = m.MdtMeeting.objects.filter(pk=meeting_id, organisation__in=ctx.actor.organisations).first()
+    if meeting is None:
+        raise NotFound(f"no MDT meeting {meeting_id} that you may see")
+    people = set(_visible_decisions(ctx, meeting).values_list("person_id", flat=True))
+    ctx.record(READ, f"care.mdt_meeting {meeting.id} " + " ".join(f"person={p}" for p in sorted(people)),
+               len(people))
+    return meeting
+
+
+def _visible_decisions(ctx: Ctx, meeting: m.MdtMeeting) -> QuerySet[m.MdtDecision]:
+    """A meeting's decisions about people the actor may still see (a relationship can end)."""
+    return meeting.decisions.filter(person__in=m.Person.objects.visible_to(ctx.actor))
+
+
+def record_decision(ctx: Ctx, user: m.User, meeting_id: int, person_id: str, decision: str,
+                    actions: list[dict[str, Any]] | None = None) -> m.MdtDecision:
+    """The MDT's decision about a person it may see; an action naming a service and organisation becomes
+    a task offered to it, due by its standard, like the SPoA's."""
+    meeting = meeting_for(ctx, meeting_id)
+    ctx.require_role("mdt_lead", doing="record an MDT decision")
+    person = person_for(ctx, person_id, action=WRITE)
+    if not decision.strip():
+        raise Invalid("decision: say what the MDT decided", field="decision")
+    now = _now()
+    with transaction.atomic():
+        made = m.MdtDecision.objects.create(meeting=meeting, person=person, decision=decision.strip(),
+                                            recorded_by=user, recorded_at=now)
+        for i, a in enumerate(actions or []):
+            where = f"actions.{i}"
+            if not (a.get("description") or "").strip():
+                raise Invalid(f"{where}.description: say what is to be done", field=f"{where}.description")
+            task = None
+            if a.get("service"):
+                if a["service"] not in dict(m.SERVICES):
+                    raise Invalid(f"{where}.service: unknown service {a['service']!r}", field=f"{where}.service")
+                org = _organisation(a.get("organisation") or "", f"{where}.organisation")
+                standard = standard_for(a["service"])
+                task = m.Task.objects.create(person=person, service=a["service"], organisation=org,
+                                             standard=standard.code, note=a["description"], created_by=user,
+                                             created_at=now, due_at=standard.due(now))
+            m.MdtAction.objects.create(decision=made, description=a["description"].strip(), task=task)
+        ctx.record(WRITE, f"care.mdt_decision {made.id} person={person.id}", 1)
+    return made
+
+
+def meeting_record(ctx: Ctx, meeting: m.MdtMeeting) -> dict[str, Any]:
+    """A meeting (released by meeting_for) as plain data, for the API and the page alike: only decisions
+    about people the actor may see."""
+    return {"id": meeting.id, "organisation": meeting.organisation_id, "title": meeting.title,
+            "held_at": meeting.held_at, "case_list": meeting.case_list,
+            "attendees": [{"name": a.name, "organisation": a.organisation_id, "role_in_team": a.role_in_team}
+                          for a in meeting.attendees.order_by("id")],
+            "decisions": [{"id": d.id, "person_id": d.person_id, "decision": d.decision,
+                           "person_name": f"{d.person.given_name} {d.person.family_name}",
+                           "recorded_by": d.recorded_by.username, "recorded_at": d.recorded_at,
+                           "actions": [{"description": a.description, "task": a.task_id,
+                                        "service": a.task.service if a.task else None,
+                                        "organisation": a.task.organisation_id if a.task else None}
+                                       for a in d.actions.select_related("task").order_by("id")]}
+                          for d in _visible_decisions(ctx, meeting).select_related("recorded_by", "person")
+                          .order_by("id")]}
