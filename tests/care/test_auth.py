@@ -31,11 +31,11 @@ def test_a_token_is_issued_stored_hashed_and_names_the_actor(client):
     response = token_for(client, "sam.spoa")
     assert response.status_code == 200
     body = response.json()
-    assert (body["user"], body["role"], body["organisations"]) == ("sam.spoa", "care_coordinator", ["XSPOA"])
+    assert (body["user"], body["role"], body["organisations"]) == ("sam.spoa", "care_coordinator", ["SP03"])
     stored = ApiToken.objects.get(user__username="sam.spoa")
     assert body["token"] not in stored.key_hash and len(stored.key_hash) == 64
     me = client.get("/api/me", HTTP_AUTHORIZATION=f"Bearer {body['token']}").json()
-    assert me == {"user": "sam.spoa", "role": "care_coordinator", "organisations": ["XSPOA"],
+    assert me == {"user": "sam.spoa", "role": "care_coordinator", "organisations": ["SP03"],
                   "authentication": "token"}
 
 

@@ -157,7 +157,7 @@ def test_veras_journey_through_the_pages(served, browser, make_store):
     assert sam.row("Vera Hughes").count() == 1 and "Received" in sam.row("Vera Hughes").inner_text()
     check(sam, "02-triage-queue")
     sam.row("Vera Hughes").get_by_role("link").click()
-    for service, org in (("social_work_assessment", demo.MEDWAY_ASC), ("domiciliary_care", "XHC01"),
+    for service, org in (("social_work_assessment", demo.MEDWAY_ASC), ("domiciliary_care", "HC06"),
                          ("district_nursing", "NQV"), ("carer_support", demo.MEDWAY_ASC)):
         assert sam.page.locator(f"#t-{service}").is_checked()  # recommended on the form
         sam.page.locator(f"#org-{service}").select_option(org)

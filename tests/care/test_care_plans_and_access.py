@@ -32,7 +32,7 @@ def vera(api, vera_form):
     referral = api("ada.discharge").post("/api/referrals", vera_form).json_body["id"]
     tasks = api("sam.spoa").post(f"/api/referrals/{referral}/triage", {"tasks": [
         {"service": "social_work_assessment", "organisation": demo.MEDWAY_ASC},
-        {"service": "domiciliary_care", "organisation": "XHC01"}]}).json_body
+        {"service": "domiciliary_care", "organisation": "HC06"}]}).json_body
     return {"referral": referral, "tasks": {t["service"]: t["id"] for t in tasks}}
 
 

@@ -113,7 +113,7 @@ def test_policy_refuses_case_lists_to_coordinators():
     from icsys.access.policy import AccessDenied, case_list_scope
 
     with pytest.raises(AccessDenied, match="MDT case list"):
-        case_list_scope(Actor("sam", ("care_coordinator",), organisations=("XSPOA",)), {})
+        case_list_scope(Actor("sam", ("care_coordinator",), organisations=("SP03",)), {})
     scope = case_list_scope(Actor("mo", ("mdt_lead",), organisations=("U1",)), {"U1": ["P1", "P2"]})
     assert scope.organisations == {"U1", "P1", "P2"}
 

@@ -131,7 +131,7 @@ def triage_vera(api, vera_form) -> tuple[int, dict[str, dict]]:
     carer = Carer.objects.get(cared_for_id="PDEMO0001").id
     tasks = api("sam.spoa").post(f"/api/referrals/{referral}/triage", {"tasks": [
         {"service": "social_work_assessment", "organisation": ASC},
-        {"service": "domiciliary_care", "organisation": "XHC01"},
+        {"service": "domiciliary_care", "organisation": "HC06"},
         {"service": "district_nursing", "organisation": "NQV"},
         {"service": "carer_support", "organisation": ASC, "carer": carer},
         {"service": "urgent_community_response", "organisation": "NQV"},

@@ -114,7 +114,7 @@ def test_veras_journey_end_to_end_through_the_served_api(served):
     assert (carer["name"], carer["able_to_care"], carer["needs_support"]) == ("Eric Hughes", False, True)
     tasks = sam.ok("POST", f"/api/referrals/{referral['id']}/triage", {"tasks": [
         {"service": "social_work_assessment", "organisation": demo.MEDWAY_ASC},
-        {"service": "domiciliary_care", "organisation": "XHC01"},
+        {"service": "domiciliary_care", "organisation": "HC06"},
         {"service": "district_nursing", "organisation": "NQV"},
         {"service": "carer_support", "organisation": demo.MEDWAY_ASC, "carer": carer["id"]}]}, status=201)
     task = {t["service"]: t for t in tasks}
@@ -173,7 +173,7 @@ def test_two_clients_editing_one_plan_at_once_lose_nothing(served):
     gita, sam = Client(base, "gita.gp"), Client(base, "sam.spoa")
     practice = gita.ok("GET", "/api/me")["organisations"][0]
     eric = {**demo.ERIC, "registered_practice": practice, "source": "gp", "from_organisation": practice,
-            "to_organisation": "XSPOA", "needs": "Frail; carer strain"}
+            "to_organisation": "SP03", "needs": "Frail; carer strain"}
     gita.ok("POST", "/api/referrals", eric, status=201)
     gita.ok("POST", f"/api/people/{ERIC}/consent", {"status": "given"}, status=201)
     gita.ok("POST", f"/api/people/{ERIC}/care-plan", {"goals": []}, status=201)

@@ -23,9 +23,9 @@ KENT_ASC = "E10000016-ASC"
 # (user name, name, role, organisation code or a key resolved below, job)
 USERS = [
     ("ada.discharge", "Ada Okafor", "clinician", "RPA", "discharge coordinator, Medway Maritime Hospital"),
-    ("sam.spoa", "Sam Patel", "care_coordinator", "XSPOA", "SPoA call handler"),
+    ("sam.spoa", "Sam Patel", "care_coordinator", "SP03", "SPoA call handler"),
     ("dina.nurse", "Dina Clarke", "clinician", "NQV", "district nurse, Medway Community Healthcare"),
-    ("hana.homecare", "Hana Novak", "care_coordinator", "XHC01", "home-care coordinator"),
+    ("hana.homecare", "Hana Novak", "care_coordinator", "HC06", "home-care coordinator"),
     ("will.social", "Will Barnes", "social_worker", MEDWAY_ASC, "social worker, Medway Council"),
     ("gita.gp", "Dr Gita Shah", "clinician", "@practice", "GP, Vera's practice"),
     ("mo.mdt", "Dr Mo Reid", "mdt_lead", "@pcn", "frailty MDT lead, Vera's PCN"),
@@ -66,7 +66,7 @@ def load_users() -> dict[str, m.User]:
 def vera_referral_form(practice: str) -> dict[str, Any]:
     """Seed 003's discharge support form."""
     return {**VERA, "registered_practice": practice, "source": "acute_discharger", "from_organisation": "RPA",
-            "to_organisation": "XSPOA",
+            "to_organisation": "SP03",
             "needs": "Recovering from a stroke; type 2 diabetes, COPD and dementia; condition needs monitoring",
             "mobility": "Limited: walks short distances with a frame",
             "carer_situation": "Lives with her husband, who is frail and often unwell: not able to care for her",
@@ -105,7 +105,7 @@ def load_demo(referrals: bool = True) -> dict[str, Any]:
     # Dorothy: known to the MDT, with a shared plan and end-of-life preferences.
     dorothy = s.create_referral(_ctx(u["gita.gp"]), u["gita.gp"], {
         **DOROTHY, "registered_practice": practice, "source": "gp", "from_organisation": practice,
-        "to_organisation": "XSPOA", "needs": "Frail; falls at home; low mood", "recommended_services": ["reablement"]})
+        "to_organisation": "SP03", "needs": "Frail; falls at home; low mood", "recommended_services": ["reablement"]})
     tasks = s.triage(_ctx(u["sam.spoa"]), u["sam.spoa"], dorothy.id,
                      [{"service": "urgent_community_response", "organisation": "NQV"},
                       {"service": "reablement", "organisation": MEDWAY_ASC}])
@@ -126,7 +126,7 @@ def load_demo(referrals: bool = True) -> dict[str, Any]:
     # An NHS number the re-identification store does not know: the unmatched queue.
     unmatched = s.create_referral(_ctx(u["kim.kent"]), u["kim.kent"], {
         **UNKNOWN, "registered_practice": practice, "source": "acute_discharger", "from_organisation": "RVV",
-        "to_organisation": "XSPOA", "needs": "Discharge home after a fall", "recommended_services": ["reablement"]})
+        "to_organisation": "SP03", "needs": "Discharge home after a fall", "recommended_services": ["reablement"]})
     raised = s.tick()
     return {"organisations": orgs, "users": sorted(users), "password": PASSWORD,
             "referrals": {"vera": vera.id, "dorothy": dorothy.id, "unmatched": unmatched.id},

@@ -1,10 +1,9 @@
 """The care service's organisations, read from the system definition: the one hierarchy (ICB > ICP > PCN >
 practice; trusts by kind; councils with adult social care; care homes; hospices).
 
-This is the only module that reads `icsys.system.model.System` for the care service. The definition does
-not yet hold the SPoA, NHS 111 or home-care providers (another branch adds them, with lookups): until it
-does, `_care_only()` supplies them, marked with local codes; when the definition has them they are used
-and `_care_only()` can go."""
+This is the only module that reads `icsys.system.model.System` for the care service. The SPoAs, hospices and
+home-care providers come from the definition; it does not yet hold NHS 111, which `_care_only()` supplies
+with a local code (X-prefixed) until it does."""
 
 from __future__ import annotations
 
@@ -55,16 +54,9 @@ def _from_definition(system: System) -> list[Org]:
 
 def _care_only(system: System) -> list[Org]:
     """Organisations the care service needs that the definition does not hold yet (local codes, X-prefixed)."""
-    if getattr(system, "spoa", None):
+    if getattr(system, "nhs_111", None):
         return []
-    ics = system.ics.code
-    return [
-        Org("XSPOA", "Kent and Medway Single Point of Access", "spoa", ics),
-        Org("X111", "NHS 111 Kent, Medway and Sussex", "nhs_111", ics),
-        Org("XHC01", "Medway Home Care (demonstration home-care provider)", "home_care", ics),
-        Org("XHC02", "West Kent Home Care (demonstration home-care provider)", "home_care", ics),
-        Org("XHC03", "East Kent Home Care (demonstration home-care provider)", "home_care", ics),
-    ]
+    return [Org("X111", "NHS 111 Kent, Medway and Sussex", "nhs_111", system.ics.code)]
 
 
 def _unique(orgs: list[Org]) -> list[Org]:
@@ -93,3 +85,14 @@ def load_organisations(system: System | None = None) -> int:
         Organisation.objects.update_or_create(code=org.code, defaults={"name": org.name, "kind": org.kind,
                                                                         "parent_id": parent})
     return len(orgs)
+
+
+def spoa_for(practice: str) -> str:
+    """The single point of access serving a practice's ICP (the definition has one per ICP), else the first."""
+    from icsys.care.models import Organisation
+
+    spoas = Organisation.objects.filter(kind="spoa").order_by("code")
+    icp = Organisation.objects.filter(code=practice, kind="practice").values_list("parent__parent", flat=True).first()
+    serving = spoas.filter(parent_id=icp).first() if icp else None
+    first = serving or spoas.first()
+    return first.code if first else ""

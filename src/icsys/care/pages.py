@@ -25,6 +25,7 @@ from icsys.access.reidentify import NhsNumberError, check_nhs_number
 from icsys.care import models as m
 from icsys.care import population
 from icsys.care import services as s
+from icsys.care.organisations import spoa_for
 from icsys.care.schemas import CarePlanContent, CompleteIn, DeclineIn, ReferralIn
 
 SERVICE_NAMES = dict(m.SERVICES)
@@ -180,7 +181,8 @@ def _referral_data(post: Any, actor_orgs: tuple[str, ...]) -> dict[str, Any]:
         "carer_situation", "expected_discharge_date")}
     data["nhs_number"] = data["nhs_number"].replace(" ", "")
     data["expected_discharge_date"] = data["expected_discharge_date"] or None
-    data.update(source="acute_discharger", to_organisation="XSPOA", from_organisation=actor_orgs[0],
+    data.update(source="acute_discharger", to_organisation=spoa_for(data["registered_practice"]),
+                from_organisation=actor_orgs[0],
                 recommended_services=post.getlist("recommended_services"))
     if post.get("carer_name", "").strip():
         data["carers"] = [{"name": post["carer_name"].strip(), "relationship": post.get("carer_relationship", "")
