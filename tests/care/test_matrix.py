@@ -38,6 +38,16 @@ ENDPOINTS = [
     ("POST", "/api/tasks/{task}/complete", {"outcome": "done"}),
     ("POST", "/api/break-glass/{grant}/review", {"note": "seen"}),
 ]
+FHIR_ENDPOINTS = [  # FHIR's answers are OperationOutcomes
+    *[("GET", f"/api/fhir/{kind}?patient={{person}}", None)
+      for kind in ("Patient", "ServiceRequest", "Task", "CarePlan", "CareTeam", "Consent")],
+    *[("GET", f"/api/fhir/{path}", None) for path in ("Patient/{person}", "ServiceRequest/{referral}", "Task/{task}",
+                                                      "CarePlan/{person}", "CareTeam/{person}", "Consent/{consent}")],
+    ("POST", "/api/fhir", {"resourceType": "Bundle", "type": "transaction", "entry": [
+        {"resource": {"resourceType": "Consent", "status": "inactive", "scope": {"text": "privacy"},
+                      "category": [{"text": "share"}], "patient": {"reference": "Patient/{person}"}}}]}),
+]
+FHIR_PATHS = {"/api/fhir/{resource_type}", "/api/fhir/{resource_type}/{rid}", "/api/fhir"}
 LISTS = ["/api/people", "/api/referrals", "/api/referrals/unmatched", "/api/tasks", "/api/notifications"]
 # endpoints without another organisation's ids: sign-in, who am I, the organisations (no personal data),
 # break-glass itself (any clinician may, with a reason: tested on its own), the privacy officer's views
@@ -59,7 +69,8 @@ def vera_ids(api, vera_form):
     api("ada.discharge").post(f"/api/referrals/{referral}/discharge", {"discharged_at": "2026-01-01T10:00:00Z"})
     grant = api("pat.paramedic").post(f"/api/people/{VERA}/break-glass",
                                       {"reason": "collapsed at home, no history to hand"}).json_body["id"]
-    return {"person": VERA, "referral": referral, "task": tasks[0]["id"], "grant": grant}
+    consent = Consent.objects.filter(person_id=VERA).latest("id").id
+    return {"person": VERA, "referral": referral, "task": tasks[0]["id"], "grant": grant, "consent": consent}
 
 
 def state() -> tuple:
@@ -71,7 +82,7 @@ def state() -> tuple:
 def test_the_matrix_covers_every_endpoint_with_an_id(client):
     paths = set(client.get("/api/openapi.json").json()["paths"])
     covered = {p.split("?")[0].replace("{person}", "{person_id}").replace("{referral}", "{referral_id}")
-               .replace("{task}", "{task_id}").replace("{grant}", "{grant_id}") for _, p, _ in ENDPOINTS}
+               .replace("{task}", "{task_id}").replace("{grant}", "{grant_id}") for _, p, _ in ENDPOINTS} | FHIR_PATHS
     assert paths - NOT_IN_MATRIX == covered - NOT_IN_MATRIX
     assert paths - NOT_IN_MATRIX - covered == set()
 
@@ -90,6 +101,22 @@ def test_other_organisations_ids_give_403_or_404_and_nothing_of_vera(api, vera_i
         text = response.content.decode()
         assert not [p for p in PROTECTED if p in text], (user, path, text)
         assert set(json.loads(text)) == {"detail"}
+    assert state() == before
+
+
+@pytest.mark.parametrize("user", OUTSIDERS)
+def test_fhir_gives_other_organisations_403_or_404_and_nothing_of_vera(api, vera_ids, user):
+    client = api(user)
+    before = state()
+    for method, template, body in FHIR_ENDPOINTS:
+        path = template.format(**vera_ids)
+        if body is not None:
+            body = json.loads(json.dumps(body).replace("{person}", VERA))
+        response = client.call(method, path, body)
+        assert response.status_code in (403, 404), (user, method, path, response.status_code, response.content)
+        text = response.content.decode()
+        assert not [p for p in PROTECTED if p in text], (user, path, text)
+        assert json.loads(text)["resourceType"] == "OperationOutcome"
     assert state() == before
 
 

@@ -247,3 +247,6 @@ def break_glass_list(request: HttpRequest):
              tags=["privacy"])
 def review(request: HttpRequest, grant_id: int, body: ReviewIn):
     return s.review_break_glass(ctx(request), request.care_user, grant_id, body.note)
+
+
+router.add_router("/fhir", "icsys.care.fhir_api.router")  # FHIR R4: read, search, Bundle import
