@@ -346,3 +346,15 @@ class MeOut(Schema):
 
 class Message(Schema):
     detail: str
+
+
+class FieldError(Schema):
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class FieldErrors(Schema):
+    """422: each bad field by its path (`["body", "nhs_number"]`), nothing saved."""
+
+    detail: list[FieldError]
