@@ -5,6 +5,7 @@ every export audited with its count."""
 
 from __future__ import annotations
 
+import json
 import random
 
 import nhs_number
@@ -77,6 +78,11 @@ def test_patient_round_trip_carries_the_nhs_number_through_the_reidentification_
     assert response.status_code == 200, response.json_body
     assert response.json_body["entry"][0]["response"] == {"status": "200 OK", "location": f"Patient/{VERA}"}
     assert gp.get(f"/api/fhir/Patient/{VERA}").json_body == patient
+    for element, value, where in (("birthDate", "1946-05-15", "birthDate"),
+                                  ("name", [{"family": "Hughs", "given": ["Vera"]}], "name[0].family")):
+        wrong = gp.post("/api/fhir", _transaction({**patient, element: value}))  # a mistyped number, perhaps
+        assert wrong.status_code == 409 and wrong.json_body["issue"][0]["expression"] == \
+            [f"Bundle.entry[0].resource.{where}"]
     assert Person.objects.filter(given_name="Vera").count() == 1
     whats = [r["what"] for r in open_audit(settings.ICSYS_AUDIT_URL).records()]
     assert f"person_id {VERA} -> nhs_number" in whats  # the number came through the store, audited
@@ -258,3 +264,19 @@ def test_another_organisations_resources_are_not_visible(api, journey):
     plan = api("gita.gp").get(f"/api/fhir/CarePlan/{VERA}").json_body
     assert kent.post("/api/fhir", _transaction(plan, ifMatch='W/"1"')).status_code == 404
     assert CarePlan.objects.get(person_id=VERA).version == 1
+
+
+def test_a_plan_element_the_service_cannot_hold_is_refused_not_dropped(api, journey):
+    gp = api("gita.gp")
+    plan = gp.get(f"/api/fhir/CarePlan/{VERA}").json_body
+    foreign = {**plan, "extension": [*plan["extension"], {"url": "https://example.org/other", "valueString": "x"}]}
+    response = gp.post("/api/fhir", _transaction(foreign, ifMatch='W/"1"'))
+    assert response.status_code == 422
+    last = len(plan["extension"])
+    assert response.json_body["issue"][0]["expression"] == [f"Bundle.entry[0].resource.extension[{last}]"]
+    eol = next(e for e in plan["extension"] if e["url"].endswith("end-of-life-preferences"))
+    bad = json.loads(json.dumps(plan).replace('"not_for_resuscitation"', '"maybe"'))
+    response = gp.post("/api/fhir", _transaction(bad, ifMatch='W/"1"'))
+    assert response.status_code == 422 and "end_of_life.resuscitation_decision" in \
+        response.json_body["issue"][0]["expression"][0]
+    assert eol and CarePlan.objects.get(person_id=VERA).version == 1  # nothing saved

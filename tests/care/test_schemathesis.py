@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import pytest
 import schemathesis
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from hypothesis import HealthCheck, Phase, given, settings
 from schemathesis import GenerationMode
 from schemathesis.checks import (
@@ -29,7 +31,12 @@ def openapi(db, vera_form):
     referral = Api("ada.discharge").post("/api/referrals", vera_form).json_body["id"]
     Api("sam.spoa").post(f"/api/referrals/{referral}/triage",
                          {"tasks": [{"service": "domiciliary_care", "organisation": "XHC01"}]})
-    return schemathesis.openapi.from_wsgi("/api/openapi.json", application)
+    # as Django's test client does: the test's own connection (its transaction) stays open between requests
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield schemathesis.openapi.from_wsgi("/api/openapi.json", application)
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
 
 
 @pytest.fixture

@@ -368,6 +368,18 @@ def _coding(concept: Any, system: str, where: str) -> str:
     raise FhirError(422, "required", f"{where}: a coding of {system}", [where])
 
 
+def _same_person(known: m.Person, name: dict[str, Any], birth_date: str | None, where: str) -> None:
+    """A known NHS number whose birth date or family name differs is more likely a wrong number than a
+    changed person: refused for someone to check, never linked quietly."""
+    if birth_date and birth_date != known.birth_date.isoformat():
+        raise FhirError(409, "conflict", "the NHS number is known with another birth date: check the number",
+                        [f"{where}.birthDate"])
+    family = (name.get("family") or "").strip().casefold()
+    if family and family != known.family_name.strip().casefold():
+        raise FhirError(409, "conflict", "the NHS number is known with another family name: check the number",
+                        [f"{where}.name[0].family"])
+
+
 class _Importer:
     def __init__(self, ctx: s.Ctx, user: m.User) -> None:
         self.ctx, self.user = ctx, user
@@ -414,10 +426,11 @@ class _Importer:
         link, allow = s.reidentification(), s.settings.ICSYS_ALLOW_TEST_NHS_NUMBERS
         why = f"{self.ctx.via} (FHIR Patient import)"
         person_id = link.resolve(self.ctx.auditor, number, why=why, allow_synthetic=allow)
-        if person_id and m.Person.objects.filter(pk=person_id).exists():
-            s.person_for(self.ctx, person_id)  # known: the importer must have a relationship
-            return f"Patient/{person_id}", "200 OK"
         name = (r.get("name") or [{}])[0]
+        if person_id and m.Person.objects.filter(pk=person_id).exists():
+            known = s.person_for(self.ctx, person_id)  # known: the importer must have a relationship
+            _same_person(known, name, r.get("birthDate"), where)
+            return f"Patient/{person_id}", "200 OK"
         if not name.get("family") or not name.get("given") or not r.get("birthDate"):
             raise FhirError(422, "required", f"{where}: a new person needs name.family, name.given and birthDate",
                             [f"{where}.name"])
@@ -475,6 +488,10 @@ class _Importer:
         from icsys.care.schemas import CarePlanContent
 
         person = self._person_ref(r.get("subject"), f"{where}.subject")
+        for j, e in enumerate(r.get("extension") or []):  # never drop what a sender meant us to keep
+            if e.get("url") not in (EOL, CONTACT):
+                raise FhirError(422, "not-supported", f"extension {e.get('url')!r} is not understood here: "
+                                "nothing of the plan would hold it", [f"{where}.extension[{j}]"])
         content = plan_content(r)
         try:
             content = CarePlanContent.model_validate(content).model_dump(mode="json")
