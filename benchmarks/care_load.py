@@ -259,6 +259,8 @@ def run(args: argparse.Namespace, base: str, tokens: dict[str, str], practice: s
     p50, p95, p99 = (total.get_response_time_percentile(q) for q in (0.5, 0.95, 0.99))
     print(f"all: {total.num_requests} requests, {total.num_requests / elapsed:.1f} per second; "
           f"p50 {p50:.0f} ms, p95 {p95:.0f} ms, p99 {p99:.0f} ms; errors {total.num_failures}")
+    for error in environment_.stats.errors.values():
+        print(f"error x{error.occurrences}: {error.method} {error.name}: {str(error.error)[:200]}")
     print(f"plan edits accepted {accepted}, refused as stale (412) and retried {len(STALE)}, lost {missing}")
     print(f"load average (1 min): before {before[0]:.2f}, during mean {sum(samples) / max(len(samples), 1):.2f} "
           f"max {max(samples, default=0):.2f}, after {os.getloadavg()[0]:.2f}")
