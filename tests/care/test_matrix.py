@@ -40,6 +40,16 @@ ENDPOINTS = [
     ("GET", "/api/mdt/meetings/{meeting}", None),
     ("POST", "/api/mdt/meetings/{meeting}/decisions", {"person_id": VERA, "decision": "seen"}),
 ]
+FHIR_ENDPOINTS = [  # FHIR's answers are OperationOutcomes
+    *[("GET", f"/api/fhir/{kind}?patient={{person}}", None)
+      for kind in ("Patient", "ServiceRequest", "Task", "CarePlan", "CareTeam", "Consent")],
+    *[("GET", f"/api/fhir/{path}", None) for path in ("Patient/{person}", "ServiceRequest/{referral}", "Task/{task}",
+                                                      "CarePlan/{person}", "CareTeam/{person}", "Consent/{consent}")],
+    ("POST", "/api/fhir", {"resourceType": "Bundle", "type": "transaction", "entry": [
+        {"resource": {"resourceType": "Consent", "status": "inactive", "scope": {"text": "privacy"},
+                      "category": [{"text": "share"}], "patient": {"reference": "Patient/{person}"}}}]}),
+]
+FHIR_PATHS = {"/api/fhir/{resource_type}", "/api/fhir/{resource_type}/{rid}", "/api/fhir"}
 LISTS = ["/api/people", "/api/referrals", "/api/referrals/unmatched", "/api/tasks", "/api/notifications"]
 # endpoints without another organisation's ids: sign-in, who am I, the organisations (no personal data),
 # break-glass itself (any clinician may, with a reason: tested on its own), the privacy officer's views
@@ -66,7 +76,9 @@ def vera_ids(api, vera_form):
                                         held_at="2026-01-02T10:00:00Z", created_by=User.objects.get(username="mo.mdt"))
     MdtDecision.objects.create(meeting=meeting, person_id=VERA, decision="Walk to the shops: physiotherapy",
                                recorded_by=meeting.created_by)
-    return {"person": VERA, "referral": referral, "task": tasks[0]["id"], "grant": grant, "meeting": meeting.id}
+    consent = Consent.objects.filter(person_id=VERA).latest("id").id
+    return {"person": VERA, "referral": referral, "task": tasks[0]["id"], "grant": grant, "meeting": meeting.id,
+            "consent": consent}
 
 
 def state() -> tuple:
@@ -79,7 +91,7 @@ def test_the_matrix_covers_every_endpoint_with_an_id(client):
     paths = set(client.get("/api/openapi.json").json()["paths"])
     covered = {p.split("?")[0].replace("{person}", "{person_id}").replace("{referral}", "{referral_id}")
                .replace("{task}", "{task_id}").replace("{grant}", "{grant_id}")
-               .replace("{meeting}", "{meeting_id}") for _, p, _ in ENDPOINTS}
+               .replace("{meeting}", "{meeting_id}") for _, p, _ in ENDPOINTS} | FHIR_PATHS
     assert paths - NOT_IN_MATRIX == covered - NOT_IN_MATRIX
     assert paths - NOT_IN_MATRIX - covered == set()
 
@@ -107,6 +119,22 @@ def test_an_mdt_meeting_shows_only_decisions_about_people_the_reader_may_see(api
     record = api("mo.mdt").get(f"/api/mdt/meetings/{vera_ids['meeting']}")
     assert record.status_code == 200 and record.json_body["decisions"] == []
     assert not [p for p in PROTECTED if p in record.content.decode()]
+
+
+@pytest.mark.parametrize("user", OUTSIDERS)
+def test_fhir_gives_other_organisations_403_or_404_and_nothing_of_vera(api, vera_ids, user):
+    client = api(user)
+    before = state()
+    for method, template, body in FHIR_ENDPOINTS:
+        path = template.format(**vera_ids)
+        if body is not None:
+            body = json.loads(json.dumps(body).replace("{person}", VERA))
+        response = client.call(method, path, body)
+        assert response.status_code in (403, 404), (user, method, path, response.status_code, response.content)
+        text = response.content.decode()
+        assert not [p for p in PROTECTED if p in text], (user, path, text)
+        assert json.loads(text)["resourceType"] == "OperationOutcome"
+    assert state() == before
 
 
 @pytest.mark.parametrize("user", OUTSIDERS)

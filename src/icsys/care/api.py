@@ -22,6 +22,7 @@ from icsys.care.schemas import (
     ConsentOut,
     DeclineIn,
     DischargeIn,
+    FieldErrors,
     Message,
     NotificationOut,
     OrganisationOut,
@@ -60,7 +61,7 @@ def organisations(request: HttpRequest, kind: str | None = None):
 
 
 # --- referrals -----------------------------------------------------------------------------------------
-@router.post("/referrals", response={201: ReferralOut, **ERRORS, 422: Message})
+@router.post("/referrals", response={201: ReferralOut, **ERRORS, 422: FieldErrors})
 def create_referral(request: HttpRequest, body: ReferralIn):
     """A referral into the SPoA (the discharge support form). Unknown NHS numbers wait in the unmatched queue."""
     return Status(201, s.create_referral(ctx(request), request.care_user, body.model_dump()))
@@ -82,18 +83,18 @@ def read_referral(request: HttpRequest, referral_id: int):
     return s.read_referral(ctx(request), referral_id)
 
 
-@router.post("/referrals/{referral_id}/resolve", response={200: ReferralOut, **ERRORS, 422: Message})
+@router.post("/referrals/{referral_id}/resolve", response={200: ReferralOut, **ERRORS, 422: FieldErrors})
 def resolve_referral(request: HttpRequest, referral_id: int, body: ResolveIn):
     return s.resolve_referral(ctx(request), referral_id, nhs_number=body.nhs_number, register_new=body.register_new)
 
 
-@router.post("/referrals/{referral_id}/triage", response={201: list[TaskOut], **ERRORS, 422: Message})
+@router.post("/referrals/{referral_id}/triage", response={201: list[TaskOut], **ERRORS, 422: FieldErrors})
 def triage(request: HttpRequest, referral_id: int, body: TriageIn):
     """The SPoA's triage: one task per service, each due by its standard."""
     return Status(201, s.triage(ctx(request), request.care_user, referral_id, [t.model_dump() for t in body.tasks]))
 
 
-@router.post("/referrals/{referral_id}/discharge", response={201: NotificationOut, **ERRORS, 422: Message})
+@router.post("/referrals/{referral_id}/discharge", response={201: NotificationOut, **ERRORS, 422: FieldErrors})
 def discharge(request: HttpRequest, referral_id: int, body: DischargeIn):
     """The discharge, notified to the registered practice."""
     return Status(201, s.record_discharge(ctx(request), referral_id, body.discharged_at))
@@ -117,17 +118,17 @@ def read_task(request: HttpRequest, task_id: int):
     return s.read_task(ctx(request), task_id)
 
 
-@router.post("/tasks/{task_id}/accept", response={200: TaskOut, **ERRORS, 422: Message})
+@router.post("/tasks/{task_id}/accept", response={200: TaskOut, **ERRORS, 422: FieldErrors})
 def accept_task(request: HttpRequest, task_id: int, body: AcceptIn):
     return s.respond_to_task(ctx(request), request.care_user, task_id, accept=True, owner=body.owner)
 
 
-@router.post("/tasks/{task_id}/decline", response={200: TaskOut, **ERRORS, 422: Message})
+@router.post("/tasks/{task_id}/decline", response={200: TaskOut, **ERRORS, 422: FieldErrors})
 def decline_task(request: HttpRequest, task_id: int, body: DeclineIn):
     return s.respond_to_task(ctx(request), request.care_user, task_id, accept=False, reason=body.reason)
 
 
-@router.post("/tasks/{task_id}/complete", response={200: TaskOut, **ERRORS, 422: Message})
+@router.post("/tasks/{task_id}/complete", response={200: TaskOut, **ERRORS, 422: FieldErrors})
 def complete_task(request: HttpRequest, task_id: int, body: CompleteIn):
     return s.complete_task(ctx(request), task_id, outcome=body.outcome, weeks=body.weeks,
                            end_episode=body.end_episode)
@@ -140,7 +141,7 @@ def list_people(request: HttpRequest):
     return s.list_people(ctx(request))
 
 
-@router.get("/people/lookup", response={200: PersonOut, **ERRORS, 422: Message})
+@router.get("/people/lookup", response={200: PersonOut, **ERRORS, 422: FieldErrors})
 def lookup(request: HttpRequest, nhs_number: str):
     """A person by NHS number (resolved through the re-identification store; audited)."""
     return s.lookup(ctx(request), nhs_number)
@@ -157,18 +158,18 @@ def timeline(request: HttpRequest, person_id: str):
     return s.timeline(ctx(request), person_id)
 
 
-@router.post("/people/{person_id}/consent", response={201: ConsentOut, **ERRORS, 422: Message})
+@router.post("/people/{person_id}/consent", response={201: ConsentOut, **ERRORS, 422: FieldErrors})
 def consent(request: HttpRequest, person_id: str, body: ConsentIn):
     """Consent to share the care plan given or withdrawn; it takes effect at once."""
     return Status(201, s.record_consent(ctx(request), request.care_user, person_id, body.status, body.note))
 
 
-@router.post("/people/{person_id}/care-team", response={201: CareTeamOut, **ERRORS, 422: Message})
+@router.post("/people/{person_id}/care-team", response={201: CareTeamOut, **ERRORS, 422: FieldErrors})
 def care_team(request: HttpRequest, person_id: str, body: CareTeamIn):
     return Status(201, s.add_to_care_team(ctx(request), person_id, body.organisation, body.role_in_team, body.user))
 
 
-@router.post("/people/{person_id}/break-glass", response={201: BreakGlassOut, **ERRORS, 422: Message})
+@router.post("/people/{person_id}/break-glass", response={201: BreakGlassOut, **ERRORS, 422: FieldErrors})
 def break_glass(request: HttpRequest, person_id: str, body: BreakGlassIn):
     """Emergency access with a reason; it expires and the privacy officer reviews it."""
     return Status(201, s.break_glass(ctx(request), request.care_user, person_id, body.reason))
@@ -197,14 +198,14 @@ def read_care_plan(request: HttpRequest, response: HttpResponse, person_id: str)
     return _plan_response(response, plan, version)
 
 
-@router.post("/people/{person_id}/care-plan", response={201: CarePlanOut, **ERRORS, 422: Message})
+@router.post("/people/{person_id}/care-plan", response={201: CarePlanOut, **ERRORS, 422: FieldErrors})
 def create_care_plan(request: HttpRequest, response: HttpResponse, person_id: str, body: CarePlanContent):
     plan, version = s.save_care_plan(ctx(request), request.care_user, person_id, body.model_dump(mode="json"), None)
     return Status(201, _plan_response(response, plan, version))
 
 
 @router.put("/people/{person_id}/care-plan",
-            response={200: CarePlanOut, 412: CarePlanOut, 428: Message, **ERRORS, 422: Message})
+            response={200: CarePlanOut, 412: CarePlanOut, 428: Message, **ERRORS, 422: FieldErrors})
 def update_care_plan(request: HttpRequest, response: HttpResponse, person_id: str, body: CarePlanContent,
                      if_match: str | None = Header(default=None, alias="If-Match")):
     """A new version, only if If-Match names the current one; else 412 with the current version."""
@@ -243,7 +244,10 @@ def break_glass_list(request: HttpRequest):
     return s.break_glass_for_review(ctx(request))
 
 
-@router.post("/break-glass/{grant_id}/review", response={200: BreakGlassOut, **ERRORS, 422: Message},
+@router.post("/break-glass/{grant_id}/review", response={200: BreakGlassOut, **ERRORS, 422: FieldErrors},
              tags=["privacy"])
 def review(request: HttpRequest, grant_id: int, body: ReviewIn):
     return s.review_break_glass(ctx(request), request.care_user, grant_id, body.note)
+
+
+router.add_router("/fhir", "icsys.care.fhir_api.router")  # FHIR R4: read, search, Bundle import

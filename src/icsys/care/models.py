@@ -94,14 +94,18 @@ def visible_people(actor: Actor, now: datetime | None = None) -> models.QuerySet
     """The person ids `actor` may see: the care scope of the policy applied as one query."""
     scope = care_scope(actor)
     codes = sorted(scope.organisations)
-    condition = Q(pk__in=[])
-    for relationship in scope.relationships:
-        lookup = {k: (codes if v is None else v) for k, v in _RELATIONSHIP_LOOKUPS[relationship].items()}
-        condition |= Q(**lookup)
-    condition |= Q(referrals__from_organisation__in=codes)  # the referrer stays involved in its referral
+    # Each relationship is its own subquery: OR-ing the joins instead multiplies a person's referrals by their
+    # tasks, care team and episodes (15 s for one practice after a few hundred referrals, on PostgreSQL).
+    lookups = [{k: (codes if v is None else v) for k, v in _RELATIONSHIP_LOOKUPS[r].items()}
+               for r in scope.relationships]
+    lookups.append({"referrals__from_organisation__in": codes})  # the referrer stays involved in its referral
     if scope.break_glass:
-        condition |= Q(break_glass__user__username=scope.user, break_glass__expires_at__gt=now or timezone.now())
-    return Person.objects.filter(condition).values("pk").distinct()
+        lookups.append({"break_glass__user__username": scope.user,
+                        "break_glass__expires_at__gt": now or timezone.now()})
+    condition = Q(pk__in=[])
+    for lookup in lookups:
+        condition |= Q(pk__in=Person.objects.filter(**lookup).values("pk"))
+    return Person.objects.filter(condition).values("pk")
 
 
 class Person(models.Model):

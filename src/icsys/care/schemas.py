@@ -4,7 +4,7 @@ naming the field, before anything is saved."""
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Literal
+from typing import Any, Literal
 
 from ninja import Schema
 from pydantic import ConfigDict, Field, field_validator
@@ -17,6 +17,15 @@ Resuscitation = Literal["for_resuscitation", "not_for_resuscitation", "not_yet_d
 
 class Strict(Schema):
     model_config = ConfigDict(extra="forbid")
+
+    @field_validator("*", mode="after")
+    @classmethod
+    def _no_nul(cls, value: Any) -> Any:
+        """A NUL character is never text a person typed, and PostgreSQL cannot store it: 422, not a 500."""
+        if (isinstance(value, str) and "\x00" in value) or \
+                (isinstance(value, list) and any(isinstance(v, str) and "\x00" in v for v in value)):
+            raise ValueError("must not contain a NUL character")
+        return value
 
 
 class TokenIn(Strict):
@@ -346,3 +355,15 @@ class MeOut(Schema):
 
 class Message(Schema):
     detail: str
+
+
+class FieldError(Schema):
+    loc: list[str | int]
+    msg: str
+    type: str
+
+
+class FieldErrors(Schema):
+    """422: each bad field by its path (`["body", "nhs_number"]`), nothing saved."""
+
+    detail: list[FieldError]

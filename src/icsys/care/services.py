@@ -331,9 +331,12 @@ def triage(ctx: Ctx, user: m.User, referral_id: int, tasks: list[dict[str, Any]]
                 due_at=standard.due(now)))
         referral.status = "triaged"
         referral.save(update_fields=["status"])
-        m.Episode.objects.get_or_create(person=referral.person, organisation=referral.to_organisation,
-                                        service="social_work_assessment", ended_at=None,
-                                        defaults={"started_at": now})
+        # not get_or_create: two triages at once may both open one, and get() then fails on every later triage
+        # (the load run's 500s); a second open episode of the SPoA is harmless, closed with the first
+        spoa_episode = {"person": referral.person, "organisation": referral.to_organisation,
+                        "service": "social_work_assessment", "ended_at": None}
+        if not m.Episode.objects.filter(**spoa_episode).exists():
+            m.Episode.objects.create(**spoa_episode, started_at=now)
         ctx.record(WRITE, f"care.task x{len(made)} for referral {referral.id} person={referral.person_id}", 1)
     return made
 

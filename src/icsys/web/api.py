@@ -15,7 +15,7 @@ from ninja.security import APIKeyCookie, HttpBearer
 from icsys.access import AccessDenied
 from icsys.care.api import router as care_router
 from icsys.care.mdt_api import router as mdt_router
-from icsys.care.schemas import MeOut, Message, TokenIn, TokenOut
+from icsys.care.schemas import FieldErrors, MeOut, Message, TokenIn, TokenOut
 from icsys.care.services import CareError, Invalid
 from icsys.web.auth import Throttled, issue_token, sign_in
 
@@ -68,7 +68,8 @@ def _validation(request, exc: NinjaValidationError):
     return api.create_response(request, {"detail": errors}, status=422)
 
 
-@api.post("/auth/token", auth=None, response={200: TokenOut, 401: Message, 429: Message}, tags=["auth"])
+@api.post("/auth/token", auth=None, response={200: TokenOut, 401: Message, 422: FieldErrors, 429: Message},
+          tags=["auth"])
 def token(request: HttpRequest, body: TokenIn):
     """A bearer token for the API (expires; only its hash is stored). Failed attempts are throttled."""
     try:

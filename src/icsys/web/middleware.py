@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 
 from icsys.web.auth import user_for_token
 
@@ -15,6 +15,9 @@ class ActorMiddleware:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        if "\x00" in request.path or "%00" in request.META.get("QUERY_STRING", ""):
+            # never text anyone typed, and PostgreSQL refuses it in a query: a clear 400, not a 500
+            return JsonResponse({"detail": "the address holds a NUL character"}, status=400)
         request.actor = None
         request.care_user = None
         header = request.META.get("HTTP_AUTHORIZATION", "")
