@@ -35,7 +35,7 @@ def journey(api, vera_form):
     referral = api("ada.discharge").post("/api/referrals", vera_form).json_body["id"]
     api("sam.spoa").post(f"/api/referrals/{referral}/triage", {"tasks": [
         {"service": "social_work_assessment", "organisation": demo.MEDWAY_ASC},
-        {"service": "domiciliary_care", "organisation": "XHC01"}]})
+        {"service": "domiciliary_care", "organisation": "HC06"}]})
     gp = api("gita.gp")
     assert gp.post(f"/api/people/{VERA}/consent", {"status": "given", "note": "at the ward"}).status_code == 201
     assert gp.post(f"/api/people/{VERA}/care-team", {"organisation": "NQV", "role_in_team": "district nursing"}
@@ -185,7 +185,7 @@ def uk_core_bundle(number: str, practice: str) -> dict:
                                                 "code": "acute_discharger"}]}],
                       "subject": {"reference": "urn:uuid:3f1d3b8e-0000-4000-8000-000000000001"},
                       "requester": {"identifier": {"system": ODS, "value": "RPA"}},
-                      "performer": [{"identifier": {"system": ODS, "value": "XSPOA"}}],
+                      "performer": [{"identifier": {"system": ODS, "value": "SP03"}}],
                       "reasonCode": [{"text": "Fall at home; needs help washing and dressing"}],
                       "orderDetail": [{"coding": [{"system": SERVICE_SYSTEM, "code": "reablement"}]}],
                       "occurrenceDateTime": "2026-12-03",
@@ -212,7 +212,7 @@ def test_a_hand_written_uk_core_bundle_is_imported(api, practice):
         ("Grace", "Okafor", "1941-11-03", practice)
     referral = Referral.objects.get(person=person)
     assert (referral.to_organisation_id, referral.recommended_services, referral.mobility) == \
-        ("XSPOA", ["reablement"], "walks with a frame")
+        ("SP03", ["reablement"], "walks with a frame")
     assert Consent.objects.get(person=person).status == "given"
     [patient] = _search(api("sam.spoa"), "Patient", person_id)  # the SPoA sees its new referral's person
     assert patient["identifier"][0]["value"] == number

@@ -29,7 +29,7 @@ def openapi(db, api, vera_form):
     # some data to find: Vera referred and triaged, so ids in the generated paths can hit real records
     referral = api("ada.discharge").post("/api/referrals", vera_form).json_body["id"]
     api("sam.spoa").post(f"/api/referrals/{referral}/triage",
-                         {"tasks": [{"service": "domiciliary_care", "organisation": "XHC01"}]})
+                         {"tasks": [{"service": "domiciliary_care", "organisation": "HC06"}]})
     # as Django's test client does: the test's own connection (its transaction) stays open between requests
     request_started.disconnect(close_old_connections)
     request_finished.disconnect(close_old_connections)

@@ -50,9 +50,11 @@ def test_every_organisation_of_the_definition_is_loaded():
     assert kinds["RPA"] == "acute" and kinds["NQV"] == "community" and kinds["RYD"] == "ambulance"
     assert kinds["E06000035-ASC"] == kinds["E10000016-ASC"] == "social_care"
     assert sum(k == "care_home" for k in kinds.values()) == len(system.care_home)
-    hospices = [u for u in system.community_bed_unit if u.kind == "hospice"]
-    assert sum(k == "hospice" for k in kinds.values()) == len(hospices)
-    assert {"spoa", "nhs_111", "home_care"} <= set(kinds.values())
+    hospices = {h.code for h in system.hospice} | {u.code for u in system.community_bed_unit if u.kind == "hospice"}
+    assert {c for c, k in kinds.items() if k == "hospice"} == hospices
+    assert {s.code for s in system.spoa} == {c for c, k in kinds.items() if k == "spoa"}
+    assert {h.code for h in system.home_care_provider} == {c for c, k in kinds.items() if k == "home_care"}
+    assert "nhs_111" in kinds.values()
     # one hierarchy: practice -> PCN -> ICP -> ICB
     practice = Organisation.objects.get(pk=system.practice[0].code)
     assert practice.parent_id == system.practice[0].pcn

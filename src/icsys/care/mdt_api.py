@@ -10,10 +10,10 @@ from ninja import Router, Schema, Status
 from pydantic import ConfigDict, Field
 
 from icsys.care import services as s
-from icsys.care.schemas import Message
+from icsys.care.schemas import FieldErrors, Message
 
 router = Router(tags=["mdt"])
-ERRORS = {403: Message, 404: Message, 409: Message, 422: Message}
+ERRORS = {403: Message, 404: Message, 409: Message, 422: FieldErrors}
 
 
 class Strict(Schema):
