@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import math
 import textwrap
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -159,12 +160,18 @@ _SLOT_SIZE = (0.40, 0.29)
 
 
 def _chart_pages(pack: BoardPack) -> list[Any]:
+    return _slotted_pages("SPC charts", pack.standards, _spc_axes)
+
+
+def _slotted_pages(title: str, panels: list[StandardPanel],
+                   draw: Callable[[Any, StandardPanel, float, float], None]) -> list[Any]:
+    """Pages of up to CHARTS_PER_PAGE charts, each panel drawn in the next slot: "title (n of m)"."""
     pages = []
-    chunks = [pack.standards[i:i + CHARTS_PER_PAGE] for i in range(0, len(pack.standards), CHARTS_PER_PAGE)]
+    chunks = [panels[i:i + CHARTS_PER_PAGE] for i in range(0, len(panels), CHARTS_PER_PAGE)]
     for n, chunk in enumerate(chunks, start=1):
-        fig = _page(f"SPC charts ({n} of {len(chunks)})")
+        fig = _page(f"{title} ({n} of {len(chunks)})")
         for (left, bottom), panel in zip(_SLOTS, chunk, strict=False):
-            _spc_axes(fig, panel, left, bottom)
+            draw(fig, panel, left, bottom)
         pages.append(fig)
     return pages
 
@@ -221,14 +228,7 @@ def _trajectory_pages(pack: BoardPack) -> list[Any]:
         fig.text(0.05, 0.85, f"The plan {pack.plan.name if pack.plan else ''} gives no month in this period for "
                  f"{pack.org.name}.", fontsize=11, color=TEXT)
         return [fig]
-    pages = []
-    chunks = [chosen[i:i + CHARTS_PER_PAGE] for i in range(0, len(chosen), CHARTS_PER_PAGE)]
-    for n, chunk in enumerate(chunks, start=1):
-        fig = _page(f"Trajectories ({n} of {len(chunks)})")
-        for (left, bottom), panel in zip(_SLOTS, chunk, strict=False):
-            _trajectory_axes(fig, panel, left, bottom)
-        pages.append(fig)
-    return pages
+    return _slotted_pages("Trajectories", chosen, _trajectory_axes)
 
 
 def _trajectory_axes(fig: Any, panel: StandardPanel, left: float, bottom: float) -> None:
