@@ -17,7 +17,7 @@ from typing import Any
 
 import nhs_number as nhs
 
-from icsys.access.audit import Auditor, _parse, _pg_error, _redacted
+from icsys.access.audit import Auditor, _parse, _pg_error, _redacted, drop_connection, kept_connection
 from icsys.access.policy import LOAD, REIDENTIFY, AccessDenied, require
 from icsys.errors import InputError
 
@@ -74,17 +74,21 @@ class ReidentificationStore:
     def _execute(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         if self.kind != "sqlite":
             sql = sql.replace("?", "%s")
+        kept = self.kind != "sqlite"  # PostgreSQL: this thread's connection, kept (see audit.kept_connection)
         try:
-            con = self._connect()
+            con = kept_connection(self.url, self._connect) if kept else self._connect()
         except (sqlite3.Error, _pg_error()) as exc:
             raise ReidentificationError(f"re-identification store {_redacted(self.url)}: cannot open: {exc}") from exc
         try:
             cur = con.execute(sql, params)
             return list(cur.fetchall()) if cur.description else []
         except (sqlite3.Error, _pg_error()) as exc:
+            if kept:
+                drop_connection(self.url)
             raise ReidentificationError(f"re-identification store {_redacted(self.url)}: {exc}") from exc
         finally:
-            con.close()
+            if not kept:
+                con.close()
 
     def resolve(self, auditor: Auditor, nhs_number: str, *, why: str, allow_synthetic: bool = False) -> str | None:
         """The person_id of `nhs_number` (None if the store does not know it). A direct-care decision of the
