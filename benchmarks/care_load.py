@@ -165,7 +165,7 @@ def users_class(tokens: dict[str, str], practice: str) -> type[HttpUser]:
         @task(1)
         def referral_to_completed_task(self) -> None:
             form = {**VERA, "registered_practice": practice,
-                    "source": "acute_discharger", "from_organisation": "RPA", "to_organisation": "XSPOA",
+                    "source": "acute_discharger", "from_organisation": "RPA", "to_organisation": "SP03",
                     "needs": "Load test: support at home after discharge", "recommended_services": ["domiciliary_care"]}
             made = self.client.post("/api/referrals", json=form, headers=self._h("ada.discharge"),
                                     name="POST /api/referrals")
@@ -173,13 +173,13 @@ def users_class(tokens: dict[str, str], practice: str) -> type[HttpUser]:
                 return
             tasks = self.client.post(f"/api/referrals/{made.json()['id']}/triage", headers=self._h("sam.spoa"),
                                      name="POST /api/referrals/{id}/triage",
-                                     json={"tasks": [{"service": "domiciliary_care", "organisation": "XHC01"},
+                                     json={"tasks": [{"service": "domiciliary_care", "organisation": "HC06"},
                                                      {"service": "social_work_assessment",
                                                       "organisation": MEDWAY_ASC}]})
             if tasks.status_code != 201:
                 return
             for t in tasks.json():
-                who = "hana.homecare" if t["organisation"] == "XHC01" else "will.social"
+                who = "hana.homecare" if t["organisation"] == "HC06" else "will.social"
                 accepted = self.client.post(f"/api/tasks/{t['id']}/accept", json={}, headers=self._h(who),
                                             name="POST /api/tasks/{id}/accept")
                 if accepted.status_code == 200:

@@ -18,6 +18,7 @@ its connection (`kept_connection`): opening one per record cost more than the re
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 import threading
 from collections.abc import Callable
@@ -114,10 +115,8 @@ def drop_connection(url: str) -> None:
     """Forget (and close) this thread's connection to `url`: after an error, the next use connects afresh."""
     con = _KEPT.connections.pop(url, None)
     if con is not None:
-        try:
+        with contextlib.suppress(Exception):  # a broken connection may fail to close: forgotten either way
             con.close()
-        except Exception:  # noqa: BLE001 - a broken connection may fail to close; it is forgotten either way
-            pass
 
 
 def _idle() -> Any:

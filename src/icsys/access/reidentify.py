@@ -98,14 +98,15 @@ class ReidentificationStore:
         rows = self._execute(f"SELECT person_id FROM {TABLE} WHERE nhs_number = ?", (number,))
         found = rows[0][0] if rows else None
         auditor.record(REIDENTIFY, f"nhs_number -> person_id ({'found ' + found if found else 'not found'})",
-                       people=1 if found else 0, destination=why)
+                       people=1 if found else 0, destination=why, person=found)
         return found
 
     def nhs_number_of(self, auditor: Auditor, person_id: str, *, why: str) -> str | None:
         """The NHS number of `person_id`, for a direct-care view that shows it; audited."""
         require(auditor.actor, REIDENTIFY, identifiable=True)
         rows = self._execute(f"SELECT nhs_number FROM {TABLE} WHERE person_id = ?", (person_id,))
-        auditor.record(REIDENTIFY, f"person_id {person_id} -> nhs_number", people=1 if rows else 0, destination=why)
+        auditor.record(REIDENTIFY, f"person_id {person_id} -> nhs_number", people=1 if rows else 0, destination=why,
+                       person=person_id)
         return rows[0][0] if rows else None
 
     def link(self, auditor: Auditor, nhs_number: str, person_id: str | None = None, *, why: str,
@@ -123,7 +124,7 @@ class ReidentificationStore:
             return existing[0][0]
         person_id = person_id or f"P{secrets.token_hex(6).upper()}"
         auditor.record(LOAD if actor.has_role("data_manager") else REIDENTIFY,
-                       f"link nhs_number -> person_id {person_id}", people=1, destination=why)
+                       f"link nhs_number -> person_id {person_id}", people=1, destination=why, person=person_id)
         self._execute(f"INSERT INTO {TABLE} (nhs_number, person_id) VALUES (?, ?)", (number, person_id))
         return person_id
 

@@ -259,7 +259,8 @@ def search(ctx: s.Ctx, kind: str, patient: str | None, rid: str | None = None) -
     people = len({(r.get("subject") or r.get("for") or r.get("patient") or {}).get("reference", r.get("id"))
                   for r in out})
     subject = patient or rid
-    ctx.record(READ, f"fhir {kind} x{len(out)} person={subject}", people)
+    ctx.record(READ, f"fhir {kind} x{len(out)} person={subject}", people,
+               patient or (rid if kind == "Patient" else None))
     return out
 
 
@@ -310,7 +311,8 @@ def _audit_events(ctx: s.Ctx, patient: str | None, rid: str | None) -> list[dict
     if patient:
         records = [r for r in records if f"person={patient}" in r["what"].split()]
     out = [checked(_strip(audit_event(r))) for r in records]
-    ctx.record("audit", f"fhir AuditEvent x{len(out)}" + (f" person={patient}" if patient else ""), None)
+    ctx.record("audit", f"fhir AuditEvent x{len(out)}" + (f" person={patient}" if patient else ""), None,
+               patient)
     return out
 
 
@@ -440,7 +442,7 @@ class _Importer:
         person_id = person_id or link.link(self.ctx.auditor, number, why=why, allow_synthetic=allow)
         m.Person.objects.create(id=person_id, given_name=name["given"][0], family_name=name["family"],
                                 birth_date=r["birthDate"], practice=practice)
-        self.ctx.record(s.WRITE, f"care.person person={person_id} (FHIR import)", 1)
+        self.ctx.record(s.WRITE, f"care.person person={person_id} (FHIR import)", 1, person_id)
         self.registered.add(person_id)
         return f"Patient/{person_id}", "201 Created"
 
