@@ -77,7 +77,7 @@ class Ctx:
     actor: Actor
     via: str
     auditor: Auditor = field(init=False)
-    _facts: dict[str, CareRelationship] = field(init=False, default_factory=dict)
+    _facts: dict[tuple[str, bool], CareRelationship] = field(init=False, default_factory=dict)
     _urgent: frozenset[str] | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
@@ -89,14 +89,16 @@ class Ctx:
         self.auditor.record(action, what, people=people, destination=self.via, person=person)
         self._facts.clear()
 
-    def facts(self, person: m.Person) -> CareRelationship:
+    def facts(self, person: m.Person, *, urgent_care: bool = False) -> CareRelationship:
         """The policy's facts about `person` for this actor, gathered once an operation (which asks again,
-        e.g. for the plan and then for the person, and must not pay the queries twice)."""
-        if person.pk not in self._facts:
-            if self._urgent is None:
+        e.g. for the plan and then for the person, and must not pay the queries twice). Which of the actor's
+        organisations give urgent care is asked only for the urgent care summary, the one rule that uses it."""
+        key = (person.pk, urgent_care)
+        if key not in self._facts:
+            if urgent_care and self._urgent is None:
                 self._urgent = urgent_care_organisations(self.actor)
-            self._facts[person.pk] = relationship(person, self.actor, urgent=self._urgent)
-        return self._facts[person.pk]
+            self._facts[key] = relationship(person, self.actor, urgent=self._urgent if urgent_care else frozenset())
+        return self._facts[key]
 
     def require(self, action: str) -> None:
         reason = refusal(self.actor, action, identifiable=True)
@@ -131,10 +133,19 @@ def urgent_care_organisations(actor: Actor) -> frozenset[str]:
 _LIVE_TASK = ["offered", "accepted", "completed"]
 
 
+def with_flags(people: QuerySet[m.Person], actor: Actor, now: datetime | None = None) -> QuerySet[m.Person]:
+    """People with the two facts the policy needs besides the relationships, in the same query: the latest
+    consent's status (`latest_consent`) and whether this actor holds an unexpired break-glass for them."""
+    latest = m.Consent.objects.filter(person=OuterRef("pk")).order_by("-recorded_at", "-id").values("status")[:1]
+    glass = m.BreakGlass.objects.filter(person=OuterRef("pk"), user__username=actor.user,
+                                        expires_at__gt=now or _now())
+    return people.annotate(latest_consent=Subquery(latest), unexpired_break_glass=Exists(glass))
+
+
 def relationship(person: m.Person, actor: Actor, now: datetime | None = None, *,
                  urgent: frozenset[str] | None = None) -> CareRelationship:
-    """The facts the policy decides on, for one person and one actor: two queries (every organisation
-    holding a relationship, as one UNION; the latest consent and this actor's break-glass)."""
+    """The facts the policy decides on, for one person and one actor: one query (every organisation holding
+    a relationship, as one UNION), and one more unless the person was fetched `with_flags`."""
     now = now or _now()
 
     def held(qs: QuerySet, column: str, kind: str) -> QuerySet:
@@ -148,10 +159,11 @@ def relationship(person: m.Person, actor: Actor, now: datetime | None = None, *,
     by_kind: dict[str, set[str]] = {"referral": set(), "task": set(), "care_team": set(), "open_episode": set()}
     for code, kind in holders:
         by_kind[kind].add(code)
-    latest = m.Consent.objects.filter(person=OuterRef("pk")).order_by("-recorded_at", "-id").values("status")[:1]
-    glass = m.BreakGlass.objects.filter(person=OuterRef("pk"), user__username=actor.user, expires_at__gt=now)
-    consent, broken = (m.Person.objects.filter(pk=person.pk)
-                       .annotate(consent=Subquery(latest), glass=Exists(glass)).values_list("consent", "glass").get())
+    if hasattr(person, "latest_consent"):  # fetched with_flags
+        consent, broken = person.latest_consent, person.unexpired_break_glass
+    else:
+        consent, broken = (with_flags(m.Person.objects.filter(pk=person.pk), actor, now)
+                           .values_list("latest_consent", "unexpired_break_glass").get())
     return CareRelationship(
         registered_practice=person.practice_id,
         referral=frozenset(by_kind["referral"]), task=frozenset(by_kind["task"]),
@@ -165,10 +177,10 @@ def person_for(ctx: Ctx, person_id: str, *, action: str = READ, record: str = PE
     """The person, if the policy lets this actor `action` their `record`; else NotFound (no relationship:
     the person's existence is not revealed) or Forbidden (a relationship, but e.g. no consent)."""
     ctx.require(action)
-    person = m.Person.objects.filter(pk=person_id).first()
+    person = with_flags(m.Person.objects.filter(pk=person_id), ctx.actor).first()
     if person is None:
         raise NotFound(f"no person {person_id} that you may see")
-    reason = care_refusal(ctx.actor, action, ctx.facts(person), record)
+    reason = care_refusal(ctx.actor, action, ctx.facts(person, urgent_care=record == URGENT_CARE_SUMMARY), record)
     if reason is None:
         return person
     if record != PERSON and care_refusal(ctx.actor, action, ctx.facts(person), PERSON) is None:
@@ -419,14 +431,15 @@ def tasks_for(ctx: Ctx, status: str | None = None) -> list[m.Task]:
         qs = qs | m.Task.objects.filter(referral__to_organisation__in=ctx.actor.organisations)
     if status:
         qs = qs.filter(status=status)
-    out = list(qs.distinct().select_related("person", "organisation").prefetch_related("alerts").order_by("due_at"))
+    out = list(qs.distinct().select_related("person", "organisation", "owner").prefetch_related("alerts")
+               .order_by("due_at"))
     ctx.record(LIST, "care.task", len({t.person_id for t in out}))
     return out
 
 
 def task_for(ctx: Ctx, task_id: int, *, action: str = READ) -> m.Task:
     ctx.require(action)
-    task = m.Task.objects.filter(pk=task_id).select_related("person", "referral").first()
+    task = m.Task.objects.filter(pk=task_id).select_related("person", "referral", "owner").first()
     if task is None:
         raise NotFound(f"no task {task_id} that you may see")
     orgs = set(ctx.actor.organisations)
