@@ -215,10 +215,10 @@ AUDIT_ACTIONS = {"read": "R", "list": "R", "export": "R", "write": "U", "reident
 
 
 def audit_event(r: dict[str, Any]) -> dict[str, Any]:
-    person = next((w.removeprefix("person=") for w in r["what"].split() if w.startswith("person=")), None)
+    """An audit record as an AuditEvent; the person it is about (the record's person column) is the entity."""
     entity: dict[str, Any] = {"description": r["what"][:1000]}
-    if person and person != "unmatched":
-        entity["what"] = {"reference": f"Patient/{person}"}
+    if r.get("person"):
+        entity["what"] = {"reference": f"Patient/{r['person']}"}
     return {"resourceType": "AuditEvent", "id": str(r["id"]),
             "type": {"system": "http://terminology.hl7.org/CodeSystem/audit-event-type", "code": "rest"},
             "action": AUDIT_ACTIONS.get(r["action"], "E"), "recorded": _recorded(r["recorded_at"]), "outcome": "0",
@@ -305,11 +305,9 @@ def _audit_events(ctx: s.Ctx, patient: str | None, rid: str | None) -> list[dict
         ctx.require_role("privacy_officer", doing="export the audit log")
     except s.CareError as exc:
         raise from_care_error(exc) from exc
-    records = ctx.auditor.database.records()
+    records = ctx.auditor.database.records(person=patient or None)  # every access to one person: indexed
     if rid is not None:
         records = [r for r in records if str(r["id"]) == rid]
-    if patient:
-        records = [r for r in records if f"person={patient}" in r["what"].split()]
     out = [checked(_strip(audit_event(r))) for r in records]
     ctx.record("audit", f"fhir AuditEvent x{len(out)}" + (f" person={patient}" if patient else ""), None,
                patient)

@@ -330,6 +330,7 @@ class AuditOut(Schema):
     what: str
     people: int | None
     destination: str
+    person: str | None = None  # the one person the record is about
 
 
 class TimelineOut(Schema):
