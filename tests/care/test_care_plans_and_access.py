@@ -27,16 +27,6 @@ PLAN = {"summary": "Recovering from a stroke at home", "goals": [{"goal": "Walk 
 
 
 @pytest.fixture
-def vera(api, vera_form):
-    """Vera referred by the hospital and triaged by the SPoA (tasks to social care, home care, nursing)."""
-    referral = api("ada.discharge").post("/api/referrals", vera_form).json_body["id"]
-    tasks = api("sam.spoa").post(f"/api/referrals/{referral}/triage", {"tasks": [
-        {"service": "social_work_assessment", "organisation": demo.MEDWAY_ASC},
-        {"service": "domiciliary_care", "organisation": "HC06"}]}).json_body
-    return {"referral": referral, "tasks": {t["service"]: t["id"] for t in tasks}}
-
-
-@pytest.fixture
 def plan(api, vera):
     response = api("gita.gp").post(f"/api/people/{VERA}/care-plan", PLAN)
     assert response.status_code == 201, response.json_body

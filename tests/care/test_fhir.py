@@ -30,12 +30,9 @@ PLAN = {"summary": "Recovering from a stroke at home",
 
 
 @pytest.fixture
-def journey(api, vera_form):
+def journey(api, vera):
     """Vera referred, triaged, consent given, a care team member added and a plan written (seed 003)."""
-    referral = api("ada.discharge").post("/api/referrals", vera_form).json_body["id"]
-    api("sam.spoa").post(f"/api/referrals/{referral}/triage", {"tasks": [
-        {"service": "social_work_assessment", "organisation": demo.MEDWAY_ASC},
-        {"service": "domiciliary_care", "organisation": "HC06"}]})
+    referral = vera["referral"]
     gp = api("gita.gp")
     assert gp.post(f"/api/people/{VERA}/consent", {"status": "given", "note": "at the ward"}).status_code == 201
     assert gp.post(f"/api/people/{VERA}/care-team", {"organisation": "NQV", "role_in_team": "district nursing"}

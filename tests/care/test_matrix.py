@@ -60,10 +60,9 @@ NOT_IN_MATRIX = {"/api/auth/token", "/api/me", "/api/organisations", "/api/peopl
 
 
 @pytest.fixture
-def vera_ids(api, vera_form):
-    referral = api("ada.discharge").post("/api/referrals", vera_form).json_body["id"]
-    tasks = api("sam.spoa").post(f"/api/referrals/{referral}/triage", {"tasks": [
-        {"service": "social_work_assessment", "organisation": demo.MEDWAY_ASC}]}).json_body
+def vera_ids(api, refer_vera):
+    referred = refer_vera("social_work_assessment")  # social care only: home care stays an outsider
+    referral = referred["referral"]
     gp = api("gita.gp")
     gp.post(f"/api/people/{VERA}/care-plan", {"summary": "Recovering from a stroke",
                                              "goals": [{"goal": "Walk to the shops"}],
@@ -77,7 +76,7 @@ def vera_ids(api, vera_form):
     MdtDecision.objects.create(meeting=meeting, person_id=VERA, decision="Walk to the shops: physiotherapy",
                                recorded_by=meeting.created_by)
     consent = Consent.objects.filter(person_id=VERA).latest("id").id
-    return {"person": VERA, "referral": referral, "task": tasks[0]["id"], "grant": grant, "meeting": meeting.id,
+    return {"person": VERA, "referral": referral, "task": referred["task"], "grant": grant, "meeting": meeting.id,
             "consent": consent}
 
 
@@ -113,6 +112,28 @@ def test_other_organisations_ids_give_403_or_404_and_nothing_of_vera(api, vera_i
         assert not [p for p in PROTECTED if p in text], (user, path, text)
         assert set(json.loads(text)) == {"detail"}
     assert state() == before
+
+
+def test_a_care_team_member_sees_the_persons_tasks_but_only_the_service_changes_them(api, vera_ids):
+    """task_for decides as the person's relationships do: the care team's organisation sees Vera's task once
+    added (not before, not after it leaves), and may not accept, decline or complete another service's task."""
+    task = f"/api/tasks/{vera_ids['task']}"
+    kent = api("ken.kentsc")  # Kent County Council's social worker: no relationship with Vera at first
+    assert kent.get(task).status_code == 404
+    added = api("gita.gp").post(f"/api/people/{VERA}/care-team", {"organisation": demo.KENT_ASC,
+                                                                 "role_in_team": "social worker (placement)"})
+    assert added.status_code == 201, added.json_body
+    seen = kent.get(task)
+    assert seen.status_code == 200 and seen.json_body["person_id"] == VERA
+    before = state()
+    for action, body in (("accept", {}), ("decline", {"reason": "not ours"}), ("complete", {"outcome": "done"})):
+        assert kent.post(f"{task}/{action}", body).status_code == 403
+    assert state() == before
+    assert api("kim.kent").get(task).status_code == 404  # another organisation still sees nothing
+    from icsys.care.models import CareTeamMember
+
+    CareTeamMember.objects.filter(person_id=VERA, organisation_id=demo.KENT_ASC).update(ended_at="2026-01-03T10:00Z")
+    assert kent.get(task).status_code == 404  # left the team: the task is gone from view
 
 
 def test_an_mdt_meeting_shows_only_decisions_about_people_the_reader_may_see(api, vera_ids):

@@ -301,18 +301,25 @@ def referrals_for(ctx: Ctx, *, unmatched: bool = False) -> list[m.Referral]:
     return out
 
 
+def _released(ctx: Ctx, kind: str, rid: int, record: Any, addressed_to: set[str | None], person: m.Person | None,
+              action: str) -> Any:
+    """`record` (a referral, a task) if it is addressed to one of the actor's organisations, or is about a
+    person the policy lets the actor `action` (any legitimate relationship: registered practice, care team,
+    open episode, ...); else NotFound, never telling "not there" from "not yours"."""
+    if record is not None:
+        if addressed_to & set(ctx.actor.organisations):
+            return record
+        if person is not None and care_refusal(ctx.actor, action, ctx.facts(person)) is None:
+            return record
+    raise NotFound(f"no {kind} {rid} that you may see")
+
+
 def referral_for(ctx: Ctx, referral_id: int, *, action: str = READ) -> m.Referral:
     ctx.require(action)
     referral = m.Referral.objects.filter(pk=referral_id).select_related("person").first()
-    orgs = set(ctx.actor.organisations)
-    if referral is None:
-        raise NotFound(f"no referral {referral_id} that you may see")
-    if {referral.to_organisation_id, referral.from_organisation_id} & orgs:
-        return referral
-    if referral.person is not None and care_refusal(ctx.actor, action, ctx.facts(referral.person)) \
-            is None:
-        return referral
-    raise NotFound(f"no referral {referral_id} that you may see")
+    return _released(ctx, "referral", referral_id, referral,
+                     {referral.to_organisation_id, referral.from_organisation_id} if referral else set(),
+                     referral.person if referral else None, action)
 
 
 def read_referral(ctx: Ctx, referral_id: int) -> m.Referral:
@@ -438,14 +445,12 @@ def tasks_for(ctx: Ctx, status: str | None = None) -> list[m.Task]:
 
 
 def task_for(ctx: Ctx, task_id: int, *, action: str = READ) -> m.Task:
+    """A task of the actor's organisations, of a referral to them, or of a person they care for (the care
+    team, the registered practice: the same relationships as the person's); changing it is for its service."""
     ctx.require(action)
     task = m.Task.objects.filter(pk=task_id).select_related("person", "referral", "owner").first()
-    if task is None:
-        raise NotFound(f"no task {task_id} that you may see")
-    orgs = set(ctx.actor.organisations)
-    if task.organisation_id in orgs or (task.referral and task.referral.to_organisation_id in orgs):
-        return task
-    raise NotFound(f"no task {task_id} that you may see")
+    addressed = {task.organisation_id, task.referral.to_organisation_id if task.referral else None} if task else set()
+    return _released(ctx, "task", task_id, task, addressed, task.person if task else None, action)
 
 
 def read_task(ctx: Ctx, task_id: int) -> m.Task:
@@ -723,14 +728,19 @@ def timeline(ctx: Ctx, person_id: str) -> list[dict[str, Any]]:
 
 # --- MDT case management --------------------------------------------------------------------------------
 def practices_under(codes: list[str] | tuple[str, ...]) -> dict[str, list[str]]:
-    """Each organisation's practices: a practice itself, a PCN's members, a locality's (ICP's) PCNs' members."""
+    """Each organisation's practices, from the system's hierarchy: a practice itself, a PCN's members, a
+    locality's or an ICP's (every practice below it); none for an organisation outside the hierarchy."""
+    from icsys.system import load_system
+
+    hierarchy = load_system().hierarchy
     out: dict[str, list[str]] = {}
     for code in codes:
-        found, level = [], m.Organisation.objects.filter(pk=code)
-        for _ in range(3):
-            found += [o.code for o in level if o.kind == "practice"]
-            level = m.Organisation.objects.filter(parent__in=level)
-        out[code] = sorted(found)
+        if code not in hierarchy:
+            out[code] = []
+            continue
+        kind = hierarchy.kinds_of(code)[0]  # a unitary authority's code names a district and a council
+        below = [hierarchy.get(code, kind), *hierarchy.descendants(code, kind)]
+        out[code] = sorted({o.code for o in below if o.kind == "practice"})
     return out
 
 
