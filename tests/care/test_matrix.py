@@ -9,7 +9,17 @@ import json
 import pytest
 
 from icsys.care import demo
-from icsys.care.models import BreakGlass, CarePlanVersion, Consent, MdtDecision, MdtMeeting, Referral, Task, User
+from icsys.care.models import (
+    BreakGlass,
+    CarePlanVersion,
+    ChcCase,
+    Consent,
+    MdtDecision,
+    MdtMeeting,
+    Referral,
+    Task,
+    User,
+)
 
 pytestmark = pytest.mark.django_db
 VERA = "PDEMO0001"
@@ -37,6 +47,9 @@ ENDPOINTS = [
     ("POST", "/api/tasks/{task}/decline", {"reason": "no"}),
     ("POST", "/api/tasks/{task}/complete", {"outcome": "done"}),
     ("POST", "/api/break-glass/{grant}/review", {"note": "seen"}),
+    ("GET", "/api/people/{person}/chc", None),
+    ("POST", "/api/people/{person}/chc", {"outcome": "positive", "organisation": "RVV", "assessment_place": "home"}),
+    ("POST", "/api/chc/{chc}/decision", {"decision": "not_eligible"}),
     ("GET", "/api/mdt/meetings/{meeting}", None),
     ("POST", "/api/mdt/meetings/{meeting}/decisions", {"person_id": VERA, "decision": "seen"}),
 ]
@@ -76,21 +89,25 @@ def vera_ids(api, refer_vera):
     MdtDecision.objects.create(meeting=meeting, person_id=VERA, decision="Walk to the shops: physiotherapy",
                                recorded_by=meeting.created_by)
     consent = Consent.objects.filter(person_id=VERA).latest("id").id
+    chc = api("will.social").post(f"/api/people/{VERA}/chc", {"outcome": "positive", "organisation": "NQV",
+                                                             "assessment_place": "home"}).json_body["id"]
     return {"person": VERA, "referral": referral, "task": referred["task"], "grant": grant, "meeting": meeting.id,
-            "consent": consent}
+            "consent": consent, "chc": chc}
 
 
 def state() -> tuple:
     return (Referral.objects.count(), list(Task.objects.values_list("status", "version")),
             CarePlanVersion.objects.count(), Consent.objects.count(),
-            list(BreakGlass.objects.values_list("reviewed_at", flat=True)), MdtDecision.objects.count())
+            list(BreakGlass.objects.values_list("reviewed_at", flat=True)), MdtDecision.objects.count(),
+            list(ChcCase.objects.values_list("decision", flat=True)))
 
 
 def test_the_matrix_covers_every_endpoint_with_an_id(client):
     paths = set(client.get("/api/openapi.json").json()["paths"])
     covered = {p.split("?")[0].replace("{person}", "{person_id}").replace("{referral}", "{referral_id}")
                .replace("{task}", "{task_id}").replace("{grant}", "{grant_id}")
-               .replace("{meeting}", "{meeting_id}") for _, p, _ in ENDPOINTS} | FHIR_PATHS
+               .replace("{meeting}", "{meeting_id}").replace("{chc}", "{case_id}") for _, p, _ in ENDPOINTS} \
+        | FHIR_PATHS
     assert paths - NOT_IN_MATRIX == covered - NOT_IN_MATRIX
     assert paths - NOT_IN_MATRIX - covered == set()
 

@@ -862,3 +862,86 @@ def meeting_record(ctx: Ctx, meeting: m.MdtMeeting) -> dict[str, Any]:
                                        for a in d.actions.select_related("task").order_by("id")]}
                           for d in _visible_decisions(ctx, meeting).select_related("recorded_by", "person")
                           .order_by("id")]}
+
+
+# --- NHS Continuing Healthcare (seed 004) ----------------------------------------------------------------
+CHC_SERVICE = "chc_assessment"
+CHC_ROLES = ("clinician", "social_worker", "care_coordinator")  # who completes a checklist (the National Framework)
+
+
+def record_chc_checklist(ctx: Ctx, user: m.User, person_id: str, data: dict[str, Any]) -> m.ChcCase:
+    """A checklist completed for someone who may need NHS Continuing Healthcare. A negative one ends there;
+    a positive one starts the 28 days to a decision (standard chc_decision_28d, from the checklist) and
+    offers the assessment to the team as a task, the assessment at home or in a placement under Discharge
+    to Assess: in hospital only by exception, with its reason."""
+    person = person_for(ctx, person_id, action=WRITE)
+    ctx.require_role(*CHC_ROLES, doing="complete an NHS Continuing Healthcare checklist")
+    team = _organisation(data["organisation"], "organisation")
+    at = data.get("checklist_at") or _now()
+    if at > _now():
+        raise Invalid("checklist_at: a checklist is recorded once done, not in the future", field="checklist_at")
+    place, reason = data.get("assessment_place"), (data.get("hospital_reason") or "").strip()
+    positive = data["outcome"] == "positive"
+    if positive and not place:
+        raise Invalid("assessment_place: say where the assessment will be (home or care_home under Discharge to "
+                      "Assess)", field="assessment_place")
+    if place == "hospital" and not reason:
+        raise Invalid("hospital_reason: an assessment in hospital is the exception under Discharge to Assess; "
+                      "say why it cannot be at home or in a placement", field="hospital_reason")
+    with transaction.atomic():
+        task = None
+        if positive:
+            standard = standard_for(CHC_SERVICE)
+            task = m.Task.objects.create(person=person, service=CHC_SERVICE, organisation=team, standard=standard.code,
+                                         note=f"NHS CHC assessment ({place})", created_by=user, created_at=at,
+                                         due_at=standard.due(at))
+        case = m.ChcCase.objects.create(
+            person=person, checklist_at=at, checklist_outcome=data["outcome"], checklist_by=user, organisation=team,
+            assessment_place=place or "", hospital_reason=reason if place == "hospital" else "", task=task,
+            decision_due_by=task.due_at if task else None, note=data.get("note", ""))
+        ctx.record(WRITE, f"care.chc_case {case.id} checklist {data['outcome']} person={person.id}", 1, person.id)
+    return case
+
+
+def chc_cases(ctx: Ctx, person_id: str) -> list[m.ChcCase]:
+    person = person_for(ctx, person_id)
+    cases = list(person.chc_cases.select_related("checklist_by").order_by("checklist_at", "id"))
+    ctx.record(READ, f"care.chc_case x{len(cases)} person={person.id}", 1, person.id)
+    return cases
+
+
+def decide_chc(ctx: Ctx, user: m.User, case_id: int, decision: str, phb: dict[str, Any] | None,
+               note: str = "") -> m.ChcCase:
+    """The team's decision on a positive checklist: late if after the 28 days; the assessment task completed.
+    Someone eligible has the right to a personal health budget: the decision says whether it was offered."""
+    case = m.ChcCase.objects.filter(pk=case_id).select_related("person", "task", "checklist_by").first()
+    if case is None:
+        raise NotFound(f"no NHS Continuing Healthcare case {case_id} that you may see")
+    try:
+        person_for(ctx, case.person_id, action=WRITE)
+    except Forbidden as exc:
+        raise NotFound(f"no NHS Continuing Healthcare case {case_id} that you may see") from exc
+    ctx.member_of(case.organisation_id, "decide another team's NHS Continuing Healthcare case")
+    if case.checklist_outcome != "positive":
+        raise Conflict(f"case {case.id}: the checklist was negative; there is no decision to make")
+    if case.decision:
+        raise Conflict(f"case {case.id} was decided already ({case.decision})")
+    if decision == "eligible" and phb is None:
+        raise Invalid("personal_health_budget: someone eligible has the right to a personal health budget; say "
+                      "whether it was offered, accepted or declined", field="personal_health_budget")
+    now = _now()
+    with transaction.atomic():
+        case.decision, case.decided_at, case.decided_by = decision, now, user
+        case.decision_late = case.decision_due_by is not None and now > case.decision_due_by
+        case.phb_status = (phb or {}).get("status", "")
+        case.phb_weekly_amount = (phb or {}).get("weekly_amount")
+        case.note = "\n".join(x for x in (case.note, note) if x)
+        case.save()
+        if case.task is not None and case.task.status in ("offered", "accepted"):
+            case.task.status, case.task.completed_at, case.task.outcome = "completed", now, f"CHC {decision}"
+            case.task.responded_at = case.task.responded_at or now
+            case.task.version += 1
+            case.task.save()
+            case.task.episodes.filter(ended_at__isnull=True).update(ended_at=now)
+        ctx.record(WRITE, f"care.chc_case {case.id} decided {decision} person={case.person_id}", 1, case.person_id)
+    return case
