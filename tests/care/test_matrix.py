@@ -57,17 +57,20 @@ FHIR_ENDPOINTS = [  # FHIR's answers are OperationOutcomes
     *[("GET", f"/api/fhir/{kind}?patient={{person}}", None)
       for kind in ("Patient", "ServiceRequest", "Task", "CarePlan", "CareTeam", "Consent")],
     *[("GET", f"/api/fhir/{path}", None) for path in ("Patient/{person}", "ServiceRequest/{referral}", "Task/{task}",
-                                                      "CarePlan/{person}", "CareTeam/{person}", "Consent/{consent}")],
+                                                      "CarePlan/{person}", "CareTeam/{person}", "Consent/{consent}",
+                                                      "CarePlan/{person}/_history")],
     ("POST", "/api/fhir", {"resourceType": "Bundle", "type": "transaction", "entry": [
         {"resource": {"resourceType": "Consent", "status": "inactive", "scope": {"text": "privacy"},
                       "category": [{"text": "share"}], "patient": {"reference": "Patient/{person}"}}}]}),
 ]
-FHIR_PATHS = {"/api/fhir/{resource_type}", "/api/fhir/{resource_type}/{rid}", "/api/fhir"}
+FHIR_PATHS = {"/api/fhir/{resource_type}", "/api/fhir/{resource_type}/{rid}", "/api/fhir",
+              "/api/fhir/CarePlan/{rid}/_history"}
 LISTS = ["/api/people", "/api/referrals", "/api/referrals/unmatched", "/api/tasks", "/api/notifications"]
 # endpoints without another organisation's ids: sign-in, who am I, the organisations (no personal data),
 # break-glass itself (any clinician may, with a reason: tested on its own), the privacy officer's views
-NOT_IN_MATRIX = {"/api/auth/token", "/api/me", "/api/organisations", "/api/people/{person_id}/break-glass",
-                 "/api/audit", "/api/break-glass", "/api/referrals", "/api/people", "/api/tasks",
+NOT_IN_MATRIX = {"/api/auth/token", "/api/me", "/api/organisations", "/api/fhir/metadata",
+                 "/api/people/{person_id}/break-glass", "/api/audit", "/api/break-glass", "/api/referrals",
+                 "/api/people", "/api/tasks",
                  "/api/notifications", "/api/referrals/unmatched", "/api/people/lookup",
                  "/api/mdt/meetings", "/api/mdt/case-lists/{name}"}  # case lists: scoped, tested in test_mdt
 

@@ -314,6 +314,54 @@ def _audit_events(ctx: s.Ctx, patient: str | None, rid: str | None) -> list[dict
     return out
 
 
+EXPORTED = ("Patient", "ServiceRequest", "Task", "CarePlan", "CareTeam", "Consent", "AuditEvent")
+IMPORTED = ("Patient", "ServiceRequest", "Task", "CarePlan", "CareTeam", "Consent")
+
+
+def capability_statement(base: str, when: date) -> dict[str, Any]:
+    """What this server does (FHIR `metadata`): read and search by patient of each resource it exports, a
+    batch or transaction Bundle of those it imports, CarePlan versioned with If-Match; bearer tokens."""
+
+    def resource(kind: str) -> dict[str, Any]:
+        entry: dict[str, Any] = {"type": kind, "interaction": [{"code": "read"}, {"code": "search-type"}],
+                                 "searchParam": [{"name": "patient", "type": "reference",
+                                                  "documentation": "the person (required, but for AuditEvent)"}]}
+        if kind == "CarePlan":
+            entry |= {"versioning": "versioned-update", "conditionalUpdate": False,
+                      "documentation": "an existing plan changes only with request.ifMatch naming its current "
+                                       "version (else 412); every version is kept"}
+        return entry
+
+    return checked({
+        "resourceType": "CapabilityStatement", "status": "active", "date": when.isoformat(), "kind": "instance",
+        "publisher": "icsys", "fhirVersion": "4.0.1", "format": ["json"],
+        "software": {"name": "icsys care coordination"},
+        "implementation": {"description": "icsys care coordination FHIR API", "url": base},
+        "rest": [{"mode": "server",
+                  "security": {"description": "Bearer tokens (POST /api/auth/token); every read and search is "
+                                              "decided by the access policy and audited"},
+                  "resource": [resource(kind) for kind in EXPORTED],
+                  "interaction": [{"code": "transaction"}, {"code": "batch"}]}]})
+
+
+def care_plan_history(ctx: s.Ctx, person_id: str, base: str) -> dict[str, Any]:
+    """Every version of one person's care plan, newest first, as a FHIR history Bundle (the policy and consent
+    decide as for the plan itself; audited once with the count)."""
+    try:
+        versions = s.care_plan_versions(ctx, person_id)
+    except s.CareError as exc:
+        raise from_care_error(exc) from exc
+    if not versions:
+        raise FhirError(404, "not-found", f"no CarePlan/{person_id} that you may see")
+    entries = [{"fullUrl": f"{base}/CarePlan/{person_id}/_history/{v.number}",
+                "resource": checked(_strip(care_plan(v.plan, v))),
+                "request": {"method": "POST" if v.number == 1 else "PUT", "url": f"CarePlan/{person_id}"},
+                "response": {"status": "201 Created" if v.number == 1 else "200 OK",
+                             "lastModified": v.saved_at.isoformat()}}
+               for v in sorted(versions, key=lambda v: v.number, reverse=True)]
+    return {"resourceType": "Bundle", "type": "history", "total": len(entries), "entry": entries}
+
+
 def bundle(kind: str, resources: list[dict[str, Any]], base: str) -> dict[str, Any]:
     return {"resourceType": "Bundle", "type": "searchset", "total": len(resources),
             "entry": [{"fullUrl": f"{base}/{r['resourceType']}/{r['id']}", "resource": r,

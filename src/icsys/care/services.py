@@ -603,7 +603,8 @@ def _acting_organisation(ctx: Ctx, person: m.Person) -> str:
 
 def care_plan_versions(ctx: Ctx, person_id: str) -> list[m.CarePlanVersion]:
     person = person_for(ctx, person_id, record=CARE_PLAN)
-    versions = list(m.CarePlanVersion.objects.filter(plan__person=person).select_related("author", "organisation"))
+    versions = list(m.CarePlanVersion.objects.filter(plan__person=person)
+                    .select_related("plan", "author", "organisation"))
     ctx.record(READ, f"care.care_plan versions x{len(versions)} person={person.id}", 1, person.id)
     return versions
 
