@@ -9,7 +9,8 @@ lists (referrals, tasks, people), a person's timeline, care plan reads, care pla
 (each edit adds an action naming itself; a 412 is re-read and retried), a referral created and triaged,
 and the new tasks accepted and completed by the service. At the end every accepted plan edit must be in
 the plan's final version (no lost update). Prints p50/p95/p99 latency, requests per second, errors, and
-the machine's load average during the run.
+the server's CPU time per request (the cost of a request, whatever else the machine runs) and the machine's
+load average before, during and after the run (a shared machine's p95 is mostly its other work).
 
     eval "$(.ci/postgres)"
     .venv/bin/python benchmarks/care_load.py [--users 50] [--duration 300] [--threads 8]
@@ -165,7 +166,7 @@ def users_class(tokens: dict[str, str], practice: str) -> type[HttpUser]:
         @task(1)
         def referral_to_completed_task(self) -> None:
             form = {**VERA, "registered_practice": practice,
-                    "source": "acute_discharger", "from_organisation": "RPA", "to_organisation": "XSPOA",
+                    "source": "acute_discharger", "from_organisation": "RPA", "to_organisation": "SP03",
                     "needs": "Load test: support at home after discharge", "recommended_services": ["domiciliary_care"]}
             made = self.client.post("/api/referrals", json=form, headers=self._h("ada.discharge"),
                                     name="POST /api/referrals")
@@ -173,13 +174,13 @@ def users_class(tokens: dict[str, str], practice: str) -> type[HttpUser]:
                 return
             tasks = self.client.post(f"/api/referrals/{made.json()['id']}/triage", headers=self._h("sam.spoa"),
                                      name="POST /api/referrals/{id}/triage",
-                                     json={"tasks": [{"service": "domiciliary_care", "organisation": "XHC01"},
+                                     json={"tasks": [{"service": "domiciliary_care", "organisation": "HC06"},
                                                      {"service": "social_work_assessment",
                                                       "organisation": MEDWAY_ASC}]})
             if tasks.status_code != 201:
                 return
             for t in tasks.json():
-                who = "hana.homecare" if t["organisation"] == "XHC01" else "will.social"
+                who = "hana.homecare" if t["organisation"] == "HC06" else "will.social"
                 accepted = self.client.post(f"/api/tasks/{t['id']}/accept", json={}, headers=self._h(who),
                                             name="POST /api/tasks/{id}/accept")
                 if accepted.status_code == 200:
@@ -188,6 +189,12 @@ def users_class(tokens: dict[str, str], practice: str) -> type[HttpUser]:
                                      name="POST /api/tasks/{id}/complete")
 
     return CareUser
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system) the process has used: what a request costs, whatever else runs on the machine."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def load_average(samples: list[float], stop: list[bool]) -> None:
@@ -226,24 +233,26 @@ def main() -> None:
     os.environ.update({k: v for k, v in env.items() if k.startswith("ICSYS_")})
     server, base = serve(env, urls["care"], args.threads)
     try:
-        run(args, base, loaded["tokens"], loaded["practice"])
+        run(args, base, loaded["tokens"], loaded["practice"], server.pid)
     finally:
         server.terminate()
         server.wait(timeout=30)
 
 
-def run(args: argparse.Namespace, base: str, tokens: dict[str, str], practice: str) -> None:
+def run(args: argparse.Namespace, base: str, tokens: dict[str, str], practice: str, server_pid: int) -> None:
     environment_ = Environment(user_classes=[users_class(tokens, practice)], host=base, events=events)
     runner = environment_.create_local_runner()
     samples: list[float] = []
     stop: list[bool] = []
     sampler = gevent.spawn(load_average, samples, stop)
     before = os.getloadavg()
+    cpu_before = cpu_seconds(server_pid)
     started = time.monotonic()
     runner.start(args.users, spawn_rate=args.spawn_rate)
     gevent.sleep(args.duration)
     runner.quit()
     elapsed = time.monotonic() - started
+    server_cpu = cpu_seconds(server_pid) - cpu_before
     stop.append(True)
     sampler.join(timeout=11)
     total = environment_.stats.total
@@ -261,6 +270,8 @@ def run(args: argparse.Namespace, base: str, tokens: dict[str, str], practice: s
           f"p50 {p50:.0f} ms, p95 {p95:.0f} ms, p99 {p99:.0f} ms; errors {total.num_failures}")
     for error in environment_.stats.errors.values():
         print(f"error x{error.occurrences}: {error.method} {error.name}: {str(error.error)[:200]}")
+    print(f"server CPU: {server_cpu:.1f} s, {1000 * server_cpu / max(total.num_requests, 1):.1f} ms a request "
+          f"({100 * server_cpu / elapsed:.0f} % of one core)")
     print(f"plan edits accepted {accepted}, refused as stale (412) and retried {len(STALE)}, lost {missing}")
     print(f"load average (1 min): before {before[0]:.2f}, during mean {sum(samples) / max(len(samples), 1):.2f} "
           f"max {max(samples, default=0):.2f}, after {os.getloadavg()[0]:.2f}")

@@ -28,8 +28,40 @@ def test_a_record_holds_who_what_why_how_many_and_where(tmp_path: Path):
     assert {k: v for k, v in record.items() if k != "recorded_at"} == {
         "id": 1, "actor_user": "grace", "actor_roles": "clinician", "actor_organisations": "G82001",
         "authentication": "os-user", "action": "list", "purpose": "direct care",
-        "what": "cohort frail as of 2026-03-31", "people": 7, "destination": "screen"}
+        "what": "cohort frail as of 2026-03-31", "people": 7, "destination": "screen", "person": None}
     assert record["recorded_at"].endswith("+00:00")
+
+
+def _three_records(auditor: Auditor) -> None:
+    auditor.record("read", "care.person", people=1, destination="api", person="P1")
+    auditor.record("list", "care.task", people=2, destination="api")
+    auditor.record("read", "care.care_plan v2", people=1, destination="api", person="P1")
+
+
+def test_every_access_to_one_person_is_listed(tmp_path: Path):
+    auditor = Auditor(GRACE, f"sqlite:///{tmp_path / 'audit.sqlite'}")
+    _three_records(auditor)
+    db = auditor.database
+    assert [r["what"] for r in db.records(person="P1")] == ["care.person", "care.care_plan v2"]
+    assert [r["what"] for r in db.records(person="P1", newest_first=True, limit=1)] == ["care.care_plan v2"]
+    assert db.records(person="P2") == []
+    assert [r["id"] for r in db.records(user="grace")] == [1, 2, 3]
+
+
+def test_a_database_of_an_earlier_version_gains_the_person_column(tmp_path: Path):
+    path = tmp_path / "audit.sqlite"
+    con = sqlite3.connect(path)
+    con.execute("""CREATE TABLE audit_record (id INTEGER PRIMARY KEY AUTOINCREMENT, recorded_at TEXT NOT NULL,
+        actor_user TEXT NOT NULL, actor_roles TEXT NOT NULL, actor_organisations TEXT NOT NULL,
+        authentication TEXT NOT NULL, action TEXT NOT NULL, purpose TEXT, what TEXT NOT NULL, people INTEGER,
+        destination TEXT NOT NULL)""")
+    con.execute("INSERT INTO audit_record VALUES (1, '2026-01-01', 'old', 'clinician', 'G1', 'os-user', 'read', "
+                "NULL, 'person 9', 1, 'screen')")
+    con.commit()
+    con.close()
+    auditor = Auditor(GRACE, f"sqlite:///{path}")
+    auditor.record("read", "care.person", people=1, destination="api", person="P9")
+    assert [(r["actor_user"], r["person"]) for r in auditor.database.records()] == [("old", None), ("grace", "P9")]
 
 
 def test_sqlite_refuses_update_and_delete(tmp_path: Path):
@@ -91,6 +123,22 @@ def test_postgres_refuses_update_delete_and_truncate(postgres_url: str):
                 con.execute(statement)
     [record] = auditor.database.records()
     assert (record["actor_user"], record["people"], record["destination"]) == ("grace", 3, "out/spells.parquet")
+
+
+@needs_postgres
+def test_postgres_lists_one_persons_accesses_on_a_kept_connection(postgres_url: str):
+    from icsys.access.audit import _KEPT
+
+    auditor = Auditor(GRACE, postgres_url)
+    _three_records(auditor)
+    kept = _KEPT.connections[postgres_url]
+    auditor.record("read", "care.timeline", people=1, destination="api", person="P1")
+    assert _KEPT.connections[postgres_url] is kept  # one connection for the thread, not one per record
+    kept.close()  # as when the server ends an idle session: the next record connects again
+    auditor.record("read", "care.person", people=1, destination="api", person="P2")
+    assert [r["what"] for r in auditor.database.records(person="P1")] == ["care.person", "care.care_plan v2",
+                                                                        "care.timeline"]
+    assert len(auditor.database.records()) == 5
 
 
 @needs_postgres

@@ -75,6 +75,31 @@ def vera_form(practice) -> dict[str, Any]:
     return demo.vera_referral_form(practice)
 
 
+VERA_SERVICES = {"social_work_assessment": demo.MEDWAY_ASC, "domiciliary_care": "HC06"}  # seed 003's first tasks
+
+
+@pytest.fixture
+def refer_vera(api, vera_form) -> Callable[..., dict[str, Any]]:
+    """Vera (seed 003) referred by the hospital's discharger and triaged by the SPoA: a task for each service
+    named (of VERA_SERVICES, each to its organisation). Returns her person id, the referral and the tasks."""
+
+    def refer(*services: str) -> dict[str, Any]:
+        made = api("ada.discharge").post("/api/referrals", vera_form)
+        assert made.status_code == 201, made.json_body
+        tasks = api("sam.spoa").post(f"/api/referrals/{made.json_body['id']}/triage", {"tasks": [
+            {"service": service, "organisation": VERA_SERVICES[service]} for service in services]}).json_body
+        return {"person": made.json_body["person_id"], "referral": made.json_body["id"],
+                "tasks": {t["service"]: t["id"] for t in tasks}, "task": tasks[0]["id"]}
+
+    return refer
+
+
+@pytest.fixture
+def vera(refer_vera) -> dict[str, Any]:
+    """Vera referred and triaged to social care's assessment and home care's package."""
+    return refer_vera("social_work_assessment", "domiciliary_care")
+
+
 AS_OF = date(2026, 3, 31)
 RISPERIDONE_LOW = "408155001"  # codes/medicines_optimisation.csv: low_dose_antipsychotic
 OLANZAPINE_10 = "321586008"  # codes/medications.csv: smi, not a low dose

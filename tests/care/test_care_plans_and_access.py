@@ -27,16 +27,6 @@ PLAN = {"summary": "Recovering from a stroke at home", "goals": [{"goal": "Walk 
 
 
 @pytest.fixture
-def vera(api, vera_form):
-    """Vera referred by the hospital and triaged by the SPoA (tasks to social care, home care, nursing)."""
-    referral = api("ada.discharge").post("/api/referrals", vera_form).json_body["id"]
-    tasks = api("sam.spoa").post(f"/api/referrals/{referral}/triage", {"tasks": [
-        {"service": "social_work_assessment", "organisation": demo.MEDWAY_ASC},
-        {"service": "domiciliary_care", "organisation": "HC06"}]}).json_body
-    return {"referral": referral, "tasks": {t["service"]: t["id"] for t in tasks}}
-
-
-@pytest.fixture
 def plan(api, vera):
     response = api("gita.gp").post(f"/api/people/{VERA}/care-plan", PLAN)
     assert response.status_code == 201, response.json_body
@@ -145,10 +135,14 @@ def test_break_glass_needs_a_reason_expires_and_is_flagged_to_the_privacy_office
 
 def test_every_read_and_write_is_audited_and_the_privacy_officer_reads_it(api, plan):
     api("gita.gp").get(f"/api/people/{VERA}/care-plan")
+    api("gita.gp").get(f"/api/people/{VERA}")  # shows her NHS number: a re-identification, about her
     api("will.social").get("/api/people")
     officer = api("priya.privacy")
     mine = officer.get(f"/api/audit?person={VERA}").json_body
-    reads = [r for r in mine if r["actor_user"] == "gita.gp" and r["action"] == "read"]
+    assert mine and {r["person"] for r in mine} == {VERA}  # every access to her, and only to her
+    assert [r["what"] for r in mine if r["actor_user"] == "gita.gp"][:3] == [
+        f"care.person person={VERA}", f"person_id {VERA} -> nhs_number", f"care.care_plan v1 person={VERA}"]
+    reads = [r for r in reversed(mine) if r["actor_user"] == "gita.gp" and r["action"] == "read"]
     assert reads[0]["what"] == f"care.care_plan v1 person={VERA}"
     assert (reads[0]["actor_roles"], reads[0]["people"], reads[0]["authentication"]) == ("clinician", 1, "token")
     assert reads[0]["destination"] == f"api GET /api/people/{VERA}/care-plan"

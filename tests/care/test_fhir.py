@@ -30,12 +30,9 @@ PLAN = {"summary": "Recovering from a stroke at home",
 
 
 @pytest.fixture
-def journey(api, vera_form):
+def journey(api, vera):
     """Vera referred, triaged, consent given, a care team member added and a plan written (seed 003)."""
-    referral = api("ada.discharge").post("/api/referrals", vera_form).json_body["id"]
-    api("sam.spoa").post(f"/api/referrals/{referral}/triage", {"tasks": [
-        {"service": "social_work_assessment", "organisation": demo.MEDWAY_ASC},
-        {"service": "domiciliary_care", "organisation": "HC06"}]})
+    referral = vera["referral"]
     gp = api("gita.gp")
     assert gp.post(f"/api/people/{VERA}/consent", {"status": "given", "note": "at the ward"}).status_code == 201
     assert gp.post(f"/api/people/{VERA}/care-team", {"organisation": "NQV", "role_in_team": "district nursing"}
@@ -280,3 +277,28 @@ def test_a_plan_element_the_service_cannot_hold_is_refused_not_dropped(api, jour
     assert response.status_code == 422 and "end_of_life.resuscitation_decision" in \
         response.json_body["issue"][0]["expression"][0]
     assert eol and CarePlan.objects.get(person_id=VERA).version == 1  # nothing saved
+
+
+def test_metadata_states_what_the_server_does(client):
+    statement = _valid(client.get("/api/fhir/metadata").json())  # no sign-in: it holds no personal data
+    assert (statement["resourceType"], statement["kind"], statement["fhirVersion"]) == \
+        ("CapabilityStatement", "instance", "4.0.1")
+    [rest] = statement["rest"]
+    kinds = {r["type"]: r for r in rest["resource"]}
+    assert set(kinds) == {"Patient", "ServiceRequest", "Task", "CarePlan", "CareTeam", "Consent", "AuditEvent"}
+    assert kinds["CarePlan"]["versioning"] == "versioned-update"
+    assert {i["code"] for i in rest["interaction"]} == {"transaction", "batch"}
+
+
+def test_care_plan_history_holds_every_version_newest_first(api, journey):
+    gp = api("gita.gp")
+    current = gp.get(f"/api/people/{VERA}/care-plan")
+    edited = {**current.json_body["content"], "summary": "Home with a package of care"}
+    assert gp.put(f"/api/people/{VERA}/care-plan", edited, HTTP_IF_MATCH=current["ETag"]).status_code == 200
+    history = _valid(gp.get(f"/api/fhir/CarePlan/{VERA}/_history").json_body)
+    assert (history["type"], history["total"]) == ("history", 2)
+    versions = [e["resource"]["meta"]["versionId"] for e in history["entry"]]
+    assert versions == ["2", "1"]
+    assert history["entry"][0]["resource"]["description"] == "Home with a package of care"
+    assert [e["request"]["method"] for e in history["entry"]] == ["PUT", "POST"]
+    assert api("kim.kent").get(f"/api/fhir/CarePlan/{VERA}/_history").status_code == 404

@@ -9,7 +9,17 @@ import json
 import pytest
 
 from icsys.care import demo
-from icsys.care.models import BreakGlass, CarePlanVersion, Consent, MdtDecision, MdtMeeting, Referral, Task, User
+from icsys.care.models import (
+    BreakGlass,
+    CarePlanVersion,
+    ChcCase,
+    Consent,
+    MdtDecision,
+    MdtMeeting,
+    Referral,
+    Task,
+    User,
+)
 
 pytestmark = pytest.mark.django_db
 VERA = "PDEMO0001"
@@ -37,6 +47,9 @@ ENDPOINTS = [
     ("POST", "/api/tasks/{task}/decline", {"reason": "no"}),
     ("POST", "/api/tasks/{task}/complete", {"outcome": "done"}),
     ("POST", "/api/break-glass/{grant}/review", {"note": "seen"}),
+    ("GET", "/api/people/{person}/chc", None),
+    ("POST", "/api/people/{person}/chc", {"outcome": "positive", "organisation": "RVV", "assessment_place": "home"}),
+    ("POST", "/api/chc/{chc}/decision", {"decision": "not_eligible"}),
     ("GET", "/api/mdt/meetings/{meeting}", None),
     ("POST", "/api/mdt/meetings/{meeting}/decisions", {"person_id": VERA, "decision": "seen"}),
 ]
@@ -44,26 +57,28 @@ FHIR_ENDPOINTS = [  # FHIR's answers are OperationOutcomes
     *[("GET", f"/api/fhir/{kind}?patient={{person}}", None)
       for kind in ("Patient", "ServiceRequest", "Task", "CarePlan", "CareTeam", "Consent")],
     *[("GET", f"/api/fhir/{path}", None) for path in ("Patient/{person}", "ServiceRequest/{referral}", "Task/{task}",
-                                                      "CarePlan/{person}", "CareTeam/{person}", "Consent/{consent}")],
+                                                      "CarePlan/{person}", "CareTeam/{person}", "Consent/{consent}",
+                                                      "CarePlan/{person}/_history")],
     ("POST", "/api/fhir", {"resourceType": "Bundle", "type": "transaction", "entry": [
         {"resource": {"resourceType": "Consent", "status": "inactive", "scope": {"text": "privacy"},
                       "category": [{"text": "share"}], "patient": {"reference": "Patient/{person}"}}}]}),
 ]
-FHIR_PATHS = {"/api/fhir/{resource_type}", "/api/fhir/{resource_type}/{rid}", "/api/fhir"}
+FHIR_PATHS = {"/api/fhir/{resource_type}", "/api/fhir/{resource_type}/{rid}", "/api/fhir",
+              "/api/fhir/CarePlan/{rid}/_history"}
 LISTS = ["/api/people", "/api/referrals", "/api/referrals/unmatched", "/api/tasks", "/api/notifications"]
 # endpoints without another organisation's ids: sign-in, who am I, the organisations (no personal data),
 # break-glass itself (any clinician may, with a reason: tested on its own), the privacy officer's views
-NOT_IN_MATRIX = {"/api/auth/token", "/api/me", "/api/organisations", "/api/people/{person_id}/break-glass",
-                 "/api/audit", "/api/break-glass", "/api/referrals", "/api/people", "/api/tasks",
+NOT_IN_MATRIX = {"/api/auth/token", "/api/me", "/api/organisations", "/api/fhir/metadata",
+                 "/api/people/{person_id}/break-glass", "/api/audit", "/api/break-glass", "/api/referrals",
+                 "/api/people", "/api/tasks",
                  "/api/notifications", "/api/referrals/unmatched", "/api/people/lookup",
                  "/api/mdt/meetings", "/api/mdt/case-lists/{name}"}  # case lists: scoped, tested in test_mdt
 
 
 @pytest.fixture
-def vera_ids(api, vera_form):
-    referral = api("ada.discharge").post("/api/referrals", vera_form).json_body["id"]
-    tasks = api("sam.spoa").post(f"/api/referrals/{referral}/triage", {"tasks": [
-        {"service": "social_work_assessment", "organisation": demo.MEDWAY_ASC}]}).json_body
+def vera_ids(api, refer_vera):
+    referred = refer_vera("social_work_assessment")  # social care only: home care stays an outsider
+    referral = referred["referral"]
     gp = api("gita.gp")
     gp.post(f"/api/people/{VERA}/care-plan", {"summary": "Recovering from a stroke",
                                              "goals": [{"goal": "Walk to the shops"}],
@@ -77,21 +92,25 @@ def vera_ids(api, vera_form):
     MdtDecision.objects.create(meeting=meeting, person_id=VERA, decision="Walk to the shops: physiotherapy",
                                recorded_by=meeting.created_by)
     consent = Consent.objects.filter(person_id=VERA).latest("id").id
-    return {"person": VERA, "referral": referral, "task": tasks[0]["id"], "grant": grant, "meeting": meeting.id,
-            "consent": consent}
+    chc = api("will.social").post(f"/api/people/{VERA}/chc", {"outcome": "positive", "organisation": "NQV",
+                                                             "assessment_place": "home"}).json_body["id"]
+    return {"person": VERA, "referral": referral, "task": referred["task"], "grant": grant, "meeting": meeting.id,
+            "consent": consent, "chc": chc}
 
 
 def state() -> tuple:
     return (Referral.objects.count(), list(Task.objects.values_list("status", "version")),
             CarePlanVersion.objects.count(), Consent.objects.count(),
-            list(BreakGlass.objects.values_list("reviewed_at", flat=True)), MdtDecision.objects.count())
+            list(BreakGlass.objects.values_list("reviewed_at", flat=True)), MdtDecision.objects.count(),
+            list(ChcCase.objects.values_list("decision", flat=True)))
 
 
 def test_the_matrix_covers_every_endpoint_with_an_id(client):
     paths = set(client.get("/api/openapi.json").json()["paths"])
     covered = {p.split("?")[0].replace("{person}", "{person_id}").replace("{referral}", "{referral_id}")
                .replace("{task}", "{task_id}").replace("{grant}", "{grant_id}")
-               .replace("{meeting}", "{meeting_id}") for _, p, _ in ENDPOINTS} | FHIR_PATHS
+               .replace("{meeting}", "{meeting_id}").replace("{chc}", "{case_id}") for _, p, _ in ENDPOINTS} \
+        | FHIR_PATHS
     assert paths - NOT_IN_MATRIX == covered - NOT_IN_MATRIX
     assert paths - NOT_IN_MATRIX - covered == set()
 
@@ -113,6 +132,28 @@ def test_other_organisations_ids_give_403_or_404_and_nothing_of_vera(api, vera_i
         assert not [p for p in PROTECTED if p in text], (user, path, text)
         assert set(json.loads(text)) == {"detail"}
     assert state() == before
+
+
+def test_a_care_team_member_sees_the_persons_tasks_but_only_the_service_changes_them(api, vera_ids):
+    """task_for decides as the person's relationships do: the care team's organisation sees Vera's task once
+    added (not before, not after it leaves), and may not accept, decline or complete another service's task."""
+    task = f"/api/tasks/{vera_ids['task']}"
+    kent = api("ken.kentsc")  # Kent County Council's social worker: no relationship with Vera at first
+    assert kent.get(task).status_code == 404
+    added = api("gita.gp").post(f"/api/people/{VERA}/care-team", {"organisation": demo.KENT_ASC,
+                                                                 "role_in_team": "social worker (placement)"})
+    assert added.status_code == 201, added.json_body
+    seen = kent.get(task)
+    assert seen.status_code == 200 and seen.json_body["person_id"] == VERA
+    before = state()
+    for action, body in (("accept", {}), ("decline", {"reason": "not ours"}), ("complete", {"outcome": "done"})):
+        assert kent.post(f"{task}/{action}", body).status_code == 403
+    assert state() == before
+    assert api("kim.kent").get(task).status_code == 404  # another organisation still sees nothing
+    from icsys.care.models import CareTeamMember
+
+    CareTeamMember.objects.filter(person_id=VERA, organisation_id=demo.KENT_ASC).update(ended_at="2026-01-03T10:00Z")
+    assert kent.get(task).status_code == 404  # left the team: the task is gone from view
 
 
 def test_an_mdt_meeting_shows_only_decisions_about_people_the_reader_may_see(api, vera_ids):

@@ -34,10 +34,9 @@ def signed_in(username: str) -> Client:
 
 
 @pytest.fixture
-def vera(api, vera_form):
-    referral = api("ada.discharge").post("/api/referrals", vera_form).json_body["id"]
-    tasks = api("sam.spoa").post(f"/api/referrals/{referral}/triage", {"tasks": [
-        {"service": "social_work_assessment", "organisation": demo.MEDWAY_ASC}]}).json_body
+def vera(api, refer_vera):
+    referred = refer_vera("social_work_assessment")  # social care only: home care stays an outsider
+    referral = referred["referral"]
     gp = api("gita.gp")
     gp.post(f"/api/people/{VERA}/care-plan", {"summary": "Recovering from a stroke",
                                              "goals": [{"goal": "Walk to the shops"}]})
@@ -46,7 +45,7 @@ def vera(api, vera_form):
                                         held_at="2026-01-02T10:00:00Z", created_by=User.objects.get(username="mo.mdt"))
     MdtDecision.objects.create(meeting=meeting, person_id=VERA, decision="Walk to the shops: physiotherapy",
                                recorded_by=meeting.created_by)
-    return {"person": VERA, "referral": referral, "task": tasks[0]["id"], "meeting": meeting.id}
+    return {"person": VERA, "referral": referral, "task": referred["task"], "meeting": meeting.id}
 
 
 def state() -> tuple:

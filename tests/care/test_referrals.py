@@ -172,7 +172,9 @@ def test_accept_and_decline_is_a_handshake_with_the_service(api, vera_form):
     _, tasks = triage_vera(api, vera_form)
     home = api("hana.homecare")
     dom = tasks["domiciliary_care"]["id"]
-    assert api("will.social").post(f"/api/tasks/{dom}/accept", {}).status_code == 404  # not its task
+    # social care sees Vera's tasks (its own task is a relationship with her) but the handshake is home care's
+    assert api("will.social").post(f"/api/tasks/{dom}/accept", {}).status_code == 403
+    assert api("kim.kent").post(f"/api/tasks/{dom}/accept", {}).status_code == 404  # no relationship: not there
     accepted = home.post(f"/api/tasks/{dom}/accept", {}).json_body
     assert (accepted["status"], accepted["owner"]) == ("accepted", "hana.homecare")
     assert home.post(f"/api/tasks/{dom}/accept", {}).status_code == 409

@@ -9,11 +9,19 @@ SELECT only.
 
     auditor = Auditor(actor, open_audit("sqlite:///data/demo.audit.sqlite"))
     auditor.record("export", "inpatient_spell", people=1234, destination="out/spells.parquet")
+    auditor.record("read", "care.care_plan v3", people=1, destination="api", person="P1A2B3C")
+
+A record about one person names them (`person`, the care service's pseudonym), so that the privacy officer
+can list every access to one person (`records(person=...)`, indexed). On PostgreSQL each server thread keeps
+its connection (`kept_connection`): opening one per record cost more than the request it audited.
 """
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,14 +33,15 @@ from icsys.errors import InputError
 
 TABLE = "audit_record"
 COLUMNS = ("recorded_at", "actor_user", "actor_roles", "actor_organisations", "authentication", "action",
-           "purpose", "what", "people", "destination")
+           "purpose", "what", "people", "destination", "person")
 APPEND_ONLY = "audit records are append-only"
 
 _SQLITE_DDL = [
     f"""CREATE TABLE IF NOT EXISTS {TABLE} (
         id INTEGER PRIMARY KEY AUTOINCREMENT, recorded_at TEXT NOT NULL, actor_user TEXT NOT NULL,
         actor_roles TEXT NOT NULL, actor_organisations TEXT NOT NULL, authentication TEXT NOT NULL,
-        action TEXT NOT NULL, purpose TEXT, what TEXT NOT NULL, people INTEGER, destination TEXT NOT NULL)""",
+        action TEXT NOT NULL, purpose TEXT, what TEXT NOT NULL, people INTEGER, destination TEXT NOT NULL,
+        person TEXT)""",
     f"""CREATE TRIGGER IF NOT EXISTS {TABLE}_no_update BEFORE UPDATE ON {TABLE}
         BEGIN SELECT RAISE(ABORT, '{APPEND_ONLY}'); END""",
     f"""CREATE TRIGGER IF NOT EXISTS {TABLE}_no_delete BEFORE DELETE ON {TABLE}
@@ -43,7 +52,7 @@ _POSTGRES_DDL = [
         id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY, recorded_at TIMESTAMPTZ NOT NULL,
         actor_user TEXT NOT NULL, actor_roles TEXT NOT NULL, actor_organisations TEXT NOT NULL,
         authentication TEXT NOT NULL, action TEXT NOT NULL, purpose TEXT, what TEXT NOT NULL, people BIGINT,
-        destination TEXT NOT NULL)""",
+        destination TEXT NOT NULL, person TEXT)""",
     f"""CREATE OR REPLACE FUNCTION {TABLE}_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
         BEGIN RAISE EXCEPTION '{APPEND_ONLY}: % refused', TG_OP; END $$""",
     f"DROP TRIGGER IF EXISTS {TABLE}_no_change ON {TABLE}",
@@ -54,6 +63,9 @@ _POSTGRES_DDL = [
         FOR EACH STATEMENT EXECUTE FUNCTION {TABLE}_refuse()""",
     f"REVOKE UPDATE, DELETE, TRUNCATE ON {TABLE} FROM PUBLIC",
 ]
+# Databases made before records named their person: the column (empty in old records) and its index.
+_PERSON_COLUMN = f"ALTER TABLE {TABLE} ADD COLUMN person TEXT"
+_PERSON_INDEX = f"CREATE INDEX IF NOT EXISTS {TABLE}_person ON {TABLE} (person, id)"
 
 
 class AuditError(InputError):
@@ -70,12 +82,47 @@ class AuditRecord:
     what: str
     people: int | None
     destination: str
+    person: str | None = None
     recorded_at: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     def row(self) -> tuple[Any, ...]:
         a = self.actor
         return (self.recorded_at, a.user, ",".join(a.roles), ",".join(a.organisations), a.authentication,
-                self.action, a.purpose, self.what, self.people, self.destination)
+                self.action, a.purpose, self.what, self.people, self.destination, self.person)
+
+
+class _Kept(threading.local):
+    def __init__(self) -> None:
+        self.connections: dict[str, Any] = {}
+
+
+_KEPT = _Kept()
+
+
+def kept_connection(url: str, connect: Callable[[], Any]) -> Any:
+    """This thread's open PostgreSQL connection to `url`, made by `connect` the first time (and again when
+    the last one broke or was left inside a transaction): one connection per server thread, not per record."""
+    con = _KEPT.connections.get(url)
+    if con is not None and (con.closed or con.broken or con.info.transaction_status != _idle()):
+        drop_connection(url)
+        con = None
+    if con is None:
+        con = _KEPT.connections[url] = connect()
+    return con
+
+
+def drop_connection(url: str) -> None:
+    """Forget (and close) this thread's connection to `url`: after an error, the next use connects afresh."""
+    con = _KEPT.connections.pop(url, None)
+    if con is not None:
+        with contextlib.suppress(Exception):  # a broken connection may fail to close: forgotten either way
+            con.close()
+
+
+def _idle() -> Any:
+    from psycopg.pq import TransactionStatus
+
+    return TransactionStatus.IDLE
 
 
 class AuditDatabase:
@@ -108,12 +155,22 @@ class AuditDatabase:
             if self.kind == "sqlite":
                 for ddl in _SQLITE_DDL:
                     con.execute(ddl)
+                if "person" not in {row[1] for row in con.execute(f"PRAGMA table_info({TABLE})")}:
+                    con.execute(_PERSON_COLUMN)
+                con.execute(_PERSON_INDEX)
             else:
                 with con.transaction():
                     exists = con.execute("SELECT to_regclass(%s)", [TABLE]).fetchone()[0]
                     if exists is None:  # the owner creates it once; an INSERT-only writer never needs to
                         for ddl in _POSTGRES_DDL:
                             con.execute(ddl)
+                    has_person = con.execute("SELECT 1 FROM information_schema.columns WHERE table_name = %s "
+                                             "AND column_name = 'person' AND table_schema = current_schema()",
+                                             [TABLE]).fetchone()
+                    if has_person is None:  # a database of an earlier version: its owner adds the column
+                        con.execute(_PERSON_COLUMN)
+                    if exists is None or has_person is None:
+                        con.execute(_PERSON_INDEX)
         except (sqlite3.Error, _pg_error()) as exc:
             raise AuditError(f"audit database {_redacted(self.url)}: cannot prepare: {exc}") from exc
         finally:
@@ -139,22 +196,46 @@ class AuditDatabase:
         row = record.row()
         if self.kind == "sqlite":
             row = (record.recorded_at.isoformat(timespec="microseconds"), *row[1:])
-        con = self._connect()
-        try:
-            con.execute(f"INSERT INTO {TABLE} ({', '.join(COLUMNS)}) VALUES ({marks})", row)
-            if self.kind != "sqlite":
+        insert = f"INSERT INTO {TABLE} ({', '.join(COLUMNS)}) VALUES ({marks})"
+        if self.kind == "sqlite":  # a SQLite connection is cheap: one per record
+            con = self._connect()
+            try:
+                con.execute(insert, row)
+            except sqlite3.Error as exc:
+                raise self._unwritten(exc) from exc
+            finally:
+                con.close()
+            return
+        for attempt in (1, 2):  # a kept connection the server has since closed: once more on a new one
+            try:
+                con = kept_connection(self.url, self._connect)
+                con.execute(insert, row)
                 con.commit()
-        except (sqlite3.Error, _pg_error()) as exc:
-            raise AuditError(f"audit database {_redacted(self.url)}: the record could not be written ({exc}); "
-                             "nothing was released") from exc
-        finally:
-            con.close()
+                return
+            except _pg_error() as exc:
+                drop_connection(self.url)
+                if attempt == 2 or not _is_connection_lost(exc):
+                    raise self._unwritten(exc) from exc
 
-    def records(self) -> list[dict[str, Any]]:
-        """Every record, oldest first, as plain values (times as ISO 8601 text)."""
+    def _unwritten(self, exc: Exception) -> AuditError:
+        return AuditError(f"audit database {_redacted(self.url)}: the record could not be written ({exc}); "
+                          "nothing was released")
+
+    def records(self, *, person: str | None = None, user: str | None = None, limit: int | None = None,
+                newest_first: bool = False) -> list[dict[str, Any]]:
+        """The records (every one, or those about `person`, or by `user`), oldest first unless `newest_first`,
+        at most `limit`, as plain values (times as ISO 8601 text)."""
+        mark = "?" if self.kind == "sqlite" else "%s"
+        where, params = [], []
+        for column, value in (("person", person), ("actor_user", user)):
+            if value is not None:
+                where.append(f"{column} = {mark}")
+                params.append(value)
+        sql = (f"SELECT id, {', '.join(COLUMNS)} FROM {TABLE}" + (f" WHERE {' AND '.join(where)}" if where else "")
+               + f" ORDER BY id {'DESC' if newest_first else 'ASC'}" + (f" LIMIT {int(limit)}" if limit else ""))
         con = self._connect()
         try:
-            rows = con.execute(f"SELECT id, {', '.join(COLUMNS)} FROM {TABLE} ORDER BY id").fetchall()
+            rows = con.execute(sql, params).fetchall()
         finally:
             con.close()
         out = []
@@ -164,6 +245,12 @@ class AuditDatabase:
             record["recorded_at"] = at.isoformat() if isinstance(at, datetime) else at
             out.append(record)
         return out
+
+
+def _is_connection_lost(exc: Exception) -> bool:
+    import psycopg
+
+    return isinstance(exc, psycopg.OperationalError | psycopg.InterfaceError)
 
 
 def _pg_error() -> type[Exception]:
@@ -214,8 +301,10 @@ class Auditor:
         self.actor = actor
         self.database = database if isinstance(database, AuditDatabase) else open_audit(database)
 
-    def record(self, action: str, what: str, *, people: int | None, destination: str) -> AuditRecord:
-        """Write one record, before the release it describes is handed over (no record, no release)."""
+    def record(self, action: str, what: str, *, people: int | None, destination: str,
+               person: str | None = None) -> AuditRecord:
+        """Write one record, before the release it describes is handed over (no record, no release);
+        `person`: the one person the release is about, if it is about one."""
         who = self.actor
         if not isinstance(who, Actor):
             raise ActorError("no actor: an audit record names who acted")
@@ -223,6 +312,7 @@ class Auditor:
             raise ValueError(f"unknown action {action!r}; actions: {', '.join(ACTIONS)}")
         if not what or not destination:
             raise ValueError("an audit record says what was released and where to")
-        record = AuditRecord(actor=who, action=action, what=what, people=people, destination=destination)
+        record = AuditRecord(actor=who, action=action, what=what, people=people, destination=destination,
+                             person=person)
         self.database.append(record)
         return record

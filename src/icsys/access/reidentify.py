@@ -17,7 +17,7 @@ from typing import Any
 
 import nhs_number as nhs
 
-from icsys.access.audit import Auditor, _parse, _pg_error, _redacted
+from icsys.access.audit import Auditor, _parse, _pg_error, _redacted, drop_connection, kept_connection
 from icsys.access.policy import LOAD, REIDENTIFY, AccessDenied, require
 from icsys.errors import InputError
 
@@ -74,17 +74,21 @@ class ReidentificationStore:
     def _execute(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
         if self.kind != "sqlite":
             sql = sql.replace("?", "%s")
+        kept = self.kind != "sqlite"  # PostgreSQL: this thread's connection, kept (see audit.kept_connection)
         try:
-            con = self._connect()
+            con = kept_connection(self.url, self._connect) if kept else self._connect()
         except (sqlite3.Error, _pg_error()) as exc:
             raise ReidentificationError(f"re-identification store {_redacted(self.url)}: cannot open: {exc}") from exc
         try:
             cur = con.execute(sql, params)
             return list(cur.fetchall()) if cur.description else []
         except (sqlite3.Error, _pg_error()) as exc:
+            if kept:
+                drop_connection(self.url)
             raise ReidentificationError(f"re-identification store {_redacted(self.url)}: {exc}") from exc
         finally:
-            con.close()
+            if not kept:
+                con.close()
 
     def resolve(self, auditor: Auditor, nhs_number: str, *, why: str, allow_synthetic: bool = False) -> str | None:
         """The person_id of `nhs_number` (None if the store does not know it). A direct-care decision of the
@@ -94,14 +98,15 @@ class ReidentificationStore:
         rows = self._execute(f"SELECT person_id FROM {TABLE} WHERE nhs_number = ?", (number,))
         found = rows[0][0] if rows else None
         auditor.record(REIDENTIFY, f"nhs_number -> person_id ({'found ' + found if found else 'not found'})",
-                       people=1 if found else 0, destination=why)
+                       people=1 if found else 0, destination=why, person=found)
         return found
 
     def nhs_number_of(self, auditor: Auditor, person_id: str, *, why: str) -> str | None:
         """The NHS number of `person_id`, for a direct-care view that shows it; audited."""
         require(auditor.actor, REIDENTIFY, identifiable=True)
         rows = self._execute(f"SELECT nhs_number FROM {TABLE} WHERE person_id = ?", (person_id,))
-        auditor.record(REIDENTIFY, f"person_id {person_id} -> nhs_number", people=1 if rows else 0, destination=why)
+        auditor.record(REIDENTIFY, f"person_id {person_id} -> nhs_number", people=1 if rows else 0, destination=why,
+                       person=person_id)
         return rows[0][0] if rows else None
 
     def link(self, auditor: Auditor, nhs_number: str, person_id: str | None = None, *, why: str,
@@ -119,7 +124,7 @@ class ReidentificationStore:
             return existing[0][0]
         person_id = person_id or f"P{secrets.token_hex(6).upper()}"
         auditor.record(LOAD if actor.has_role("data_manager") else REIDENTIFY,
-                       f"link nhs_number -> person_id {person_id}", people=1, destination=why)
+                       f"link nhs_number -> person_id {person_id}", people=1, destination=why, person=person_id)
         self._execute(f"INSERT INTO {TABLE} (nhs_number, person_id) VALUES (?, ?)", (number, person_id))
         return person_id
 

@@ -17,6 +17,9 @@ from icsys.care.schemas import (
     CarePlanOut,
     CareTeamIn,
     CareTeamOut,
+    ChcChecklistIn,
+    ChcDecisionIn,
+    ChcOut,
     CompleteIn,
     ConsentIn,
     ConsentOut,
@@ -251,3 +254,23 @@ def review(request: HttpRequest, grant_id: int, body: ReviewIn):
 
 
 router.add_router("/fhir", "icsys.care.fhir_api.router")  # FHIR R4: read, search, Bundle import
+
+
+# --- NHS Continuing Healthcare ---------------------------------------------------------------------------
+@router.post("/people/{person_id}/chc", response={201: ChcOut, **ERRORS, 422: FieldErrors}, tags=["chc"])
+def chc_checklist(request: HttpRequest, person_id: str, body: ChcChecklistIn):
+    """An NHS Continuing Healthcare checklist; a positive one offers the assessment (at home under Discharge to
+    Assess) to the team, the decision due within 28 days of the checklist."""
+    return Status(201, s.record_chc_checklist(ctx(request), request.care_user, person_id, body.model_dump()))
+
+
+@router.get("/people/{person_id}/chc", response={200: list[ChcOut], **ERRORS}, tags=["chc"])
+def chc_cases(request: HttpRequest, person_id: str):
+    return s.chc_cases(ctx(request), person_id)
+
+
+@router.post("/chc/{case_id}/decision", response={200: ChcOut, **ERRORS, 422: FieldErrors}, tags=["chc"])
+def chc_decision(request: HttpRequest, case_id: int, body: ChcDecisionIn):
+    """The team's eligibility decision, with the personal health budget (offered, accepted or declined)."""
+    phb = body.personal_health_budget.model_dump() if body.personal_health_budget else None
+    return s.decide_chc(ctx(request), request.care_user, case_id, body.decision, phb, body.note)

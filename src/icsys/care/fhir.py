@@ -215,10 +215,10 @@ AUDIT_ACTIONS = {"read": "R", "list": "R", "export": "R", "write": "U", "reident
 
 
 def audit_event(r: dict[str, Any]) -> dict[str, Any]:
-    person = next((w.removeprefix("person=") for w in r["what"].split() if w.startswith("person=")), None)
+    """An audit record as an AuditEvent; the person it is about (the record's person column) is the entity."""
     entity: dict[str, Any] = {"description": r["what"][:1000]}
-    if person and person != "unmatched":
-        entity["what"] = {"reference": f"Patient/{person}"}
+    if r.get("person"):
+        entity["what"] = {"reference": f"Patient/{r['person']}"}
     return {"resourceType": "AuditEvent", "id": str(r["id"]),
             "type": {"system": "http://terminology.hl7.org/CodeSystem/audit-event-type", "code": "rest"},
             "action": AUDIT_ACTIONS.get(r["action"], "E"), "recorded": _recorded(r["recorded_at"]), "outcome": "0",
@@ -259,7 +259,8 @@ def search(ctx: s.Ctx, kind: str, patient: str | None, rid: str | None = None) -
     people = len({(r.get("subject") or r.get("for") or r.get("patient") or {}).get("reference", r.get("id"))
                   for r in out})
     subject = patient or rid
-    ctx.record(READ, f"fhir {kind} x{len(out)} person={subject}", people)
+    ctx.record(READ, f"fhir {kind} x{len(out)} person={subject}", people,
+               patient or (rid if kind == "Patient" else None))
     return out
 
 
@@ -304,14 +305,61 @@ def _audit_events(ctx: s.Ctx, patient: str | None, rid: str | None) -> list[dict
         ctx.require_role("privacy_officer", doing="export the audit log")
     except s.CareError as exc:
         raise from_care_error(exc) from exc
-    records = ctx.auditor.database.records()
+    records = ctx.auditor.database.records(person=patient or None)  # every access to one person: indexed
     if rid is not None:
         records = [r for r in records if str(r["id"]) == rid]
-    if patient:
-        records = [r for r in records if f"person={patient}" in r["what"].split()]
     out = [checked(_strip(audit_event(r))) for r in records]
-    ctx.record("audit", f"fhir AuditEvent x{len(out)}" + (f" person={patient}" if patient else ""), None)
+    ctx.record("audit", f"fhir AuditEvent x{len(out)}" + (f" person={patient}" if patient else ""), None,
+               patient)
     return out
+
+
+EXPORTED = ("Patient", "ServiceRequest", "Task", "CarePlan", "CareTeam", "Consent", "AuditEvent")
+IMPORTED = ("Patient", "ServiceRequest", "Task", "CarePlan", "CareTeam", "Consent")
+
+
+def capability_statement(base: str, when: date) -> dict[str, Any]:
+    """What this server does (FHIR `metadata`): read and search by patient of each resource it exports, a
+    batch or transaction Bundle of those it imports, CarePlan versioned with If-Match; bearer tokens."""
+
+    def resource(kind: str) -> dict[str, Any]:
+        entry: dict[str, Any] = {"type": kind, "interaction": [{"code": "read"}, {"code": "search-type"}],
+                                 "searchParam": [{"name": "patient", "type": "reference",
+                                                  "documentation": "the person (required, but for AuditEvent)"}]}
+        if kind == "CarePlan":
+            entry |= {"versioning": "versioned-update", "conditionalUpdate": False,
+                      "documentation": "an existing plan changes only with request.ifMatch naming its current "
+                                       "version (else 412); every version is kept"}
+        return entry
+
+    return checked({
+        "resourceType": "CapabilityStatement", "status": "active", "date": when.isoformat(), "kind": "instance",
+        "publisher": "icsys", "fhirVersion": "4.0.1", "format": ["json"],
+        "software": {"name": "icsys care coordination"},
+        "implementation": {"description": "icsys care coordination FHIR API", "url": base},
+        "rest": [{"mode": "server",
+                  "security": {"description": "Bearer tokens (POST /api/auth/token); every read and search is "
+                                              "decided by the access policy and audited"},
+                  "resource": [resource(kind) for kind in EXPORTED],
+                  "interaction": [{"code": "transaction"}, {"code": "batch"}]}]})
+
+
+def care_plan_history(ctx: s.Ctx, person_id: str, base: str) -> dict[str, Any]:
+    """Every version of one person's care plan, newest first, as a FHIR history Bundle (the policy and consent
+    decide as for the plan itself; audited once with the count)."""
+    try:
+        versions = s.care_plan_versions(ctx, person_id)
+    except s.CareError as exc:
+        raise from_care_error(exc) from exc
+    if not versions:
+        raise FhirError(404, "not-found", f"no CarePlan/{person_id} that you may see")
+    entries = [{"fullUrl": f"{base}/CarePlan/{person_id}/_history/{v.number}",
+                "resource": checked(_strip(care_plan(v.plan, v))),
+                "request": {"method": "POST" if v.number == 1 else "PUT", "url": f"CarePlan/{person_id}"},
+                "response": {"status": "201 Created" if v.number == 1 else "200 OK",
+                             "lastModified": v.saved_at.isoformat()}}
+               for v in sorted(versions, key=lambda v: v.number, reverse=True)]
+    return {"resourceType": "Bundle", "type": "history", "total": len(entries), "entry": entries}
 
 
 def bundle(kind: str, resources: list[dict[str, Any]], base: str) -> dict[str, Any]:
@@ -440,7 +488,7 @@ class _Importer:
         person_id = person_id or link.link(self.ctx.auditor, number, why=why, allow_synthetic=allow)
         m.Person.objects.create(id=person_id, given_name=name["given"][0], family_name=name["family"],
                                 birth_date=r["birthDate"], practice=practice)
-        self.ctx.record(s.WRITE, f"care.person person={person_id} (FHIR import)", 1)
+        self.ctx.record(s.WRITE, f"care.person person={person_id} (FHIR import)", 1, person_id)
         self.registered.add(person_id)
         return f"Patient/{person_id}", "201 Created"
 

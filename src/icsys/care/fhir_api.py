@@ -32,6 +32,23 @@ def _base(request: HttpRequest) -> str:
     return request.build_absolute_uri("/api/fhir").rstrip("/")
 
 
+@router.get("/metadata", response={200: dict}, auth=None)
+def metadata(request: HttpRequest):
+    """The CapabilityStatement: what this FHIR server reads, searches and imports (no personal data)."""
+    from django.utils import timezone
+
+    return fhir.capability_statement(_base(request), timezone.localdate())
+
+
+@router.get("/CarePlan/{rid}/_history", response={200: dict, **OUTCOMES})
+def care_plan_history(request: HttpRequest, rid: str):
+    """Every version of a care plan, newest first (a history Bundle)."""
+    try:
+        return Status(200, fhir.care_plan_history(_ctx(request), rid, _base(request)))
+    except fhir.FhirError as exc:
+        return Status(exc.status, exc.outcome)
+
+
 @router.get("/{resource_type}", response={200: dict, **OUTCOMES})
 def search(request: HttpRequest, resource_type: ResourceType, patient: str | None = None):
     """A searchset Bundle of one patient's resources (AuditEvent: the privacy officer's, patient optional)."""

@@ -330,3 +330,36 @@ class MdtAction(models.Model):
     decision = models.ForeignKey(MdtDecision, on_delete=models.PROTECT, related_name="actions")
     description = models.TextField()
     task = models.OneToOneField(Task, null=True, blank=True, on_delete=models.PROTECT, related_name="mdt_action")
+
+
+CHC_CHECKLIST_OUTCOMES = [("positive", "positive: a full assessment follows"), ("negative", "negative: not eligible")]
+CHC_PLACES = [("home", "at home (Discharge to Assess)"),
+              ("care_home", "in a care home placement (Discharge to Assess)"),
+              ("hospital", "in hospital (an exception, with its reason)")]
+CHC_DECISIONS = [("eligible", "eligible: NHS Continuing Healthcare"), ("not_eligible", "not eligible")]
+PHB_STATUSES = [("offered", "offered"), ("accepted", "accepted"), ("declined", "declined")]
+
+
+class ChcCase(models.Model):
+    """NHS Continuing Healthcare for one person: the checklist, the assessment (at home or in a placement
+    under Discharge to Assess, not in hospital but by exception), and the decision, due within 28 days of a
+    positive checklist (the standard `chc_decision_28d`, as data); a personal health budget with the decision."""
+
+    person = models.ForeignKey(Person, on_delete=models.PROTECT, related_name="chc_cases")
+    checklist_at = models.DateTimeField()
+    checklist_outcome = models.CharField(max_length=10, choices=CHC_CHECKLIST_OUTCOMES)
+    checklist_by = models.ForeignKey(User, on_delete=models.PROTECT, related_name="+")
+    organisation = models.ForeignKey(Organisation, on_delete=models.PROTECT, related_name="chc_cases",
+                                     help_text="the team that assesses and decides")
+    assessment_place = models.CharField(max_length=10, choices=CHC_PLACES, blank=True)
+    hospital_reason = models.TextField(blank=True)
+    task = models.OneToOneField(Task, null=True, blank=True, on_delete=models.PROTECT, related_name="chc_case")
+    decision_due_by = models.DateTimeField(null=True, blank=True)
+    decision = models.CharField(max_length=12, choices=CHC_DECISIONS, blank=True)
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decided_by = models.ForeignKey(User, null=True, blank=True, on_delete=models.PROTECT, related_name="+")
+    decision_late = models.BooleanField(default=False)
+    phb_status = models.CharField(max_length=10, choices=PHB_STATUSES, blank=True,
+                                  help_text="personal health budget")
+    phb_weekly_amount = models.DecimalField(max_digits=9, decimal_places=2, null=True, blank=True)
+    note = models.TextField(blank=True)

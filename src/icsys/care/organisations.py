@@ -1,19 +1,27 @@
-"""The care service's organisations, read from the system definition: the one hierarchy (ICB > ICP > PCN >
-practice; trusts by kind; councils with adult social care; care homes; hospices).
-
-This is the only module that reads `icsys.system.model.System` for the care service. The SPoAs, hospices and
-home-care providers come from the definition; it does not yet hold NHS 111, which `_care_only()` supplies
-with a local code (X-prefixed) until it does."""
+"""The care service's organisations: those of the system's one hierarchy (`System.hierarchy`, icsys.system),
+as the care service's kinds. Nothing here builds a hierarchy of its own: each organisation keeps the
+hierarchy's code and name, and its parent is its nearest ancestor there that the care service holds (a
+PCN's locality is not one, so a PCN hangs from its ICP; a care home's district is not, so it hangs from the
+ICP). Two additions the definition does not hold as organisations: a council's adult social care
+(`<council>-ASC`, where the council has social care) and NHS 111 (a local code, X-prefixed, until the
+definition holds it)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from icsys.system import load_system
+from icsys.system.hierarchy import Hierarchy
+from icsys.system.hierarchy import Organisation as SystemOrganisation
 from icsys.system.model import System
 
+# The provider's kind in the definition -> the care service's kind of organisation.
 _PROVIDER_KINDS = {"acute": "acute", "community": "community", "mental_health": "mental_health",
                    "ambulance": "ambulance", "primary_care": "community", "independent": "community"}
+# The hierarchy's kind -> the care service's (trusts and community units are decided by their own kind).
+_KINDS = {"ics": "ics", "icp": "icp", "pcn": "pcn", "practice": "practice", "care_home": "care_home",
+          "spoa": "spoa", "hospice": "hospice", "home_care_provider": "home_care"}
+NHS_111 = ("X111", "NHS 111 Kent, Medway and Sussex")
 
 
 @dataclass(frozen=True)
@@ -24,48 +32,37 @@ class Org:
     parent: str | None = None
 
 
+def _kind(system: System, org: SystemOrganisation) -> str | None:
+    if org.kind == "trust":
+        return _PROVIDER_KINDS[next(p.kind for p in system.provider if p.code == org.code)]
+    if org.kind == "community_unit":  # a hospice's beds are held as a community unit
+        unit = next(u for u in system.community_bed_unit if u.code == org.code)
+        return "hospice" if unit.kind == "hospice" else None
+    return _KINDS.get(org.kind)
+
+
+def _nearest_held(hierarchy: Hierarchy, org: SystemOrganisation, held: set[str]) -> str | None:
+    for above in hierarchy.parents(org.code, org.kind):
+        if above.code in held:
+            return above.code
+    return None
+
+
 def organisations(system: System | None = None) -> list[Org]:
-    """Every organisation of the definition, parents before children."""
+    """Every organisation the care service holds, parents before children (the hierarchy's order)."""
     system = system or load_system()
-    out = [Org(system.ics.code, system.ics.name, "ics")]
-    out += [Org(i.code, i.name, "icp", system.ics.code) for i in system.icp]
-    out += [Org(p.code, p.name, "pcn", p.icp) for p in system.pcn]
-    out += [Org(p.code, p.name, "practice", p.pcn) for p in system.practice]
-    out += [Org(p.code, p.name, _PROVIDER_KINDS[p.kind], system.ics.code) for p in system.provider]
-    out += [Org(f"{c.code}-ASC", f"{c.name} adult social care", "social_care", system.ics.code)
-            for c in system.council if c.social_care]
-    out += [Org(h.code, h.name, "care_home") for h in system.care_home]
-    out += [Org(u.code, u.name, "hospice", u.provider if u.provider in {p.code for p in system.provider} else None)
-            for u in system.community_bed_unit if u.kind == "hospice"]
-    known = {o.code for o in out}
-    out += [o for o in _from_definition(system) + _care_only(system) if o.code not in known]
-    return _unique(out)
-
-
-def _from_definition(system: System) -> list[Org]:
-    """SPoA, NHS 111 and home-care providers when the definition holds them (the coming lookups)."""
+    hierarchy = system.hierarchy
+    chosen = [(org, kind) for org in hierarchy.organisations if (kind := _kind(system, org)) is not None]
+    held = {org.code for org, _ in chosen}
     out: list[Org] = []
-    for attr, kind in (("spoa", "spoa"), ("nhs_111", "nhs_111"), ("home_care_provider", "home_care"),
-                       ("hospice", "hospice")):
-        out += [Org(x.code, x.name, kind, getattr(x, "icp", None) or system.ics.code)
-                for x in getattr(system, attr, None) or []]
-    return out
-
-
-def _care_only(system: System) -> list[Org]:
-    """Organisations the care service needs that the definition does not hold yet (local codes, X-prefixed)."""
-    if getattr(system, "nhs_111", None):
-        return []
-    return [Org("X111", "NHS 111 Kent, Medway and Sussex", "nhs_111", system.ics.code)]
-
-
-def _unique(orgs: list[Org]) -> list[Org]:
-    seen: set[str] = set()
-    out = []
-    for org in orgs:
-        if org.code not in seen:
-            seen.add(org.code)
-            out.append(org)
+    for org, kind in chosen:
+        if org.code not in {o.code for o in out}:  # a hospice both listed and holding beds: once
+            out.append(Org(org.code, org.name, kind, _nearest_held(hierarchy, org, held)))
+    ics = hierarchy.ics.code
+    out += [Org(f"{c.code}-ASC", f"{c.name} adult social care", "social_care", ics)
+            for c in system.council if c.social_care]
+    if NHS_111[0] not in held:
+        out.append(Org(*NHS_111, "nhs_111", ics))
     return out
 
 
@@ -87,12 +84,13 @@ def load_organisations(system: System | None = None) -> int:
     return len(orgs)
 
 
-def spoa_for(practice: str) -> str:
-    """The single point of access serving a practice's ICP (the definition has one per ICP), else the first."""
+def spoa_for(practice: str, system: System | None = None) -> str:
+    """The single point of access serving a practice's ICP (the hierarchy's ICP of the practice), else the first."""
     from icsys.care.models import Organisation
 
     spoas = Organisation.objects.filter(kind="spoa").order_by("code")
-    icp = Organisation.objects.filter(code=practice, kind="practice").values_list("parent__parent", flat=True).first()
+    hierarchy = (system or load_system()).hierarchy
+    icp = hierarchy.icp_of_practice(practice) if practice in hierarchy else None
     serving = spoas.filter(parent_id=icp).first() if icp else None
     first = serving or spoas.first()
     return first.code if first else ""

@@ -461,3 +461,14 @@ def audit(request: HttpRequest, ctx: s.Ctx) -> HttpResponse:
     grants = s.break_glass_for_review(ctx)
     return render(request, "care/audit.html", {"records": records, "grants": grants, "user": user, "who": who,
                                                "errors": errors}, status=422 if errors else 200)
+
+
+@page
+def chc(request: HttpRequest, ctx: s.Ctx, person_id: str) -> HttpResponse:
+    """A person's NHS Continuing Healthcare checklists and decisions (read here; recorded through the API)."""
+    from icsys.care.standards import standard_for
+
+    cases = s.chc_cases(ctx, person_id)
+    standard = standard_for(s.CHC_SERVICE)
+    return render(request, "care/chc.html", {"person": m.Person.objects.get(pk=person_id), "cases": cases,
+                                             "standard": standard, "days": round(standard.hours / 24)})

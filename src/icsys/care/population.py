@@ -1,9 +1,9 @@
 """The MDT's case lists from population health results: the analytical store's `person_measures` (frailty,
 risk, segment, long-term conditions), `medication` and `clinical_event` (the GP record), opened read-only.
 
-This is the one module of the care service that reads the store, so that it can move to
-`icsys.dataset.store.Store` (`Store.open(path, read_only=True).table(name)`) without touching anything else.
-It returns rows only after `icsys.access.policy.case_list_scope` has cut them to the actor's practices."""
+It reads through `icsys.dataset.store.Store`, opened read-only (a reader never waits on a writer and never
+sees half a publish), and returns rows only after `icsys.access.policy.case_list_scope` has cut them to the
+actor's practices."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ import ibis
 from icsys import codes
 from icsys.access import Actor
 from icsys.access.policy import case_list_scope
+from icsys.dataset.store import Store, StoreError
 from icsys.errors import InputError
 
 ANTIPSYCHOTIC_LOOKBACK_DAYS = 183  # an issue in the last six months: still being prescribed
@@ -48,19 +49,20 @@ CASE_LISTS = {c.name: c for c in (
 )}
 
 
-def open_store(path: str | Path) -> Any:
-    """The store, read-only (an Ibis backend). The Store object will take this function's place."""
+def open_store(path: str | Path) -> Store:
+    """The store, read-only."""
     file = Path(path)
     if not file.is_file():
         raise InputError(f"analytical store {file}: no such file (run `icsys synth` and "
                          "`icsys population stratify`, or set ICSYS_STORE)")
-    return ibis.duckdb.connect(str(file), read_only=True)
+    return Store.open(file, read_only=True)
 
 
-def _table(con: Any, name: str) -> Any:
-    if name not in con.list_tables():
-        raise InputError(f"analytical store: no table {name!r} (run `icsys population stratify` first)")
-    return con.table(name)
+def _table(store: Store, name: str) -> Any:
+    try:
+        return store.table(name)
+    except StoreError as exc:
+        raise InputError(f"analytical store: no table {name!r} (run `icsys population stratify` first)") from exc
 
 
 def _dementia(events: Any, as_of: date) -> Any:
@@ -68,7 +70,7 @@ def _dementia(events: Any, as_of: date) -> Any:
     return events.filter(events.snomed_code.isin(dementia) & (events.event_date <= as_of)).select("person_id")
 
 
-def _selection(con: Any, name: str, measures: Any, as_of: date) -> Any:
+def _selection(store: Store, name: str, measures: Any, as_of: date) -> Any:
     if name == "frail":
         bad = ["moderate", "severe"]
         return measures.filter(measures.efi_category.isin(bad) | measures.efi2_category.isin(bad))
@@ -76,8 +78,8 @@ def _selection(con: Any, name: str, measures: Any, as_of: date) -> Any:
         return measures.filter(measures.risk_top_percent <= 5)
     if name == "complex":
         return measures.filter((measures.ltc_count >= 3) & (measures.efi_category != "fit"))
-    meds = _table(con, "medication")
-    events = _table(con, "clinical_event")
+    meds = _table(store, "medication")
+    events = _table(store, "clinical_event")
     if name == "dementia_low_dose_antipsychotic":
         low_dose = codes.codelists("medicines_optimisation")["low_dose_antipsychotic"]
         since = as_of - timedelta(days=ANTIPSYCHOTIC_LOOKBACK_DAYS)
@@ -99,14 +101,14 @@ def case_list(store: str | Path, actor: Actor, name: str, practices: dict[str, l
     if name not in CASE_LISTS:
         raise InputError(f"case list {name!r}: choose one of {', '.join(CASE_LISTS)}")
     scope = case_list_scope(actor, practices)
-    con = open_store(store)
+    opened = open_store(store)
     try:
-        measures = _table(con, "person_measures")
+        measures = _table(opened, "person_measures")
         as_of = as_of or measures.as_of.max().execute()
-        chosen = scope.ibis_filter(_selection(con, name, measures, as_of))
+        chosen = scope.ibis_filter(_selection(opened, name, measures, as_of))
         cols = [c for c in COLUMNS if c in chosen.columns]
         ordered = chosen.select(*cols).order_by(ibis.desc("risk_emergency_admission_12m"), "person_id")
         # the store's pseudonyms may be integers; the care service's are strings
         return [{**row, "person_id": str(row["person_id"])} for row in ordered.to_pyarrow().to_pylist()]
     finally:
-        con.disconnect()
+        opened.close()

@@ -4,6 +4,7 @@ naming the field, before anything is saved."""
 from __future__ import annotations
 
 from datetime import date, datetime
+from decimal import Decimal
 from typing import Any, Literal
 
 from ninja import Schema
@@ -330,6 +331,7 @@ class AuditOut(Schema):
     what: str
     people: int | None
     destination: str
+    person: str | None = None  # the one person the record is about
 
 
 class TimelineOut(Schema):
@@ -367,3 +369,52 @@ class FieldErrors(Schema):
     """422: each bad field by its path (`["body", "nhs_number"]`), nothing saved."""
 
     detail: list[FieldError]
+
+
+# --- NHS Continuing Healthcare -------------------------------------------------------------------------
+class ChcChecklistIn(Strict):
+    outcome: Literal["positive", "negative"]
+    organisation: str = Field(min_length=3, max_length=20, description="the team that assesses and decides")
+    assessment_place: Literal["home", "care_home", "hospital"] | None = Field(
+        default=None, description="where the assessment will be (a positive checklist): home or a care home "
+                                  "placement under Discharge to Assess; hospital only with a reason")
+    hospital_reason: str = Field(default="", max_length=2000)
+    checklist_at: datetime | None = None
+    note: str = Field(default="", max_length=2000)
+
+
+class PersonalHealthBudgetIn(Strict):
+    status: Literal["offered", "accepted", "declined"]
+    weekly_amount: Decimal | None = Field(default=None, ge=0, le=100000, max_digits=9, decimal_places=2)
+
+
+class ChcDecisionIn(Strict):
+    decision: Literal["eligible", "not_eligible"]
+    personal_health_budget: PersonalHealthBudgetIn | None = None
+    note: str = Field(default="", max_length=2000)
+
+
+class ChcOut(Schema):
+    id: int
+    person_id: str
+    checklist_at: datetime
+    checklist_outcome: str
+    checklist_by: str
+    organisation: str
+    assessment_place: str
+    hospital_reason: str
+    task_id: int | None
+    decision_due_by: datetime | None
+    decision: str
+    decided_at: datetime | None
+    decision_late: bool
+    phb_status: str
+    phb_weekly_amount: Decimal | None
+
+    @staticmethod
+    def resolve_checklist_by(case) -> str:
+        return case.checklist_by.username
+
+    @staticmethod
+    def resolve_organisation(case) -> str:
+        return case.organisation_id

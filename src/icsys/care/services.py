@@ -14,7 +14,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import QuerySet
+from django.db.models import Exists, F, OuterRef, QuerySet, Subquery, Value
 from django.utils import timezone
 
 from icsys.access import Actor, Auditor, open_audit
@@ -77,12 +77,28 @@ class Ctx:
     actor: Actor
     via: str
     auditor: Auditor = field(init=False)
+    _facts: dict[tuple[str, bool], CareRelationship] = field(init=False, default_factory=dict)
+    _urgent: frozenset[str] | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         self.auditor = Auditor(self.actor, _audit_database(settings.ICSYS_AUDIT_URL))
 
-    def record(self, action: str, what: str, people: int | None) -> None:
-        self.auditor.record(action, what, people=people, destination=self.via)
+    def record(self, action: str, what: str, people: int | None, person: str | None = None) -> None:
+        """One audit record; `person`: the one person it is about (the privacy officer lists by it). Every
+        operation ends by recording itself, and a write may change a relationship: the facts are forgotten."""
+        self.auditor.record(action, what, people=people, destination=self.via, person=person)
+        self._facts.clear()
+
+    def facts(self, person: m.Person, *, urgent_care: bool = False) -> CareRelationship:
+        """The policy's facts about `person` for this actor, gathered once an operation (which asks again,
+        e.g. for the plan and then for the person, and must not pay the queries twice). Which of the actor's
+        organisations give urgent care is asked only for the urgent care summary, the one rule that uses it."""
+        key = (person.pk, urgent_care)
+        if key not in self._facts:
+            if urgent_care and self._urgent is None:
+                self._urgent = urgent_care_organisations(self.actor)
+            self._facts[key] = relationship(person, self.actor, urgent=self._urgent if urgent_care else frozenset())
+        return self._facts[key]
 
     def require(self, action: str) -> None:
         reason = refusal(self.actor, action, identifiable=True)
@@ -108,24 +124,52 @@ def _now() -> datetime:
 
 
 # --- the decision point's facts ---------------------------------------------------------------------------
-def relationship(person: m.Person, actor: Actor, now: datetime | None = None) -> CareRelationship:
-    """The facts the policy decides on, for one person and one actor."""
+def urgent_care_organisations(actor: Actor) -> frozenset[str]:
+    """Which of the actor's organisations give urgent care (NHS 111, ambulance)."""
+    return frozenset(m.Organisation.objects.filter(code__in=actor.organisations, kind__in=URGENT_CARE_KINDS)
+                     .values_list("code", flat=True))
+
+
+_LIVE_TASK = ["offered", "accepted", "completed"]
+
+
+def with_flags(people: QuerySet[m.Person], actor: Actor, now: datetime | None = None) -> QuerySet[m.Person]:
+    """People with the two facts the policy needs besides the relationships, in the same query: the latest
+    consent's status (`latest_consent`) and whether this actor holds an unexpired break-glass for them."""
+    latest = m.Consent.objects.filter(person=OuterRef("pk")).order_by("-recorded_at", "-id").values("status")[:1]
+    glass = m.BreakGlass.objects.filter(person=OuterRef("pk"), user__username=actor.user,
+                                        expires_at__gt=now or _now())
+    return people.annotate(latest_consent=Subquery(latest), unexpired_break_glass=Exists(glass))
+
+
+def relationship(person: m.Person, actor: Actor, now: datetime | None = None, *,
+                 urgent: frozenset[str] | None = None) -> CareRelationship:
+    """The facts the policy decides on, for one person and one actor: one query (every organisation holding
+    a relationship, as one UNION), and one more unless the person was fetched `with_flags`."""
     now = now or _now()
-    consent = person.consents.order_by("-recorded_at", "-id").first()
-    orgs = set(actor.organisations)
-    urgent = set(m.Organisation.objects.filter(code__in=orgs, kind__in=URGENT_CARE_KINDS)
-                 .values_list("code", flat=True))
-    referrals = person.referrals.values_list("to_organisation_id", "from_organisation_id")
+
+    def held(qs: QuerySet, column: str, kind: str) -> QuerySet:
+        return qs.filter(person=person).annotate(rel=Value(kind)).values_list(column, "rel")
+
+    holders = held(m.Referral.objects, "to_organisation_id", "referral").union(
+        held(m.Referral.objects, "from_organisation_id", "referral"),
+        held(m.Task.objects.filter(status__in=_LIVE_TASK), "organisation_id", "task"),
+        held(m.CareTeamMember.objects.filter(ended_at__isnull=True), "organisation_id", "care_team"),
+        held(m.Episode.objects.filter(ended_at__isnull=True), "organisation_id", "open_episode"))
+    by_kind: dict[str, set[str]] = {"referral": set(), "task": set(), "care_team": set(), "open_episode": set()}
+    for code, kind in holders:
+        by_kind[kind].add(code)
+    if hasattr(person, "latest_consent"):  # fetched with_flags
+        consent, broken = person.latest_consent, person.unexpired_break_glass
+    else:
+        consent, broken = (with_flags(m.Person.objects.filter(pk=person.pk), actor, now)
+                           .values_list("latest_consent", "unexpired_break_glass").get())
     return CareRelationship(
         registered_practice=person.practice_id,
-        referral=frozenset(code for pair in referrals for code in pair),
-        task=frozenset(person.tasks.filter(status__in=["offered", "accepted", "completed"])
-                       .values_list("organisation_id", flat=True)),
-        care_team=frozenset(person.care_team.filter(ended_at__isnull=True).values_list("organisation_id", flat=True)),
-        open_episode=frozenset(person.episodes.filter(ended_at__isnull=True).values_list("organisation_id", flat=True)),
-        consent_to_share=consent is not None and consent.status == "given",
-        break_glass=person.break_glass.filter(user__username=actor.user, expires_at__gt=now).exists(),
-        urgent_care_organisations=frozenset(urgent),
+        referral=frozenset(by_kind["referral"]), task=frozenset(by_kind["task"]),
+        care_team=frozenset(by_kind["care_team"]), open_episode=frozenset(by_kind["open_episode"]),
+        consent_to_share=consent == "given", break_glass=bool(broken),
+        urgent_care_organisations=urgent_care_organisations(actor) if urgent is None else urgent,
     )
 
 
@@ -133,13 +177,13 @@ def person_for(ctx: Ctx, person_id: str, *, action: str = READ, record: str = PE
     """The person, if the policy lets this actor `action` their `record`; else NotFound (no relationship:
     the person's existence is not revealed) or Forbidden (a relationship, but e.g. no consent)."""
     ctx.require(action)
-    person = m.Person.objects.filter(pk=person_id).first()
+    person = with_flags(m.Person.objects.filter(pk=person_id), ctx.actor).first()
     if person is None:
         raise NotFound(f"no person {person_id} that you may see")
-    reason = care_refusal(ctx.actor, action, relationship(person, ctx.actor), record)
+    reason = care_refusal(ctx.actor, action, ctx.facts(person, urgent_care=record == URGENT_CARE_SUMMARY), record)
     if reason is None:
         return person
-    if record != PERSON and care_refusal(ctx.actor, action, relationship(person, ctx.actor), PERSON) is None:
+    if record != PERSON and care_refusal(ctx.actor, action, ctx.facts(person), PERSON) is None:
         raise Forbidden(reason)
     raise NotFound(f"no person {person_id} that you may see")
 
@@ -162,7 +206,7 @@ def read_person(ctx: Ctx, person_id: str) -> dict[str, Any]:
     person = person_for(ctx, person_id)
     nhs = reidentification().nhs_number_of(ctx.auditor, person.id, why=f"{ctx.via} (display)")
     carers = list(person.carers.all())
-    ctx.record(READ, f"care.person person={person.id}", 1)
+    ctx.record(READ, f"care.person person={person.id}", 1, person.id)
     return {"person": person, "nhs_number": nhs, "carers": carers,
             "care_team": list(person.care_team.filter(ended_at__isnull=True).select_related("organisation")),
             "episodes": list(person.episodes.select_related("organisation"))}
@@ -177,7 +221,7 @@ def lookup(ctx: Ctx, nhs_number: str) -> m.Person:
     if person_id is None or not m.Person.objects.filter(pk=person_id).exists():
         raise NotFound("no person with that NHS number that you may see")
     person = person_for(ctx, person_id)
-    ctx.record(READ, f"care.person person={person.id} (by NHS number)", 1)
+    ctx.record(READ, f"care.person person={person.id} (by NHS number)", 1, person.id)
     return person
 
 
@@ -230,7 +274,8 @@ def create_referral(ctx: Ctx, user: m.User, data: dict[str, Any]) -> m.Referral:
         for carer in data.get("carers") or []:
             if person is not None:
                 m.Carer.objects.create(cared_for=person, **carer)
-        ctx.record(WRITE, f"care.referral {referral.id} person={person.id if person else 'unmatched'}", 1)
+        ctx.record(WRITE, f"care.referral {referral.id} person={person.id if person else 'unmatched'}", 1,
+                   person.id if person else None)
     return referral
 
 
@@ -256,23 +301,31 @@ def referrals_for(ctx: Ctx, *, unmatched: bool = False) -> list[m.Referral]:
     return out
 
 
+def _released(ctx: Ctx, kind: str, rid: int, record: Any, addressed_to: set[str | None], person: m.Person | None,
+              action: str) -> Any:
+    """`record` (a referral, a task) if it is addressed to one of the actor's organisations, or is about a
+    person the policy lets the actor `action` (any legitimate relationship: registered practice, care team,
+    open episode, ...); else NotFound, never telling "not there" from "not yours"."""
+    if record is not None:
+        if addressed_to & set(ctx.actor.organisations):
+            return record
+        if person is not None and care_refusal(ctx.actor, action, ctx.facts(person)) is None:
+            return record
+    raise NotFound(f"no {kind} {rid} that you may see")
+
+
 def referral_for(ctx: Ctx, referral_id: int, *, action: str = READ) -> m.Referral:
     ctx.require(action)
     referral = m.Referral.objects.filter(pk=referral_id).select_related("person").first()
-    orgs = set(ctx.actor.organisations)
-    if referral is None:
-        raise NotFound(f"no referral {referral_id} that you may see")
-    if {referral.to_organisation_id, referral.from_organisation_id} & orgs:
-        return referral
-    if referral.person is not None and care_refusal(ctx.actor, action, relationship(referral.person, ctx.actor)) \
-            is None:
-        return referral
-    raise NotFound(f"no referral {referral_id} that you may see")
+    return _released(ctx, "referral", referral_id, referral,
+                     {referral.to_organisation_id, referral.from_organisation_id} if referral else set(),
+                     referral.person if referral else None, action)
 
 
 def read_referral(ctx: Ctx, referral_id: int) -> m.Referral:
     referral = referral_for(ctx, referral_id)
-    ctx.record(READ, f"care.referral {referral.id} person={referral.person_id or 'unmatched'}", 1)
+    ctx.record(READ, f"care.referral {referral.id} person={referral.person_id or 'unmatched'}", 1,
+               referral.person_id)
     return referral
 
 
@@ -300,7 +353,7 @@ def resolve_referral(ctx: Ctx, referral_id: int, *, nhs_number: str | None, regi
         referral.person = _person_from_referral(person_id, data, referral.registered_practice)
         referral.nhs_number, referral.status = number, "received"
         referral.save(update_fields=["person", "nhs_number", "status"])
-        ctx.record(WRITE, f"care.referral {referral.id} resolved person={person_id}", 1)
+        ctx.record(WRITE, f"care.referral {referral.id} resolved person={person_id}", 1, person_id)
     return referral
 
 
@@ -337,7 +390,8 @@ def triage(ctx: Ctx, user: m.User, referral_id: int, tasks: list[dict[str, Any]]
                         "service": "social_work_assessment", "ended_at": None}
         if not m.Episode.objects.filter(**spoa_episode).exists():
             m.Episode.objects.create(**spoa_episode, started_at=now)
-        ctx.record(WRITE, f"care.task x{len(made)} for referral {referral.id} person={referral.person_id}", 1)
+        ctx.record(WRITE, f"care.task x{len(made)} for referral {referral.id} person={referral.person_id}", 1,
+                   referral.person_id)
     return made
 
 
@@ -362,7 +416,8 @@ def record_discharge(ctx: Ctx, referral_id: int, discharged_at: datetime) -> m.D
             summary=f"Discharged from {referral.from_organisation.name} on {discharged_at:%Y-%m-%d %H:%M}. "
                     f"Needs: {referral.needs}. Services recommended: "
                     f"{', '.join(referral.recommended_services) or 'none'}.")
-        ctx.record(WRITE, f"care.discharge_notification {note.id} person={referral.person_id}", 1)
+        ctx.record(WRITE, f"care.discharge_notification {note.id} person={referral.person_id}", 1,
+                   referral.person_id)
     return note
 
 
@@ -383,25 +438,24 @@ def tasks_for(ctx: Ctx, status: str | None = None) -> list[m.Task]:
         qs = qs | m.Task.objects.filter(referral__to_organisation__in=ctx.actor.organisations)
     if status:
         qs = qs.filter(status=status)
-    out = list(qs.distinct().select_related("person", "organisation").prefetch_related("alerts").order_by("due_at"))
+    out = list(qs.distinct().select_related("person", "organisation", "owner").prefetch_related("alerts")
+               .order_by("due_at"))
     ctx.record(LIST, "care.task", len({t.person_id for t in out}))
     return out
 
 
 def task_for(ctx: Ctx, task_id: int, *, action: str = READ) -> m.Task:
+    """A task of the actor's organisations, of a referral to them, or of a person they care for (the care
+    team, the registered practice: the same relationships as the person's); changing it is for its service."""
     ctx.require(action)
-    task = m.Task.objects.filter(pk=task_id).select_related("person", "referral").first()
-    if task is None:
-        raise NotFound(f"no task {task_id} that you may see")
-    orgs = set(ctx.actor.organisations)
-    if task.organisation_id in orgs or (task.referral and task.referral.to_organisation_id in orgs):
-        return task
-    raise NotFound(f"no task {task_id} that you may see")
+    task = m.Task.objects.filter(pk=task_id).select_related("person", "referral", "owner").first()
+    addressed = {task.organisation_id, task.referral.to_organisation_id if task.referral else None} if task else set()
+    return _released(ctx, "task", task_id, task, addressed, task.person if task else None, action)
 
 
 def read_task(ctx: Ctx, task_id: int) -> m.Task:
     task = task_for(ctx, task_id)
-    ctx.record(READ, f"care.task {task.id} person={task.person_id}", 1)
+    ctx.record(READ, f"care.task {task.id} person={task.person_id}", 1, task.person_id)
     return task
 
 
@@ -429,7 +483,7 @@ def respond_to_task(ctx: Ctx, user: m.User, task_id: int, *, accept: bool, owner
         if accept:
             m.Episode.objects.create(person=task.person, organisation=task.organisation, service=task.service,
                                      task=task, started_at=now)
-        ctx.record(WRITE, f"care.task {task.id} {task.status} person={task.person_id}", 1)
+        ctx.record(WRITE, f"care.task {task.id} {task.status} person={task.person_id}", 1, task.person_id)
     return task
 
 
@@ -454,7 +508,7 @@ def complete_task(ctx: Ctx, task_id: int, *, outcome: str, weeks: int | None = N
         if end_episode or task.service in ONE_OFF_SERVICES:
             task.episodes.filter(ended_at__isnull=True).update(ended_at=now)
         _close_if_done(task.referral, now)
-        ctx.record(WRITE, f"care.task {task.id} completed person={task.person_id}", 1)
+        ctx.record(WRITE, f"care.task {task.id} completed person={task.person_id}", 1, task.person_id)
     return task
 
 
@@ -494,12 +548,12 @@ def tick(now: datetime | None = None) -> dict[str, int]:
 # --- care plans -----------------------------------------------------------------------------------------
 def care_plan(ctx: Ctx, person_id: str) -> tuple[m.CarePlan, m.CarePlanVersion]:
     person = person_for(ctx, person_id, record=CARE_PLAN)
-    plan = m.CarePlan.objects.filter(person=person).first()
-    if plan is None:
+    version = (m.CarePlanVersion.objects.filter(plan__person=person, number=F("plan__version"))
+               .select_related("plan", "author", "organisation").first())
+    if version is None:
         raise NotFound(f"person {person_id} has no care plan")
-    version = plan.versions.select_related("author", "organisation").get(number=plan.version)
-    ctx.record(READ, f"care.care_plan v{plan.version} person={person.id}", 1)
-    return plan, version
+    ctx.record(READ, f"care.care_plan v{version.number} person={person.id}", 1, person.id)
+    return version.plan, version
 
 
 def save_care_plan(ctx: Ctx, user: m.User, person_id: str, content: dict[str, Any],
@@ -528,8 +582,8 @@ def save_care_plan(ctx: Ctx, user: m.User, person_id: str, content: dict[str, An
             number = expected_version + 1
             plan.version = number
         version = m.CarePlanVersion.objects.create(plan=plan, number=number, content=content, author=user,
-                                                   organisation=org)
-        ctx.record(WRITE, f"care.care_plan v{number} person={person.id}", 1)
+                                                   organisation_id=org)
+        ctx.record(WRITE, f"care.care_plan v{number} person={person.id}", 1, person.id)
     return plan, version
 
 
@@ -537,20 +591,21 @@ def _current(plan: m.CarePlan) -> m.CarePlanVersion:
     return plan.versions.select_related("author", "organisation").get(number=plan.version)
 
 
-def _acting_organisation(ctx: Ctx, person: m.Person) -> m.Organisation:
+def _acting_organisation(ctx: Ctx, person: m.Person) -> str:
     """The organisation an author writes for: the one holding the relationship (the practice first)."""
-    facts = relationship(person, ctx.actor)
+    facts = ctx.facts(person)
     for rel in ("registered_practice", "care_team", "open_episode", "task", "referral"):
         mine = sorted(facts.holders(rel) & set(ctx.actor.organisations))
         if mine:
-            return m.Organisation.objects.get(pk=mine[0])
-    return m.Organisation.objects.get(pk=sorted(ctx.actor.organisations)[0])
+            return mine[0]
+    return sorted(ctx.actor.organisations)[0]
 
 
 def care_plan_versions(ctx: Ctx, person_id: str) -> list[m.CarePlanVersion]:
     person = person_for(ctx, person_id, record=CARE_PLAN)
-    versions = list(m.CarePlanVersion.objects.filter(plan__person=person).select_related("author", "organisation"))
-    ctx.record(READ, f"care.care_plan versions x{len(versions)} person={person.id}", 1)
+    versions = list(m.CarePlanVersion.objects.filter(plan__person=person)
+                    .select_related("plan", "author", "organisation"))
+    ctx.record(READ, f"care.care_plan versions x{len(versions)} person={person.id}", 1, person.id)
     return versions
 
 
@@ -561,7 +616,7 @@ def urgent_care_summary(ctx: Ctx, person_id: str) -> dict[str, Any]:
     plan = m.CarePlan.objects.filter(person=person).first()
     content = _current(plan).content if plan else {}
     eol = content.get("end_of_life") or {}
-    ctx.record(READ, f"care.urgent_care_summary person={person.id}", 1)
+    ctx.record(READ, f"care.urgent_care_summary person={person.id}", 1, person.id)
     return {"person_id": person.id, "given_name": person.given_name, "family_name": person.family_name,
             "birth_date": person.birth_date, "resuscitation_decision": eol.get("resuscitation_decision"),
             "preferred_place_of_care": eol.get("preferred_place_of_care"),
@@ -574,7 +629,7 @@ def record_consent(ctx: Ctx, user: m.User, person_id: str, status: str, note: st
     person = person_for(ctx, person_id, action=WRITE)
     ctx.require_role("clinician", "care_coordinator", "social_worker", "mdt_lead", doing="record consent")
     consent = m.Consent.objects.create(person=person, status=status, recorded_by=user, note=note)
-    ctx.record(WRITE, f"care.consent {status} person={person.id}", 1)
+    ctx.record(WRITE, f"care.consent {status} person={person.id}", 1, person.id)
     return consent
 
 
@@ -588,7 +643,7 @@ def add_to_care_team(ctx: Ctx, person_id: str, organisation: str, role_in_team: 
         if user is None:
             raise Invalid(f"user: no user {username!r} at {org.code}", field="user")
     member = m.CareTeamMember.objects.create(person=person, organisation=org, user=user, role_in_team=role_in_team)
-    ctx.record(WRITE, f"care.care_team +{org.code} person={person.id}", 1)
+    ctx.record(WRITE, f"care.care_team +{org.code} person={person.id}", 1, person.id)
     return member
 
 
@@ -607,7 +662,8 @@ def break_glass(ctx: Ctx, user: m.User, person_id: str, reason: str) -> m.BreakG
     grant = m.BreakGlass.objects.create(user=user, organisation=org, person=person, reason=reason.strip(),
                                         started_at=now,
                                         expires_at=now + timedelta(hours=settings.ICSYS_BREAK_GLASS_HOURS))
-    ctx.record(READ, f"care.break_glass {grant.id} person={person.id} reason={reason.strip()!r}", 1)
+    ctx.record(READ, f"care.break_glass {grant.id} person={person.id} reason={reason.strip()!r}", 1,
+               person.id)
     return grant
 
 
@@ -632,15 +688,12 @@ def review_break_glass(ctx: Ctx, user: m.User, grant_id: int, note: str) -> m.Br
 
 
 def audit_log(ctx: Ctx, *, user: str | None = None, person: str | None = None, limit: int = 500) -> list[dict]:
-    """The audit records, newest first, for the privacy officer (filtered by user or person)."""
+    """The audit records, newest first, for the privacy officer: every access to one person (the records'
+    person column), or every access by one user."""
     ctx.require_role("privacy_officer", doing="read the audit log")
-    records = ctx.auditor.database.records()
-    if user:
-        records = [r for r in records if r["actor_user"] == user]
-    if person:
-        records = [r for r in records if f"person={person}" in r["what"] or f"person_id {person}" in r["what"]]
-    out = list(reversed(records))[:limit]
-    ctx.record("audit", "audit_record", None)
+    out = ctx.auditor.database.records(person=person or None, user=user or None, limit=limit, newest_first=True)
+    ctx.record("audit", "audit_record" + (f" person={person}" if person else "") + (f" user={user}" if user else ""),
+               None, person or None)
     return out
 
 
@@ -651,14 +704,14 @@ def timeline(ctx: Ctx, person_id: str) -> list[dict[str, Any]]:
     events: list[dict[str, Any]] = []
     for r in person.referrals.all():
         events.append({"at": r.created_at, "kind": "referral", "id": r.id, "what": f"referral from {r.source}"})
-    for t in person.tasks.all():
+    for t in person.tasks.prefetch_related("alerts"):
         events.append({"at": t.created_at, "kind": "task", "id": t.id, "what": f"{t.service}: {t.status}"})
         events += [{"at": a.raised_at, "kind": a.kind, "id": t.id, "what": f"{t.service} {a.kind}"}
                    for a in t.alerts.all()]
     for n in person.discharge_notifications.all():
         events.append({"at": n.sent_at or n.discharged_at, "kind": "discharge_notification", "id": n.id,
                        "what": f"notification to {n.practice_id}"})
-    if care_refusal(ctx.actor, READ, relationship(person, ctx.actor), CARE_PLAN) is None:
+    if care_refusal(ctx.actor, READ, ctx.facts(person), CARE_PLAN) is None:
         for v in m.CarePlanVersion.objects.filter(plan__person=person):
             events.append({"at": v.saved_at, "kind": "care_plan", "id": v.number, "what": f"care plan v{v.number}"})
     for c in person.consents.all():
@@ -667,7 +720,7 @@ def timeline(ctx: Ctx, person_id: str) -> list[dict[str, Any]]:
         events.append({"at": d.recorded_at, "kind": "mdt_decision", "id": d.id,
                        "what": f"MDT {d.meeting.title}: {d.decision}"})
     events.sort(key=lambda e: (e["at"], e["kind"]))
-    ctx.record(READ, f"care.timeline person={person.id}", 1)
+    ctx.record(READ, f"care.timeline person={person.id}", 1, person.id)
     return events
 
 
@@ -676,14 +729,19 @@ def timeline(ctx: Ctx, person_id: str) -> list[dict[str, Any]]:
 
 # --- MDT case management --------------------------------------------------------------------------------
 def practices_under(codes: list[str] | tuple[str, ...]) -> dict[str, list[str]]:
-    """Each organisation's practices: a practice itself, a PCN's members, a locality's (ICP's) PCNs' members."""
+    """Each organisation's practices, from the system's hierarchy: a practice itself, a PCN's members, a
+    locality's or an ICP's (every practice below it); none for an organisation outside the hierarchy."""
+    from icsys.system import load_system
+
+    hierarchy = load_system().hierarchy
     out: dict[str, list[str]] = {}
     for code in codes:
-        found, level = [], m.Organisation.objects.filter(pk=code)
-        for _ in range(3):
-            found += [o.code for o in level if o.kind == "practice"]
-            level = m.Organisation.objects.filter(parent__in=level)
-        out[code] = sorted(found)
+        if code not in hierarchy:
+            out[code] = []
+            continue
+        kind = hierarchy.kinds_of(code)[0]  # a unitary authority's code names a district and a council
+        below = [hierarchy.get(code, kind), *hierarchy.descendants(code, kind)]
+        out[code] = sorted({o.code for o in below if o.kind == "practice"})
     return out
 
 
@@ -785,7 +843,7 @@ def record_decision(ctx: Ctx, user: m.User, meeting_id: int, person_id: str, dec
                                              standard=standard.code, note=a["description"], created_by=user,
                                              created_at=now, due_at=standard.due(now))
             m.MdtAction.objects.create(decision=made, description=a["description"].strip(), task=task)
-        ctx.record(WRITE, f"care.mdt_decision {made.id} person={person.id}", 1)
+        ctx.record(WRITE, f"care.mdt_decision {made.id} person={person.id}", 1, person.id)
     return made
 
 
@@ -805,3 +863,86 @@ def meeting_record(ctx: Ctx, meeting: m.MdtMeeting) -> dict[str, Any]:
                                        for a in d.actions.select_related("task").order_by("id")]}
                           for d in _visible_decisions(ctx, meeting).select_related("recorded_by", "person")
                           .order_by("id")]}
+
+
+# --- NHS Continuing Healthcare (seed 004) ----------------------------------------------------------------
+CHC_SERVICE = "chc_assessment"
+CHC_ROLES = ("clinician", "social_worker", "care_coordinator")  # who completes a checklist (the National Framework)
+
+
+def record_chc_checklist(ctx: Ctx, user: m.User, person_id: str, data: dict[str, Any]) -> m.ChcCase:
+    """A checklist completed for someone who may need NHS Continuing Healthcare. A negative one ends there;
+    a positive one starts the 28 days to a decision (standard chc_decision_28d, from the checklist) and
+    offers the assessment to the team as a task, the assessment at home or in a placement under Discharge
+    to Assess: in hospital only by exception, with its reason."""
+    person = person_for(ctx, person_id, action=WRITE)
+    ctx.require_role(*CHC_ROLES, doing="complete an NHS Continuing Healthcare checklist")
+    team = _organisation(data["organisation"], "organisation")
+    at = data.get("checklist_at") or _now()
+    if at > _now():
+        raise Invalid("checklist_at: a checklist is recorded once done, not in the future", field="checklist_at")
+    place, reason = data.get("assessment_place"), (data.get("hospital_reason") or "").strip()
+    positive = data["outcome"] == "positive"
+    if positive and not place:
+        raise Invalid("assessment_place: say where the assessment will be (home or care_home under Discharge to "
+                      "Assess)", field="assessment_place")
+    if place == "hospital" and not reason:
+        raise Invalid("hospital_reason: an assessment in hospital is the exception under Discharge to Assess; "
+                      "say why it cannot be at home or in a placement", field="hospital_reason")
+    with transaction.atomic():
+        task = None
+        if positive:
+            standard = standard_for(CHC_SERVICE)
+            task = m.Task.objects.create(person=person, service=CHC_SERVICE, organisation=team, standard=standard.code,
+                                         note=f"NHS CHC assessment ({place})", created_by=user, created_at=at,
+                                         due_at=standard.due(at))
+        case = m.ChcCase.objects.create(
+            person=person, checklist_at=at, checklist_outcome=data["outcome"], checklist_by=user, organisation=team,
+            assessment_place=place or "", hospital_reason=reason if place == "hospital" else "", task=task,
+            decision_due_by=task.due_at if task else None, note=data.get("note", ""))
+        ctx.record(WRITE, f"care.chc_case {case.id} checklist {data['outcome']} person={person.id}", 1, person.id)
+    return case
+
+
+def chc_cases(ctx: Ctx, person_id: str) -> list[m.ChcCase]:
+    person = person_for(ctx, person_id)
+    cases = list(person.chc_cases.select_related("checklist_by").order_by("checklist_at", "id"))
+    ctx.record(READ, f"care.chc_case x{len(cases)} person={person.id}", 1, person.id)
+    return cases
+
+
+def decide_chc(ctx: Ctx, user: m.User, case_id: int, decision: str, phb: dict[str, Any] | None,
+               note: str = "") -> m.ChcCase:
+    """The team's decision on a positive checklist: late if after the 28 days; the assessment task completed.
+    Someone eligible has the right to a personal health budget: the decision says whether it was offered."""
+    case = m.ChcCase.objects.filter(pk=case_id).select_related("person", "task", "checklist_by").first()
+    if case is None:
+        raise NotFound(f"no NHS Continuing Healthcare case {case_id} that you may see")
+    try:
+        person_for(ctx, case.person_id, action=WRITE)
+    except Forbidden as exc:
+        raise NotFound(f"no NHS Continuing Healthcare case {case_id} that you may see") from exc
+    ctx.member_of(case.organisation_id, "decide another team's NHS Continuing Healthcare case")
+    if case.checklist_outcome != "positive":
+        raise Conflict(f"case {case.id}: the checklist was negative; there is no decision to make")
+    if case.decision:
+        raise Conflict(f"case {case.id} was decided already ({case.decision})")
+    if decision == "eligible" and phb is None:
+        raise Invalid("personal_health_budget: someone eligible has the right to a personal health budget; say "
+                      "whether it was offered, accepted or declined", field="personal_health_budget")
+    now = _now()
+    with transaction.atomic():
+        case.decision, case.decided_at, case.decided_by = decision, now, user
+        case.decision_late = case.decision_due_by is not None and now > case.decision_due_by
+        case.phb_status = (phb or {}).get("status", "")
+        case.phb_weekly_amount = (phb or {}).get("weekly_amount")
+        case.note = "\n".join(x for x in (case.note, note) if x)
+        case.save()
+        if case.task is not None and case.task.status in ("offered", "accepted"):
+            case.task.status, case.task.completed_at, case.task.outcome = "completed", now, f"CHC {decision}"
+            case.task.responded_at = case.task.responded_at or now
+            case.task.version += 1
+            case.task.save()
+            case.task.episodes.filter(ended_at__isnull=True).update(ended_at=now)
+        ctx.record(WRITE, f"care.chc_case {case.id} decided {decision} person={case.person_id}", 1, case.person_id)
+    return case

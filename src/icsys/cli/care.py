@@ -1,4 +1,4 @@
-"""`icsys care ...` (the care coordination service's database: migrate, demo, tick) and `icsys serve`."""
+"""`icsys care ...` (the care coordination service's database: migrate, demo, tick, publish) and `icsys serve`."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from icsys.cli.common import clear_errors, fail
+from icsys.cli.common import AuditOption, clear_errors, fail
 
 app = typer.Typer(no_args_is_help=True, help="Care coordination: the SPoA, tasks, care plans (a Django service).")
 CareDb = Annotated[str, typer.Option("--db", help="The care database: a SQLite file, or postgresql://USER@HOST/NAME.")]
@@ -63,6 +63,29 @@ def tick(db: CareDb) -> None:
 
         raised = run_tick()
     print(json.dumps(raised))
+
+
+@app.command("publish")
+def publish(
+    db: CareDb,
+    store: Annotated[Path, typer.Option("--store", help="The analytical store (DuckDB file) to add the contacts to.",
+                                        dir_okay=False)],
+    audit: AuditOption = None,
+) -> None:
+    """Completed care tasks into the store as community_contact rows (urgent community response, district
+    nursing), so the standards they belong to (ucr_2h) are measured from them. A data manager's load: audited,
+    all or nothing, each task once."""
+    with clear_errors():
+        if not store.is_file():
+            fail(f"--store {store}: no such store (build one with `icsys synth` or `icsys load`)")
+        _start(db)
+        from icsys.care.publish import publish as run_publish
+        from icsys.cli.common import local_auditor
+        from icsys.system import load_system
+
+        providers = {p.code for p in load_system().provider}
+        done = run_publish(store, local_auditor(store, audit), providers)
+    print(json.dumps(done.as_dict()))
 
 
 def serve(

@@ -3,6 +3,7 @@ password hasher; synthetic NHS numbers accepted; the audit and re-identification
 
 from __future__ import annotations
 
+import hashlib
 import os
 import tempfile
 from pathlib import Path
@@ -17,6 +18,9 @@ from icsys.web.settings import database_from_url  # noqa: E402
 _PG = os.environ.get("ICSYS_TEST_POSTGRES_URL")
 if _PG:
     DATABASES = {"default": database_from_url(_PG)}
+    # one test database per checkout: several checkouts' tests share one PostgreSQL server
+    _CHECKOUT = hashlib.sha256(str(Path(__file__).resolve().parents[3]).encode()).hexdigest()[:8]
+    DATABASES["default"]["TEST"] = {"NAME": os.environ.get("ICSYS_TEST_CARE_DB", f"test_icsys_care_{_CHECKOUT}")}
 ICSYS_AUDIT_URL = f"sqlite:///{_TMP / 'audit.sqlite'}"
 ICSYS_REID_URL = f"sqlite:///{_TMP / 'reid.sqlite'}"
 ICSYS_ALLOW_TEST_NHS_NUMBERS = True
