@@ -35,8 +35,9 @@ def interval(values: np.ndarray, level: float = 0.99) -> tuple[float, float]:
 
 def small_system(**scenario: Any) -> dict[str, Any]:
     """A small whole system: an acute site with two A&Es (one without capacity of its own, one with three majors
-    cubicles held until a bed is free), GP, elective and virtual-ward flows, reablement in places, home care in
-    hours (with patience), community beds with onward flows, care homes, a census."""
+    cubicles held until a bed is free), GP, elective (turned away, or rebooked) and virtual-ward flows,
+    reablement in places, home care in hours (with patience), community beds with onward flows, care homes, a
+    census."""
     exp = {"distribution": "exponential"}
     return {
         "scenario": {"name": "small system", "start": "2025-10-06", "days": 120, "warm_up_days": 20, **scenario},
@@ -86,6 +87,9 @@ def small_system(**scenario: Any) -> dict[str, Any]:
              "day_of_week": [1, 1, 1, 1, 1, 0, 0], "los_days": {"distribution": "fixed", "value": 2.5}},
             {"name": "step up", "source": "step_up", "pool": "community", "per_day": 0.2,
              "los_days": exp | {"mean": 15}},
+            {"name": "elective rebooked", "source": "elective", "pool": "acute", "per_day": 1.0,
+             "when_full": "rebook", "rebook_days": {"distribution": "uniform", "low": 7, "high": 28},
+             "los_days": {"distribution": "fixed", "value": 2.0}},
         ],
         "capacity_change": [{"pool": "acute", "change": 5, "start": "2025-12-01", "end": "2025-12-31"}],
         "intervention": [

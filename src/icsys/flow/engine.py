@@ -18,7 +18,7 @@ import numpy as np
 from numba import njit
 
 READY, REQUEST, RENEGE = 0, 1, 2
-TURN_AWAY, SKIP = 1, 2
+TURN_AWAY, SKIP, REBOOK = 1, 2, 4  # REBOOK: turned away from the first pool, asks again later
 # what became of a patient
 WAITING_TO_ARRIVE, IN_SYSTEM, LEFT, TURNED_AWAY, RENEGED = 0, 1, 2, 3, 4
 # per pool and day
@@ -254,6 +254,11 @@ def simulate(order, pf, pi, capacity0, core0, is_acute, is_ed, change_time, chan
                 size, seq = _admit(i, q, t, pf, pi, st, sf, need0, hold0, occ, delayed, queued, core, last, acc,
                                    stats, ed, starts, detail, ht, hs, hp, size, seq, n_days, is_ed,
                                    arrange0)
+            elif (pi[i, flags0 + s] & REBOOK) != 0 and s == 0:  # cancelled: rebooked (not yet in any pool)
+                stats[TURNED, q, int(t)] += 1
+                if t + pf[i, arrange0] < n_days:
+                    size = _push(ht, hs, hp, size, seq, t + pf[i, arrange0], (i << 5) | REQUEST)
+                seq += 1
             elif (pi[i, flags0 + s] & TURN_AWAY) != 0:
                 st[i, FATE] = TURNED_AWAY
                 sf[i, LEFT_AT] = t

@@ -114,6 +114,9 @@ class Pool(_Strict):
     patience_days: Distribution | None = Field(default=None, description="How long someone waits for a place "
                                                "before another route is found (none: they wait)")
     home_days: Distribution | None = Field(default=None, description="From ready to leaving on pathway 0")
+    pathway_days: dict[Literal["1", "2", "3"], Distribution] = Field(
+        default_factory=dict, description="From ready to the earliest move on pathway 1-3 from this pool, in "
+        "place of the destination's arranging_days (a site's own discharge times)")
     onward: list[float] | None = Field(default=None, min_length=4, max_length=4, description="Pathway mix "
                                        "[P0, P1, P2, P3] on leaving this pool (community beds)")
     discharge_to: dict[Literal["1", "2", "3"], dict[str, float]] = Field(
@@ -176,7 +179,10 @@ class Arrivals(_Strict):
     hour_of_day: list[float] | None = Field(default=None, min_length=24, max_length=24)
     day_of_week: list[float] | None = Field(default=None, min_length=7, max_length=7, description="Monday first")
     month: list[float] | None = Field(default=None, min_length=12, max_length=12, description="January first")
-    when_full: Literal["queue", "turn_away"] = "queue"
+    when_full: Literal["queue", "turn_away", "rebook"] = Field(
+        default="queue", description="When its pool is full: wait for a place, leave, or (a planned admission "
+        "cancelled on the day) ask again after rebook_days")
+    rebook_days: Distribution | None = Field(default=None, description="Cancellation to the rebooked date")
     case_mix: str | None = Field(default=None, description="Name of a case mix (else los_days and pathway)")
     admitted_share: float | None = Field(default=None, ge=0, le=1, description="Overrides the case mix's "
                                          "admitted share for this stream")
@@ -208,6 +214,8 @@ class Arrivals(_Strict):
             raise ValueError("give either case_mix or los_days/pathway, not both")
         if self.source.startswith("ae_") and not self.department:
             raise ValueError("an A&E stream needs its department")
+        if self.when_full == "rebook" and self.rebook_days is None:
+            raise ValueError("when_full = rebook needs rebook_days")
         if self.ae_pool and not self.source.startswith("ae_"):
             raise ValueError("only an A&E stream has an ae_pool")
         return self

@@ -33,12 +33,12 @@ from icsys.flow.compiled import Model, Stream
 from icsys.flow.model import Distribution
 
 STAGES = 6  # a majors cubicle, the first pool, a virtual ward, the pathway's pool, an onward step, leaving
-TURN_AWAY, SKIP = 1, 2
+TURN_AWAY, SKIP, REBOOK = 1, 2, 4
 ACCEPT, ROW, DTA, LOS, NEED0, UCR, MDT, VW, HOME_FIRST = range(9)
 MOVES = (9, 15, 15)  # first column of each move's draws: pathway, destination, need, stay, arranging, patience
 HOME = 21
 UNIFORMS = 22
-_ARRIVALS, _ATTRIBUTES, _COUNTS, _CENSUS, _TRANSFER, _MAJORS_ARRIVALS, _MAJORS_ATTRIBUTES = range(7)
+_ARRIVALS, _ATTRIBUTES, _COUNTS, _CENSUS, _TRANSFER, _MAJORS_ARRIVALS, _MAJORS_ATTRIBUTES, _REBOOK = range(8)
 
 
 @dataclass
@@ -189,7 +189,11 @@ def _arrivals(model: Model, s: Stream, index: int, seed: int, replication: int) 
     vw_pool, vw_share = _virtual_ward(model, s, row, day, u)
     n = len(t)
     out = _journeys(model, np.full(n, s.pool), los, pathway, u, vw_pool, vw_share,
-                    turn_away=s.spec.when_full == "turn_away")
+                    turn_away=s.spec.when_full != "queue")
+    if s.spec.when_full == "rebook" and s.spec.rebook_days is not None:  # arrange[:, 0] is free: the first
+        out["flags"][:, 0] |= REBOOK                                     # pool is asked for at the request
+        out["arrange"][:, 0] = dist.quantile(s.spec.rebook_days,
+                                             generator(seed, replication, s.spec.name, _REBOOK).random(n))
     # its own stream, so that giving a stream a transfer time leaves every other draw as it was
     transfer = (dist.quantile(s.spec.transfer_hours, generator(seed, replication, s.spec.name, _TRANSFER).random(n))
                 / 24 if s.spec.transfer_hours and s.department >= 0 else np.zeros(n))
@@ -342,6 +346,7 @@ def _journeys(model: Model, first: np.ndarray, stay: np.ndarray, pathway: np.nda
                 arrange[sel, c] = dist.quantile(target.arranging_days, u[sel, base + 4])
             if target.patience_days:
                 patience[sel, c] = dist.quantile(target.patience_days, u[sel, base + 5])
+        _arranging_from(model, here, k, going, column, u[:, base + 4], arrange)
         column[going] += 1
         k = np.where(k > 0, 0, -1)  # after a destination: leave, unless it has an onward mix
         k[going] = _onward(model, there[going], np.zeros(len(going), np.int64), u[going, MOVES[move + 1]],
@@ -349,6 +354,16 @@ def _journeys(model: Model, first: np.ndarray, stay: np.ndarray, pathway: np.nda
         here = np.where(k >= 0, there, here)
     return {"pool": pool, "need": need, "hold": hold, "arrange": arrange, "patience": patience, "flags": flags,
             "pathway": np.where(model.is_acute[first], first_pathway, -1)}
+
+
+def _arranging_from(model: Model, here: np.ndarray, k: np.ndarray, going: np.ndarray, column: np.ndarray,
+                    u: np.ndarray, arrange: np.ndarray) -> None:
+    """Where the pool people leave says how long arranging their pathway takes from it (a site's own
+    discharge times), that replaces the destination's."""
+    for p in np.unique(here[going]):
+        for pathway, days in model.pools[p].pathway_days.items():
+            sel = going[(here[going] == p) & (k[going] == int(pathway))]
+            arrange[sel, column[sel]] = dist.quantile(days, u[sel])
 
 
 def _needs(model: Model, pools: np.ndarray, rows: np.ndarray, column: np.ndarray | int, u: np.ndarray,

@@ -31,6 +31,7 @@ class SiteFit:
     four_hour_model: float | None
     occupied_data: float | None  # mean beds occupied (None: no beds in the model)
     occupied_model: float | None
+    occupied_half_width: float | None = None  # of the model's 95 % confidence interval over its replications
 
     @property
     def four_hour_gap(self) -> float | None:
@@ -105,7 +106,8 @@ def observed_vs_model(data: Data, first: date, last: date, pools: list[str], sum
         g = spells[spells["site_code"] == site]
         occupied = _overlap(g["admission_time"], g["discharge_time"], begin, end) / (end - begin).days
         model_four = departments.get(site, {}).get("mean") if site in four.index else None
+        occ = summary["pools"][site]["occupied"] if site in pools else None
         out.append(SiteFit(site, float(four[site]) if site in four.index else None, model_four,
-                           occupied if site in pools else None,
-                           summary["pools"][site]["occupied"]["mean"] if site in pools else None))
+                           occupied if site in pools else None, occ["mean"] if occ else None,
+                           (occ["high"] - occ["low"]) / 2 if occ and occ["high"] is not None else None))
     return out

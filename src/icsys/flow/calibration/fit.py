@@ -26,6 +26,9 @@ from icsys.flow.model import Empirical
 from icsys.system import System
 
 MIN_GROUP = 30  # observations needed to fit a group's own stay or pathway mix
+# an elective cancelled for want of a bed is rebooked one to four weeks later, not lost (as the synthetic
+# generator does, `icsys.synth.beds.REBOOK_DAYS`; the data hold only the admission that happened)
+REBOOK_DAYS = {"distribution": "uniform", "low": 7.0, "high": 28.0}
 
 
 # --- fitting ----------------------------------------------------------------------------------------------------
@@ -200,7 +203,8 @@ class Fit:
                     out.append({"name": f"{site} {'GP and SDEC' if source == EMERGENCY_DIRECT else 'elective'}",
                                 "source": source, "pool": site, "per_day": self.rate(g["admission_time"]),
                                 **profile(g["admission_time"], d.first, d.last), "case_mix": source,
-                                "when_full": "turn_away" if source == "elective" else "queue"})
+                                **({"when_full": "rebook", "rebook_days": REBOOK_DAYS} if source == "elective"
+                                   else {"when_full": "queue"})})
         c = d.community
         for icp, g in c[c["source"] == "step_up"].groupby("pool_icp"):
             out.append({"name": f"{icp} community step-up", "source": "step_up", "pool": f"{icp}-community",
@@ -277,9 +281,20 @@ class Fit:
                 ready = within(ready, n)
             self.beds_used[code] = core
             out.append({"code": code, "name": site.name, "kind": "acute", "capacity": core,
-                        "escalation": escalation, "home_days": empirical(home),
+                        "escalation": escalation, "home_days": empirical(home), "pathway_days": self._site_days(recent),
                         "discharge_to": self._routes(here), "census": n,
                         "census_ready": {k: v for k, v in ready.items() if v}})
+        return out
+
+    def _site_days(self, recent: pd.DataFrame) -> dict[str, Any]:
+        """A site's own time from ready to leaving on each pathway, from those who left on it in the last year
+        (where MIN_GROUP did; whether their pathway found them a place or another route was found): sites of one
+        council or ICP discharge at different speeds."""
+        out = {}
+        for k in (1, 2, 3):
+            moved = recent.loc[(recent["pathway"] == k) & (recent["discharge_destination"] != DIED), "delay"].dropna()
+            if len(moved) >= MIN_GROUP:
+                out[str(k)] = empirical(moved.to_numpy())
         return out
 
     def _pooled_beds(self, code: str) -> int:
