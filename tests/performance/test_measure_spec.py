@@ -94,6 +94,7 @@ def test_initial_assessment_within_15_minutes_and_median_time_to_treatment(tmp_p
     # minutes to treatment 60, 120 and 210: the median is 120
     _, n, median = march(db, "ae_time_to_treatment")
     assert (n, median) == (3, pytest.approx(120))
+    assert march(db, "ae_time_to_treatment", org="RPA")[1:] == (3, pytest.approx(120))  # the trust, its sites'
     daily = measured(db, "ae_time_to_treatment", org="RPA02", period="day", start=date(2025, 3, 1),
                      end=date(2025, 3, 2))
     assert daily["2025-03-01"][1:] == (2, pytest.approx(90)) and daily["2025-03-02"][1:] == (1, pytest.approx(210))

@@ -78,12 +78,12 @@ def test_escalation_writes_the_history_and_shows_reasons(tmp_path: Path) -> None
     assert result.returncode == 0, result.stderr
     status = {r["org"]: r for r in strict_json(result.stdout)}
     assert status["RPA02"]["indicators"]["four_hours"] == 50.0
-    assert {"indicator": "four_hours", "name": "A&E 4-hour performance", "value": 50.0, "level": 4,
+    assert {"indicator": "four_hours", "name": "A&E 4-hour performance, all types", "value": 50.0, "level": 4,
             "trigger": 60.0} in status["RPA02"]["reasons"]
     assert status["QKS"]["kind"] == "ics" and status["QKS"]["level"] in (1, 2, 3, 4)
     with duckdb.connect(str(db), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM opel_status").fetchone()[0] == len(status)
     screen = icsys("escalation", "--db", db, "--from", "2025-03-01", "--to", "2025-03-01")
-    assert "ICS OPEL" in screen.stdout and "A&E 4-hour performance 50 (OPEL 4 at 60)" in screen.stdout
+    assert "ICS OPEL" in screen.stdout and "A&E 4-hour performance, all types 50 (OPEL 4 at 60)" in screen.stdout
     assert_clear_error(icsys("escalation", "--db", db, "--config", tmp_path / "none.toml"),
                        "no such escalation framework")

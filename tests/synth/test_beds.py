@@ -64,7 +64,8 @@ def con(tmp_path_factory: pytest.TempPathFactory):
 
 
 def monthly(con) -> np.ndarray:
-    """Month by month: G&A occupancy (maternity spells lie in maternity beds) over the build's share of core beds, 12 h waits from decision to admit,
+    """Month by month: G&A occupancy (maternity in its own beds) over the build's share of core beds,
+    12 h waits from decision to admit,
     mean ambulance handover minutes, nights with escalation beds open."""
     core = 2930 * 0.01  # Kent and Medway's core G&A beds (system definition) at the build's scale
     rows = con.execute(f"""

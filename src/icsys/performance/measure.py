@@ -149,7 +149,9 @@ def _centiles(frame: Frame, c: Contributions, orgs: list[Organisation], key: str
     if "provider_code" in t.columns:
         t = t.mutate(trust=t.provider_code)
     if "site_code" in t.columns:
-        t = t.mutate(site=t.site_code)
+        sites = list(h.trust_of_site)
+        trusts = ibis.memtable({"site_code": sites, "trust": [h.trust_of_site[s] for s in sites]})
+        t = t.left_join(trusts, "site_code").mutate(site=lambda r: r.site_code)
     t = frame.materialise(f"{key}_centile", t)
     out = []
     for kind in sorted({o.kind for o in orgs}):
