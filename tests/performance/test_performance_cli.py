@@ -36,6 +36,22 @@ def test_standards_lists_the_catalogue_with_dated_thresholds() -> None:
         (95.0, "2010-07-01", None), (78.0, "2025-04-01", "2026-03-31")}
 
 
+def test_standards_shows_each_threshold_its_kind_and_source() -> None:
+    result = icsys("standards")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    four = lines[lines.index("ae_4h  A&E 4 hours, all types  [%, higher is better]") + 1:][:5]
+    assert four[1].startswith("    95%  from 2010-07-01  constitutional standard: ")
+    assert "Handbook to the NHS Constitution" in four[1]
+    assert four[4].startswith("    78%  from 2025-04-01 to 2026-03-31  operational planning target 2025/26: ")
+    twelve = lines[lines.index("ae_12h  A&E 12 hours from arrival, type 1  [%, lower is better]") + 1]
+    assert "professional recommendation" in twelve and "Royal College of Emergency Medicine" in twelve
+    assert lines[lines.index("ae_4h_type1  A&E 4 hours, type 1  [%, higher is better]") + 1] == "    no threshold"
+    assert "Not measured (the dataset does not hold what they need):" in lines
+    listed = {r["id"]: r for r in strict_json(icsys("standards", "--json").stdout)}
+    assert listed["out_of_area_placements"]["measured"] is False and "missing" in listed["out_of_area_placements"]
+
+
 def test_measure_gives_rows_as_json(db: Path) -> None:
     result = icsys("measure", "--db", db, "--standard", "ae_4h", "--org", "RPA02", "--from", "2025-03-01",
                    "--to", "2025-03-31", "--json")
