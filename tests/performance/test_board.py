@@ -131,7 +131,7 @@ def test_pdf_is_a4_landscape_with_the_expected_pages(ics_pack) -> None:
     pdf = ics_pack[1]
     # front page, summary (16 rows a page), SPC charts (4 a page), trajectories (4 a page), escalation
     expected = 1 + math.ceil(51 / ROWS_PER_PAGE) + math.ceil(51 / CHARTS_PER_PAGE) + math.ceil(2 / CHARTS_PER_PAGE) + 1
-    assert ROWS_PER_PAGE == 16 and CHARTS_PER_PAGE == 4 and expected == 16
+    assert ROWS_PER_PAGE == 16 and CHARTS_PER_PAGE == 4 and expected == 20
     assert pdf_pages(pdf) == expected
     assert b"/MediaBox [ 0 0 841.68 595.44 ]" in pdf.read_bytes()  # A4 landscape in points
     assert b"(Board pack: NHS Kent and Medway \\(QKS\\), March 2026)" in pdf.read_bytes()  # its title
