@@ -80,7 +80,7 @@ def test_the_command_writes_both_files_and_names_them(ics_pack) -> None:
 def test_html_has_a_row_and_a_chart_for_every_standard_of_the_ics(ics_pack) -> None:
     text = ics_pack[0].read_text(encoding="utf-8")
     rows = summary_rows(text)
-    assert list(rows) == applying("ics") and len(rows) == 40
+    assert list(rows) == applying("ics") and len(rows) == 51
     for standard in rows:
         assert f'<div class="panel" id="chart-{standard}" data-standard="{standard}">' in text
     # every row carries a variation icon where its chart has one: 18 months of data give charts for all
@@ -109,7 +109,7 @@ def test_html_works_offline_with_plotly_inlined(ics_pack) -> None:
     head = text[:text.index("</head>")]
     assert len(head) > 3_000_000 and "Plotly" in head  # plotly.js itself, from the installed package
     charts = text.count("Plotly.newPlot(")
-    assert charts == 40 - text.count("<p class=\"muted\">No chart.</p>") + 2 + 1  # SPC, 2 trajectories, OPEL
+    assert charts == 51 - text.count("<p class=\"muted\">No chart.</p>") + 2 + 1  # SPC, 2 trajectories, OPEL
     assert 'id="trajectory-ae_4h"' in text and 'id="trajectory-rtt_18w"' in text
     ids = re.findall(r'\bid="([^"]+)"', text[text.index("</head>"):])
     assert len(ids) == len(set(ids)) > 80  # a chart is drawn into its own element
@@ -130,8 +130,8 @@ def test_html_holds_no_persons_record(ics_pack, store: Path) -> None:
 def test_pdf_is_a4_landscape_with_the_expected_pages(ics_pack) -> None:
     pdf = ics_pack[1]
     # front page, summary (16 rows a page), SPC charts (4 a page), trajectories (4 a page), escalation
-    expected = 1 + math.ceil(40 / ROWS_PER_PAGE) + math.ceil(40 / CHARTS_PER_PAGE) + math.ceil(2 / CHARTS_PER_PAGE) + 1
-    assert ROWS_PER_PAGE == 16 and CHARTS_PER_PAGE == 4 and expected == 16
+    expected = 1 + math.ceil(51 / ROWS_PER_PAGE) + math.ceil(51 / CHARTS_PER_PAGE) + math.ceil(2 / CHARTS_PER_PAGE) + 1
+    assert ROWS_PER_PAGE == 16 and CHARTS_PER_PAGE == 4 and expected == 20
     assert pdf_pages(pdf) == expected
     assert b"/MediaBox [ 0 0 841.68 595.44 ]" in pdf.read_bytes()  # A4 landscape in points
     assert b"(Board pack: NHS Kent and Medway \\(QKS\\), March 2026)" in pdf.read_bytes()  # its title

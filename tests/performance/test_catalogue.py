@@ -9,7 +9,10 @@ import pytest
 
 from icsys.performance.catalogue import DEFAULT_CATALOGUE, CatalogueError, load_catalogue
 
-ASKED = ["ae_4h", "ae_4h_type1", "ae_12h", "amb_c1_mean", "amb_c1_90th", "amb_c2_mean", "amb_c2_90th", "amb_c3_90th",
+ASKED = ["ae_4h", "ae_4h_type1", "ae_12h", "amb_handover_15", "amb_handover_45", "bed_occupancy_maternity",
+         "ae_initial_assessment_15m", "ae_time_to_treatment", "gp_appointments_2w", "talking_therapies_access",
+         "cyp_mental_health_access", "virtual_ward_patients", "hypertension_to_target",
+         "core20_hypertension_to_target", "amb_c1_mean", "amb_c1_90th", "amb_c2_mean", "amb_c2_90th", "amb_c3_90th",
          "amb_c4_90th", "amb_handover_30", "amb_handover_60", "rtt_18w", "rtt_52w", "rtt_65w", "rtt_78w",
          "cancer_fds_28d", "cancer_31d", "cancer_62d", "diagnostics_6w", "talking_therapies_6w",
          "talking_therapies_18w", "talking_therapies_recovery", "eip_2w", "dementia_diagnosis_rate",
@@ -32,6 +35,41 @@ def test_every_standard_asked_for_is_there_with_its_thresholds() -> None:
     assert cat.get("ae_4h").direction == "higher" and cat.get("ae_12h").direction == "lower"
 
 
+def test_every_threshold_says_what_it_is_and_who_set_it() -> None:
+    cat = load_catalogue()
+    for s in cat.standard:
+        for t in s.threshold:
+            assert t.source and t.basis, s.id
+            assert (t.year is not None) == (t.kind == "operational"), (s.id, t.value)
+    four = cat.get("ae_4h").thresholds_on(date(2025, 6, 1))
+    assert [(t.value, t.kind, t.year) for t in four] == [(95, "constitutional", None), (78, "operational", "2025/26")]
+    assert "NHS Constitution" in four[0].source and four[1].kind_in_words == "operational planning target 2025/26"
+
+
+def test_targets_that_are_not_standards_are_mended() -> None:
+    cat = load_catalogue()
+    # no standard or target exists for type 1 alone: the 95 % and 78 % are for all types
+    assert cat.get("ae_4h_type1").threshold == [] and cat.get("ae_4h_type1").target_on(date(2025, 6, 1)) is None
+    # the 12-hour figure is RCEM's recommendation: shown, never the target
+    twelve = cat.get("ae_12h")
+    assert [(t.value, t.kind) for t in twelve.threshold] == [(2, "professional")]
+    assert "Royal College of Emergency Medicine" in twelve.threshold[0].source
+    assert twelve.target_on(date(2025, 6, 1)) is None
+    # handovers: 15 minutes (65 % within, the Standard Contract) and 45 minutes (none over, 2025/26)
+    assert cat.get("amb_handover_15").target_on(date(2025, 6, 1)) == 65
+    assert cat.get("amb_handover_15").params == {"statistic": "share_within", "minutes": 15}
+    assert cat.get("amb_handover_45").target_on(date(2025, 6, 1)) == 0
+    assert cat.get("amb_handover_45").threshold[0].year == "2025/26"
+    # G&A occupancy leaves maternity out; maternity has its own measure
+    assert "maternity spells" in cat.get("bed_occupancy").definition
+    assert cat.get("bed_occupancy_maternity").params == {"beds": "maternity"}
+    # cancer 31 days: the dataset has first treatments only, and the catalogue says so
+    assert "subsequent" in cat.get("cancer_31d").definition
+    missing = {n.id for n in cat.not_measured}
+    assert {"cancer_31d_subsequent", "out_of_area_placements", "virtual_ward_occupancy",
+            "bed_occupancy_critical_care", "bed_occupancy_mental_health"} <= missing
+
+
 def write(tmp_path: Path, text: str) -> Path:
     path = tmp_path / "standards.toml"
     path.write_text(text)
@@ -51,7 +89,7 @@ params = { department_types = ["1"], hours = 4, count = "within" }
 unit = "%"
 direction = "higher"
 source = "s"
-threshold = [{ value = 95, from = 2010-07-01, kind = "constitutional", basis = "b" }]
+threshold = [{ value = 95, from = 2010-07-01, kind = "constitutional", source = "s", basis = "b" }]
 '''
 
 
@@ -63,6 +101,10 @@ threshold = [{ value = 95, from = 2010-07-01, kind = "constitutional", basis = "
     (('unit = "%"', 'unit = "furlongs"'), "standard 'x_4h' (entry 1).unit"),
     (('direction = "higher"', 'direction = "up"'), "standard 'x_4h' (entry 1).direction"),
     (("value = 95,", "value = 'lots',"), "standard 'x_4h' (entry 1).threshold.0.value"),
+    (('kind = "constitutional"', 'kind = "operational"'), "an operational planning target needs its 'year'"),
+    (('kind = "constitutional"', 'kind = "operational", year = "2025"'), "threshold.0.year"),
+    (('kind = "constitutional"', 'kind = "ambition"'), "threshold.0.kind"),
+    ((', source = "s"', ""), "threshold.0.source: Field required"),
 ])
 def test_bad_catalogue_names_file_and_entry(tmp_path: Path, change: tuple[str, str], expected: str) -> None:
     path = write(tmp_path, GOOD.replace(*change))

@@ -21,6 +21,7 @@ from icsys.performance.escalation import (
     ics_status,
     load_framework,
     provider_status,
+    site_status,
 )
 from icsys.performance.organisations import Hierarchy
 from icsys.system import load_system
@@ -74,7 +75,7 @@ def test_score_weighs_the_levels_and_is_banded(tmp_path: Path) -> None:
         ("amb_handover_mean", "RPA02", "2025-03-11", 20.0), ("ae_4h", "RPA02", "2025-03-11", 100.0),
         ("amb_handover_mean", "RPA02", "2025-03-12", None), ("ae_4h", "RPA02", "2025-03-12", 65.0),
     ], columns=["standard", "org", "period", "value"])
-    status = provider_status(measured, fw, HIERARCHY).set_index("day")
+    status = site_status(measured, fw, HIERARCHY).set_index("day")
     assert status.loc["2025-03-10", "score"] == pytest.approx(100) and status.loc["2025-03-10", "level"] == 4
     # handover at level 2 (weight 20 x 1/3), 4 hours at level 1: 100 x 6.67 / 30
     assert status.loc["2025-03-11", "score"] == pytest.approx(100 * 20 / 3 / 30)
@@ -86,6 +87,52 @@ def test_score_weighs_the_levels_and_is_banded(tmp_path: Path) -> None:
         {"indicator": "four_hours", "name": "A&E 4-hour performance", "value": 50.0, "level": 4, "trigger": 60.0},
         {"indicator": "handover_mean", "name": "Mean ambulance handover time", "value": 50.0, "level": 4,
          "trigger": 45.0}]
+
+
+def _measured(values: dict[tuple[str, str], float], day: str = "2025-03-10") -> pd.DataFrame:
+    return pd.DataFrame([(standard, org, day, v) for (standard, org), v in values.items()],
+                        columns=["standard", "org", "period", "value"])
+
+
+def test_one_indicator_at_opel_4_is_not_averaged_away(tmp_path: Path) -> None:
+    """The bug this mends: a trust at OPEL 1 with one of its indicators at OPEL 4."""
+    fw = framework(tmp_path, TWO.replace("weight = 20", "weight = 90"))
+    # Medway (one site): 4 hours at 50 % (OPEL 4, weight 10), handovers 10 minutes (OPEL 1, weight 90)
+    status = provider_status(_measured({("ae_4h", "RPA02"): 50.0, ("amb_handover_mean", "RPA02"): 10.0}),
+                             fw, HIERARCHY).set_index("org")
+    # score 100 x 10 x 3/3 / 100 = 10: banded OPEL 1, but never more than one below the worst indicator
+    assert status.loc["RPA02", "score"] == pytest.approx(10) and status.loc["RPA02", "level"] == 3
+    assert status.loc["RPA", "level"] == 3 and status.loc["RPA", "kind"] == "trust"
+    assert [(r["indicator"], r["level"], r["site"]) for r in status.loc["RPA", "reasons"]] == [
+        ("four_hours", 4, "RPA02")]
+    # with the gap set to 0 the level is the worst indicator's; with 3 the score alone decides
+    for gap, level in ((0, 4), (3, 1)):
+        fw_gap = framework(tmp_path, TWO.replace("weight = 20", "weight = 90") + f"\n[levels]\nfloor_gap = {gap}\n")
+        got = provider_status(_measured({("ae_4h", "RPA02"): 50.0, ("amb_handover_mean", "RPA02"): 10.0}),
+                              fw_gap, HIERARCHY).set_index("org")
+        assert got.loc["RPA", "level"] == level
+
+
+def test_a_trust_follows_its_sites_and_the_ics_its_trusts(tmp_path: Path) -> None:
+    fw = framework(tmp_path)
+    # Maidstone (360 G&A beds) at OPEL 4 on both; Tunbridge Wells (470) at OPEL 1; Medway and Darent Valley at 1
+    measured = _measured({("ae_4h", "RWF03"): 50.0, ("amb_handover_mean", "RWF03"): 50.0,
+                          ("ae_4h", "RWFTW"): 95.0, ("amb_handover_mean", "RWFTW"): 10.0,
+                          ("ae_4h", "RPA02"): 95.0, ("amb_handover_mean", "RPA02"): 10.0,
+                          ("ae_4h", "RN707"): 95.0, ("amb_handover_mean", "RN707"): 10.0})
+    providers = provider_status(measured, fw, HIERARCHY)
+    by_org = providers.set_index("org")
+    # the trust's score is its sites' weighted by G&A beds: 100 x 360 / 830 = 43.4 (OPEL 2 by score), but
+    # its level is its worst site's, Maidstone's OPEL 4
+    assert by_org.loc["RWF", "score"] == pytest.approx(100 * 360 / 830) and by_org.loc["RWF", "level"] == 4
+    assert {r["site"] for r in by_org.loc["RWF", "reasons"]} == {"RWF03"}
+    assert set(by_org.loc["RWF", "indicators"]) == {"RWF03", "RWFTW"}
+    ics = ics_status(providers, fw, HIERARCHY).iloc[0]
+    # ICS score: RWF's 43.4 x 830 beds over 830 + 540 + 430 = 20.0 (OPEL 1 by score); its worst trust is at
+    # OPEL 4, so the ICS is at OPEL 3
+    assert ics["score"] == pytest.approx(100 * 360 / 1800) and ics["level"] == 3
+    assert ics["reasons"] == [{"provider": "RWF", "level": 4, "score": round(100 * 360 / 830, 1),
+                               "indicators": ["four_hours", "handover_mean"]}]
 
 
 def test_ics_is_the_mean_of_trust_scores_weighted_by_beds(tmp_path: Path) -> None:
@@ -136,10 +183,15 @@ def test_escalation_on_a_store_keeps_a_history_with_reasons(tmp_path: Path) -> N
 def test_shipped_framework_names_its_sources_and_weights_add_up() -> None:
     fw = load_framework()
     assert sum(i.weight for i in fw.indicator) == 100
-    assert {"amb_handover_mean", "ae_4h", "ae_12h", "bed_occupancy", "delayed_discharge_bed_share"} <= {
-        i.standard for i in fw.indicator}
+    # the framework's acute parameters the dataset can measure, by their numbers (opel.md)
+    assert {i.parameter: i.standard for i in fw.indicator if i.parameter} == {
+        1: "amb_handover_mean", 2: "ae_4h", 5: "ae_time_to_treatment", 6: "ae_12h", 7: "bed_occupancy",
+        9: "delayed_discharge_bed_share"}
+    assert all(i.provisional and i.source for i in fw.indicator) and fw.levels.provisional
     text = DEFAULT_FRAMEWORK.read_text()
     assert "OPEL) framework 2024 to 2026" in text and "SHREWD" in text
+    for missing in ("3 ED all-type attendance variation", "4 majors and resuscitation", "8 % of open beds"):
+        assert missing in text
 
 
 @pytest.mark.parametrize(("change", "expected"), [

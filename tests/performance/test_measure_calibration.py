@@ -63,7 +63,7 @@ def test_one_connection_or_two_give_the_same_rows(store) -> None:
     """measure_store shares the standards among connections; the rows do not depend on how."""
     alone = measure_store(Store.open(store), org="EK", period="month", workers=1)
     shared = measure_store(Store.open(store), org="EK", period="month", workers=2)
-    assert len(alone) == 36 * 38  # every standard but the two of beds is measured for an ICP, 36 months
+    assert len(alone) == 36 * 48  # every standard but the three of beds is measured for an ICP, 36 months
     pd.testing.assert_frame_equal(alone, shared)
 
 

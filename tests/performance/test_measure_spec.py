@@ -72,7 +72,32 @@ def test_targets_are_the_thresholds_in_force(tmp_path: Path) -> None:
     target = dict(zip(rows.period, rows.target, strict=True))
     assert target["2024-03-01"] == 76 and target["2025-03-01"] == 78 and target["2025-04-01"] == 78
     type1 = measure_store(db, standards=["ae_4h_type1"], org="QKS", start=date(2025, 3, 1), end=date(2025, 3, 31))
-    assert type1.target.tolist() == [95]  # the constitution: no operational target for type 1 alone
+    assert type1.target.isna().all()  # no standard or target is set for type 1 alone
+    twelve = measure_store(db, standards=["ae_12h"], org="QKS", start=date(2025, 3, 1), end=date(2025, 3, 31))
+    assert twelve.target.isna().all()  # RCEM's 2 % is a recommendation, not a target
+
+
+TIMED = """
+  person_id | site_code | department_type | arrival_time        | initial_assessment_time | treatment_time      | departure_time
+  1         | RPA02     | 1               | 2025-03-01 10:00:00 | 2025-03-01 10:15:00     | 2025-03-01 11:00:00 | 2025-03-01 12:00:00
+  2         | RPA02     | 1               | 2025-03-01 10:00:00 | 2025-03-01 10:15:01     | 2025-03-01 12:00:00 | 2025-03-01 13:00:00
+  3         | RPA02     | 1               | 2025-03-02 10:00:00 | 2025-03-02 10:05:00     | 2025-03-02 13:30:00 | 2025-03-02 14:00:00
+  4         | RPA02     | 1               | 2025-03-02 10:00:00 |                         |                     | 2025-03-02 11:00:00
+  5         | RPA10     | 3               | 2025-03-02 10:00:00 | 2025-03-02 10:01:00     | 2025-03-02 10:10:00 | 2025-03-02 11:00:00
+"""
+
+
+def test_initial_assessment_within_15_minutes_and_median_time_to_treatment(tmp_path: Path) -> None:
+    db = build(tmp_path, ae_attendance=TIMED)
+    # type 1 with an assessment time: 1 (15:00, within), 2 (15:01, not), 3 (5 minutes); 4 has none; 5 is type 3
+    assert march(db, "ae_initial_assessment_15m")[:2] == (2, 3)
+    # minutes to treatment 60, 120 and 210: the median is 120
+    _, n, median = march(db, "ae_time_to_treatment")
+    assert (n, median) == (3, pytest.approx(120))
+    assert march(db, "ae_time_to_treatment", org="RPA")[1:] == (3, pytest.approx(120))  # the trust, its sites'
+    daily = measured(db, "ae_time_to_treatment", org="RPA02", period="day", start=date(2025, 3, 1),
+                     end=date(2025, 3, 2))
+    assert daily["2025-03-01"][1:] == (2, pytest.approx(90)) and daily["2025-03-02"][1:] == (1, pytest.approx(210))
 
 
 # --- ambulance ---------------------------------------------------------------------------------------
@@ -110,6 +135,18 @@ def test_handovers_over_30_and_60_minutes(tmp_path: Path) -> None:
     assert march(db, "amb_handover_60")[:2] == (1, 4)
     assert march(db, "amb_handover_30", org="RN7")[:2] == (1, 2)  # counted at the receiving hospital
     assert march(db, "amb_handover_mean")[2] == pytest.approx((30 + 30 + 1 / 60 + 61 + 10) / 4)
+
+
+def test_handovers_within_15_and_over_45_minutes(tmp_path: Path) -> None:
+    db = build(tmp_path, ambulance_incident="""
+      person_id | category | call_time        | conveyed | site_code | hospital_arrival_time | handover_time       | provider_code
+      1         | 2        | 2025-03-03 10:00 | true     | RPA02     | 2025-03-03 10:30:00   | 2025-03-03 10:45:00 | RYD
+      2         | 2        | 2025-03-03 10:00 | true     | RPA02     | 2025-03-03 10:30:00   | 2025-03-03 10:45:01 | RYD
+      3         | 2        | 2025-03-03 10:00 | true     | RPA02     | 2025-03-03 10:30:00   | 2025-03-03 11:15:00 | RYD
+      4         | 2        | 2025-03-03 10:00 | true     | RPA02     | 2025-03-03 10:30:00   | 2025-03-03 11:15:01 | RYD
+    """)
+    assert march(db, "amb_handover_15")[:2] == (1, 4)  # 15:00 is within, 15:01 is not
+    assert march(db, "amb_handover_45")[:2] == (1, 4)  # 45:00 is not over, 45:01 is
 
 
 def test_two_hour_urgent_community_response(tmp_path: Path) -> None:
@@ -159,6 +196,18 @@ def test_delayed_discharges_and_bed_occupancy_at_the_midnight_census(tmp_path: P
     assert march(db, "delayed_transfer_rate", org="RPA02")[:2] == (pytest.approx(bed_days), pytest.approx(occupied))
     # occupancy: spell 1 at 4 midnights, 6 at 5, 7 at 1; 540 general and acute beds a day
     assert march(db, "bed_occupancy", org="RPA02")[:2] == (10, 540 * 31)
+
+
+def test_g_and_a_occupancy_leaves_maternity_to_its_own_beds(tmp_path: Path) -> None:
+    db = build(tmp_path, inpatient_spell=SPELLS + """
+  8        | 5         | RPA02     | 2025-03-10 09:00:00 |                          | 2025-03-12 09:00:00 | 31               | 1                      | 501       | O80.0             | 19
+  9        | 6         | RPA02     | 2025-03-10 09:00:00 |                          | 2025-03-11 09:00:00 | 21               | 1                      | 501       | O20.0             | 19
+""")
+    # spells 8 (maternity admission, 2 midnights) and 9 (an emergency under obstetrics, 1 midnight) lie in
+    # maternity beds: G&A occupancy is the 10 midnights of spells 1, 6 and 7 over 540 G&A beds, as before
+    assert march(db, "bed_occupancy", org="RPA02")[:2] == (10, 540 * 31)
+    assert march(db, "bed_occupancy_maternity", org="RPA02")[:2] == (3, 50 * 31)  # Medway's 50 maternity beds
+    assert march(db, "bed_occupancy_maternity", org="RPA")[:2] == (3, 50 * 31)
     assert march(db, "delayed_discharge_bed_share", org="RPA02")[:2] == (2, 540 * 31)
 
 
@@ -334,3 +383,89 @@ def test_every_organisation_with_activity_and_every_period_is_listed(tmp_path: P
     assert len(rows) == 3 * 7  # three months each, January with nothing counted
     january = rows[rows.period == "2025-01-01"]
     assert (january.denominator == 0).all() and january.value.isna().all()
+
+
+# --- NHS Oversight Framework 2025/26 -----------------------------------------------------------------
+
+def test_gp_appointments_within_two_weeks_of_booking(tmp_path: Path) -> None:
+    db = build(tmp_path, gp_appointment="""
+      person_id | practice_code | appointment_time    | booked_date | mode         | staff_type | status
+      1         | G82100        | 2025-03-15 09:00:00 | 2025-03-01  | face_to_face | gp         | attended
+      2         | G82100        | 2025-03-16 09:00:00 | 2025-03-01  | telephone    | gp         | attended
+      3         | G82187        | 2025-03-16 09:00:00 | 2025-03-16  | face_to_face | nurse      | dna
+      4         | G82100        | 2025-04-01 09:00:00 | 2025-03-20  | face_to_face | gp         | attended
+    """)
+    # 14 days after booking is within two weeks, 15 is not; 4 is an April appointment
+    assert march(db, "gp_appointments_2w", org="G82100")[:2] == (1, 2)
+    assert march(db, "gp_appointments_2w")[:2] == (2, 3)
+
+
+def test_talking_therapies_and_children_and_young_peoples_mental_health_access(tmp_path: Path) -> None:
+    db = build(tmp_path, person="""
+      person_id | birth_date
+      1         | 1990-01-01
+      2         | 2008-03-15
+      3         | 2007-03-10
+    """, mental_health_referral="""
+      person_id | provider_code | service                 | referral_date | first_contact_date
+      1         | RXY           | talking_therapies       | 2025-02-01    | 2025-03-03
+      1         | RXY           | talking_therapies       | 2025-03-01    | 2025-03-20
+      1         | RXY           | talking_therapies       | 2025-03-01    |
+      2         | RXY           | community_mental_health | 2025-02-01    | 2025-03-10
+      2         | RXY           | crisis                  | 2025-03-01    | 2025-03-12
+      3         | RXY           | community_mental_health | 2025-02-01    | 2025-03-10
+    """)
+    # referrals entering treatment in March: person 1's two with a first contact
+    assert march(db, "talking_therapies_access")[0] == 2
+    # under 18 at first contact: 2 (16, counted once for two referrals); 3 turned 18 on the day of first
+    # contact; person 1 is 35
+    assert march(db, "cyp_mental_health_access")[0] == 1
+    assert march(db, "cyp_mental_health_access", org="RXY")[0] == 1
+
+
+def test_virtual_ward_patients_at_each_midnight(tmp_path: Path) -> None:
+    db = build(tmp_path, community_contact="""
+      person_id | provider_code | service      | referral_time       | contact_time        | end_date
+      1         | RYY           | virtual_ward | 2025-03-01 08:00:00 | 2025-03-01 10:00:00 | 2025-03-05
+      2         | RYY           | virtual_ward | 2025-03-30 08:00:00 | 2025-03-30 10:00:00 |
+      3         | RYY           | therapy      | 2025-03-01 08:00:00 | 2025-03-01 10:00:00 | 2025-03-20
+    """)
+    # 1 is on the ward at the midnights opening 2-5 March (4); 2 at those opening 31 March and 1 April,
+    # the last of the month's census instants (2); 3 is not a virtual ward: 6 patient-nights over 31 days
+    assert march(db, "virtual_ward_patients") == (6, 31, pytest.approx(6 / 31))
+
+
+HYPERTENSION = """
+  person_id | event_date | snomed_code | value | practice_code
+  1         | 2015-01-01 | 59621000    |       | G82100
+  1         | 2024-06-01 | 271649006   | 150   | G82100
+  1         | 2025-01-10 | 271649006   | 138   | G82100
+  1         | 2025-01-10 | 271650006   | 88    | G82100
+  2         | 2015-01-01 | 59621000    |       | G82100
+  2         | 2025-02-01 | 271649006   | 145   | G82100
+  2         | 2025-02-01 | 271650006   | 85    | G82100
+  3         | 2015-01-01 | 59621000    |       | G82100
+  3         | 2025-02-01 | 271649006   | 141   | G82100
+  3         | 2025-02-01 | 271649006   | 139   | G82100
+  3         | 2025-02-01 | 271650006   | 91    | G82100
+  4         | 2015-01-01 | 59621000    |       | G82100
+  4         | 2024-03-30 | 271649006   | 120   | G82100
+  4         | 2024-03-30 | 271650006   | 70    | G82100
+  5         | 2024-01-01 | 271649006   | 120   | G82100
+"""
+
+
+def test_hypertension_treated_to_target_and_in_the_core20(tmp_path: Path) -> None:
+    db = build(tmp_path, person="""
+      person_id | birth_date | imd_decile
+      1         | 1960-01-01 | 1
+      2         | 1940-01-01 | 2
+      3         | 1960-01-01 | 5
+      4         | 1960-01-01 | 1
+      5         | 1960-01-01 | 1
+    """, clinical_event=HYPERTENSION)
+    # census 31 March 2025, register 1-4 (5 has no hypertension code). 1: latest 138/88, under 80: to target.
+    # 2 is 85: 145/85 within 150/90. 3: lowest systolic of the day 139 but diastolic 91: not. 4: the last
+    # reading is over a year old: not.
+    assert march(db, "hypertension_to_target")[:2] == (2, 4)
+    assert march(db, "core20_hypertension_to_target")[:2] == (2, 3)  # IMD deciles 1-2: people 1, 2 and 4

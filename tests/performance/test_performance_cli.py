@@ -36,6 +36,22 @@ def test_standards_lists_the_catalogue_with_dated_thresholds() -> None:
         (95.0, "2010-07-01", None), (78.0, "2025-04-01", "2026-03-31")}
 
 
+def test_standards_shows_each_threshold_its_kind_and_source() -> None:
+    result = icsys("standards")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    four = lines[lines.index("ae_4h  A&E 4 hours, all types  [%, higher is better]") + 1:][:5]
+    assert four[1].startswith("    95%  from 2010-07-01  constitutional standard: ")
+    assert "Handbook to the NHS Constitution" in four[1]
+    assert four[4].startswith("    78%  from 2025-04-01 to 2026-03-31  operational planning target 2025/26: ")
+    twelve = lines[lines.index("ae_12h  A&E 12 hours from arrival, type 1  [%, lower is better]") + 1]
+    assert "professional recommendation" in twelve and "Royal College of Emergency Medicine" in twelve
+    assert lines[lines.index("ae_4h_type1  A&E 4 hours, type 1  [%, higher is better]") + 1] == "    no threshold"
+    assert "Not measured (the dataset does not hold what they need):" in lines
+    listed = {r["id"]: r for r in strict_json(icsys("standards", "--json").stdout)}
+    assert listed["out_of_area_placements"]["measured"] is False and "missing" in listed["out_of_area_placements"]
+
+
 def test_measure_gives_rows_as_json(db: Path) -> None:
     result = icsys("measure", "--db", db, "--standard", "ae_4h", "--org", "RPA02", "--from", "2025-03-01",
                    "--to", "2025-03-31", "--json")
@@ -78,12 +94,12 @@ def test_escalation_writes_the_history_and_shows_reasons(tmp_path: Path) -> None
     assert result.returncode == 0, result.stderr
     status = {r["org"]: r for r in strict_json(result.stdout)}
     assert status["RPA02"]["indicators"]["four_hours"] == 50.0
-    assert {"indicator": "four_hours", "name": "A&E 4-hour performance", "value": 50.0, "level": 4,
+    assert {"indicator": "four_hours", "name": "A&E 4-hour performance, all types", "value": 50.0, "level": 4,
             "trigger": 60.0} in status["RPA02"]["reasons"]
     assert status["QKS"]["kind"] == "ics" and status["QKS"]["level"] in (1, 2, 3, 4)
     with duckdb.connect(str(db), read_only=True) as con:
         assert con.execute("SELECT count(*) FROM opel_status").fetchone()[0] == len(status)
     screen = icsys("escalation", "--db", db, "--from", "2025-03-01", "--to", "2025-03-01")
-    assert "ICS OPEL" in screen.stdout and "A&E 4-hour performance 50 (OPEL 4 at 60)" in screen.stdout
+    assert "ICS OPEL" in screen.stdout and "A&E 4-hour performance, all types 50 (OPEL 4 at 60)" in screen.stdout
     assert_clear_error(icsys("escalation", "--db", db, "--config", tmp_path / "none.toml"),
                        "no such escalation framework")

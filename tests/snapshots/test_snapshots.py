@@ -58,7 +58,7 @@ def test_model_card(stratified: Path) -> None:
 
 def test_every_standard_for_the_ics_every_month(fixture_store: Path) -> None:
     rows = icsys_json("performance", "measure", "--db", fixture_store, "--org", "QKS", "--json")
-    assert len({r["standard"] for r in rows}) == 40 and len({r["period"] for r in rows}) == 36
+    assert len({r["standard"] for r in rows}) == 51 and len({r["period"] for r in rows}) == 36
     assert_snapshot("standards_ics", by_standard(rows))
 
 
@@ -88,7 +88,7 @@ def test_board_pack_numbers(fixture_store: Path, tmp_path: Path) -> None:
           "--quiet", check=True)
     html = (tmp_path / "board-QKS-2026-02.html").read_text(encoding="utf-8")
     pack = board_numbers(html)
-    assert len(pack["standards"]) == 40 and len(pack["charts"]) >= 40
+    assert len(pack["standards"]) == 51 and len(pack["charts"]) >= 40
     assert_snapshot("board_pack", pack)
 
 

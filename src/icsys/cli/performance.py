@@ -112,7 +112,8 @@ def performance_standards(
     as_json: bool = typer.Option(False, "--json", help="Print the catalogue as JSON."),
     catalogue: str | None = typer.Option(None, help="A catalogue TOML file (default: the shipped one)."),
 ) -> None:
-    """The NHS standards measured: definition, numerator and denominator, thresholds and their dates."""
+    """The NHS standards measured, each with its thresholds: value, dates, kind (constitutional, national,
+    operational planning target of a year, contractual, professional recommendation) and source."""
     import json
 
     from icsys.cli.common import clear_errors
@@ -121,10 +122,11 @@ def performance_standards(
     with clear_errors():
         cat = load_catalogue(catalogue)
     if as_json:
-        print(json.dumps([s.model_dump(mode="json", by_alias=True) for s in cat.standard], indent=1))
+        print(json.dumps([s.model_dump(mode="json", by_alias=True) for s in cat.standard]
+                         + [n.model_dump(mode="json") | {"measured": False} for n in cat.not_measured], indent=1))
         return
-    for s in cat.standard:
-        print(f"{s.id:38s} {s.unit:>16s}  {s.direction:6s} {s.name}")
+    for line in cat.lines():
+        print(line)
 
 
 @app.command("measure")

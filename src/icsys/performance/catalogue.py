@@ -24,6 +24,18 @@ MULTIPLIER: dict[str, float] = {"%": 100.0, "minutes": 1.0, "days": 1.0, "patien
                                 "per 1,000 a year": 1000.0}
 
 
+# What a threshold is, as the NHS sets them: a right or pledge of the NHS Constitution (its Handbook lists
+# the waiting-time standards); a national standard NHS England sets outside the Constitution (cancer faster
+# diagnosis, mental health access standards, the Ambulance Response Programme); a target of one year's
+# operational planning guidance (held to that year); a requirement of the NHS Standard Contract; a
+# professional body's recommendation (not a standard: shown for comparison only).
+Kind = Literal["constitutional", "national", "operational", "contractual", "professional"]
+KIND_WORDS: dict[str, str] = {
+    "constitutional": "constitutional standard", "national": "national standard",
+    "operational": "operational planning target", "contractual": "contractual requirement",
+    "professional": "professional recommendation"}
+
+
 class CatalogueError(InputError):
     """A catalogue of standards that cannot be used, naming the file and the entry."""
 
@@ -34,14 +46,23 @@ class Threshold(BaseModel):
     value: float
     start: date = Field(alias="from", description="First day the threshold applies")
     end: date | None = Field(default=None, alias="to", description="Last day it applies; open if empty")
-    kind: Literal["constitutional", "operational", "standard", "ambition", "contractual", "professional"]
-    basis: str = Field(min_length=1, description="Where the threshold is set, in words")
+    kind: Kind
+    year: str | None = Field(default=None, pattern=r"^\d{4}/\d{2}$",
+                             description="The planning year of an operational target, e.g. 2025/26")
+    source: str = Field(min_length=1, description="The document that sets the threshold")
+    basis: str = Field(min_length=1, description="What the source says, in words")
 
     @model_validator(mode="after")
     def _dates_in_order(self) -> Threshold:
         if self.end is not None and self.end < self.start:
             raise ValueError(f"threshold {self.value}: 'to' {self.end} is before 'from' {self.start}")
+        if self.kind == "operational" and self.year is None:
+            raise ValueError(f"threshold {self.value}: an operational planning target needs its 'year' (e.g. 2025/26)")
         return self
+
+    @property
+    def kind_in_words(self) -> str:
+        return KIND_WORDS[self.kind] + (f" {self.year}" if self.year else "")
 
     def applies_on(self, day: date) -> bool:
         return self.start <= day and (self.end is None or day <= self.end)
@@ -74,18 +95,32 @@ class Standard(BaseModel):
 
     def target_on(self, day: date) -> float | None:
         """The threshold in force on `day` that was set most recently (an operational target over the
-        constitutional standard it works towards), or None."""
-        in_force = [t for t in self.threshold if t.applies_on(day)]
+        constitutional standard it works towards), or None. A professional recommendation is never a
+        target: it is shown beside the measure, not held against it."""
+        in_force = [t for t in self.threshold if t.applies_on(day) and t.kind != "professional"]
         return max(in_force, key=lambda t: t.start).value if in_force else None
 
     def thresholds_on(self, day: date) -> list[Threshold]:
         return [t for t in self.threshold if t.applies_on(day)]
 
 
+class NotMeasured(BaseModel):
+    """A measure of a framework the catalogue follows that the linked dataset cannot support, and why:
+    said here rather than measured from stand-in data."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    name: str = Field(min_length=1)
+    source: str = Field(min_length=1)
+    missing: str = Field(min_length=1, description="What the dataset would need to hold")
+
+
 class Catalogue(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     standard: list[Standard]
+    not_measured: list[NotMeasured] = Field(default_factory=list)
 
     @model_validator(mode="after")
     def _ids_unique(self) -> Catalogue:
@@ -104,6 +139,23 @@ class Catalogue(BaseModel):
     @property
     def ids(self) -> list[str]:
         return [s.id for s in self.standard]
+
+    def lines(self) -> list[str]:
+        """Each standard with its thresholds: value, dates, kind (and planning year) and source."""
+        lines = []
+        for s in self.standard:
+            better = "higher is better" if s.direction == "higher" else "lower is better"
+            lines.append(f"{s.id}  {s.name}  [{s.unit}, {better}]")
+            for t in s.threshold:
+                dates = f"from {t.start}" + (f" to {t.end}" if t.end else "")
+                unit = "" if s.unit == "%" else " "
+                lines.append(f"    {t.value:g}{unit}{s.unit}  {dates}  {t.kind_in_words}: {t.basis} ({t.source})")
+            if not s.threshold:
+                lines.append("    no threshold")
+        if self.not_measured:
+            lines.append("Not measured (the dataset does not hold what they need):")
+            lines += [f"  {n.id}  {n.name} ({n.source}): {n.missing}" for n in self.not_measured]
+        return lines
 
 
 def load_catalogue(path: Path | str | None = None) -> Catalogue:

@@ -3,8 +3,12 @@ with the reasons (which indicators reached which trigger, at what value), kept a
 status in the store (table opel_status).
 
 The indicators, their trigger values and weights are data (escalation.toml, with its sources: NHS
-England's OPEL framework 2024 to 2026 and the SHREWD indicators of seed 004). Each indicator is a
-standard of the catalogue measured by day, for sites and trusts.
+England's OPEL framework 2024 to 2026 and the SHREWD indicators of seed 004), each marked provisional
+where the framework's own table is not available. Each indicator is a standard of the catalogue
+measured by day for each acute site. A site's level is its banded score, and never more than
+`levels.floor_gap` below its worst indicator (so one indicator at OPEL 4 is not averaged away); a
+trust's level follows its sites' (its score their G&A-bed-weighted mean, its level at least its worst
+site's), and the ICS's its trusts' in the same way.
 """
 
 from __future__ import annotations
@@ -54,6 +58,10 @@ class Indicator(BaseModel):
     weight: float = Field(gt=0)
     worse: Literal["higher", "lower"] = Field(description="Which way the value goes as pressure rises")
     triggers: Triggers
+    parameter: int | None = Field(default=None, ge=1, le=20,
+                                  description="The framework's acute parameter number, if it is one")
+    provisional: bool = Field(default=True, description="Triggers and weight not from the framework's own table")
+    source: str = ""
     basis: str = ""
 
     @model_validator(mode="after")
@@ -96,10 +104,25 @@ class Bands(BaseModel):
                 + (scores >= self.opel_4).astype(int)).where(scores.notna())
 
 
+class Levels(BaseModel):
+    """How levels follow from indicators and from the organisations below."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    floor_gap: int = Field(default=1, ge=0, le=3, description="A level is at least the worst indicator's "
+                           "(or, for the ICS, the worst trust's) minus this")
+    provisional: bool = True
+    basis: str = ""
+
+    def floor(self, worst: pd.Series) -> pd.Series:
+        return (worst - self.floor_gap).clip(lower=1)
+
+
 class Framework(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     score: Bands
+    levels: Levels = Field(default_factory=Levels)
     indicator: list[Indicator] = Field(min_length=1)
 
     @model_validator(mode="after")
@@ -136,8 +159,9 @@ def load_framework(path: Path | str | None = None, catalogue: Catalogue | None =
 
 # --- scoring -----------------------------------------------------------------------------------------
 
-def provider_status(measured: pd.DataFrame, framework: Framework, hierarchy: Hierarchy) -> pd.DataFrame:
-    """One row a provider (site or trust) and day: score, level, reasons and the indicator values."""
+def site_status(measured: pd.DataFrame, framework: Framework, hierarchy: Hierarchy) -> pd.DataFrame:
+    """One row a site and day: score, level, reasons and the indicator values. The level is the banded
+    score, raised to the worst indicator's level less the floor gap where that is higher."""
     by_standard = {i.standard: i for i in framework.indicator}
     wide = (measured[measured["standard"].isin(list(by_standard))]
             .pivot_table(index=["org", "period"], columns="standard", values="value", aggfunc="first", dropna=False))
@@ -148,7 +172,8 @@ def provider_status(measured: pd.DataFrame, framework: Framework, hierarchy: Hie
     weighted = ((levels - 1) / 3).fillna(0).mul(weights, axis=1).sum(axis=1)
     total = present.mul(weights, axis=1).sum(axis=1)
     score = (100 * weighted / total).where(total > 0)
-    out = pd.DataFrame({"score": score, "level": framework.score.level(score)}).reset_index()
+    level = np.fmax(framework.score.level(score), framework.levels.floor(levels.max(axis=1))).where(score.notna())
+    out = pd.DataFrame({"score": score, "level": level}).reset_index()
     out["kind"] = out["org"].map(lambda c: hierarchy.get(c).kind)
     out["reasons"] = [_reasons(framework, wide.loc[i], levels.loc[i]) for i in wide.index]
     out["indicators"] = [{by_standard[s].id: _plain(wide.loc[i, s]) for s in wide.columns} for i in wide.index]
@@ -171,9 +196,34 @@ def _plain(value: Any) -> float | None:
     return None if value is None or value != value else round(float(value), 2)
 
 
+def trust_status(sites: pd.DataFrame, framework: Framework, hierarchy: Hierarchy) -> pd.DataFrame:
+    """Each trust each day from its sites: score the mean of its sites' scores weighted by their G&A
+    beds, level the banded score or its worst site's level, whichever is higher; the reasons are its
+    sites' (each naming the site), the indicators its sites' values."""
+    scored = sites[sites["score"].notna()].copy()
+    scored["trust"] = scored["org"].map(hierarchy.trust_of_site)
+    scored["beds"] = scored["org"].map(hierarchy.beds_of_site).astype(float)
+    rows = []
+    for (day, trust), group in scored.groupby(["day", "trust"], sort=True):
+        score = float(np.average(group["score"], weights=group["beds"]))
+        level = max(int(framework.score.level(pd.Series([score])).iloc[0]), int(group["level"].max()))
+        reasons = [r | {"site": site, "name": f"{r['name']} at {site}"}
+                   for site, rs in zip(group["org"], group["reasons"], strict=True) for r in rs]
+        rows.append({"day": day, "org": trust, "kind": "trust", "score": score, "level": level,
+                     "reasons": sorted(reasons, key=lambda r: (-r["level"], r["indicator"], r["site"])),
+                     "indicators": dict(zip(group["org"], group["indicators"], strict=True))})
+    return pd.DataFrame(rows, columns=["day", "org", "kind", "score", "level", "reasons", "indicators"])
+
+
+def provider_status(measured: pd.DataFrame, framework: Framework, hierarchy: Hierarchy) -> pd.DataFrame:
+    """Every acute site measured and its trust, each day: score, level, reasons and indicators."""
+    sites = site_status(measured, framework, hierarchy)
+    return pd.concat([trust_status(sites, framework, hierarchy), sites], ignore_index=True)
+
+
 def ics_status(providers: pd.DataFrame, framework: Framework, hierarchy: Hierarchy) -> pd.DataFrame:
-    """The ICS each day: the mean of its acute trusts' scores weighted by their G&A beds, banded; the
-    reasons are the trusts at OPEL 2 or above."""
+    """The ICS each day: the mean of its acute trusts' scores weighted by their G&A beds, banded, and at
+    least its worst trust's level less the floor gap; the reasons are the trusts at OPEL 2 or above."""
     beds = Counter()
     for site, n in hierarchy.beds_of_site.items():
         beds[hierarchy.trust_of_site[site]] += n
@@ -184,12 +234,14 @@ def ics_status(providers: pd.DataFrame, framework: Framework, hierarchy: Hierarc
         score = float(np.average(group["score"], weights=group["beds"]))
         escalated = group[group["level"] >= 2].sort_values(["level", "score"], ascending=False)
         reasons = [{"provider": r.org, "level": int(r.level), "score": round(float(r.score), 1),
-                    "indicators": [x["indicator"] for x in r.reasons]} for r in escalated.itertuples()]
+                    "indicators": sorted({x["indicator"] for x in r.reasons})} for r in escalated.itertuples()]
         rows.append({"day": day, "org": hierarchy.ics.code, "kind": "ics", "score": score, "reasons": reasons,
-                     "indicators": {r.org: int(r.level) for r in group.itertuples()}})
-    out = pd.DataFrame(rows, columns=["day", "org", "kind", "score", "reasons", "indicators"])
-    out["level"] = framework.score.level(out["score"].astype(float))
-    return out
+                     "indicators": {r.org: int(r.level) for r in group.itertuples()},
+                     "worst": float(group["level"].max())})
+    out = pd.DataFrame(rows, columns=["day", "org", "kind", "score", "reasons", "indicators", "worst"])
+    out["level"] = np.fmax(framework.score.level(out["score"].astype(float)),
+                           framework.levels.floor(out["worst"].astype(float)))
+    return out.drop(columns="worst")
 
 
 def escalation(store: Store, *, start: date | None = None, end: date | None = None,
@@ -204,10 +256,9 @@ def escalation(store: Store, *, start: date | None = None, end: date | None = No
     catalogue = catalogue or load_catalogue()
     hierarchy = hierarchy or Hierarchy(load_system())
     framework = framework or load_framework(catalogue=catalogue)
-    sites = hierarchy.acute_sites()
-    trusts = sorted({hierarchy.trust_of_site[s] for s in sites})
     measured = measure_store(store, standards=sorted({i.standard for i in framework.indicator}), period="day",
-                             start=start, end=end, catalogue=catalogue, hierarchy=hierarchy, orgs=trusts + sites)
+                             start=start, end=end, catalogue=catalogue, hierarchy=hierarchy,
+                             orgs=hierarchy.acute_sites())
     providers = provider_status(measured, framework, hierarchy)
     status = pd.concat([ics_status(providers, framework, hierarchy), providers], ignore_index=True)
     status = status[["day", "org", "kind", "score", "level", "reasons", "indicators"]]

@@ -130,9 +130,9 @@ class Frame:
             "closes": [datetime.combine(next_period(s, self.period), datetime.min.time()) for s in starts],
         }, schema={"period": "date", "opens": "timestamp", "closes": "timestamp"})
 
-    def beds(self) -> ir.Table:
-        """General and acute beds of each site in the system definition."""
-        beds = self.hierarchy.beds_of_site
+    def beds(self, category: str = "general_acute") -> ir.Table:
+        """Beds of a KH03 category (general and acute by default) of each site in the system definition."""
+        beds = self.hierarchy.beds_by_category[category]
         return ibis.memtable({"site_code": list(beds), "beds": [b * self.bed_scale for b in beds.values()]},
                              schema={"site_code": "string", "beds": "float64"})
 

@@ -29,6 +29,7 @@ from icsys.performance.rules import RULES, Attribution, Contributions
 if TYPE_CHECKING:
     from icsys.dataset.store import Store
 
+CENTILES = {"p90": 0.9, "p50": 0.5}  # statistics taken as a centile of x (continuous, linear between ranks)
 COLUMNS = ["standard", "org", "period", "numerator", "denominator", "value", "target"]
 _ATTRIBUTE = {"practice": "practice_code", "site": "site_code", "provider": "provider_code"}
 
@@ -88,7 +89,7 @@ def _one(frame: Frame, standard: Standard, among: list[Organisation] | None) -> 
     if not orgs:
         return pd.DataFrame(columns=COLUMNS)
     contributions = rule.build(frame, params)
-    if contributions.statistic == "p90":
+    if contributions.statistic in CENTILES:
         rows = _centiles(frame, contributions, orgs, standard.id)
     else:
         rows = _sums(frame, contributions, orgs)
@@ -136,7 +137,7 @@ def _complete(frame: Frame, rows: pd.DataFrame, codes: list[str]) -> pd.DataFram
 
 
 def _centiles(frame: Frame, c: Contributions, orgs: list[Organisation], key: str) -> pd.DataFrame:
-    """The 90th centile of x for each organisation and period, taken in the database level by level
+    """The centile of x (CENTILES[statistic]) for each organisation and period, taken in the database level by level
     from the records computed once."""
     h = frame.hierarchy
     practices = list(h.pcn_of_practice)
@@ -148,13 +149,16 @@ def _centiles(frame: Frame, c: Contributions, orgs: list[Organisation], key: str
     if "provider_code" in t.columns:
         t = t.mutate(trust=t.provider_code)
     if "site_code" in t.columns:
-        t = t.mutate(site=t.site_code)
+        sites = list(h.trust_of_site)
+        trusts = ibis.memtable({"site_code": sites, "trust": [h.trust_of_site[s] for s in sites]})
+        t = t.left_join(trusts, "site_code").mutate(site=lambda r: r.site_code)
     t = frame.materialise(f"{key}_centile", t)
     out = []
     for kind in sorted({o.kind for o in orgs}):
         codes = [o.code for o in orgs if o.kind == kind]
         level = t.filter(t[kind].isin(codes)) if kind != "ics" else t.mutate(ics=ibis.literal(h.system.ics.code))
-        got = level.group_by(["period", kind]).aggregate(num=level.x.quantile(0.9), den=level.x.count()).execute()
+        got = level.group_by(["period", kind]).aggregate(num=level.x.quantile(CENTILES[c.statistic]),
+                                                            den=level.x.count()).execute()
         got = got.rename(columns={kind: "org"}).assign(period=lambda g: pd.to_datetime(g["period"]))
         done = _complete(frame, got.assign(num=got["num"].astype(float), den=got["den"].astype(float)), codes)
         done.loc[done["den"] == 0, "num"] = float("nan")
@@ -172,7 +176,7 @@ def _finish(frame: Frame, standard: Standard, statistic: str, rows: pd.DataFrame
     key = rows["period"].dt.date
     if statistic == "mean_per_day":
         den = key.map({d: float((n - d).days) for d, n in starts.items()})
-    if statistic == "p90":
+    if statistic in CENTILES:
         value, numerator = num, pd.Series(float("nan"), index=rows.index)
     elif statistic == "count":
         value, numerator, den = num, num, pd.Series(float("nan"), index=rows.index)

@@ -12,6 +12,9 @@ from typing import Literal, cast
 from icsys.system.hierarchy import Organisation, UnknownOrganisation
 from icsys.system.model import System
 
+# The KH03 bed categories the system definition holds (critical care from the critical care return).
+BedCategory = Literal["general_acute", "maternity", "critical_care", "mental_health"]
+BED_CATEGORIES: tuple[BedCategory, ...] = ("general_acute", "maternity", "critical_care", "mental_health")
 OrgKind = Literal["ics", "icp", "pcn", "practice", "trust", "site"]
 MEASURED_KINDS: tuple[OrgKind, ...] = ("ics", "icp", "pcn", "practice", "trust", "site")
 POPULATION_KINDS: tuple[OrgKind, ...] = ("icp", "pcn", "practice")
@@ -31,6 +34,8 @@ class Hierarchy:
         self.icp_of_pcn = tree.icp_by_pcn
         self.trust_of_site = tree.trust_by_site
         self.beds_of_site = {s.code: s.general_acute_beds for s in system.site if s.general_acute_beds}
+        self.beds_by_category = {category: {s.code: getattr(s, f"{category}_beds") for s in system.site
+                                            if getattr(s, f"{category}_beds")} for category in BED_CATEGORIES}
 
     @cached_property
     def organisations(self) -> dict[str, Organisation]:

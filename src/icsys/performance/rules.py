@@ -37,7 +37,7 @@ from icsys.performance.frame import (
 )
 
 Attribution = Literal["practice", "site", "provider"]
-Statistic = Literal["ratio", "p90", "mean_per_day", "count"]
+Statistic = Literal["ratio", "p90", "p50", "mean_per_day", "count"]
 Shape = tuple[tuple[Attribution, ...], Statistic]
 PERSON_AND_SITE: tuple[Attribution, ...] = ("practice", "site")
 PERSON_AND_PROVIDER: tuple[Attribution, ...] = ("practice", "provider")
@@ -130,6 +130,37 @@ def ae_decision_to_admit(f: Frame, p: DecisionToAdmit) -> Contributions:
     return _ratio(_contrib(f, t, f.period_of(t.arrival_time), hit, site=True), PERSON_AND_SITE)
 
 
+class AETiming(Params):
+    """Minutes from arrival to the ECDS initial assessment or to the start of treatment (seen by a
+    decision-making clinician), type 1 by default: a share within `minutes` or the median."""
+
+    to: Literal["initial_assessment_time", "treatment_time"]
+    statistic: Literal["share_within", "median"]
+    minutes: float | None = Field(default=None, gt=0)
+    department_types: list[Literal["1", "2", "3", "4"]] = Field(default=["1"], min_length=1)
+
+    @model_validator(mode="after")
+    def _minutes_for_a_share(self) -> AETiming:
+        if self.statistic == "share_within" and self.minutes is None:
+            raise ValueError("statistic 'share_within' needs minutes")
+        return self
+
+    def shape(self) -> Shape:
+        return PERSON_AND_SITE, ("ratio" if self.statistic == "share_within" else "p50")
+
+
+def ae_timing(f: Frame, p: AETiming) -> Contributions:
+    """Attendances with the time recorded, in the period of arrival."""
+    ae = f.activity("ae_attendance")
+    t = ae.filter(ae.department_type.isin(p.department_types), ae[p.to].notnull(), f.in_range(ae.arrival_time))
+    took = minutes(t.arrival_time, t[p.to])
+    if p.statistic == "median":
+        rows = _contrib(f, t, f.period_of(t.arrival_time), took, site=True)
+        return Contributions(rows.rename(x="num").drop("den"), PERSON_AND_SITE, "p50")
+    return _ratio(_contrib(f, t, f.period_of(t.arrival_time), took <= (p.minutes or 0.0), site=True),
+                  PERSON_AND_SITE)
+
+
 class AmbulanceResponse(Params):
     category: Literal["1", "2", "3", "4"]
     statistic: Literal["mean", "p90"]
@@ -153,8 +184,14 @@ def _centile_or_mean(rows: ir.Table, statistic: str, attribution: tuple[Attribut
 
 
 class Handover(Params):
-    statistic: Literal["mean", "share_over"]
+    statistic: Literal["mean", "share_over", "share_within"]
     minutes: float | None = Field(default=None, gt=0)
+
+    @model_validator(mode="after")
+    def _minutes_for_a_share(self) -> Handover:
+        if self.statistic != "mean" and self.minutes is None:
+            raise ValueError(f"statistic {self.statistic!r} needs minutes")
+        return self
 
     def shape(self) -> Shape:
         return PERSON_AND_SITE, "ratio"
@@ -165,7 +202,8 @@ def ambulance_handover(f: Frame, p: Handover) -> Contributions:
     t = amb.filter(amb.conveyed, amb.site_code.notnull(), amb.hospital_arrival_time.notnull(),
                    amb.handover_time.notnull(), f.in_range(amb.hospital_arrival_time))
     took = minutes(t.hospital_arrival_time, t.handover_time)
-    num = took if p.statistic == "mean" else took > (p.minutes or 0)
+    limit = p.minutes or 0.0
+    num = {"mean": took, "share_over": took > limit, "share_within": took <= limit}[p.statistic]
     return _ratio(_contrib(f, t, f.period_of(t.hospital_arrival_time), num, site=True), PERSON_AND_SITE)
 
 
@@ -259,35 +297,48 @@ def readmission(f: Frame, p: Readmission) -> Contributions:
                            flagged.readmitted_spell.notnull(), site=True), PERSON_AND_SITE)
 
 
-def _stays_by_period(f: Frame, sites_with_beds: bool = False) -> ir.Table:
-    """Each spell joined to every period its stay overlaps (a spell still open ends with the range)."""
+MATERNITY_SPECIALTIES = ("501", "560")  # obstetrics; midwife episode
+
+
+def maternity_spell(spells: ir.Table) -> ir.BooleanValue:
+    """A spell in a maternity bed (KH03 keeps maternity beds apart from G&A): a maternity admission
+    (ADMIMETH 31, 32) or an obstetric or midwife-led lead specialty."""
+    return maternity_admission(spells.admission_method) | spells.specialty.isin(MATERNITY_SPECIALTIES)
+
+
+def _stays_by_period(f: Frame, sites_with_beds: bool = False, category: str = "general_acute") -> ir.Table:
+    """Each spell of a bed category (G&A: every spell not in a maternity bed) joined to every period its
+    stay overlaps (a spell still open ends with the range)."""
     spells = f.activity("inpatient_spell")
+    spells = spells.filter(maternity_spell(spells) if category == "maternity" else ~maternity_spell(spells))
     if sites_with_beds:
-        spells = spells.filter(spells.site_code.isin(list(f.hierarchy.beds_of_site)))
+        spells = spells.filter(spells.site_code.isin(list(f.hierarchy.beds_by_category[category])))
     spells = spells.mutate(stay_end=spells.discharge_time.fill_null(f.end_ts + ibis.interval(days=1)))
     grid = f.period_grid()
     return spells.join(grid, [spells.admission_time < grid.closes, spells.stay_end > grid.opens])
 
 
-def _beds_by_period(f: Frame) -> ir.Table:
-    """(period, site_code, num 0, den beds x days) for every site with beds and every period."""
-    beds, grid = f.beds(), f.census_grid()
+def _beds_by_period(f: Frame, category: str = "general_acute") -> ir.Table:
+    """(period, site_code, num 0, den beds x days) for every site with beds of the category and every period."""
+    beds, grid = f.beds(category), f.census_grid()
     both = beds.cross_join(grid)
     return both.select(period=both.period, num=ibis.literal(0.0), den=both.beds * both.days.cast("float64"),
                        site_code=both.site_code)
 
 
-def bed_occupancy(f: Frame, p: NoParams) -> Contributions:
-    """Patients in hospital at each midnight of the period, over beds x days."""
-    stays = _stays_by_period(f, sites_with_beds=True)
-    nights = midnights(stays.admission_time, stays.stay_end, stays.opens, stays.closes)
-    counts = stays.select(period=stays.period, num=nights, den=ibis.literal(0.0), site_code=stays.site_code)
-    return _ratio(counts.union(_beds_by_period(f)), ("site",))
+class BedOccupancy(Params):
+    beds: Literal["general_acute", "maternity"] = "general_acute"  # the categories the spells tell apart
 
-
-class BedOccupancy(NoParams):
     def shape(self) -> Shape:
         return ("site",), "ratio"
+
+
+def bed_occupancy(f: Frame, p: BedOccupancy) -> Contributions:
+    """Patients in a bed of the category at each midnight of the period, over the category's beds x days."""
+    stays = _stays_by_period(f, sites_with_beds=True, category=p.beds)
+    nights = midnights(stays.admission_time, stays.stay_end, stays.opens, stays.closes)
+    counts = stays.select(period=stays.period, num=nights, den=ibis.literal(0.0), site_code=stays.site_code)
+    return _ratio(counts.union(_beds_by_period(f, p.beds)), ("site",))
 
 
 class DelayedDischarge(Params):
@@ -525,9 +576,119 @@ def health_check(f: Frame, p: HealthCheck) -> Contributions:
     return _ratio(_contrib(f, people, people.period, people.done_person.notnull()), ("practice",))
 
 
+# --- NHS Oversight Framework 2025/26 ------------------------------------------------------------------
+
+class GPWait(Params):
+    days: int = Field(gt=0)
+
+    def shape(self) -> Shape:
+        return ("practice",), "ratio"
+
+
+def gp_appointment_wait(f: Frame, p: GPWait) -> Contributions:
+    """Appointments in the period taking place within `days` days of being booked, counted at the
+    practice that held them (as GPAD counts them)."""
+    gp = f.table("gp_appointment")
+    t = gp.filter(f.in_range(gp.appointment_time))
+    hit = days_between(t.booked_date, t.appointment_time.date()) <= p.days
+    return _ratio(_contrib(f, t, f.period_of(t.appointment_time), hit), ("practice",))
+
+
+class MentalHealthAccess(Params):
+    services: list[Literal["talking_therapies", "eip", "crisis", "community_mental_health"]] = Field(min_length=1)
+    count: Literal["referrals", "people"]
+    max_age: int | None = Field(default=None, gt=0, description="Under this age at first contact")
+
+    def shape(self) -> Shape:
+        return PERSON_AND_PROVIDER, "count"
+
+
+def mental_health_access(f: Frame, p: MentalHealthAccess) -> Contributions:
+    """Referrals entering treatment (first contact in the period), or people with a first contact in the
+    period (each counted once a period, at the provider of their first referral to do so)."""
+    mh = f.table("mental_health_referral")
+    t = mh.filter(mh.service.isin(p.services), mh.first_contact_date.notnull(), f.in_range(mh.first_contact_date))
+    if p.max_age is not None:
+        person = f.table("person").select(age_person="person_id", birth_date="birth_date")
+        t = t.join(person, t.person_id == person.age_person)
+        t = t.filter(age_on(t.birth_date, t.first_contact_date) < p.max_age)
+    t = t.mutate(period=f.period_of(t.first_contact_date))
+    if p.count == "people":
+        t = t.group_by(["person_id", "period"]).aggregate(provider_code=t.provider_code.min())
+    rows = _contrib(f, t, t.period, ibis.literal(1.0), 0.0, provider=True)
+    return Contributions(rows, PERSON_AND_PROVIDER, "count")
+
+
+class VirtualWard(Params):
+    def shape(self) -> Shape:
+        return PERSON_AND_PROVIDER, "mean_per_day"
+
+
+def virtual_ward_patients(f: Frame, p: VirtualWard) -> Contributions:
+    """Patients on a virtual ward at each midnight (from first contact to discharge from the ward; a stay
+    still open runs to the end of the range), a mean a day."""
+    cc = f.table("community_contact")
+    t = cc.filter(cc.service == "virtual_ward")
+    # discharged on end_date, in the day: on the ward at that date's opening midnight, not at the next
+    ends = (t.end_date.cast("timestamp") + ibis.interval(days=1)).fill_null(f.end_ts + ibis.interval(days=1))
+    t = t.mutate(stay_end=ends)
+    grid = f.period_grid()
+    t = t.join(grid, [t.contact_time < grid.closes, t.stay_end > grid.opens])
+    on_ward = midnights(t.contact_time, t.stay_end, t.opens, t.closes)
+    return Contributions(_contrib(f, t, t.period, on_ward, 0.0, provider=True), PERSON_AND_PROVIDER, "mean_per_day")
+
+
+class BloodPressureTarget(Params):
+    imd_deciles: list[int] | None = Field(default=None, description="Only people living in these deciles")
+
+    def shape(self) -> Shape:
+        return ("practice",), "ratio"
+
+
+SYSTOLIC_TARGET = {"under_80": 140, "80_and_over": 150}  # QOF HYP008 and HYP009 (mmHg)
+DIASTOLIC_TARGET = 90
+
+
+def _latest_reading(f: Frame, people: ir.Table, codes: list[str], name: str) -> ir.Table:
+    """Each person's latest reading of `codes` in the year to the census (the lowest of that day's)."""
+    events = f.table("clinical_event")
+    ev = events.filter(events.snomed_code.isin(codes), events.value.notnull())
+    ev = ev.select(r_person=ev.person_id, r_date=ev.event_date, r_value=ev.value)
+    keys = people.select(k_person=people.person_id, k_period=people.period, census=people.census,
+                         year_before=people.year_before)
+    j = keys.join(ev, [keys.k_person == ev.r_person, ev.r_date > keys.year_before, ev.r_date <= keys.census])
+    last = j.group_by(["k_person", "k_period"]).aggregate(last=j.r_date.max())
+    j = j.join(last, ["k_person", "k_period"]).filter(lambda r: r.r_date == r.last)
+    return j.group_by(["k_person", "k_period"]).aggregate(**{name: j.r_value.min()})
+
+
+def blood_pressure_to_target(f: Frame, p: BloodPressureTarget) -> Contributions:
+    """People on the hypertension register at the census (coded on or before it, registered, 18+) whose
+    latest blood pressure in the 12 months to it is at or below target: 140/90 mmHg under 80, 150/90 at
+    80 and over (QOF HYP008, HYP009). No personalised care adjustments: every register member counts."""
+    from icsys.codes import codelists
+
+    coded = _first_coded(f, codelists("conditions")["hypertension"])
+    person = f.table("person")
+    if p.imd_deciles is not None:
+        person = person.filter(person.imd_decile.isin(p.imd_deciles))
+    members = person.join(coded, person.person_id == coded.coded_person)
+    people = _registered_at_census(f, 18, members)
+    people = people.filter(people.first_coded <= people.census)
+    obs = codelists("observations")
+    for codes, name in ((obs["systolic_bp"], "systolic"), (obs["diastolic_bp"], "diastolic")):
+        r = _latest_reading(f, people, codes, name)
+        people = people.left_join(r, [people.person_id == r.k_person, people.period == r.k_period])
+        people = people.drop("k_person", "k_period")
+    limit = ibis.cases((people.age < 80, SYSTOLIC_TARGET["under_80"]), else_=SYSTOLIC_TARGET["80_and_over"])
+    hit = (people.systolic <= limit) & (people.diastolic <= DIASTOLIC_TARGET)
+    return _ratio(_contrib(f, people, people.period, hit.fill_null(False)), ("practice",))
+
+
 RULES: dict[str, Rule] = {r.name: r for r in (
     Rule("ae_duration", AEDuration, ae_duration),
     Rule("ae_decision_to_admit", DecisionToAdmit, ae_decision_to_admit),
+    Rule("ae_timing", AETiming, ae_timing),
     Rule("ambulance_response", AmbulanceResponse, ambulance_response),
     Rule("ambulance_handover", Handover, ambulance_handover),
     Rule("ucr_response", UCRResponse, ucr_response),
@@ -544,4 +705,8 @@ RULES: dict[str, Rule] = {r.name: r for r in (
     Rule("eip_wait", EIPWait, eip_wait),
     Rule("dementia_diagnosis", DementiaDiagnosis, dementia_diagnosis),
     Rule("health_check", HealthCheck, health_check),
+    Rule("gp_appointment_wait", GPWait, gp_appointment_wait),
+    Rule("mental_health_access", MentalHealthAccess, mental_health_access),
+    Rule("virtual_ward_patients", VirtualWard, virtual_ward_patients),
+    Rule("blood_pressure_to_target", BloodPressureTarget, blood_pressure_to_target),
 )}

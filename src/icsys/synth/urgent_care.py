@@ -5,12 +5,15 @@ Calibration (../shared/reference/calibration.md): A&E ~470 attendances per 1,000
 all types, worse in winter, 12-hour waits frequent in winter; ambulance incidents ~160 per 1,000,
 about half conveyed, category 1 mean ~8 minutes, category 2 mean ~30-36 minutes; emergency
 admissions ~110 per 1,000; emergency length of stay mean ~9 days for overnight stays (85+ ~12.5),
-35-40 % staying 0-1 day.
+35-40 % staying 0-1 day. ECDS times within the attendance: initial assessment a median of about 15
+minutes after arrival and treatment (seen by a decision-making clinician) about 1-2 hours, both longer
+in winter, at the busy hours of the day and at slower departments; the sickest (acuity 1) at once.
 """
 
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 
 from icsys.synth.context import Population, SynthContext
@@ -181,13 +184,41 @@ def _times_in_department(rng: np.random.Generator, arrival: np.ndarray, admitted
     return dta, arrival + (total * HOUR).astype("timedelta64[s]")
 
 
+ASSESSMENT_MEDIAN_MIN = 15.0  # x crowding: ~15-17 minutes over the year
+TREATMENT_MEDIAN_MIN = {"1": 70.0, "3": 35.0}  # after initial assessment; x crowding squared at type 1
+
+
+def assessment_and_treatment(rng: np.random.Generator, ae: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """ECDS initial assessment and treatment times of each attendance, between arrival and the decision to
+    admit (or departure): lognormal waits stretched by the season, the hour's load and the department.
+    Patients who left before being seen (disposal 4) have no treatment time."""
+    arrival, departure, dta = ae["arrival_time"], ae["departure_time"], ae["decision_to_admit_time"]
+    n = len(arrival)
+    day = arrival.astype("datetime64[D]")
+    hour = ((arrival - day) // np.timedelta64(1, "h")).astype(int)
+    crowding = (np.where(winter(day), 1.2, 0.95) * (ARRIVAL_PROFILE[hour] / ARRIVAL_PROFILE.mean()) ** 0.5
+                * _site_effect(ae["site_code"]))
+    type3 = ae["department_type"] == 1  # 0 type 1, 1 type 3 (as generated)
+    sickest = ae["acuity"] == 0
+    assess = ASSESSMENT_MEDIAN_MIN * np.exp(0.75 * rng.standard_normal(n)) * crowding ** 1.5
+    assess = np.where(sickest, rng.uniform(0, 3, n), assess)
+    treat = np.where(type3, TREATMENT_MEDIAN_MIN["3"] * crowding, TREATMENT_MEDIAN_MIN["1"] * crowding ** 2)
+    treat = np.where(sickest, rng.uniform(0, 10, n), treat * np.exp(0.8 * rng.standard_normal(n)))
+    # Both before the decision to admit (or leaving), a minute short of it where the draw runs past.
+    limit = np.where(np.isnat(dta), departure, dta) - np.timedelta64(60, "s")
+    limit = np.maximum(limit, arrival)
+    initial = np.minimum(arrival + (assess * 60).astype("timedelta64[s]"), limit)
+    treated = np.minimum(initial + (treat * 60).astype("timedelta64[s]"), limit)
+    treated = np.maximum(treated, initial)
+    return initial, np.where(ae["disposal"] == 4, np.datetime64("NaT", "s"), treated)
+
+
 def _site_effect(site: np.ndarray) -> np.ndarray:
     """A fixed multiplier per site on time in department (some departments are slower than others)."""
-    out = np.ones(len(site))
-    for code in np.unique(site.astype(str)):
-        seed = sum(ord(c) * (i + 1) for i, c in enumerate(code))
-        out[site.astype(str) == code] = float(np.exp(0.12 * np.random.default_rng(seed).standard_normal()))
-    return out
+    which, codes = pd.factorize(site)  # a hash, not a sort: this runs over every attendance
+    effect = [float(np.exp(0.12 * np.random.default_rng(sum(ord(c) * (i + 1) for i, c in enumerate(str(code))))
+                           .standard_normal())) for code in codes]
+    return np.asarray(effect, float)[which] if len(site) else np.ones(0)
 
 
 def _direct_admissions(rng: np.random.Generator, ctx: SynthContext, pop: Population, first: np.ndarray,
@@ -214,10 +245,15 @@ def ambulance_table(pop: Population, amb: dict[str, np.ndarray]) -> pa.Table:
 
 
 def attendance_table(pop: Population, ae: dict[str, np.ndarray]) -> pa.Table:
+    # The ECDS times are drawn here, once every attendance is known (those of final admissions through A&E
+    # are added after the urgent care draws), from a stream of their own: the other tables do not move.
+    key = int(ae["arrival_time"].astype("datetime64[s]").astype(np.int64).sum()) % (2**32)
+    initial, treated = assessment_and_treatment(np.random.default_rng([pop.chunk, key]), ae)
     return pa.table({
         "attendance_id": np.arange(1, len(ae["owner"]) + 1, dtype=np.int64), "person_id": pop.person_id[ae["owner"]],
         "site_code": ae["site_code"].astype(str), "department_type": category(ae["department_type"], ["1", "3"]),
-        "arrival_time": ae["arrival_time"], "decision_to_admit_time": ae["decision_to_admit_time"],
+        "arrival_time": ae["arrival_time"], "initial_assessment_time": initial, "treatment_time": treated,
+        "decision_to_admit_time": ae["decision_to_admit_time"],
         "departure_time": ae["departure_time"], "arrival_mode": category(ae["arrival_mode"], ["walk_in", "ambulance"]),
         "acuity": category(ae["acuity"], ["1", "2", "3", "4", "5"]),
         "disposal": category(ae["disposal"], ["admitted", "discharged", "gp_follow_up", "referred", "left",

@@ -108,9 +108,13 @@ class Site(_Strict):
     kind: SiteKind
     district: str
     ed_type: int | None = Field(default=None, ge=1, le=4, description="A&E department type, if any")
+    # Beds kept apart as the KH03 return keeps them (G&A, maternity, mental illness; critical care in its
+    # own return): occupancy of one category is never read against the beds of another.
     general_acute_beds: int = Field(default=0, ge=0)
-    escalation_beds: int = Field(default=0, ge=0)
+    escalation_beds: int = Field(default=0, ge=0, description="G&A escalation beds that can be opened")
     critical_care_beds: int = Field(default=0, ge=0)
+    maternity_beds: int = Field(default=0, ge=0)
+    mental_health_beds: int = Field(default=0, ge=0, description="Mental illness beds (KH03)")
 
 
 class CommunityBedUnit(_Strict):
