@@ -16,6 +16,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from icsys.codes import codelists
+from icsys.dataset.definitions import age_on
 from icsys.errors import InputError
 from icsys.population import measures
 from icsys.population.confidence import ratio_limits
@@ -38,6 +39,8 @@ class Register(BaseModel):
     model_config = ConfigDict(extra="forbid")
     condition: str
     min_age: int = 0
+    resolved: list[str] = []  # SNOMED codes that end the register entry when later than the latest diagnosis
+    diagnosed_from: date | None = None  # a diagnosis counts from this day (QOF: depression 2006, cancer 2003)
     reference: Literal["ics", "published"] = "ics"
     source: str = ""
     rates: dict[Literal["F", "M"], dict[int, float]] = {}
@@ -75,9 +78,8 @@ def definitions() -> dict[str, Register]:
 
 def counts_by_age(backend: Any, as_of: date) -> pd.DataFrame:
     """Registered people and people on each register, by practice, sex and year of age (90 for 90+)."""
-    people = measures.registered(backend.table("person"), as_of)
-    days = ibis.literal(as_of).delta(people.birth_date.cast("date"), unit="day").cast("float64")  # not decimal on Spark
-    years = (days / 365.25).floor().cast("int64")
+    people = measures.registered(backend, as_of)
+    years = age_on(people.birth_date, as_of).cast("int64")
     base = people.select("person_id", "practice_code", "sex", age=ibis.least(years, TOP_BAND))
     flags = base.join(measures.condition_flags(people, backend.table("clinical_event"), as_of), "person_id")
     sums = {f"has_{c}": flags[f"has_{c}"].sum() for c in definitions()}
