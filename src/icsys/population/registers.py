@@ -26,6 +26,8 @@ from icsys.system.model import System
 DEFINITION = Path(__file__).with_name("registers.toml")
 BAND_YEARS = 5
 TOP_BAND = 90
+# Registers are point prevalence: the people on the register of those registered on the date, as QOF counts.
+DENOMINATOR = "people registered on {as_of} (point prevalence, as QOF counts registers)"
 
 if TYPE_CHECKING:
     from icsys.dataset.store import Store
@@ -104,7 +106,8 @@ def expected(counts: pd.DataFrame, register: Register) -> pd.DataFrame:
 def registers(store: Store, system: System, as_of: date, level: str = "practice",
               conditions: list[str] | None = None) -> pd.DataFrame:
     """One row per register and organisation at `level`: population, observed, expected, their ratio with
-    95 % limits, prevalences, and the gap (expected - observed, people possibly not yet diagnosed)."""
+    95 % limits, prevalences, and the gap (expected - observed, people possibly not yet diagnosed). Population
+    and prevalence are of the list on `as_of` (point prevalence), said in the `denominator` column."""
     backend = store.backend
     if level not in LEVELS:
         raise RegisterError(f"--level {level!r}: use one of {', '.join(LEVELS)}")
@@ -120,7 +123,7 @@ def registers(store: Store, system: System, as_of: date, level: str = "practice"
         summed = rows.groupby([level, f"{level}_name"], as_index=False)[["population", "observed", "expected"]].sum()
         frames.append(summed.assign(condition=name, reference=_reference(known[name])))
     out = pd.concat(frames, ignore_index=True).rename(columns={level: "org_code", f"{level}_name": "org_name"})
-    return _ratios(out.assign(level=level, as_of=as_of))
+    return _ratios(out.assign(level=level, as_of=as_of)).assign(denominator=DENOMINATOR.format(as_of=as_of))
 
 
 def _reference(register: Register) -> str:
