@@ -169,6 +169,11 @@ def test_event_rates_are_per_person_year_at_risk(tmp_path: Path) -> None:
     assert table.loc[B, "value"] == pytest.approx(1000 * 1 / (274 / 365.25))
     assert table.loc["all", "value"] == pytest.approx(1000 * 5 / (1003 / 365.25))
     assert table.loc["all", "people"] == 4 and table.loc["all", "person_years"] == pytest.approx(1003 / 365.25)
+    # Deaths: person 2's, on the day the registration ended, in the same 1,003 days.
+    deaths = at_risk(s.backend, "deaths", date(2025, 3, 31))
+    assert deaths.groupby("person_id")["deaths"].sum().to_dict() == {1: 0, 2: 1, 3: 0, 4: 0}
+    died = summarise(deaths, Measure("activity:deaths", "rate", "deaths"), "practice_code", False).set_index("group")
+    assert died.loc["all", "value"] == pytest.approx(1000 * 1 / (1003 / 365.25))
 
 
 def test_bed_days_of_the_year_before_stop_at_the_date(tmp_path: Path) -> None:

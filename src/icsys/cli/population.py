@@ -157,7 +157,7 @@ def population_registers(
 @app.command("inequalities")
 def population_inequalities(
     measure: Annotated[str, typer.Option(help="A person_measures column (yes/no or numeric), COLUMN=VALUE, or "
-                                         "activity:NAME (emergency_admissions, ae_attendances, ...).")],
+                                         "activity:NAME (emergency_admissions, ae_attendances, deaths, ...).")],
     by: Annotated[str, typer.Option(help="imd_quintile, ethnic_group, age_band, sex, practice, pcn, icp, "
                                     "district or locality.")] = "imd_quintile",
     crude: Annotated[bool, typer.Option("--crude", help="Crude figures, not age-standardised.")] = False,

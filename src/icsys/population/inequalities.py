@@ -25,7 +25,7 @@ on the midpoint of its cumulative population share, weighted by population; its 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
 import ibis
@@ -52,6 +52,9 @@ SIMULATIONS = 10_000
 YEAR_DAYS = 365
 DAYS_A_YEAR = 365.25  # a person-year
 POINT_PREVALENCE = "people registered on {as_of} (point prevalence, as QOF counts registers)"
+# What a rate can count: the cohorts' activities and deaths (the person table's death_date; a death ends the
+# registration on its day, so it counts to the registration that ends on it).
+EVENTS: dict[str, tuple[str, str, Any]] = ACTIVITIES | {"deaths": ("person", "death_date", None)}
 PERSON_YEARS = "person-years at risk: registered and alive, {start} to {as_of}"
 
 if TYPE_CHECKING:
@@ -84,8 +87,8 @@ def parse_measure(text: str, columns: dict[str, str]) -> Measure:
     """A Measure from its text, checked against person_measures' columns (name -> type)."""
     if text.startswith("activity:"):
         name = text.split(":", 1)[1]
-        if name not in ACTIVITIES:
-            raise InequalityError(f"--measure {text}: unknown activity; activities are: {', '.join(ACTIVITIES)}")
+        if name not in EVENTS:
+            raise InequalityError(f"--measure {text}: unknown activity; activities are: {', '.join(EVENTS)}")
         return Measure(text, "rate", name)
     column, _, value = text.partition("=")
     if column not in columns:
@@ -126,15 +129,15 @@ def at_risk(backend: Any, activity: str, as_of: date) -> pd.DataFrame:
     end = ibis.least(regs.registration_end.fill_null(after), regs.death_date.fill_null(after), ibis.literal(after))
     spans = regs.select("person_id", "practice_code", begin=begin, end=end)
     spans = spans.filter(spans.begin < spans.end)
-    source, column, keep = ACTIVITIES[activity]
+    source, column, keep = EVENTS[activity]
     rows = backend.table(source)
-    rows = rows.filter(rows[column] >= ibis.literal(datetime.combine(first, time())),
-                       rows[column] < ibis.literal(datetime.combine(after, time())))
+    day = rows[column].date() if rows[column].type().is_timestamp() else rows[column]
+    rows = rows.filter(day >= ibis.literal(first), day < ibis.literal(after))
     if keep is not None:
         rows = rows.filter(keep(rows))
-    day = rows[column].date() if rows[column].type().is_timestamp() else rows[column]
     rows = rows.select("person_id", day=day)
-    hits = rows.join(spans, [rows.person_id == spans.person_id, rows.day >= spans.begin, rows.day < spans.end])
+    inside = rows.day <= spans.end if activity == "deaths" else rows.day < spans.end
+    hits = rows.join(spans, [rows.person_id == spans.person_id, rows.day >= spans.begin, inside])
     counts = hits.group_by(["person_id", "begin"]).aggregate(**{activity: hits.count()})
     out = spans.left_join(counts, ["person_id", "begin"]).drop("person_id_right", "begin_right")
     out = out.join(person.select("person_id", "sex", "birth_date", "ethnicity", "imd_decile"), "person_id")
