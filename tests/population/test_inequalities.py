@@ -67,7 +67,9 @@ def test_inequalities_command(stratified_store: Path) -> None:
     assert result.returncode == 0, result.stderr
     out = strict_json(result.stdout)
     rows = {r["group"]: r for r in out["rows"]}
-    assert out["standardised"] and out["unit"] == "per 1,000 a year"
+    assert out["standardised"] and out["unit"] == "per 1,000 person-years"
+    assert out["denominator"] == "person-years at risk: registered and alive, 2025-04-01 to 2026-03-31"
+    assert all(0 < r["person_years"] <= r["people"] for r in out["rows"])
     # The synthetic data makes emergency admissions commoner with deprivation: the index must show it.
     assert rows["Q1"]["value"] > rows["Q5"]["value"] and out["index"]["sii"] > 0 and out["index"]["rii"] > 1
     assert 40 < rows["all"]["value"] < 200

@@ -14,9 +14,9 @@ from icsys.population.stratify import person_measures
 from support.spark import spark_views
 
 AS_OF = date(2025, 3, 31)
-TABLES = ("person", "clinical_event", "medication", "inpatient_spell", "ae_attendance", "ambulance_incident",
-          "outpatient_appointment", "gp_appointment", "community_contact", "mental_health_referral",
-          "social_care_package")
+TABLES = ("person", "gp_registration", "clinical_event", "medication", "inpatient_spell", "ae_attendance",
+          "ambulance_incident", "outpatient_appointment", "gp_appointment", "community_contact",
+          "mental_health_referral", "social_care_package")
 
 
 @pytest.fixture(scope="module")

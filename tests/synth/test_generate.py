@@ -193,3 +193,21 @@ def test_exports_are_audited(store: Path, tmp_path: Path) -> None:
     log = [(r["action"], r["what"], r["people"], r["destination"]) for r in open_audit(beside(work)).records()]
     assert log == [("export", "table person", people, str(out))]
     assert "access_log" not in tables  # the audit log is never in the analytical store
+
+
+def test_registration_history(con) -> None:
+    """gp_registration holds every registration: the latest is the person table's, earlier ones (a practice
+    change within the ICS) end the day the next begins, and none overlap."""
+    latest = con.execute("""SELECT count(*), count(*) FILTER (WHERE g.practice_code = p.practice_code
+            AND g.registration_start = p.registration_start
+            AND g.registration_end IS NOT DISTINCT FROM p.registration_end) FROM person p JOIN (
+            SELECT *, row_number() OVER (PARTITION BY person_id ORDER BY registration_start DESC) AS k
+            FROM gp_registration) g ON g.person_id = p.person_id AND g.k = 1""").fetchone()
+    people = con.execute("SELECT count(*) FROM person").fetchone()[0]
+    assert latest == (people, people)
+    changes = con.execute("""SELECT count(*), count(*) FILTER (WHERE a.registration_end = b.registration_start
+            AND a.practice_code <> b.practice_code) FROM gp_registration a JOIN gp_registration b
+            ON a.person_id = b.person_id AND a.registration_start < b.registration_start""").fetchone()
+    assert 0.01 * people < changes[0] == changes[1] < 0.1 * people
+    left = con.execute("SELECT count(*) FROM gp_registration WHERE registration_end IS NOT NULL").fetchone()[0]
+    assert left > changes[0]  # people who moved out of the ICS or died have an ended registration too

@@ -133,7 +133,7 @@ def population_registers(
 ) -> None:
     """Disease registers against expected prevalence: observed / expected with 95 % limits, and the gap."""
     from icsys.population.disclosure import for_sharing as make_safe
-    from icsys.population.registers import registers
+    from icsys.population.registers import DENOMINATOR, registers
     from icsys.system import load_system
 
     check_out(out, (".csv", ".xlsx"))
@@ -149,15 +149,15 @@ def population_registers(
             _show(table, as_json, out, "registers")
             return
         sources = table.drop_duplicates("condition").set_index("condition")["reference"]
-        _show(table.drop(columns=["level", "as_of", "reference"]), False, None, "registers",
-              f"Registers by {level} as of {day}; expected from: "
+        _show(table.drop(columns=["level", "as_of", "reference", "denominator"]), False, None, "registers",
+              f"Registers by {level} as of {day}; denominator: {DENOMINATOR.format(as_of=day)}; expected from: "
               + "; ".join(f"{c}: {r}" for c, r in sources.items()))
 
 
 @app.command("inequalities")
 def population_inequalities(
     measure: Annotated[str, typer.Option(help="A person_measures column (yes/no or numeric), COLUMN=VALUE, or "
-                                         "activity:NAME (emergency_admissions, ae_attendances, ...).")],
+                                         "activity:NAME (emergency_admissions, ae_attendances, deaths, ...).")],
     by: Annotated[str, typer.Option(help="imd_quintile, ethnic_group, age_band, sex, practice, pcn, icp, "
                                     "district or locality.")] = "imd_quintile",
     crude: Annotated[bool, typer.Option("--crude", help="Crude figures, not age-standardised.")] = False,
@@ -189,10 +189,12 @@ def population_inequalities(
             counts = ["people", "numerator"] if result.measure.kind != "mean" else ["people"]
             table = make_safe(table, counts, {c: ["value", "lower", "upper"] for c in counts})
         how = "age-standardised (ESP 2013)" if result.standardised else "crude"
-        title = f"{result.measure.text} by {by}, {how}, {result.measure.unit}, as of {result.as_of}"
+        title = (f"{result.measure.text} by {by}, {how}, {result.measure.unit}, as of {result.as_of}; "
+                 f"denominator: {result.denominator}")
         if as_json:
             print(json_text({"measure": result.measure.text, "unit": result.measure.unit, "by": by,
-                              "as_of": result.as_of.isoformat(), "standardised": result.standardised,
+                              "as_of": result.as_of.isoformat(), "denominator": result.denominator,
+                              "standardised": result.standardised,
                               "rows": json.loads(table.to_json(orient="records")), "index": result.index},
                              indent=2))
             return

@@ -538,6 +538,27 @@ TABLES: dict[str, Table] = {t.name: t for t in (
     SOCIAL_CARE_PACKAGE, MENTAL_HEALTH_REFERRAL, GP_APPOINTMENT,
 )}
 
+# --- GP registration history -----------------------------------------------------------------
+# Every registration a person has had with a practice of the system, so that the registration in force on a
+# date decides who is on a practice's list then (person.practice_code keeps only the latest). A practice change
+# is a new registration. Kept as a block of its own, added to TABLES here.
+GP_REGISTRATION = Table(
+    "gp_registration",
+    "One row per registration of a person with a GP practice of the system: the registration history.",
+    (
+        _id("registration_id", "registration"), PERSON_REF,
+        Column("practice_code", "string", "GP practice registered with (ODS code).", references="system:practice"),
+        Column("registration_start", "date", "First day of the registration."),
+        Column("registration_end", "date", "Day the registration ended (left the practice, moved away or died), "
+               "empty while registered.", required=False),
+    ),
+    primary_key="registration_id",
+    in_order=(("registration_start", "registration_end"),),
+    source="GP registrations (PDS / practice systems)",
+    grain="registration",
+)
+TABLES[GP_REGISTRATION.name] = GP_REGISTRATION
+
 
 def table(name: str) -> Table:
     """The table called `name`, or a KeyError that lists the tables there are."""

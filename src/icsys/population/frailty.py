@@ -29,6 +29,7 @@ import ibis
 import ibis.expr.types as ir
 
 from icsys.codes import codelists
+from icsys.dataset.definitions import age_on
 
 WEIGHTS = Path(__file__).parent.parent / "codes" / "efi2_weights.toml"
 
@@ -70,13 +71,6 @@ def efi2_category(score: ir.FloatingValue) -> ir.StringValue:
     cut = weights()["categories"]
     return ibis.cases((score.isnull(), ibis.null("string")), (score > cut["severe_above"], "severe"),
                       (score >= cut["moderate"], "moderate"), (score >= cut["mild"], "mild"), else_="fit")
-
-
-def age_on(birth: ir.DateValue, day: date | ir.DateValue) -> ir.IntegerValue:
-    """Whole years of age on `day` (portable: no engine-specific date difference)."""
-    day = ibis.literal(day) if isinstance(day, date) else day
-    before_birthday = (day.month() * 100 + day.day()) < (birth.month() * 100 + birth.day())
-    return day.year() - birth.year() - before_birthday.cast("int32")
 
 
 def _coded(scored: ir.Table, events: ir.Table, as_of: date) -> ir.Table:

@@ -4,7 +4,14 @@ across deprivation, as the PHE/OHID Fingertips tools compute them.
 
 Measures: a yes/no column of person_measures (a proportion of people), `column=value` (the proportion
 with that value, e.g. `efi_category=severe`), a numeric column (a mean), or `activity:NAME` (a rate per
-1,000 registered people a year, from activity in the year before the measures' date).
+1,000 person-years at risk, from activity in the year before the measures' date).
+
+Denominators, as epidemiologists use them: proportions and means are of the people registered on the
+date (point prevalence, as QOF counts a register); an event rate is per person-year at risk, so everyone
+registered at any time in the year counts for the days they were registered and alive (people who died,
+moved away or joined count for the time they were there), and an event counts where the person was
+registered on its day. Their age is their age in whole years at the middle of the year (as mid-year
+population estimates count it); their practice is the one of each registration.
 
 Age standardisation (proportions and rates) is direct, to the 2013 European Standard Population, with
 Dobson's interval; crude figures use Wilson (proportions) and Byar (rates). The slope index of
@@ -18,15 +25,18 @@ on the midpoint of its cumulative population share, weighted by population; its 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any, Literal
 
+import ibis
 import numpy as np
 import pandas as pd
 
+from icsys.dataset.definitions import age_in_years
 from icsys.errors import InputError
-from icsys.population.cohort import ACTIVITIES, activity_counts
+from icsys.population.cohort import ACTIVITIES
 from icsys.population.confidence import Z95, byar, dobson, wilson
+from icsys.population.measures import registrations
 from icsys.population.model_card import age_band
 from icsys.population.risk_features import ETHNIC_GROUP
 from icsys.population.stratify import RESULT_TABLE
@@ -39,6 +49,13 @@ ESP2013 = np.array([5000, 5500, 5500, 5500, 6000, 6000, 6500, 7000, 7000, 7000, 
 PLACES = ("practice", "pcn", "icp", "district", "locality")
 BREAKDOWNS = ("imd_quintile", "ethnic_group", "age_band", "sex", *PLACES)
 SIMULATIONS = 10_000
+YEAR_DAYS = 365
+DAYS_A_YEAR = 365.25  # a person-year
+POINT_PREVALENCE = "people registered on {as_of} (point prevalence, as QOF counts registers)"
+# What a rate can count: the cohorts' activities and deaths (the person table's death_date; a death ends the
+# registration on its day, so it counts to the registration that ends on it).
+EVENTS: dict[str, tuple[str, str, Any]] = ACTIVITIES | {"deaths": ("person", "death_date", None)}
+PERSON_YEARS = "person-years at risk: registered and alive, {start} to {as_of}"
 
 if TYPE_CHECKING:
     from icsys.dataset.store import Store
@@ -57,15 +74,21 @@ class Measure:
 
     @property
     def unit(self) -> str:
-        return {"proportion": "%", "mean": "mean", "rate": "per 1,000 a year"}[self.kind]
+        return {"proportion": "%", "mean": "mean", "rate": "per 1,000 person-years"}[self.kind]
+
+    def denominator(self, as_of: date) -> str:
+        """What the figures are out of, in words."""
+        if self.kind == "rate":
+            return PERSON_YEARS.format(start=as_of - timedelta(days=YEAR_DAYS - 1), as_of=as_of)
+        return POINT_PREVALENCE.format(as_of=as_of)
 
 
 def parse_measure(text: str, columns: dict[str, str]) -> Measure:
     """A Measure from its text, checked against person_measures' columns (name -> type)."""
     if text.startswith("activity:"):
         name = text.split(":", 1)[1]
-        if name not in ACTIVITIES:
-            raise InequalityError(f"--measure {text}: unknown activity; activities are: {', '.join(ACTIVITIES)}")
+        if name not in EVENTS:
+            raise InequalityError(f"--measure {text}: unknown activity; activities are: {', '.join(EVENTS)}")
         return Measure(text, "rate", name)
     column, _, value = text.partition("=")
     if column not in columns:
@@ -82,24 +105,50 @@ def parse_measure(text: str, columns: dict[str, str]) -> Measure:
 
 
 def people(backend: Any, system: System, measure: Measure) -> tuple[pd.DataFrame, date]:
-    """One row per person of stored person_measures with their groups and the measure's value, and the
-    date the measures describe."""
+    """The rows a measure is summarised over and the date the stored measures describe: for proportions and
+    means one row per person of person_measures; for a rate one row per registration in force at any time
+    in the year, with its person-years and events."""
     if RESULT_TABLE not in backend.list_tables():
         raise InequalityError("no person_measures in the store: run `icsys population stratify` first")
     t = backend.table(RESULT_TABLE)
     as_of = pd.Timestamp(t.as_of.max().execute()).date()
-    columns = ["person_id", "practice_code", "sex", "birth_date", "ethnicity", "imd_decile"]
-    if measure.kind != "rate":
-        columns.append(measure.column)
-    frame = t.select(*dict.fromkeys(columns)).execute()
     if measure.kind == "rate":
-        counts = activity_counts(backend, measure.column, as_of, 365).execute()
-        frame = frame.merge(counts, on="person_id", how="left").fillna({measure.column: 0})
+        return _groups(at_risk(backend, measure.column, as_of), system, as_of - timedelta(days=YEAR_DAYS // 2)), as_of
+    columns = ["person_id", "practice_code", "sex", "birth_date", "ethnicity", "imd_decile", measure.column]
+    frame = t.select(*dict.fromkeys(columns)).execute().assign(person_years=1.0)
     return _groups(frame, system, as_of), as_of
 
 
-def _groups(frame: pd.DataFrame, system: System, as_of: date) -> pd.DataFrame:
-    age = (pd.Timestamp(as_of) - pd.to_datetime(frame["birth_date"])).dt.days / 365.25
+def at_risk(backend: Any, activity: str, as_of: date) -> pd.DataFrame:
+    """One row per registration in force on any day of the YEAR_DAYS days to as_of: the person's traits, the
+    practice, the person-years registered and alive in the year, and the activity of that time."""
+    first, after = as_of - timedelta(days=YEAR_DAYS - 1), as_of + timedelta(days=1)
+    person = backend.table("person")
+    regs = registrations(backend).join(person.select("person_id", "death_date"), "person_id")
+    begin = ibis.greatest(regs.registration_start.fill_null(first), ibis.literal(first))
+    end = ibis.least(regs.registration_end.fill_null(after), regs.death_date.fill_null(after), ibis.literal(after))
+    spans = regs.select("person_id", "practice_code", begin=begin, end=end)
+    spans = spans.filter(spans.begin < spans.end)
+    source, column, keep = EVENTS[activity]
+    rows = backend.table(source)
+    day = rows[column].date() if rows[column].type().is_timestamp() else rows[column]
+    rows = rows.filter(day >= ibis.literal(first), day < ibis.literal(after))
+    if keep is not None:
+        rows = rows.filter(keep(rows))
+    rows = rows.select("person_id", day=day)
+    inside = rows.day <= spans.end if activity == "deaths" else rows.day < spans.end
+    hits = rows.join(spans, [rows.person_id == spans.person_id, rows.day >= spans.begin, inside])
+    counts = hits.group_by(["person_id", "begin"]).aggregate(**{activity: hits.count()})
+    out = spans.left_join(counts, ["person_id", "begin"]).drop("person_id_right", "begin_right")
+    out = out.join(person.select("person_id", "sex", "birth_date", "ethnicity", "imd_decile"), "person_id")
+    frame = out.execute()
+    days = (pd.to_datetime(frame["end"]) - pd.to_datetime(frame["begin"])).dt.days
+    return frame.assign(**{activity: frame[activity].fillna(0), "person_years": days / DAYS_A_YEAR}).drop(
+        columns=["begin", "end"])
+
+
+def _groups(frame: pd.DataFrame, system: System, age_day: date) -> pd.DataFrame:
+    age = age_in_years(frame["birth_date"], age_day).clip(lower=0)
     places = practice_places(system)[["practice", "pcn", "icp", "district", "locality"]]
     out = frame.merge(places, left_on="practice_code", right_on="practice", how="left")
     quintile = (out["imd_decile"] + 1) // 2
@@ -117,32 +166,38 @@ def outcome(frame: pd.DataFrame, measure: Measure) -> np.ndarray:
 
 
 def summarise(frame: pd.DataFrame, measure: Measure, by: str, standardise: bool) -> pd.DataFrame:
-    """One row per group and one for everyone: people, numerator, value and 95 % limits."""
+    """One row per group and one for everyone: people, the denominator (people, or person-years for a rate),
+    numerator, value and 95 % limits."""
+    frame = frame.reset_index(drop=True)
     y = outcome(frame, measure)
     rows = [_row(name, part, y[part.index.to_numpy()], measure, standardise)
-            for name, part in frame.reset_index(drop=True).groupby(by, sort=True)]
-    rows.append(_row("all", frame.reset_index(drop=True), y, measure, standardise))
+            for name, part in frame.groupby(by, sort=True)]
+    rows.append(_row("all", frame, y, measure, standardise))
     return pd.DataFrame(rows)
 
 
 def _row(group: str, part: pd.DataFrame, y: np.ndarray, measure: Measure, standardise: bool) -> dict[str, Any]:
     scale = 100 if measure.kind == "proportion" else 1000 if measure.kind == "rate" else 1
-    n, total = len(y), float(y.sum())
+    n, total = part["person_id"].nunique() if "person_id" in part else len(y), float(y.sum())
+    exposure = part["person_years"].to_numpy(float) if measure.kind == "rate" else np.ones(len(y))
+    denominator = float(exposure.sum())
     if measure.kind == "mean":
         sd = float(np.std(y, ddof=1)) if n > 1 else np.nan
         value, lower, upper = float(y.mean()), y.mean() - Z95 * sd / np.sqrt(n), y.mean() + Z95 * sd / np.sqrt(n)
     elif standardise:
-        bands = np.bincount(part["esp_band"].to_numpy(), minlength=19)
+        bands = np.bincount(part["esp_band"].to_numpy(), weights=exposure, minlength=19)
         counts = np.bincount(part["esp_band"].to_numpy(), weights=y, minlength=19)
         value, lower, upper = dobson(counts, bands, ESP2013)
     elif measure.kind == "proportion":
-        value = total / n
-        lower, upper = (float(v[0]) for v in wilson(np.array([total]), np.array([n])))
+        value = total / denominator
+        lower, upper = (float(v[0]) for v in wilson(np.array([total]), np.array([denominator])))
     else:
-        value = total / n
-        lower, upper = (float(v[0]) / n for v in byar(np.array([total])))
-    return {"group": group, "people": n, "numerator": total, "value": value * scale, "lower": lower * scale,
-            "upper": upper * scale}
+        value = total / denominator
+        lower, upper = (float(v[0]) / denominator for v in byar(np.array([total])))
+    row = {"group": group, "people": n}
+    if measure.kind == "rate":
+        row["person_years"] = denominator
+    return row | {"numerator": total, "value": value * scale, "lower": lower * scale, "upper": upper * scale}
 
 
 def slope_index(table: pd.DataFrame, seed: int = 1) -> dict[str, float]:
@@ -150,7 +205,8 @@ def slope_index(table: pd.DataFrame, seed: int = 1) -> dict[str, float]:
     q = table[table["group"].isin([f"Q{i}" for i in range(1, 6)])].sort_values("group")
     if len(q) < 3:
         return {}
-    share = q["people"].to_numpy(float) / q["people"].sum()
+    weight = q["person_years"] if "person_years" in q else q["people"]  # the denominator of the values
+    share = weight.to_numpy(float) / weight.sum()
     rank = np.cumsum(share) - share / 2
     value = q["value"].to_numpy(float)
     se = (q["upper"].to_numpy(float) - q["lower"].to_numpy(float)) / (2 * Z95)
@@ -177,6 +233,10 @@ class Inequality:
     standardised: bool
     table: pd.DataFrame
     index: dict[str, float]
+
+    @property
+    def denominator(self) -> str:
+        return self.measure.denominator(self.as_of)
 
 
 def inequalities(store: Store, system: System, measure_text: str, by: str, standardise: bool = True) -> Inequality:

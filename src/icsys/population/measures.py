@@ -5,6 +5,12 @@ eFI: Clegg A, et al. Development and validation of an electronic frailty index u
 care electronic health record data. Age Ageing 2016;45:353-60. 36 deficits (codelist
 codes/efi_deficits.csv); score = deficits / 36; fit 0-4 deficits, mild 5-8, moderate 9-12, severe 13+.
 Polypharmacy is the one deficit read from medicines: 5 or more distinct medicines issued in the year.
+The eFI is defined for people aged 65 and over: person measures score only them (empty below 65).
+
+Registers and long-term conditions follow the QOF business rules (registers.toml): the register's age rule
+(whole years on the date), the latest diagnosis deciding against a later resolved code, and a first date
+from which a diagnosis counts. Who is registered is the registration in force on the date (gp_registration,
+or the person table's one registration for a store without a history).
 """
 
 from __future__ import annotations
@@ -16,13 +22,15 @@ import ibis
 import ibis.expr.types as ir
 
 from icsys.codes import codelists
-from icsys.dataset.definitions import emergency_admission, maternity_admission
+from icsys.dataset.definitions import age_on, emergency_admission, maternity_admission
 from icsys.population.multimorbidity import cambridge_multimorbidity
 
 EFI_DEFICITS = 36
 POLYPHARMACY = "polypharmacy"
 POLYPHARMACY_MEDICINES = 5
 LOOKBACK_YEAR = timedelta(days=365)
+EFI_FROM_AGE = 65  # Clegg 2016: the eFI is for people aged 65 and over
+REGISTRATION_TABLE = "gp_registration"
 
 
 def basics(backend: Any, as_of: date) -> dict[str, ir.Table]:
@@ -30,21 +38,39 @@ def basics(backend: Any, as_of: date) -> dict[str, ir.Table]:
     LTC count, Cambridge score and register conditions. `stratify` stores these once and passes them
     to both, so they are not worked out twice."""
     events, medication = backend.table("clinical_event"), backend.table("medication")
-    people = registered(backend.table("person"), as_of)
-    return {"people": people, "frailty": efi(people, events, medication, as_of),
+    people = registered(backend, as_of)
+    return {"people": people, "frailty": efi(people, events, medication, as_of, from_age=EFI_FROM_AGE),
             "ltc": long_term_conditions(people, events, as_of),
             "cms": cambridge_multimorbidity(people, events, medication, as_of),
             "conditions": condition_flags(people, events, as_of)}
 
 
-def registered(person: ir.Table, as_of: date) -> ir.Table:
-    """People registered and alive on `as_of`."""
+def registrations(backend: Any) -> ir.Table:
+    """person_id, practice_code, registration_start, registration_end: every registration of the store's
+    history (gp_registration), or the person table's latest registration where the store has no history."""
+    person = backend.table("person")
+    columns = ("person_id", "practice_code", "registration_start", "registration_end")
+    if REGISTRATION_TABLE in backend.list_tables():
+        history = backend.table(REGISTRATION_TABLE)
+        if int(history.limit(1).count().execute()):
+            return history.select(*columns)
+    return person.select(*columns)
+
+
+def registered(backend: Any, as_of: date) -> ir.Table:
+    """The person table's rows of the people alive and registered on `as_of`, with the practice, start and end
+    of the registration in force that day (the latest begun, should two overlap)."""
     day = ibis.literal(as_of)
-    return person.filter(
-        person.registration_start.isnull() | (person.registration_start <= day),
-        person.registration_end.isnull() | (person.registration_end > day),
-        person.death_date.isnull() | (person.death_date > day),
-    )
+    person = backend.table("person")
+    regs = registrations(backend)
+    in_force = regs.filter(regs.registration_start.isnull() | (regs.registration_start <= day),
+                           regs.registration_end.isnull() | (regs.registration_end > day))
+    in_force = in_force.mutate(_order=ibis.row_number().over(group_by="person_id",
+                                                             order_by=ibis.desc("registration_start")))
+    in_force = in_force.filter(in_force._order == 0).drop("_order")
+    alive = person.filter(person.death_date.isnull() | (person.death_date > day))
+    joined = alive.drop("practice_code", "registration_start", "registration_end").join(in_force, "person_id")
+    return joined.select(*person.columns)
 
 
 def _codes(name: str, skip_prefix: str = "medication:") -> ir.Table:
@@ -61,8 +87,10 @@ def _coded(events: ir.Table, as_of: date, codelist: str) -> ir.Table:
     return joined.select("person_id", "group").distinct()
 
 
-def efi(people: ir.Table, events: ir.Table, medication: ir.Table, as_of: date) -> ir.Table:
-    """person_id, efi_deficits, efi_score, efi_category for each person in `people`."""
+def efi(people: ir.Table, events: ir.Table, medication: ir.Table, as_of: date,
+        from_age: int | None = None) -> ir.Table:
+    """person_id, efi_deficits, efi_score, efi_category for each person in `people`; with `from_age`, people
+    younger than it on as_of (whole years) have none (person measures use EFI_FROM_AGE, the eFI's own rule)."""
     coded = _coded(events, as_of, "efi_deficits")
     year = medication.filter(medication.issue_date <= ibis.literal(as_of),
                              medication.issue_date > ibis.literal(as_of - LOOKBACK_YEAR))
@@ -70,9 +98,13 @@ def efi(people: ir.Table, events: ir.Table, medication: ir.Table, as_of: date) -
             .filter(lambda t: t.medicines >= POLYPHARMACY_MEDICINES)
             .select("person_id", group=ibis.literal(POLYPHARMACY)))
     deficits = coded.union(poly).group_by("person_id").aggregate(efi_deficits=lambda t: t.group.nunique())
-    out = people.select("person_id").left_join(deficits, "person_id").select(
-        "person_id", efi_deficits=lambda t: t.efi_deficits.fill_null(0))
-    return out.mutate(efi_score=out.efi_deficits / EFI_DEFICITS, efi_category=efi_category(out.efi_deficits))
+    out = people.select("person_id", "birth_date").left_join(deficits, "person_id")
+    scored = ibis.literal(True) if from_age is None else age_on(out.birth_date, as_of) >= from_age
+    out = out.select("person_id", efi_deficits=ibis.cases((scored, out.efi_deficits.fill_null(0)),
+                                                          else_=ibis.null("int64")))
+    return out.mutate(efi_score=out.efi_deficits / EFI_DEFICITS,
+                      efi_category=ibis.cases((out.efi_deficits.isnull(), ibis.null("string")),
+                                              else_=efi_category(out.efi_deficits)))
 
 
 def efi_category(deficits: ir.IntegerValue) -> ir.StringValue:
@@ -80,20 +112,47 @@ def efi_category(deficits: ir.IntegerValue) -> ir.StringValue:
                        else_="fit"))
 
 
+def on_registers(people: ir.Table, events: ir.Table, as_of: date) -> ir.Table:
+    """(person_id, condition) for each QOF register a person is on on as_of: of the register's age (whole
+    years), a diagnosis code by as_of (on or after the register's first date, if it has one), and no resolved
+    code after the latest diagnosis (a resolved code on the same day as a diagnosis does not remove it)."""
+    from icsys.population.registers import definitions  # registers builds on this module
+
+    rules = definitions()
+    rows = [(c, code, "diagnosis") for c in rules for code in codelists("conditions")[c]]
+    rows += [(c, code, "resolved") for c, rule in rules.items() for code in rule.resolved]
+    codes = ibis.memtable({"condition": [r[0] for r in rows], "code": [r[1] for r in rows],
+                           "kind": [r[2] for r in rows]})
+    ages = ibis.memtable({"condition": list(rules), "min_age": [r.min_age for r in rules.values()],
+                          "first_date": [r.diagnosed_from for r in rules.values()]},
+                         schema={"condition": "string", "min_age": "int64", "first_date": "date"})
+    recorded = events.filter(events.event_date <= ibis.literal(as_of))
+    coded = recorded.join(codes, recorded.snomed_code == codes.code).join(ages, "condition")
+    counted = coded.filter((coded.kind == "resolved") | coded.first_date.isnull()
+                           | (coded.event_date >= coded.first_date))
+    latest = counted.group_by(["person_id", "condition", "min_age"]).aggregate(
+        diagnosed=ibis.cases((counted.kind == "diagnosis", counted.event_date), else_=None).max(),
+        resolved=ibis.cases((counted.kind == "resolved", counted.event_date), else_=None).max())
+    latest = latest.join(people.select("person_id", "birth_date"), "person_id")
+    return latest.filter(latest.diagnosed.notnull(),
+                         latest.resolved.isnull() | (latest.resolved <= latest.diagnosed),
+                         age_on(latest.birth_date, as_of) >= latest.min_age).select("person_id", "condition")
+
+
 def long_term_conditions(people: ir.Table, events: ir.Table, as_of: date) -> ir.Table:
-    """person_id, ltc_count: QOF-register conditions (codes/conditions.csv) recorded by as_of."""
-    coded = _coded(events, as_of, "conditions")
-    counts = coded.group_by("person_id").aggregate(ltc_count=lambda t: t.group.nunique())
+    """person_id, ltc_count: how many QOF registers (registers.toml) a person is on on as_of."""
+    on = on_registers(people, events, as_of)
+    counts = on.group_by("person_id").aggregate(ltc_count=lambda t: t.condition.nunique())
     return people.select("person_id").left_join(counts, "person_id").select(
         "person_id", ltc_count=lambda t: t.ltc_count.fill_null(0))
 
 
 def condition_flags(people: ir.Table, events: ir.Table, as_of: date) -> ir.Table:
-    """One 0/1 column per QOF register condition (codes/conditions.csv) recorded by as_of."""
-    recorded = events.filter(events.event_date <= ibis.literal(as_of))
+    """One 0/1 column per QOF register (codes/conditions.csv, rules of registers.toml): on it on as_of."""
+    on = on_registers(people, events, as_of)
     out = people.select("person_id")
-    for name, codes in codelists("conditions").items():
-        who = recorded.filter(recorded.snomed_code.isin(codes)).select("person_id")
+    for name in codelists("conditions"):
+        who = on.filter(on.condition == name).select("person_id")
         out = out.mutate(**{f"has_{name}": out.person_id.isin(who.person_id).cast("int8")})
     return out
 

@@ -18,12 +18,21 @@ from scipy.optimize import brentq
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 
+from icsys.population.confidence import ratio_limits
+
 TOP = (0.005, 0.01, 0.05)
 AGE_BANDS = [(0, 18, "0-17"), (18, 45, "18-44"), (45, 65, "45-64"), (65, 75, "65-74"), (75, 85, "75-84"),
              (85, 200, "85+")]
 MIN_EVENTS = 10
 PUBLISHED = ("Published emergency-admission models reach AUROC 0.76-0.80 (QAdmissions: Hippisley-Cox J, "
              "Coupland C. BMJ Open 2013;3:e003482; SPARRA v3/v4, Public Health Scotland).")
+
+
+# The narrative's judgements, each a stated rule on the card's own figures.
+PUBLISHED_RANGE = (0.76, 0.80)
+AUROC_GAIN = 0.01  # the model "adds" to a baseline only if its AUROC is at least this much higher
+CALIBRATED_SLOPE = 0.1  # |slope - 1| below this is calibrated
+CALIBRATED_RATIO = (0.8, 1.25)  # observed / expected within this range in a subgroup is calibrated
 
 
 def logit(p: np.ndarray) -> np.ndarray:
@@ -158,3 +167,63 @@ def _top_table(rows: dict[str, dict[str, Any]]) -> str:
         cells = [f"{_fmt(m['top'][s]['ppv'])} | {_fmt(m['top'][s]['sensitivity'])}" for s in shares]
         out.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(out)
+
+
+def standing(v: dict[str, Any], baselines: dict[str, dict[str, Any]], groups: dict[str, dict[str, Any]]) -> str:
+    """Where the model stands, in sentences that follow from its figures whichever way they fall: against the
+    published range, against the best simple baseline, and its calibration overall and by subgroup."""
+    return " ".join([_against_published(v["auroc"]), _against_baseline(v["auroc"], baselines),
+                     _calibration_overall(v), _calibration_by_group(groups)])
+
+
+def _against_published(auc: float) -> str:
+    low, high = PUBLISHED_RANGE
+    where = "above" if auc > high else "within" if auc >= low else "below"
+    return f"AUROC {auc:.3f} on the held-out year: {where} the range of published models. {PUBLISHED}"
+
+
+def _against_baseline(auc: float, baselines: dict[str, dict[str, Any]]) -> str:
+    if not baselines:
+        return "No simple baseline was fitted to compare it with."
+    name, best = max(baselines.items(), key=lambda kv: kv[1]["auroc"])
+    gain = auc - best["auroc"]
+    if gain >= AUROC_GAIN:
+        return (f"It does better than the best simple baseline ({name}, AUROC {best['auroc']:.3f}) by {gain:.3f}: "
+                "prior use of services (admissions, A&E, ambulance, bed days) adds to what the baseline knows.")
+    if gain > -AUROC_GAIN:
+        return (f"It does no better than the best simple baseline ({name}, AUROC {best['auroc']:.3f}; a difference "
+                f"of {gain:+.3f}): on these data prior use of services adds nothing that {name} does not "
+                "already give, and a list drawn from that baseline would serve as well.")
+    return (f"It does worse than the best simple baseline ({name}, AUROC {best['auroc']:.3f}, {-gain:.3f} "
+            f"higher): use {name} rather than this model.")
+
+
+def _calibration_overall(v: dict[str, Any]) -> str:
+    slope, intercept = v["calibration_slope"], v["calibration_intercept"]
+    verdict = ("well calibrated" if abs(slope - 1) < CALIBRATED_SLOPE
+               else "its risks are too extreme: recalibrate" if slope < 1 else "its risks are too modest: recalibrate")
+    return (f"Calibration slope {slope:.2f} and intercept {intercept:.2f} on the later year (ideal 1 and 0): "
+            f"{verdict} for that year.")
+
+
+def _calibration_by_group(groups: dict[str, dict[str, Any]]) -> str:
+    """The subgroups (of enough outcomes) whose observed / expected falls outside CALIBRATED_RATIO and whose 95 %
+    interval of it (Byar) leaves out 1."""
+    low, high = CALIBRATED_RATIO
+    off = []
+    for kind, rows in groups.items():
+        for group, m in rows.items():
+            if m.get("suppressed") or not m.get("expected"):
+                continue
+            ratio = m["observed"] / m["expected"]
+            events, expected = m["observed"] * m["people"], m["expected"] * m["people"]
+            lower, upper = (float(x[0]) for x in ratio_limits(np.array([events]), np.array([expected])))
+            if not low <= ratio <= high and not lower <= 1 <= upper:  # off by more than the range and chance
+                way = "under-estimates" if ratio > high else "over-estimates"
+                off.append(f"{kind} {group} (observed {m['observed']:.3f} against expected {m['expected']:.3f}, "
+                           f"observed / expected {ratio:.2f}: it {way} their risk)")
+    if not off:
+        return (f"In every subgroup with enough outcomes observed / expected is within {low:.2f}-{high:.2f}: "
+                "calibrated by age, sex, ethnic group and deprivation.")
+    return (f"It is miscalibrated (observed / expected outside {low:.2f}-{high:.2f}) in "
+            + "; ".join(off) + ": do not read its risks there as probabilities without recalibrating.")

@@ -16,6 +16,7 @@ import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from icsys.codes import codelists
+from icsys.dataset.definitions import age_on
 from icsys.errors import InputError
 from icsys.population import measures
 from icsys.population.confidence import ratio_limits
@@ -25,6 +26,8 @@ from icsys.system.model import System
 DEFINITION = Path(__file__).with_name("registers.toml")
 BAND_YEARS = 5
 TOP_BAND = 90
+# Registers are point prevalence: the people on the register of those registered on the date, as QOF counts.
+DENOMINATOR = "people registered on {as_of} (point prevalence, as QOF counts registers)"
 
 if TYPE_CHECKING:
     from icsys.dataset.store import Store
@@ -38,6 +41,8 @@ class Register(BaseModel):
     model_config = ConfigDict(extra="forbid")
     condition: str
     min_age: int = 0
+    resolved: list[str] = []  # SNOMED codes that end the register entry when later than the latest diagnosis
+    diagnosed_from: date | None = None  # a diagnosis counts from this day (QOF: depression 2006, cancer 2003)
     reference: Literal["ics", "published"] = "ics"
     source: str = ""
     rates: dict[Literal["F", "M"], dict[int, float]] = {}
@@ -75,9 +80,8 @@ def definitions() -> dict[str, Register]:
 
 def counts_by_age(backend: Any, as_of: date) -> pd.DataFrame:
     """Registered people and people on each register, by practice, sex and year of age (90 for 90+)."""
-    people = measures.registered(backend.table("person"), as_of)
-    days = ibis.literal(as_of).delta(people.birth_date.cast("date"), unit="day").cast("float64")  # not decimal on Spark
-    years = (days / 365.25).floor().cast("int64")
+    people = measures.registered(backend, as_of)
+    years = age_on(people.birth_date, as_of).cast("int64")
     base = people.select("person_id", "practice_code", "sex", age=ibis.least(years, TOP_BAND))
     flags = base.join(measures.condition_flags(people, backend.table("clinical_event"), as_of), "person_id")
     sums = {f"has_{c}": flags[f"has_{c}"].sum() for c in definitions()}
@@ -102,7 +106,8 @@ def expected(counts: pd.DataFrame, register: Register) -> pd.DataFrame:
 def registers(store: Store, system: System, as_of: date, level: str = "practice",
               conditions: list[str] | None = None) -> pd.DataFrame:
     """One row per register and organisation at `level`: population, observed, expected, their ratio with
-    95 % limits, prevalences, and the gap (expected - observed, people possibly not yet diagnosed)."""
+    95 % limits, prevalences, and the gap (expected - observed, people possibly not yet diagnosed). Population
+    and prevalence are of the list on `as_of` (point prevalence), said in the `denominator` column."""
     backend = store.backend
     if level not in LEVELS:
         raise RegisterError(f"--level {level!r}: use one of {', '.join(LEVELS)}")
@@ -118,7 +123,7 @@ def registers(store: Store, system: System, as_of: date, level: str = "practice"
         summed = rows.groupby([level, f"{level}_name"], as_index=False)[["population", "observed", "expected"]].sum()
         frames.append(summed.assign(condition=name, reference=_reference(known[name])))
     out = pd.concat(frames, ignore_index=True).rename(columns={level: "org_code", f"{level}_name": "org_name"})
-    return _ratios(out.assign(level=level, as_of=as_of))
+    return _ratios(out.assign(level=level, as_of=as_of)).assign(denominator=DENOMINATOR.format(as_of=as_of))
 
 
 def _reference(register: Register) -> str:

@@ -172,6 +172,7 @@ def _card(store: Store, model: Any, names: list[str], train_frame: pd.DataFrame,
     y = test_frame["admitted"].to_numpy()
     validation = model_card.metrics(y, p)
     baselines = {name: model_card.metrics(y, q) for name, q in _baselines(train_frame, test_frame).items()}
+    subgroups = model_card.by_subgroup(test_frame, y, p)
     return {
         "model_id": uuid.uuid4().hex[:12], "name": NAME, "outcome": OUTCOME,
         "trained_at": datetime.now().isoformat(timespec="seconds"), "trained_by": trained_by,
@@ -181,8 +182,8 @@ def _card(store: Store, model: Any, names: list[str], train_frame: pd.DataFrame,
                  f"{model.calibrated_classifiers_[0].estimator.estimator.n_iter_} trees) with logistic recalibration "
                  "on a 20 % calibration split",
         "features": names, "validation": validation, "baselines": baselines,
-        "subgroups": model_card.by_subgroup(test_frame, y, p),
-        "standing": _standing(validation, baselines),
+        "subgroups": subgroups,
+        "standing": model_card.standing(validation, baselines, subgroups),
         "limits": LIMITS,
     }
 
@@ -197,19 +198,6 @@ LIMITS = [
     "A probability for a person is for planning and case finding with a clinician's review, never a decision "
     "on its own.",
 ]
-
-
-def _standing(v: dict[str, Any], baselines: dict[str, dict[str, Any]]) -> str:
-    auc = v["auroc"]
-    where = "above" if auc > 0.80 else "within" if auc >= 0.76 else "below"
-    best = max(baselines.items(), key=lambda kv: kv[1]["auroc"])
-    return (f"AUROC {auc:.3f} on the held-out year: {where} the range of published models. "
-            f"{model_card.PUBLISHED} The best simple baseline ({best[0]}) reaches {best[1]['auroc']:.3f}; the "
-            f"model adds prior use of services (admissions, A&E, ambulance, bed days), which in real data and in "
-            f"this synthetic data carries a person's lasting tendency to need urgent care. Calibration slope "
-            f"{v['calibration_slope']:.2f} and intercept {v['calibration_intercept']:.2f} on the later year "
-            f"(ideal 1 and 0): {'well calibrated' if abs(v['calibration_slope'] - 1) < 0.1 else 'recalibrate'} "
-            f"for that year.")
 
 
 def _store(store: Store, trained: RiskModel) -> None:

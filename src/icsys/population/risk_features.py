@@ -16,7 +16,7 @@ from typing import Any
 import ibis
 import ibis.expr.types as ir
 
-from icsys.dataset.definitions import elective_admission, emergency_admission
+from icsys.dataset.definitions import age_on, elective_admission, emergency_admission
 from icsys.population import measures
 
 YEAR = timedelta(days=365)
@@ -39,16 +39,24 @@ def _in_year_before(t: ir.Table, column: str, as_of: date) -> ir.Table:
     return t.filter(col > ibis.literal(as_of - YEAR), col <= ibis.literal(as_of))
 
 
-# name -> (table, time column, rows kept, how to summarise per person). Bed days count midnights, as the
-# NHS counts them: the days between the admission and discharge dates.
-Summary = Callable[[ir.Table], Any]
+# name -> (table, time column, rows kept, how to summarise per person on the date). Bed days count midnights,
+# as the NHS counts them: the days between the admission and discharge dates, a spell still open on the date
+# (or discharged after it) counted up to the date only, since what came after is not known on it.
+Summary = Callable[[ir.Table, date], Any]
+
+
+def _bed_days(t: ir.Table, as_of: date) -> Any:
+    day = ibis.literal(as_of)
+    end = ibis.least(t.discharge_time.date().fill_null(day), day)
+    return end.delta(t.admission_time.date(), unit="day").sum()
+
+
 USE: dict[str, tuple[str, str, Callable[[ir.Table], ir.BooleanValue] | None, Summary | None]] = {
     "emergency_admissions_12m": ("inpatient_spell", "admission_time", lambda t: emergency_admission(t.admission_method),
                                  None),
     "elective_admissions_12m": ("inpatient_spell", "admission_time", lambda t: elective_admission(t.admission_method),
                                 None),
-    "bed_days_12m": ("inpatient_spell", "admission_time", None,
-                     lambda t: t.discharge_time.date().delta(t.admission_time.date(), unit="day").fill_null(0).sum()),
+    "bed_days_12m": ("inpatient_spell", "admission_time", None, _bed_days),
     "ae_attendances_12m": ("ae_attendance", "arrival_time", None, None),
     "ambulance_incidents_12m": ("ambulance_incident", "call_time", None, None),
     "outpatient_attended_12m": ("outpatient_appointment", "appointment_date", lambda t: t.status == "attended",
@@ -58,7 +66,7 @@ USE: dict[str, tuple[str, str, Callable[[ir.Table], ir.BooleanValue] | None, Sum
     "gp_missed_12m": ("gp_appointment", "appointment_time", lambda t: t.status == "dna", None),
     "community_contacts_12m": ("community_contact", "contact_time", None, None),
     "mental_health_referrals_12m": ("mental_health_referral", "referral_date", None, None),
-    "medicines_12m": ("medication", "issue_date", None, lambda t: t.dmd_code.nunique()),
+    "medicines_12m": ("medication", "issue_date", None, lambda t, _: t.dmd_code.nunique()),
 }
 
 
@@ -67,7 +75,7 @@ def _use(backend: Any, name: str, as_of: date) -> ir.Table:
     rows = _in_year_before(backend.table(source), column, as_of)
     if keep is not None:
         rows = rows.filter(keep(rows))
-    value = summary(rows) if summary is not None else rows.count()
+    value = summary(rows, as_of) if summary is not None else rows.count()
     return rows.group_by("person_id").aggregate(**{name: value})
 
 
@@ -97,7 +105,7 @@ def features(backend: Any, as_of: date, parts: dict[str, ir.Table] | None = None
     people = parts["people"]
     base = people.select(
         "person_id",
-        age=(ibis.literal(as_of).delta(people.birth_date.cast("date"), unit="day").cast("float64") / 365.25),
+        age=age_on(people.birth_date, as_of).cast("float64"),
         female=(people.sex == "F").cast("int8"),
         imd_decile=people.imd_decile,
         ethnic_group=people.ethnicity.substitute(ETHNIC_GROUP, else_="Not stated"))

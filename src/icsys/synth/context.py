@@ -90,6 +90,10 @@ class Population:
     deficits: np.ndarray | None = None  # int: eFI deficits on the record (frailty = deficits / 36)
     drift: np.ndarray | None = None  # float (people x years of the period): multiplier on propensity each
     #                                  year, mean 1 per person (good and bad years)
+    # Registration history: a person who changed practice within the system was registered with
+    # `earlier_practice` ("" for none) from registration_start until `practice_since` (NaT for none).
+    earlier_practice: np.ndarray | None = None
+    practice_since: np.ndarray | None = None
 
     def drift_on(self, owner: np.ndarray, day: np.ndarray, start: np.datetime64) -> np.ndarray:
         """Each row's yearly drift on `day` (1 where the population has none)."""

@@ -11,6 +11,7 @@ OHID's 2022 profile.
 from __future__ import annotations
 
 import numpy as np
+import pyarrow as pa
 from scipy.special import ndtri
 
 from icsys.synth.context import Population, SynthContext
@@ -31,6 +32,7 @@ NOT_STATED = 0.03
 # about balance the 3.5 % a year who leave.
 BIRTH_RATE = 0.0108
 MOVING_IN = 0.03
+PRACTICE_CHANGE = 0.02  # a year: people who move to another practice of the system
 
 # Prevalence (true, by the end of the period) at age points, from QOF register sizes (2023-24)
 # with their age gradients; (male:female ratio, deprivation gradient k: most deprived decile has 1+k
@@ -170,7 +172,51 @@ def generate_population(ctx: SynthContext, chunk: int, practices: list[Practice]
         registration_end=registration_end, death_date=death, place_of_death=place, care_home=care_home,
         frailty=frailty, ltc_count=ltc, propensity=propensity, conditions=conditions, onset=onset,
         diagnosed=diagnosed, deficits=deficits, drift=drift)
+    _change_practices(ctx, pop, practices)
     return pop
+
+
+def _change_practices(ctx: SynthContext, pop: Population, practices: list[Practice]) -> None:
+    """Some people registered before a day of the period moved to another practice of the system on it: their
+    earlier registration was with a practice of the same chunk. A stream of its own, so nothing else moves."""
+    n = len(pop)
+    pop.earlier_practice = np.full(n, "", dtype=object)
+    pop.practice_since = np.full(n, np.datetime64("NaT"), dtype="datetime64[D]")
+    if len(practices) < 2:
+        return
+    rng = ctx.rng("registration", pop.chunk)
+    day = ctx.start_day + (rng.random(n) * ctx.days).astype("timedelta64[D]")
+    still = np.isnat(pop.registration_end) | (pop.registration_end > day)
+    moves = (rng.random(n) < PRACTICE_CHANGE * ctx.years) & (pop.registration_start < day) & still
+    codes = np.array([p.code for p in practices], dtype=object)
+    other = codes[rng.integers(0, len(codes), n)]
+    moves &= other != pop.practice_code
+    pop.earlier_practice[moves] = other[moves]
+    pop.practice_since[moves] = day[moves]
+
+
+def latest_registration_start(pop: Population) -> np.ndarray:
+    """Start of each person's latest registration (the person table's registration_start)."""
+    if pop.practice_since is None:
+        return pop.registration_start
+    return np.where(np.isnat(pop.practice_since), pop.registration_start, pop.practice_since)
+
+
+def registration_table(pop: Population) -> pa.Table:
+    """gp_registration: the latest registration of everyone, and the earlier one of those who changed practice."""
+    latest_start = latest_registration_start(pop)
+    if pop.earlier_practice is None or pop.practice_since is None:
+        pop.earlier_practice = np.full(len(pop), "", dtype=object)
+        pop.practice_since = np.full(len(pop), np.datetime64("NaT"), dtype="datetime64[D]")
+    moved = ~np.isnat(pop.practice_since)
+    person = np.concatenate([pop.person_id, pop.person_id[moved]])
+    practice = np.concatenate([pop.practice_code, pop.earlier_practice[moved]]).astype(str)
+    start = np.concatenate([latest_start, pop.registration_start[moved]])
+    end = np.concatenate([pop.registration_end, pop.practice_since[moved]])
+    order = np.lexsort((start, person))
+    return pa.table({"registration_id": np.arange(1, len(order) + 1, dtype=np.int64), "person_id": person[order],
+                     "practice_code": practice[order], "registration_start": start[order],
+                     "registration_end": end[order]})
 
 
 def _ethnicity(rng: np.random.Generator, district: District, k: int) -> np.ndarray:

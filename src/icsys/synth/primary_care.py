@@ -15,7 +15,7 @@ import pyarrow as pa
 from icsys.codes import codelists
 from icsys.synth import lifestyle
 from icsys.synth.context import Population, SynthContext
-from icsys.synth.population import EFI_CONDITIONS
+from icsys.synth.population import EFI_CONDITIONS, latest_registration_start, registration_table
 from icsys.synth.timing import at_seconds, category, expand, hours, pick, seasonal_days, weekday
 
 GP_RATE = 5.8  # appointments per registered patient per year, 2024 (IfG performance tracker)
@@ -34,6 +34,7 @@ def generate_primary_care(ctx: SynthContext, pop: Population) -> dict[str, pa.Ta
     span = (last - first).astype(np.int64)
     return {
         "person": person_table(pop),
+        "gp_registration": registration_table(pop),
         "clinical_event": _events(ctx, rng, pop, first, span),
         "medication": _medication(ctx, rng, pop, first, span),
         "gp_appointment": _appointments(rng, pop, first, span),
@@ -72,7 +73,7 @@ def person_table(pop: Population) -> pa.Table:
         "person_id": pop.person_id, "nhs_number": nhs_numbers(pop.person_id), "sex": pop.sex,
         "birth_date": pop.birth_date, "ethnicity": pop.ethnicity, "lsoa_code": pop.lsoa_code.astype(str),
         "imd_decile": pop.imd_decile.astype(np.int64), "practice_code": pop.practice_code.astype(str),
-        "registration_start": pop.registration_start, "registration_end": pop.registration_end,
+        "registration_start": latest_registration_start(pop), "registration_end": pop.registration_end,
         "death_date": pop.death_date,
         "place_of_death": pa.array(np.where(pop.place_of_death == "", None, pop.place_of_death), pa.string()),
     })
