@@ -136,3 +136,21 @@ def test_cli_link_option(people: Path, tmp_path: Path) -> None:
     result = icsys("load", "--db", people, "--table", "ae_attendance", "--link", "create", path)
     assert result.returncode == 0, result.stderr
     assert sql(people, "SELECT person_id FROM ae_attendance") == [(4,)]
+
+
+def test_info_and_export_of_the_linkage(people: Path, tmp_path: Path) -> None:
+    from icsys.access.policy import AccessDenied
+    from icsys.dataset.export import export_table
+    from icsys.dataset.info import describe
+
+    path = write(tmp_path / "hes.csv", AE.format(key="pseudo_hesid") + row(1, "HA") + row(2, "HB"))
+    load(people, "ae_attendance", path, link="apart", source="hes")
+    load(people, "ae_attendance", write(tmp_path / "hes2.csv", AE.format(key="pseudo_hesid") + row(3, "HC")),
+         link="create", source="hes")
+    with Store.open(people) as store:
+        assert describe(store)["linkage"] == {"source_keys": [{"source": "hes", "key_kind": "pseudo_hesid", "keys": 1}],
+                                              "unlinked_rows": 2, "nhs_numbers_in_store": 0}
+        analyst = Auditor(Actor("ann", ("analyst",)), beside(people))
+        with pytest.raises(AccessDenied):
+            export_table(store, "unlinked_record", tmp_path / "u.csv", auditor=analyst)
+        assert export_table(store, "unlinked_record", tmp_path / "u.csv", auditor=Auditor(MANAGER, beside(people))) == 2
