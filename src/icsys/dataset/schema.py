@@ -217,7 +217,10 @@ def _time(name: str, description: str, required: bool = True, date: bool = False
 
 PERSON = Table(
     "person",
-    "One row per person ever registered with a practice in the system: the spine every other table joins to.",
+    "One row per person ever registered with a practice in the system: the spine every other table joins to. "
+    "`person_id` is the dataset's pseudonym, one per person across all sources: a load links each source's "
+    "person key to it (NHS numbers through the re-identification store, which alone holds them; PSEUDO_HESID "
+    "and tokens through `person_link`; see docs/adr/010).",
     (
         _id("person_id", "person (pseudonymised, stable across tables)"),
         Column("nhs_number", "string", "NHS number: 10 digits, modulus 11 check digit, in an issued range "
