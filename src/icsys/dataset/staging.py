@@ -59,10 +59,24 @@ class LoadReport:
         for table, months in self.replaced_months.items():
             lines.append(f"{self.file}: refresh: {self.rows_replaced:,} row(s) of {table} superseded "
                          f"({', '.join(months) or 'no month'})")
+        lines += self._quality_text()
         lines += [str(p) for p in self.problems[:limit]]
         if self.problem_count > limit:
             lines.append(f"... and {self.problem_count - limit:,} more problem(s)")
         return "\n".join(lines)
+
+    def _quality_text(self) -> list[str]:
+        """One line of the load's data quality (the detail: icsys data-quality --load ID)."""
+        if not self.quality:
+            return []
+        total = {k: sum(q[k] for q in self.quality) for k in ("rows_loaded", "rows_quarantined", "rows_unlinked",
+                                                              "rows_linked", "cells_expected", "cells_filled")}
+        share = lambda a, b: f"{a / b:.1%}" if b else "—"  # noqa: E731
+        return [f"{self.file}: data quality over {len(self.quality)} month(s): validity "
+                f"{share(total['rows_loaded'], total['rows_loaded'] + total['rows_quarantined'])}, completeness "
+                f"{share(total['cells_filled'], total['cells_expected'])}, linkage "
+                f"{share(total['rows_linked'], total['rows_linked'] + total['rows_unlinked'])} "
+                f"(icsys data-quality --load {self.load_id})"]
 
     def to_json(self) -> str:
         data = asdict(self)
