@@ -154,3 +154,19 @@ def test_info_and_export_of_the_linkage(people: Path, tmp_path: Path) -> None:
         with pytest.raises(AccessDenied):
             export_table(store, "unlinked_record", tmp_path / "u.csv", auditor=analyst)
         assert export_table(store, "unlinked_record", tmp_path / "u.csv", auditor=Auditor(MANAGER, beside(people))) == 2
+
+
+def test_a_rolled_back_load_never_makes_a_pseudonym_mean_two_people(people: Path, tmp_path: Path) -> None:
+    """The re-identification store keeps the links of a refused load (another database): the same number gets
+    the same pseudonym next time, and a new number the next one after it."""
+    bad = AE.format(key="nhs_number") + row(1, "4000000004") + \
+        "2,9434765919,NOPE,1,2025-01-06 10:00:00,2025-01-06 13:30:00,walk_in,3,discharged\n"
+    with pytest.raises(LoadRejected):
+        load(people, "ae_attendance", write(tmp_path / "bad.csv", bad), link="create")
+    assert sql(people, "SELECT max(person_id) FROM person") == [(3,)]
+    good = AE.format(key="nhs_number") + row(1, "9000000017") + row(2, "4000000004")
+    report = load(people, "ae_attendance", write(tmp_path / "good.csv", good), link="create")
+    assert report.people_created == 2
+    assert sql(people, "SELECT attendance_id, person_id FROM ae_attendance ORDER BY 1") == [(1, 5), (2, 4)]
+    assert reid(people).person_ids(Auditor(MANAGER, beside(people)), ["4000000004", "9000000017"]) == \
+        {"4000000004": "4", "9000000017": "5"}

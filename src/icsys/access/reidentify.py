@@ -146,10 +146,21 @@ class ReidentificationStore:
             con.close()
 
     def _in_chunks(self, sql: str, numbers: list[str]) -> list[tuple[Any, ...]]:
+        """`sql` (with {marks} for the IN list) over `numbers`, CHUNK at a time, on one connection."""
+        mark = "?" if self.kind == "sqlite" else "%s"
         out: list[tuple[Any, ...]] = []
-        for i in range(0, len(numbers), CHUNK):
-            part = numbers[i:i + CHUNK]
-            out += self._execute(sql.format(marks=", ".join("?" * len(part))), tuple(part))
+        try:
+            con = self._connect()
+        except (sqlite3.Error, _pg_error()) as exc:
+            raise ReidentificationError(f"re-identification store {_redacted(self.url)}: cannot open: {exc}") from exc
+        try:
+            for i in range(0, len(numbers), CHUNK):
+                part = numbers[i:i + CHUNK]
+                out += list(con.execute(sql.format(marks=", ".join([mark] * len(part))), tuple(part)).fetchall())
+        except (sqlite3.Error, _pg_error()) as exc:
+            raise ReidentificationError(f"re-identification store {_redacted(self.url)}: {exc}") from exc
+        finally:
+            con.close()
         return out
 
     def person_ids(self, auditor: Auditor, numbers: list[str]) -> dict[str, str]:
@@ -164,7 +175,11 @@ class ReidentificationStore:
         if not links:
             return
         auditor.record(LOAD, f"link {len(links):,} nhs_number -> person_id", people=len(links), destination=why)
-        self._many(f"INSERT INTO {TABLE} (nhs_number, person_id) VALUES (?, ?)", list(links.items()))
+        try:
+            self._many(f"INSERT INTO {TABLE} (nhs_number, person_id) VALUES (?, ?)", list(links.items()))
+        except ReidentificationError as exc:
+            raise ReidentificationError(f"{exc} (a person_id of the file is already linked to another NHS "
+                                        "number, or the NHS number to another person)") from exc
 
     def largest_numeric_person_id(self) -> int:
         """The largest person_id that is a whole number (the analytical store's pseudonyms), 0 if none: new

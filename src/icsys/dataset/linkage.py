@@ -85,35 +85,43 @@ def link_people(con: duckdb.DuckDBPyConnection, report: LoadReport, stage: str, 
     report.link_mode, report.source = mode, source
     table_name = table_name or ("person" if people else stage)
     con.execute(f"ALTER TABLE {stage} ADD COLUMN IF NOT EXISTS person_id VARCHAR")
-    key = f"NULLIF(trim(regexp_replace(CAST({quote(key_column)} AS VARCHAR), '[ -]', '', 'g')), '')" \
+    # The key and the stated person_id worked out once (the checks below read them many times).
+    raw = f"NULLIF(trim(regexp_replace(CAST({quote(key_column)} AS VARCHAR), '[ -]', '', 'g')), '')" \
         if key_kind == "nhs_number" else f"NULLIF(trim(CAST({quote(key_column)} AS VARCHAR)), '')"
-    stated = "NULLIF(trim(CAST(person_id AS VARCHAR)), '')"
+    con.execute(f"ALTER TABLE {stage} ADD COLUMN IF NOT EXISTS _link_key VARCHAR")
+    con.execute(f"ALTER TABLE {stage} ADD COLUMN IF NOT EXISTS _link_stated VARCHAR")
+    con.execute(f"UPDATE {stage} SET _link_key = {raw}, _link_stated = NULLIF(trim(CAST(person_id AS VARCHAR)), '')")
+    key, stated = "_link_key", "_link_stated"
     con.execute(f"DROP TABLE IF EXISTS {KEYS}")
     con.execute(f"CREATE TEMP TABLE {KEYS} AS SELECT {key} AS key, min(_row) AS first_row, "
                 f"any_value({stated}) AS stated, count(DISTINCT {stated}) AS stated_count, "
-                f"NULL::VARCHAR AS person_id FROM {stage} WHERE {key} IS NOT NULL GROUP BY 1")
+                f"NULL::VARCHAR AS person_id, TRUE AS form_ok, TRUE AS valid, FALSE AS linked FROM {stage} "
+                f"WHERE {key} IS NOT NULL GROUP BY 1")
     _refuse(con, report, stage, table_name, key_kind, key_column,
             f"{key} IS NULL AND {stated} IS NULL", f"{key_column}: missing: the row names no person")
     if key_kind == "nhs_number":
-        form = f"regexp_matches({key}, '^[0-9]{{10}}$')"
-        _refuse(con, report, stage, table_name, key_kind, key_column, f"{key} IS NOT NULL AND NOT {form}",
+        con.execute(f"UPDATE {KEYS} SET form_ok = regexp_matches(key, '^[0-9]{{10}}$')")
+        con.execute(f"UPDATE {KEYS} SET valid = CASE WHEN form_ok THEN {nhs_number_valid('key')} ELSE FALSE END")
+        _refuse(con, report, stage, table_name, key_kind, key_column,
+                f"{key} IN (SELECT key FROM {KEYS} WHERE NOT form_ok)",
                 f"{key_column}: does not have the expected form of an NHS number (10 digits)")
         _refuse(con, report, stage, table_name, key_kind, key_column,
-                f"{key} IS NOT NULL AND NOT (CASE WHEN {form} THEN {nhs_number_valid(key)} ELSE FALSE END)",
+                f"{key} IN (SELECT key FROM {KEYS} WHERE NOT valid)",
                 f"{key_column}: fails the NHS number check digit or is outside the NHS number ranges")
-        con.execute(f"DELETE FROM {KEYS} WHERE NOT (CASE WHEN regexp_matches(key, '^[0-9]{{10}}$') THEN "
-                    f"{nhs_number_valid('key')} ELSE FALSE END)")
+        con.execute(f"DELETE FROM {KEYS} WHERE NOT valid")
         _opt_out(con, report, stage, key)
         _known_nhs(con)
     else:
         con.execute(f"UPDATE {KEYS} k SET person_id = CAST(l.person_id AS VARCHAR) FROM {LINK_TABLE} l "
                     f"WHERE l.source = {literal(source)} AND l.key_kind = {literal(key_kind)} AND l.key_value = k.key")
     _conflicts(con, report, stage, table_name, key_kind, key_column, key)
-    if not people:  # a link must lead to a person of the store (a pseudonym may be older than a rolled-back load)
+    if not people and mode != "create":
+        # a link must lead to a person of the store (a pseudonym may be older than a rolled-back load);
+        # --link create makes that person, under the pseudonym the link already gives
         con.execute(f"UPDATE {KEYS} k SET person_id = NULL WHERE person_id IS NOT NULL AND NOT EXISTS "
                     f"(SELECT 1 FROM person p WHERE CAST(p.person_id AS VARCHAR) = k.person_id)")
     con.execute(f"UPDATE {KEYS} SET person_id = stated WHERE person_id IS NULL AND stated IS NOT NULL")
-    unlinked = f"{key} IS NOT NULL AND {stated} IS NULL AND {key} IN (SELECT key FROM {KEYS} WHERE person_id IS NULL)"
+    unlinked = f"{stated} IS NULL AND {key} IN (SELECT key FROM {KEYS} WHERE person_id IS NULL)"
     if mode == "known":
         _refuse(con, report, stage, table_name, key_kind, key_column, unlinked,
                 f"{key_column}: not linked to a known person (load the people first, or use --link create to add "
@@ -123,11 +131,13 @@ def link_people(con: duckdb.DuckDBPyConnection, report: LoadReport, stage: str, 
     else:
         _create(con, report, people, key_kind)
     _record_links(con, report, key_kind, source)
-    con.execute(f"UPDATE {stage} s SET person_id = k.person_id FROM {KEYS} k WHERE {key.replace('CAST(', 'CAST(s.')}"
-                f" = k.key AND {stated.replace('CAST(', 'CAST(s.')} IS NULL")
-    report.rows_linked += con.execute(f"SELECT count(*) FROM {stage} WHERE {stated} IS NOT NULL").fetchone()[0]
+    con.execute(f"UPDATE {stage} s SET person_id = coalesce(s._link_stated, k.person_id) FROM {KEYS} k "
+                "WHERE s._link_key = k.key")
+    report.rows_linked += con.execute(f"SELECT count(*) FROM {stage} WHERE person_id IS NOT NULL").fetchone()[0]
     if key_kind == "nhs_number":  # the number has done its work: it does not enter the analytical store
         con.execute(f"UPDATE {stage} SET {quote(key_column)} = NULL")
+    con.execute(f"ALTER TABLE {stage} DROP COLUMN _link_key")
+    con.execute(f"ALTER TABLE {stage} DROP COLUMN _link_stated")
     con.execute(f"DROP TABLE IF EXISTS {KEYS}")
 
 
@@ -164,8 +174,11 @@ def _opt_out(con: duckdb.DuckDBPyConnection, report: LoadReport, stage: str, key
     found = _context().store.opted_out(numbers) if numbers else set()
     if not found:
         return
-    con.execute("CREATE OR REPLACE TEMP TABLE _icsys_opted_out (key VARCHAR)")
-    con.executemany("INSERT INTO _icsys_opted_out VALUES (?)", [(n,) for n in sorted(found)])
+    import pyarrow as pa
+
+    con.register("_icsys_opted_out_list", pa.table({"key": sorted(found)}))
+    con.execute("CREATE OR REPLACE TEMP TABLE _icsys_opted_out AS SELECT key FROM _icsys_opted_out_list")
+    con.unregister("_icsys_opted_out_list")
     gone = con.execute(f"DELETE FROM {stage} WHERE {key} IN (SELECT key FROM _icsys_opted_out)").fetchone()[0]
     con.execute(f"DELETE FROM {KEYS} WHERE key IN (SELECT key FROM _icsys_opted_out)")
     con.execute("DROP TABLE _icsys_opted_out")
@@ -185,7 +198,14 @@ def _known_nhs(con: duckdb.DuckDBPyConnection) -> None:
     ctx = _context()
     found = ctx.store.person_ids(ctx.auditor, numbers) if numbers else {}
     if found:
-        con.executemany(f"UPDATE {KEYS} SET person_id = ? WHERE key = ?", [(p, n) for n, p in found.items()])
+        import pyarrow as pa
+
+        con.register("_icsys_found", pa.table({"key": list(found), "person_id": list(found.values())}))
+        try:
+            con.execute(f"UPDATE {KEYS} k SET person_id = f.person_id, linked = TRUE FROM _icsys_found f "
+                        "WHERE k.key = f.key")
+        finally:
+            con.unregister("_icsys_found")
     foreign = con.execute(f"SELECT count(*) FROM {KEYS} WHERE NOT regexp_matches(person_id, '^[0-9]+$')"
                           ).fetchone()[0]
     if foreign:  # linked by the care service to a person it registered: not one of this store's pseudonyms
@@ -226,20 +246,19 @@ def _create(con: duckdb.DuckDBPyConnection, report: LoadReport, people: bool, ke
     base = max(int(largest), int(stated))
     con.execute(f"UPDATE {KEYS} k SET person_id = CAST(n.id AS VARCHAR) FROM (SELECT key, {base} + row_number() "
                 f"OVER (ORDER BY first_row) AS id FROM {KEYS} WHERE person_id IS NULL) n WHERE k.key = n.key")
-    created = con.execute(f"SELECT count(*) FROM {KEYS} WHERE TRY_CAST(person_id AS BIGINT) > {base}").fetchone()[0]
-    report.people_created += int(created)
-    if not people and created:  # the person row carries only the pseudonym until a registration extract comes
-        con.execute(f"INSERT INTO person (person_id) SELECT CAST(person_id AS BIGINT) FROM {KEYS} "
-                    f"WHERE TRY_CAST(person_id AS BIGINT) > {base}")
+    new = (f"SELECT DISTINCT CAST(person_id AS BIGINT) AS person_id FROM {KEYS} k WHERE person_id IS NOT NULL AND "
+           "NOT EXISTS (SELECT 1 FROM person p WHERE p.person_id = CAST(k.person_id AS BIGINT))")
+    report.people_created += con.execute(f"SELECT count(*) FROM ({new})").fetchone()[0]
+    if not people:  # the person row carries only the pseudonym until a registration extract comes
+        con.execute(f"INSERT INTO person (person_id) {new}")
 
 
 def _record_links(con: duckdb.DuckDBPyConnection, report: LoadReport, key_kind: str, source: str) -> None:
     """New links: NHS numbers to the re-identification store, other keys to person_link."""
     if key_kind == "nhs_number":
         ctx = _context()
-        new = con.execute(f"SELECT key, person_id FROM {KEYS} WHERE person_id IS NOT NULL").fetchall()
-        known = ctx.store.person_ids(ctx.auditor, [n for n, _ in new]) if new else {}
-        ctx.store.link_many(ctx.auditor, {n: p for n, p in new if n not in known}, why=f"load {report.load_id}")
+        new = con.execute(f"SELECT key, person_id FROM {KEYS} WHERE person_id IS NOT NULL AND NOT linked").fetchall()
+        ctx.store.link_many(ctx.auditor, dict(new), why=f"load {report.load_id}")
         return
     con.execute(f"INSERT INTO {LINK_TABLE} (source, key_kind, key_value, person_id, load_id, linked_at) "
                 f"SELECT {literal(source)}, {literal(key_kind)}, key, CAST(person_id AS BIGINT), "
