@@ -170,3 +170,16 @@ def test_a_rolled_back_load_never_makes_a_pseudonym_mean_two_people(people: Path
     assert sql(people, "SELECT attendance_id, person_id FROM ae_attendance ORDER BY 1") == [(1, 5), (2, 4)]
     assert reid(people).person_ids(Auditor(MANAGER, beside(people)), ["4000000004", "9000000017"]) == \
         {"4000000004": "4", "9000000017": "5"}
+
+
+def test_cli_opt_out_list(people: Path, tmp_path: Path) -> None:
+    bad = write(tmp_path / "bad.txt", "9000871093\n9000871094\n")
+    path = write(tmp_path / "ae.csv", AE.format(key="nhs_number") + row(1, "9000871093") + row(2, "9434765919"))
+    assert_clear_error(icsys("load", "--db", people, "--table", "ae_attendance", "--opt-out", bad, path),
+                       "line 2", "check digit")
+    assert sql(people, "SELECT count(*) FROM ae_attendance") == [(0,)]
+    good = write(tmp_path / "opt_out.txt", "900 087 1093\n")
+    result = icsys("load", "--db", people, "--table", "ae_attendance", "--opt-out", good, "--json", path)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["rows_opted_out"] == 1
+    assert sql(people, "SELECT person_id FROM ae_attendance") == [(1,)]

@@ -70,7 +70,14 @@ def linked(con: duckdb.DuckDBPyConnection) -> None:
 
 
 def record_staged(con: duckdb.DuckDBPyConnection, report: LoadReport, table: Table) -> None:
-    """The load's figures for `table` from the slow path's staged, checked and quarantined rows."""
+    """The load's figures for `table` from the slow path's staged, checked and quarantined rows. An adapter
+    calls `offered` after staging, `linked` after `linkage.link_people` and this after `load_staged`; without
+    `offered` there is nothing to count from, and no figures are recorded."""
+    tables = {r[0] for r in con.execute("SELECT table_name FROM duckdb_tables() WHERE temporary").fetchall()}
+    if OFFERED not in tables:
+        return
+    if LINKED not in tables:
+        linked(con)
     present = {r[0] for r in con.execute(f"DESCRIBE {STAGE}").fetchall()}
     cols = _counted(table)
     filled = " + ".join(f"(NULLIF(trim(CAST(s.{quote(c)} AS VARCHAR)), '') IS NOT NULL)::INT" for c in cols
