@@ -36,6 +36,10 @@ def store(tmp_path: Path) -> Path:
     people.write_text(PEOPLE, encoding="utf-8")
     db = tmp_path / "s.duckdb"
     load(writable(db), "person", people)
+    # A load now sends NHS numbers to the re-identification store only; the HES adapter still looks people up
+    # by person.nhs_number until it links through linkage.link_people (issue 11, formats11), so put them back.
+    with duckdb.connect(str(db)) as con:
+        con.execute("UPDATE person SET nhs_number = CASE person_id WHEN 1 THEN '9434765919' ELSE '9000871093' END")
     return db
 
 

@@ -76,14 +76,14 @@ def test_clean_file_loads_with_types(store: Path, tmp_path: Path) -> None:
 @pytest.mark.parametrize(("row", "field", "reason"), [
     ("3,9434765918,F,1950-03-01,A,E01100001,3,G82100,2000-01-01,,,", "nhs_number", "check digit"),
     ("3,94347659,F,1950-03-01,A,E01100001,3,G82100,2000-01-01,,,", "nhs_number", "expected form"),
-    ("3,9000871093,X,1950-03-01,A,E01100001,3,G82100,2000-01-01,,,", "sex", "'X' is not a known code"),
-    ("3,9000871093,F,1950-03-17,A,E01100001,3,G82100,2000-01-01,,,", "birth_date", "first of a month"),
-    ("3,9000871093,F,1950-13-01,A,E01100001,3,G82100,2000-01-01,,,", "birth_date", "is not a date"),
-    ("3,9000871093,F,1950-03-01,A,E01100001,11,G82100,2000-01-01,,,", "imd_decile", "above 10"),
-    ("3,9000871093,F,1950-03-01,A,E01100001,3,X99999,2000-01-01,,,", "practice_code", "not a practice"),
-    ("3,9000871093,,1950-03-01,A,E01100001,3,G82100,2000-01-01,,,", "sex", "missing required value"),
-    ("3,9000871093,F,1950-03-01,A,E01100001,3,G82100,1940-01-01,,,", "registration_start", "is before birth_date"),
-    ("1,9000871093,F,1950-03-01,A,E01100001,3,G82100,2000-01-01,,,", "person_id", "already in the store"),
+    ("3,9000000009,X,1950-03-01,A,E01100001,3,G82100,2000-01-01,,,", "sex", "'X' is not a known code"),
+    ("3,9000000009,F,1950-03-17,A,E01100001,3,G82100,2000-01-01,,,", "birth_date", "first of a month"),
+    ("3,9000000009,F,1950-13-01,A,E01100001,3,G82100,2000-01-01,,,", "birth_date", "is not a date"),
+    ("3,9000000009,F,1950-03-01,A,E01100001,11,G82100,2000-01-01,,,", "imd_decile", "above 10"),
+    ("3,9000000009,F,1950-03-01,A,E01100001,3,X99999,2000-01-01,,,", "practice_code", "not a practice"),
+    ("3,9000000009,,1950-03-01,A,E01100001,3,G82100,2000-01-01,,,", "sex", "missing required value"),
+    ("3,9000000009,F,1950-03-01,A,E01100001,3,G82100,1940-01-01,,,", "registration_start", "is before birth_date"),
+    ("1,9434765919,F,1950-03-01,A,E01100001,3,G82100,2000-01-01,,,", "person_id", "already in the store"),
 ])
 def test_each_bad_value_is_named_and_nothing_loads(store: Path, tmp_path: Path, row: str, field: str,
                                                     reason: str) -> None:

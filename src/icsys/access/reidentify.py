@@ -22,6 +22,8 @@ from icsys.access.policy import LOAD, REIDENTIFY, AccessDenied, require
 from icsys.errors import InputError
 
 TABLE = "reidentification"
+OPT_OUT_TABLE = "national_data_opt_out"  # NHS numbers of people who opted out of planning and research use
+CHUNK = 500  # NHS numbers asked in one statement (SQLite's limit on parameters is 999 in old builds)
 # England, Wales and the Isle of Man allocate 400 000 000-499 999 999 and 600 000 000-799 999 999;
 # the 9xx synthetic range is for test systems and demonstrations only.
 LIVE_REGIONS = (nhs.REGION_ENGLAND_WALES_IOM,)
@@ -60,6 +62,7 @@ class ReidentificationStore:
             raise ReidentificationError(str(exc).replace("audit database", "re-identification store")) from exc
         self._execute(f"CREATE TABLE IF NOT EXISTS {TABLE} (nhs_number TEXT PRIMARY KEY, "
                       "person_id TEXT NOT NULL UNIQUE)")
+        self._execute(f"CREATE TABLE IF NOT EXISTS {OPT_OUT_TABLE} (nhs_number TEXT PRIMARY KEY)")
 
     def _connect(self) -> Any:
         if self.kind == "sqlite":
@@ -127,6 +130,83 @@ class ReidentificationStore:
                        f"link nhs_number -> person_id {person_id}", people=1, destination=why, person=person_id)
         self._execute(f"INSERT INTO {TABLE} (nhs_number, person_id) VALUES (?, ?)", (number, person_id))
         return person_id
+
+    # --- in bulk, for a load (a data manager's: the numbers were checked by the load's validation) ---------
+
+    def _many(self, sql: str, rows: list[tuple[Any, ...]]) -> None:
+        if self.kind != "sqlite":
+            sql = sql.replace("?", "%s")
+        con = self._connect()
+        try:
+            if self.kind == "sqlite":
+                con.execute("BEGIN")
+                con.executemany(sql, rows)
+                con.execute("COMMIT")
+            else:
+                with con.transaction(), con.cursor() as cur:
+                    cur.executemany(sql, rows)
+        except (sqlite3.Error, _pg_error()) as exc:
+            raise ReidentificationError(f"re-identification store {_redacted(self.url)}: {exc}") from exc
+        finally:
+            con.close()
+
+    def _in_chunks(self, sql: str, numbers: list[str]) -> list[tuple[Any, ...]]:
+        """`sql` (with {marks} for the IN list) over `numbers`, CHUNK at a time, on one connection."""
+        mark = "?" if self.kind == "sqlite" else "%s"
+        out: list[tuple[Any, ...]] = []
+        try:
+            con = self._connect()
+        except (sqlite3.Error, _pg_error()) as exc:
+            raise ReidentificationError(f"re-identification store {_redacted(self.url)}: cannot open: {exc}") from exc
+        try:
+            for i in range(0, len(numbers), CHUNK):
+                part = numbers[i:i + CHUNK]
+                out += list(con.execute(sql.format(marks=", ".join([mark] * len(part))), tuple(part)).fetchall())
+        except (sqlite3.Error, _pg_error()) as exc:
+            raise ReidentificationError(f"re-identification store {_redacted(self.url)}: {exc}") from exc
+        finally:
+            con.close()
+        return out
+
+    def person_ids(self, auditor: Auditor, numbers: list[str]) -> dict[str, str]:
+        """NHS number -> person_id for those of `numbers` the store knows: a load's linkage (data manager)."""
+        require(auditor.actor, LOAD)
+        rows = self._in_chunks(f"SELECT nhs_number, person_id FROM {TABLE} WHERE nhs_number IN ({{marks}})", numbers)
+        return {n: p for n, p in rows}
+
+    def link_many(self, auditor: Auditor, links: dict[str, str], *, why: str) -> None:
+        """Record new NHS number -> person_id links of a load in one transaction, audited as one record."""
+        require(auditor.actor, LOAD)
+        if not links:
+            return
+        auditor.record(LOAD, f"link {len(links):,} nhs_number -> person_id", people=len(links), destination=why)
+        try:
+            self._many(f"INSERT INTO {TABLE} (nhs_number, person_id) VALUES (?, ?)", list(links.items()))
+        except ReidentificationError as exc:
+            raise ReidentificationError(f"{exc} (a person_id of the file is already linked to another NHS "
+                                        "number, or the NHS number to another person)") from exc
+
+    def largest_numeric_person_id(self) -> int:
+        """The largest person_id that is a whole number (the analytical store's pseudonyms), 0 if none: new
+        pseudonyms are allocated above it, so a load rolled back after linking never reuses one."""
+        test = "person_id NOT GLOB '*[^0-9]*' AND person_id <> ''" if self.kind == "sqlite" else \
+            "person_id ~ '^[0-9]+$'"
+        rows = self._execute(f"SELECT max(CAST(person_id AS BIGINT)) FROM {TABLE} WHERE {test}")
+        return int(rows[0][0] or 0)
+
+    def set_opt_outs(self, auditor: Auditor, numbers: list[str]) -> int:
+        """Replace the National Data Opt-out list (the NHS numbers NHS England's service returns as opted out)."""
+        require(auditor.actor, LOAD)
+        self._execute(f"DELETE FROM {OPT_OUT_TABLE}")
+        self._many(f"INSERT INTO {OPT_OUT_TABLE} (nhs_number) VALUES (?)", [(n,) for n in sorted(set(numbers))])
+        auditor.record(LOAD, f"National Data Opt-out list replaced: {len(set(numbers)):,} NHS numbers",
+                       people=None, destination="re-identification store")
+        return len(set(numbers))
+
+    def opted_out(self, numbers: list[str]) -> set[str]:
+        """Those of `numbers` on the National Data Opt-out list."""
+        return {r[0] for r in self._in_chunks(f"SELECT nhs_number FROM {OPT_OUT_TABLE} WHERE nhs_number IN "
+                                              "({marks})", numbers)}
 
     def count(self) -> int:
         return int(self._execute(f"SELECT count(*) FROM {TABLE}")[0][0])

@@ -68,10 +68,24 @@ def load(
     allow_rejects: Annotated[bool, typer.Option("--allow-rejects", help="Load valid rows; keep invalid rows "
                                                 "with their reasons in the quarantine table.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the load report as JSON.")] = False,
+    link: Annotated[str | None, typer.Option(help="Rows whose person key (nhs_number, pseudo_hesid, person_token) "
+                                             "links to no one: known (refuse them), create (new people) or apart "
+                                             "(keep them in unlinked_record). Default: create for the person "
+                                             "table, known for the rest.")] = None,
+    source: Annotated[str | None, typer.Option(help="The source the person keys belong to (a token means "
+                                               "something only within its source; default FORMAT:TABLE).")] = None,
+    refresh: Annotated[bool, typer.Option("--refresh", help="The file restates earlier rows: rows with a key "
+                                          "already stored supersede them (listed in load_replaced).")] = False,
+    reid: Annotated[str | None, typer.Option("--reid", help="The re-identification store NHS numbers are linked "
+                                             "through: sqlite:///PATH or postgresql://... (default: "
+                                             "STORE.reid.sqlite beside the store).")] = None,
+    opt_out: Annotated[Path | None, typer.Option("--opt-out", help="A file of NHS numbers on the National Data "
+                                                 "Opt-out (one a line): replaces the list the loads honour.")] = None,
     system: SystemOption = None,
     audit: AuditOption = None,
 ) -> None:
-    """Validate a file against the schema and load it: all rows or none (strict by default)."""
+    """Validate a file against the schema, link its people to the spine and load it: all rows or none (strict
+    by default). NHS numbers go to the re-identification store, never to the analytical store."""
     from icsys.dataset.ingest import LoadError, LoadRejected
     from icsys.dataset.ingest import load as load_file
     from icsys.dataset.store import Store
@@ -79,15 +93,56 @@ def load(
 
     with clear_errors():
         store = Store.open(db, read_only=False, create=True)
+        auditor = local_auditor(db, audit)
         try:
+            if opt_out is not None:
+                _set_opt_outs(opt_out, reid, store, auditor)
             report = load_file(store, table, file, fmt=fmt, allow_rejects=allow_rejects, system=load_system(system),
-                               auditor=local_auditor(db, audit))
+                               auditor=auditor, link=link, source=source, refresh=refresh, reid=reid)
         except LoadRejected as exc:
             print(exc.report.to_json() if as_json else exc.report.to_text(), file=sys.stderr)
             raise typer.Exit(2) from None
         except LoadError as exc:
             fail(str(exc))
     print(report.to_json() if as_json else report.to_text())
+
+
+def _set_opt_outs(path: Path, reid: str | None, store, auditor) -> None:
+    from icsys.access.reidentify import NhsNumberError, check_nhs_number, open_reidentification
+    from icsys.dataset.ingest import reid_beside
+
+    if not path.is_file():
+        fail(f"--opt-out {path}: no such file")
+    numbers = []
+    for i, line in enumerate(path.read_text(encoding="utf-8-sig").splitlines(), start=1):
+        if line.strip():
+            try:
+                numbers.append(check_nhs_number(line.strip(), allow_synthetic=True))
+            except NhsNumberError as exc:
+                fail(f"--opt-out {path}: line {i}: {exc}")
+    count = open_reidentification(reid or reid_beside(store)).set_opt_outs(auditor, numbers)
+    err.print(f"National Data Opt-out: {count:,} NHS numbers", highlight=False)
+
+
+@app.command("data-quality")
+def data_quality(
+    out: Annotated[Path, typer.Option(help="Folder for data_quality.csv, .json and .html.")],
+    db: DuckDbFileOption,
+    load_id: Annotated[str | None, typer.Option("--load", help="One load's figures (its load_id); default: "
+                                                "every load in the store.")] = None,
+) -> None:
+    """Data quality by source, table and month: completeness, validity, timeliness and linkage rate, and what
+    was quarantined and why, as a table (CSV, JSON) and a page to share with the data provider."""
+    from icsys.dataset import quality
+    from icsys.dataset.store import Store
+
+    with clear_errors():
+        if out.exists() and not out.is_dir():
+            fail(f"--out {out}: is a file; give a folder")
+        with Store.open(db) as store:
+            figures = quality.report(store, load_id)
+        paths = quality.write(figures, out)
+    err.print(f"wrote {', '.join(str(p) for p in paths)}: {len(figures['by_month'])} source-months", highlight=False)
 
 
 @app.command()

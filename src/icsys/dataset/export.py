@@ -18,6 +18,8 @@ if TYPE_CHECKING:
     from icsys.dataset.store import Store
 
 FORMATS = (".csv", ".parquet")
+# Rows as a source sent them (refused, or not linked) and each source's person keys: a data manager's only.
+RAW_TABLES = (QUARANTINE_TABLE, "unlinked_record", "person_link")
 
 
 class ExportError(InputError):
@@ -47,7 +49,7 @@ def export_table(store: Store, table: str, out: Path, *, auditor: Auditor) -> in
     try:
         expr = backend.table(table)
         people = None
-        if table == QUARANTINE_TABLE:  # raw rejected records: identifiable, not cut by organisation
+        if table in RAW_TABLES:  # raw records and source keys: identifiable, not cut by organisation
             policy.require(actor, policy.EXPORT, identifiable=True, all_organisations=True)
         elif "person_id" in expr.columns:
             person = backend.table("person") if table != "person" else None

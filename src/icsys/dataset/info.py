@@ -28,7 +28,20 @@ def describe(store: Store) -> dict[str, Any]:
         "derived": {name: _describe_table(con, name) for name in DERIVED_TABLES if _exists(con, name)},
         "quarantine": {"rows": int(quarantined)},
         "loads": {"count": int(loads[0]), "latest": loads[1]},
+        "linkage": _linkage(con),
     }
+
+
+def _linkage(con) -> dict[str, Any]:
+    """How people are linked (docs/adr/010): the source keys by source and kind, the rows kept apart unlinked,
+    and how many NHS numbers the analytical store holds (none, except a synthetic store's test-range ones)."""
+    keys = con.execute("SELECT source, key_kind, count(*) FROM person_link GROUP BY ALL ORDER BY ALL").fetchall() \
+        if _exists(con, "person_link") else []
+    unlinked = con.execute("SELECT count(*) FROM unlinked_record").fetchone()[0] \
+        if _exists(con, "unlinked_record") else 0
+    numbers = con.execute("SELECT count(nhs_number) FROM person").fetchone()[0] if _exists(con, "person") else 0
+    return {"source_keys": [{"source": s, "key_kind": k, "keys": int(n)} for s, k, n in keys],
+            "unlinked_rows": int(unlinked), "nhs_numbers_in_store": int(numbers)}
 
 
 def _exists(con, name: str) -> bool:

@@ -15,8 +15,10 @@ from pathlib import Path
 import duckdb
 
 from icsys.access import Auditor, policy
+from icsys.access.reidentify import ReidentificationError
 from icsys.dataset.adapters.fhir import load_fhir
 from icsys.dataset.adapters.hes import load_hes
+from icsys.dataset.linkage import MODES, reidentification
 from icsys.dataset.schema import TABLES
 from icsys.dataset.staging import LoadReport, load_table_file
 from icsys.dataset.store import LOAD_LOG_TABLE, Store, StoreError
@@ -52,11 +54,26 @@ def detect_format(file: Path, fmt: str | None) -> str:
     return found
 
 
+def reid_beside(store: Store) -> str:
+    """The default re-identification store of a DuckDB store: `<store name>.reid.sqlite` in its folder."""
+    from icsys.access.audit import sqlite_url
+
+    path = Path(store.path or store.location)
+    return sqlite_url(path.with_name(f"{path.stem}.reid.sqlite"))
+
+
 def load(store: Store, table: str | None, file: Path, fmt: str | None = None, allow_rejects: bool = False,
-         system: System | None = None, *, auditor: Auditor) -> LoadReport:
+         system: System | None = None, *, auditor: Auditor, link: str | None = None, source: str | None = None,
+         refresh: bool = False, reid: str | None = None) -> LoadReport:
     """Validate `file` and load it into the store, in one transaction; see the module docstring. Only an
-    actor who may load does; the auditor records the load inside its transaction (no record, no load)."""
+    actor who may load does; the auditor records the load inside its transaction (no record, no load).
+    `link` (known, create or apart) says what to do with rows whose person key links to no one (default:
+    create for the person table, known for the rest); `source` names the source the person keys belong to
+    (default FORMAT:TABLE); `refresh` lets restated rows supersede the stored ones; `reid` is the
+    re-identification store's URL (default beside the store) that NHS numbers are linked through."""
     policy.require(auditor.actor, policy.LOAD)
+    if link is not None and link not in MODES:
+        raise LoadError(f"--link {link}: unknown; use one of {', '.join(MODES)}")
     file = Path(file)
     fmt = detect_format(file, fmt)
     if not file.exists():
@@ -69,21 +86,26 @@ def load(store: Store, table: str | None, file: Path, fmt: str | None = None, al
         raise LoadError(f"{file}: say which table to load it into with --table ({', '.join(TABLES)})")
     if table and table not in TABLES:
         raise LoadError(f"--table {table}: unknown table; tables are: {', '.join(TABLES)}")
-    report = LoadReport(load_id=uuid.uuid4().hex[:12], file=str(file), format=fmt, strict=not allow_rejects)
+    report = LoadReport(load_id=uuid.uuid4().hex[:12], file=str(file), format=fmt, strict=not allow_rejects,
+                        link_mode=link or "")
+    options = {"link": link, "source": source, "refresh": refresh}
     try:
-        with store.transaction() as tx:  # a failed load publishes nothing (a first one leaves no store)
-            _run(tx.con, report, fmt, table, file, system or load_system(), allow_rejects, auditor, store.location)
-    except StoreError as exc:
+        with store.transaction() as tx, reidentification(reid or reid_beside(store), auditor):
+            # a failed load publishes nothing (a first one leaves no store)
+            _run(tx.con, report, fmt, table, file, system or load_system(), allow_rejects, auditor, store.location,
+                 options)
+    except (StoreError, ReidentificationError) as exc:
         raise LoadError(str(exc)) from exc
     return report
 
 
 def _run(con: duckdb.DuckDBPyConnection, report: LoadReport, fmt: str, table: str | None, file: Path,
-         system: System, allow_rejects: bool, auditor: Auditor, destination: str) -> None:
+         system: System, allow_rejects: bool, auditor: Auditor, destination: str, options: dict) -> None:
     con.execute("BEGIN TRANSACTION")
     try:
         if fmt in ("csv", "parquet"):
-            load_table_file(con, report, TABLES[table], file, fmt, system, allow_rejects)  # type: ignore[index]
+            load_table_file(con, report, TABLES[table], file, fmt, system, allow_rejects,  # type: ignore[index]
+                            **options)
         elif fmt.startswith("hes-"):
             load_hes(con, report, fmt, file, system, allow_rejects)
         else:
@@ -106,8 +128,12 @@ def _run(con: duckdb.DuckDBPyConnection, report: LoadReport, fmt: str, table: st
 def _log(con: duckdb.DuckDBPyConnection, report: LoadReport, who: str) -> None:
     """Who loaded what into which table, when, inside the load's own transaction (so it is there
     exactly when the rows are)."""
-    quarantined = report.rows_rejected
+    quarantined, once = report.rows_rejected, True
     for table, rows in (report.loaded or {"(none)": 0}).items():
-        con.execute(f"INSERT INTO {LOAD_LOG_TABLE} VALUES (?, now()::TIMESTAMP, ?, ?, ?, ?, ?, ?)",
-                    [report.load_id, who, report.file, report.format, table, rows, quarantined])
-        quarantined = 0
+        counts = [report.rows_replaced, report.rows_unlinked, report.rows_opted_out] if once else [0, 0, 0]
+        con.execute(f"INSERT INTO {LOAD_LOG_TABLE} (load_id, loaded_at, loaded_by, file, format, table_name, "
+                    "rows_loaded, rows_quarantined, rows_replaced, rows_unlinked, rows_opted_out, link_mode, source) "
+                    "VALUES (?, now()::TIMESTAMP, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    [report.load_id, who, report.file, report.format, table, rows, quarantined, *counts,
+                     report.link_mode or None, report.source or report.format])
+        quarantined, once = 0, False

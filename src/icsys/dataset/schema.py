@@ -217,12 +217,17 @@ def _time(name: str, description: str, required: bool = True, date: bool = False
 
 PERSON = Table(
     "person",
-    "One row per person ever registered with a practice in the system: the spine every other table joins to.",
+    "One row per person ever registered with a practice in the system: the spine every other table joins to. "
+    "`person_id` is the dataset's pseudonym, one per person across all sources: a load links each source's "
+    "person key to it (NHS numbers through the re-identification store, which alone holds them; PSEUDO_HESID "
+    "and tokens through `person_link`; see docs/adr/010).",
     (
         _id("person_id", "person (pseudonymised, stable across tables)"),
         Column("nhs_number", "string", "NHS number: 10 digits, modulus 11 check digit, in an issued range "
                "(400-499 or 600-799 million) or the 900-999 million range never issued to patients, which "
-               "test and synthetic data use.", check="nhs_number", pattern=r"^[0-9]{10}$"),
+               "test and synthetic data use. Empty in the analytical store: a load sends it to the "
+               "re-identification store and keeps only the pseudonym (docs/adr/010).", required=False,
+               check="nhs_number", pattern=r"^[0-9]{10}$"),
         Column("sex", "string", "Sex as registered.", codes=SEX),
         Column("birth_date", "date", "Date of birth, rounded to the first of the month.",
                check="first_of_month"),
@@ -648,6 +653,66 @@ LOAD_LOG = _derived(
     _c("table_name", "string", "The table it went into.", True),
     _c("rows_loaded", "int", "Rows loaded.", True),
     _c("rows_quarantined", "int", "Rows kept apart in quarantine.", True),
+    _c("rows_replaced", "int", "Rows of earlier loads this one superseded (a refresh; load_replaced lists them)."),
+    _c("rows_unlinked", "int", "Rows that could not be linked to a person, kept in unlinked_record (--link apart)."),
+    _c("rows_opted_out", "int", "Rows not loaded because the person is on the National Data Opt-out list."),
+    _c("link_mode", "string", "How the load linked people: known, create or apart."),
+    _c("source", "string", "The source the rows came from (the linkage's source: a person key belongs to one)."),
+)
+
+PERSON_LINK = _derived(
+    "person_link", "Each source's pseudonymised person key (PSEUDO_HESID, a token) and the person it is. NHS "
+    "numbers are never here: their link is in the re-identification store (docs/adr/010).",
+    "icsys load", "source key", "source, key_kind, key_value",
+    _c("source", "string", "The source whose key it is (a token means something only within its source).", True),
+    _c("key_kind", "string", "pseudo_hesid or token.", True),
+    _c("key_value", "string", "The key as the source sends it.", True),
+    _c("person_id", "int", "The person (person.person_id): one pseudonym across all sources.", True),
+    _c("load_id", "string", "The load that made the link.", True),
+    _c("linked_at", "timestamp", "When.", True),
+)
+
+UNLINKED_RECORD = _derived(
+    "unlinked_record", "Rows a load could not link to a person and kept apart (icsys load --link apart), "
+    "verbatim but without any NHS number.",
+    "icsys load --link apart", "unlinked row", "load_id, row_number",
+    _c("load_id", "string", "The load (load_log.load_id).", True),
+    _c("loaded_at", "timestamp", "When.", True),
+    _c("source", "string", "The source of the row.", True),
+    _c("table_name", "string", "The table the row was meant for.", True),
+    _c("row_number", "int", "Its row in the file.", True),
+    _c("key_kind", "string", "The kind of person key it carried.", True),
+    _c("key_value", "string", "The key (empty for an NHS number, which never enters the analytical store)."),
+    _c("record", "string", "The row as it was, as JSON (without the NHS number).", True),
+)
+
+LOAD_REPLACED = _derived(
+    "load_replaced", "What each refresh superseded: the keys of the rows an extract restated.",
+    "icsys load --refresh", "superseded row", "load_id, table_name, row_key",
+    _c("load_id", "string", "The load that replaced the row.", True),
+    _c("table_name", "string", "The table.", True),
+    _c("row_key", "string", "The row's key in the source (the table's primary key).", True),
+    _c("month", "date", "The month the row describes (first day), as it was before the refresh."),
+)
+
+LOAD_QUALITY = _derived(
+    "load_quality", "The data-quality figures of every load, by table and month of activity: the rows offered, "
+    "those refused and not linked, the cells filled and the delay from the month's end to the load "
+    "(icsys data-quality reports them).",
+    "icsys load", "table and month of a load", "load_id, table_name, month",
+    _c("load_id", "string", "The load (load_log.load_id).", True),
+    _c("loaded_at", "timestamp", "When.", True),
+    _c("source", "string", "The source of the rows.", True),
+    _c("table_name", "string", "The table.", True),
+    _c("month", "date", "First day of the month of activity (empty when the row's date is missing or invalid)."),
+    _c("rows", "int", "Rows offered for the month.", True),
+    _c("rows_loaded", "int", "Rows loaded.", True),
+    _c("rows_quarantined", "int", "Rows refused (invalid), kept in quarantine or refusing a strict load.", True),
+    _c("rows_unlinked", "int", "Rows not linked to a person (kept apart, or refused in --link known).", True),
+    _c("rows_linked", "int", "Rows linked to a person.", True),
+    _c("cells_expected", "int", "Cells of the schema's columns in the rows loaded.", True),
+    _c("cells_filled", "int", "Of those, the cells with a value.", True),
+    _c("days_after_month_end", "int", "Days from the end of the month to the load (timeliness)."),
 )
 
 QUARANTINE = _derived(
@@ -663,6 +728,9 @@ QUARANTINE = _derived(
 )
 
 DERIVED_TABLES: dict[str, Table] = {t.name: t for t in (PERSON_MEASURES, RISK_MODEL, OPEL_STATUS, LOAD_LOG,
-                                                        QUARANTINE)}
+                                                        QUARANTINE, PERSON_LINK, UNLINKED_RECORD, LOAD_REPLACED,
+                                                        LOAD_QUALITY)}
+# What a load writes beside the dataset: the store creates these with every schema table.
+LOAD_TABLES = ("load_log", "quarantine", "person_link", "unlinked_record", "load_replaced", "load_quality")
 # Every table icsys knows: the dataset's own, then what it derives.
 ALL_TABLES: dict[str, Table] = {**TABLES, **DERIVED_TABLES}

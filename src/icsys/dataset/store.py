@@ -31,7 +31,7 @@ import duckdb
 if TYPE_CHECKING:
     import pyarrow as pa
 
-from icsys.dataset.schema import TABLES, Table
+from icsys.dataset.schema import DERIVED_TABLES, LOAD_TABLES, TABLES, Table
 from icsys.errors import InputError
 
 META_TABLE = "icsys_meta"
@@ -39,16 +39,6 @@ QUARANTINE_TABLE = "quarantine"
 LOAD_LOG_TABLE = "load_log"
 
 _META_DDL = f"CREATE TABLE IF NOT EXISTS {META_TABLE} (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)"
-_QUARANTINE_DDL = f"""CREATE TABLE IF NOT EXISTS {QUARANTINE_TABLE} (
-    load_id VARCHAR NOT NULL, loaded_at TIMESTAMP NOT NULL, table_name VARCHAR NOT NULL,
-    file VARCHAR NOT NULL, row_number BIGINT NOT NULL, reasons VARCHAR NOT NULL, record VARCHAR NOT NULL)"""
-
-
-_LOAD_LOG_DDL = f"""CREATE TABLE IF NOT EXISTS {LOAD_LOG_TABLE} (
-    load_id VARCHAR NOT NULL, loaded_at TIMESTAMP NOT NULL, loaded_by VARCHAR NOT NULL, file VARCHAR NOT NULL,
-    format VARCHAR NOT NULL, table_name VARCHAR NOT NULL, rows_loaded BIGINT NOT NULL,
-    rows_quarantined BIGINT NOT NULL)"""
-
 
 class StoreError(InputError):
     """The store cannot be opened or used, with the reason."""
@@ -512,9 +502,14 @@ def open_store(path: Path | str, read_only: bool = False) -> duckdb.DuckDBPyConn
 
 
 def create_schema(con: duckdb.DuckDBPyConnection) -> None:
+    """Every schema table, and the tables a load writes (load_log, quarantine, the linkage, ...) from their
+    declarations in the schema; a column a newer icsys declares is added to an older store's table."""
     con.execute(_META_DDL)
-    con.execute(_QUARANTINE_DDL)
-    con.execute(_LOAD_LOG_DDL)
+    for name in LOAD_TABLES:
+        table = DERIVED_TABLES[name]
+        con.execute(table_ddl(table))
+        for col in table.columns:
+            con.execute(f'ALTER TABLE "{name}" ADD COLUMN IF NOT EXISTS "{col.name}" {col.sql_type}')
     for table in TABLES.values():
         con.execute(table_ddl(table))
 

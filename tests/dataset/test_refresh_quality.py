@@ -1,0 +1,128 @@
+"""Refreshes that supersede restated rows, and the data-quality figures, against hand-worked answers."""
+
+from __future__ import annotations
+
+import json
+from datetime import date
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from icsys.access import Actor, Auditor
+from icsys.access.audit import beside
+from icsys.dataset import ingest, quality
+from icsys.dataset.ingest import LoadRejected
+from icsys.dataset.store import Store
+from support import assert_clear_error, icsys
+
+MANAGER = Actor("dmitri", ("data_manager",))
+PEOPLE = ("person_id,sex,birth_date,ethnicity,practice_code\n"
+          "1,F,1950-03-01,A,G82100\n2,M,1988-09-01,H,G82100\n")
+EVENTS = "event_id,{key},event_date,snomed_code,value,unit,practice_code\n"
+
+
+def load(db: Path, table: str, path: Path, **kwargs):
+    store = Store.open(db, read_only=False, create=True)
+    return ingest.load(store, table, path, auditor=Auditor(MANAGER, beside(db)), **kwargs)
+
+
+def write(path: Path, text: str) -> Path:
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def sql(db: Path, query: str) -> list[tuple]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.execute(query).fetchall()
+
+
+@pytest.fixture
+def db(tmp_path: Path) -> Path:
+    db = tmp_path / "store.duckdb"
+    assert load(db, "person", write(tmp_path / "people.csv", PEOPLE)).loaded == {"person": 2}
+    return db
+
+
+def test_a_refresh_supersedes_the_rows_it_restates(db: Path, tmp_path: Path) -> None:
+    january = EVENTS.format(key="person_id") + "1,1,2025-01-10,38341003,150,mm[Hg],G82100\n" \
+        "2,1,2025-01-20,38341003,140,mm[Hg],G82100\n"
+    load(db, "clinical_event", write(tmp_path / "jan.csv", january))
+    restated = EVENTS.format(key="person_id") + "2,1,2025-01-20,38341003,160,mm[Hg],G82100\n" \
+        "3,2,2025-02-03,38341003,130,mm[Hg],G82100\n"
+    path = write(tmp_path / "feb.csv", restated)
+    with pytest.raises(LoadRejected) as caught:  # without --refresh a restated row is a duplicate
+        load(db, "clinical_event", path)
+    assert "already in the store" in caught.value.report.problems[0].reason
+    report = load(db, "clinical_event", path, refresh=True)
+    assert report.loaded == {"clinical_event": 2} and report.rows_replaced == 1
+    assert report.replaced_months == {"clinical_event": ["2025-01"]}
+    assert sql(db, "SELECT event_id, value FROM clinical_event ORDER BY 1") == [(1, 150.0), (2, 160.0), (3, 130.0)]
+    assert sql(db, f"SELECT row_key, month::VARCHAR FROM load_replaced WHERE load_id = '{report.load_id}'") == \
+        [("2", "2025-01-01")]
+    assert sql(db, f"SELECT rows_replaced FROM load_log WHERE load_id = '{report.load_id}'") == [(1,)]
+
+
+def test_a_refused_refresh_replaces_nothing(db: Path, tmp_path: Path) -> None:
+    load(db, "clinical_event", write(tmp_path / "jan.csv", EVENTS.format(key="person_id") +
+                                     "1,1,2025-01-10,38341003,150,mm[Hg],G82100\n"))
+    bad = EVENTS.format(key="person_id") + "1,1,2025-01-10,38341003,170,mm[Hg],G82100\n" \
+        "2,1,2025-01-11,123,,,G82100\n"
+    with pytest.raises(LoadRejected):
+        load(db, "clinical_event", write(tmp_path / "bad.csv", bad), refresh=True)
+    assert sql(db, "SELECT event_id, value FROM clinical_event") == [(1, 150.0)]
+    assert sql(db, "SELECT count(*) FROM load_replaced") == [(0,)]
+
+
+def _two_loads(db: Path, tmp_path: Path) -> tuple:
+    """Load A creates person 3 from token T1 (January, 5 of 7 cells). Load B (kept apart, rejects allowed):
+    January: T1 (7 cells) linked and loaded, T2 not linked (apart); February: T1 with a SNOMED code of
+    5 digits (invalid, quarantined), T1 (5 of 7 cells) loaded."""
+    first = EVENTS.format(key="person_token") + "1,T1,2025-01-05,38341003,,,G82100\n"
+    a = load(db, "clinical_event", write(tmp_path / "a.csv", first), link="create", source="gp")
+    second = EVENTS.format(key="person_token") + "10,T1,2025-01-10,38341003,150,mm[Hg],G82100\n" \
+        "11,T2,2025-01-20,38341003,,,G82100\n12,T1,2025-02-03,12345,,,G82100\n13,T1,2025-02-14,38341003,,,G82100\n"
+    b = load(db, "clinical_event", write(tmp_path / "b.csv", second), link="apart", source="gp", allow_rejects=True)
+    return a, b
+
+
+def _late(month_end: date) -> int:
+    return (date.today() - month_end).days
+
+
+def test_the_figures_of_one_load(db: Path, tmp_path: Path) -> None:
+    _, b = _two_loads(db, tmp_path)
+    keys = ("month", "rows", "rows_loaded", "rows_quarantined", "rows_unlinked", "rows_linked", "cells_expected",
+            "cells_filled", "days_after_month_end")
+    assert [tuple(q[k] for k in keys) for q in b.quality] == [
+        ("2025-01-01", 2, 1, 0, 1, 1, 7, 7, _late(date(2025, 1, 31))),
+        ("2025-02-01", 2, 1, 1, 0, 2, 7, 5, _late(date(2025, 2, 28))),
+    ]
+
+
+def test_the_figures_of_the_store_by_source_and_month(db: Path, tmp_path: Path) -> None:
+    _two_loads(db, tmp_path)
+    with Store.open(db) as store:
+        figures = quality.report(store)
+    events = [r for r in figures["by_month"] if r["table_name"] == "clinical_event"]
+    # January: 3 rows in two loads; 2 loaded, none invalid; 12 of 14 cells; 2 of 3 rows linked.
+    # February: 2 rows; 1 loaded, 1 invalid; 5 of 7 cells; both linked.
+    got = [(r["source"], r["month"], r["loads"], r["rows"], r["validity"], r["completeness"], r["linkage_rate"])
+           for r in events]
+    assert got == [("gp", "2025-01", 2, 3, 1.0, 0.8571, 0.6667), ("gp", "2025-02", 1, 2, 0.5, 0.7143, 1.0)]
+    assert events[1]["median_days_after_month_end"] == _late(date(2025, 2, 28))
+    assert {"table_name": "clinical_event", "reason": "snomed_code: '…' does not have the expected form",
+            "rows": 1} in figures["quarantined"]
+
+
+def test_cli_writes_the_table_and_the_page(db: Path, tmp_path: Path) -> None:
+    _two_loads(db, tmp_path)
+    out = tmp_path / "dq"
+    result = icsys("data-quality", "--db", db, "--out", out)
+    assert result.returncode == 0, result.stderr
+    rows = (out / "data_quality.csv").read_text(encoding="utf-8").splitlines()
+    assert rows[0].startswith("source,table_name,month,loads,rows") and len(rows) == 1 + 3  # person, Jan, Feb
+    page = (out / "data_quality.html").read_text(encoding="utf-8")
+    assert "85.7%" in page and "66.7%" in page and "T1" not in page and "12345" not in page
+    assert json.loads((out / "data_quality.json").read_text(encoding="utf-8"))["by_month"]
+    assert_clear_error(icsys("data-quality", "--db", db, "--out", out, "--load", "nope"), "no load 'nope'")
