@@ -73,8 +73,10 @@ def ics_pack(store: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Pat
 
 def test_the_command_writes_both_files_and_names_them(ics_pack) -> None:
     html, pdf, run = ics_pack
-    assert run.stdout.split() == [str(html), str(pdf)]
-    assert sorted(p.name for p in html.parent.iterdir()) == [html.name, pdf.name]  # no temporary file left
+    stem = html.with_suffix("")
+    exports = [stem.with_suffix(".xlsx"), Path(f"{stem}-series.csv"), Path(f"{stem}-opel.csv")]
+    assert run.stdout.split() == [str(html), str(pdf), *map(str, exports)]
+    assert sorted(p.name for p in html.parent.iterdir()) == sorted(p.name for p in [html, pdf, *exports])
 
 
 def test_html_has_a_row_and_a_chart_for_every_standard_of_the_ics(ics_pack) -> None:

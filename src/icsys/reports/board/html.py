@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from icsys.disclosure import SMALL_NUMBER
 from icsys.reports.board.content import BoardPack, EscalationPanel, StandardPanel, fmt
 from icsys.reports.charts import (
     BLUE,
@@ -37,7 +38,7 @@ def render_html(pack: BoardPack) -> str:
     return template.render(pack=pack, plotlyjs=get_plotlyjs(), rows=[_row(s) for s in pack.standards],
                            charts=[_chart(s) for s in pack.standards],
                            trajectories=[_trajectory(s) for s in pack.trajectories],
-                           escalation=_escalation(pack.escalation), key=_key())
+                           escalation=_escalation(pack.escalation), key=_key(), small_number=SMALL_NUMBER)
 
 
 def _icons(panel: StandardPanel) -> tuple[str, str]:

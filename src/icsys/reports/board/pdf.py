@@ -33,7 +33,8 @@ from icsys.reports.charts import (
 A4_LANDSCAPE = (11.69, 8.27)
 ROWS_PER_PAGE = 16
 CHARTS_PER_PAGE = 4
-NHS_BLUE, TEXT, MUTED = "#005eb8", "#212b32", "#4c6272"
+NHS_BLUE, TEXT, MUTED, ALERT_RED = "#005eb8", "#212b32", "#4c6272", "#d5281b"
+NOTE_LINES = 7  # lines of commentary and notes under a chart
 
 
 def page_count(standards: int, trajectories: int, plan: bool) -> int:
@@ -54,7 +55,10 @@ def render_pdf(pack: BoardPack, path: Path) -> None:
             pages += _trajectory_pages(pack)
         pages.append(_escalation_page(pack))
         total = len(pages)
+        source = pack.provenance_line
         for number, fig in enumerate(pages, start=1):
+            fig.text(0.04, 0.035, source, fontsize=6.5, color=ALERT_RED if pack.synthetic else TEXT,
+                     fontweight="bold")
             fig.text(0.97, 0.015, f"{pack.org.code} · {pack.month:%B %Y} · page {number} of {total}", ha="right",
                      fontsize=7, color=MUTED)
             pdf.savefig(fig)
@@ -86,16 +90,22 @@ def _front(pack: BoardPack) -> Any:
              ("Software", f"icsys {pack.version}")]
     if pack.plan is not None:
         facts.append(("Plan", pack.plan.name))
-    y = 0.87
+    if pack.notes_file is not None:
+        facts.append(("Commentary", pack.notes_file.name))
+    y = 0.895
+    for line in textwrap.wrap(pack.provenance, 120):
+        fig.text(0.05, y, line, fontsize=10.5, fontweight="bold", color=ALERT_RED if pack.synthetic else NHS_BLUE)
+        y -= 0.03
+    y -= 0.01
     for name, value in facts:
         fig.text(0.05, y, name, fontsize=11, fontweight="bold", color=TEXT)
         fig.text(0.2, y, value, fontsize=11, color=TEXT)
         y -= 0.04
     y -= 0.02
-    for line in textwrap.wrap(pack.summary, 125):
-        fig.text(0.05, y, line, fontsize=11, color=TEXT)
-        y -= 0.032
-    y = min(y - 0.03, 0.3)
+    for line in textwrap.wrap(pack.summary, 140):
+        fig.text(0.05, y, line, fontsize=10, color=TEXT)
+        y -= 0.029
+    y = min(y - 0.02, 0.3)
     fig.text(0.05, y, "Key to the Making Data Count icons", fontsize=10, fontweight="bold", color=TEXT)
     keys = [variation_icon(k) for k in ("common_cause", "improvement_high", "improvement_low", "concern_high",
                                         "concern_low", "neutral_high")]
@@ -109,8 +119,8 @@ def _front(pack: BoardPack) -> Any:
 
 
 def _summary_pages(pack: BoardPack) -> list[Any]:
-    columns = [("Standard", 0.04), ("Value", 0.46), ("Target", 0.55), ("Met", 0.62), ("Variation", 0.68),
-               ("Assurance", 0.75)]
+    columns = [("Standard", 0.04), ("Value", 0.355), ("Counted", 0.435), ("Target", 0.575), ("Met", 0.635),
+               ("Variation", 0.69), ("Assurance", 0.755)]
     if pack.plan is not None:
         columns += [("Planned", 0.83), ("Trajectory", 0.90)]
     pages = []
@@ -127,10 +137,15 @@ def _summary_pages(pack: BoardPack) -> list[Any]:
 
 def _summary_row(fig: Any, panel: StandardPanel, y: float, columns: list[tuple[str, float]], plan: bool) -> None:
     x = dict(columns)
-    fig.text(x["Standard"], y, textwrap.shorten(panel.name, 62), fontsize=9, color=TEXT, va="center")
+    fig.text(x["Standard"], y, textwrap.shorten(panel.name, 56), fontsize=9, color=TEXT, va="center")
     value = fmt(panel.value, panel.unit) + ("" if panel.value_period in (None, panel.month)
                                             else f" ({panel.value_period:%b %y})")
     fig.text(x["Value"], y, value, fontsize=9, color=TEXT, va="center")
+    fig.text(x["Counted"], y + (0.007 if panel.small else 0), textwrap.shorten(panel.counts, 30) or "–", fontsize=8,
+             color=TEXT, va="center")
+    if panel.small:
+        fig.text(x["Counted"], y - 0.011, panel.small_flag, fontsize=6.5, color=ALERT_RED, va="center",
+                 fontweight="bold")
     fig.text(x["Target"], y, fmt(panel.target, panel.unit), fontsize=9, color=TEXT, va="center")
     met = {None: ("–", MUTED), True: ("met", "#007f3b"), False: ("not met", "#d5281b")}[panel.met]
     fig.text(x["Met"], y, met[0], fontsize=9, color=met[1], va="center", fontweight="bold")
@@ -155,8 +170,8 @@ def _thin(fig: Any, y: float) -> Any:
     return Line2D([0.04, 0.96], [y, y], transform=fig.transFigure, color="#d8dde0", linewidth=0.6)
 
 
-_SLOTS = [(0.06, 0.53), (0.55, 0.53), (0.06, 0.1), (0.55, 0.1)]  # bottom-left corners of four charts
-_SLOT_SIZE = (0.40, 0.29)
+_SLOTS = [(0.06, 0.61), (0.55, 0.61), (0.06, 0.18), (0.55, 0.18)]  # bottom-left corners of four charts
+_SLOT_SIZE = (0.40, 0.25)
 
 
 def _chart_pages(pack: BoardPack) -> list[Any]:
@@ -205,8 +220,16 @@ def _spc_axes(fig: Any, panel: StandardPanel, left: float, bottom: float) -> Non
         last = chart.limits.iloc[-1]
         notes.insert(0, f"Mean {fmt(last['mean'], panel.unit)}; process limits {fmt(last['lpl'], panel.unit)} to "
                         f"{fmt(last['upl'], panel.unit)}; target {fmt(panel.target, panel.unit)}.")
-    text = "\n".join(line for note in notes for line in textwrap.wrap(note, 95))
-    fig.text(left, bottom - 0.045, text, fontsize=6.5, color=MUTED, va="top")
+    said = [panel.commentary]
+    if panel.owner or panel.lead_commentary:
+        said.append((f"Owner: {panel.owner}. " if panel.owner else "") + panel.lead_commentary)
+    lines = [line for note in said for line in textwrap.wrap(note, 100)]
+    rest = [line for note in notes for line in textwrap.wrap(note, 105)]
+    room = NOTE_LINES - len(lines)
+    if len(rest) > room:
+        rest = [*rest[:max(room - 1, 0)], "… (more notes in the HTML pack)"]
+    fig.text(left, bottom - 0.04, "\n".join(lines), fontsize=6.5, color=TEXT, va="top")
+    fig.text(left, bottom - 0.04 - 0.0135 * len(lines), "\n".join(rest), fontsize=6.5, color=MUTED, va="top")
 
 
 def _axis_style(ax: Any, unit: str) -> None:
@@ -271,7 +294,7 @@ def _escalation_page(pack: BoardPack) -> Any:
         _opel_axes(fig, pack)
         _opel_table(fig, esc.days_at_level())
     notes = "\n".join(w for n in esc.notes for w in textwrap.wrap(n, 150))
-    fig.text(0.05, 0.045, notes, fontsize=7, color=MUTED, va="bottom")
+    fig.text(0.05, 0.06, notes, fontsize=7, color=MUTED, va="bottom")
     return fig
 
 
