@@ -177,7 +177,7 @@ def read_notes(path: Path | str, catalogue: Catalogue) -> dict[str, dict[str, st
             entries = [(f"row {i}", (row.pop("standard") or "").strip(), row) for i, row in enumerate(reader, 2)]
     else:
         raise BoardError(f"--notes {path}: use a .toml or .csv file")
-    known, out, problems = set(catalogue.ids()), {}, []
+    known, out, problems = set(catalogue.ids), {}, []
     for where, standard, fields in entries:
         if standard not in known:
             problems.append(f"{where}: standard {standard!r} is not in the catalogue")

@@ -50,18 +50,22 @@ def render_pdf(pack: BoardPack, path: Path) -> None:
     metadata = {"Title": pack.title, "Author": pack.generated_by or "icsys", "Creator": f"icsys {pack.version}",
                 "Subject": f"Performance against the NHS standards, {pack.month:%B %Y}"}
     with PdfPages(path, metadata=metadata) as pdf:
-        pages = [_front(pack), *_summary_pages(pack), *_chart_pages(pack)]
-        if pack.plan is not None:
-            pages += _trajectory_pages(pack)
-        pages.append(_escalation_page(pack))
-        total = len(pages)
-        source = pack.provenance_line
-        for number, fig in enumerate(pages, start=1):
-            fig.text(0.04, 0.035, source, fontsize=6.5, color=ALERT_RED if pack.synthetic else TEXT,
-                     fontweight="bold")
-            fig.text(0.97, 0.015, f"{pack.org.code} · {pack.month:%B %Y} · page {number} of {total}", ha="right",
-                     fontsize=7, color=MUTED)
+        for fig in figures(pack):
             pdf.savefig(fig)
+
+
+def figures(pack: BoardPack) -> list[Any]:
+    """The pages as matplotlib figures, each with the data's source and page number at its foot."""
+    pages = [_front(pack), *_summary_pages(pack), *_chart_pages(pack)]
+    if pack.plan is not None:
+        pages += _trajectory_pages(pack)
+    pages.append(_escalation_page(pack))
+    for number, fig in enumerate(pages, start=1):
+        fig.text(0.04, 0.035, pack.provenance_line, fontsize=6.5, color=ALERT_RED if pack.synthetic else TEXT,
+                 fontweight="bold")
+        fig.text(0.97, 0.015, f"{pack.org.code} · {pack.month:%B %Y} · page {number} of {len(pages)}", ha="right",
+                 fontsize=7, color=MUTED)
+    return pages
 
 
 def _page(title: str) -> Any:
