@@ -13,6 +13,7 @@ import pandas as pd
 from icsys.disclosure import SMALL_NUMBER, is_small
 from icsys.performance import spc
 from icsys.performance.organisations import Organisation
+from icsys.reports.charts import CAUSE_COLOURS
 
 MEANS = ("minutes", "days")  # a mean of the denominator's patients or incidents
 COUNTS = ("patients", "bed-days")  # the value is itself a count (or a count a day): no small-number rule
@@ -150,6 +151,20 @@ class StandardPanel:
         return self.series[self.series["planned"].notna()]
 
     @property
+    def planned_as_count(self) -> bool:
+        """Whether the plan counts (12-hour waits, 52-week waiters) rather than sets the standard's value."""
+        return "planned_of" in self.series and bool((self.planned["planned_of"] == "count").any())
+
+    @property
+    def trajectory_unit(self) -> str:
+        return "count" if self.planned_as_count else self.unit
+
+    @property
+    def trajectory_actual(self) -> pd.Series:
+        """What the plan is compared with, month by month: the numerator for a count, else the value."""
+        return self.series["numerator" if self.planned_as_count else "value"]
+
+    @property
     def month_plan(self) -> pd.Series | None:
         at = self.planned[self.planned["period"] == self.month]
         return at.iloc[0] if len(at) else None
@@ -167,6 +182,43 @@ class StandardPanel:
     @property
     def assurance(self) -> str | None:
         return self.chart.assurance if self.signalled else None  # type: ignore[union-attr]
+
+
+@dataclass(frozen=True)
+class FunnelPanel:
+    """One standard's practices or PCNs in the month against the organisation's own value (reports.funnel)."""
+
+    standard: str
+    name: str
+    unit: str
+    direction: str
+    level: str  # practice or pcn
+    month: date
+    centre: float
+    points: pd.DataFrame  # org, name, numerator, denominator, small, value, lower/upper_95/99.8, position
+    curve: pd.DataFrame  # denominator, lower/upper_95/99.8
+
+    @property
+    def placed(self) -> pd.DataFrame:
+        return self.points[~self.points["small"]]
+
+    @property
+    def sentence(self) -> str:
+        """Who lies beyond the limits, and how many were too small to place."""
+        placed, left = self.placed, int(self.points["small"].sum())
+        level = "practices" if self.level == "practice" else "PCNs"
+        beyond = placed[placed["position"].astype(str).str.contains("99.8", regex=False)]
+        words = [f"{len(placed)} {level} placed against {fmt(self.centre, self.unit)} in {self.month:%B %Y}"]
+        if left:
+            words.append(f"{left} with fewer than {SMALL_NUMBER} not placed")
+        text = "; ".join(words) + ". "
+        if len(beyond):
+            text += "Beyond the 99.8 % limits: " + ", ".join(
+                f"{r['name'] or r['org']} ({fmt(r['value'], self.unit)}, {r['position'].split(' ')[0]})"
+                for r in beyond.to_dict("records")[:LISTED]) + ("; and more" if len(beyond) > LISTED else "") + "."
+        else:
+            text += "None lies beyond the 99.8 % limits."
+        return text
 
 
 @dataclass(frozen=True)
@@ -209,6 +261,8 @@ class BoardPack:
     standards: list[StandardPanel]
     escalation: EscalationPanel
     plan: Path | None = None
+    funnels: list[FunnelPanel] = field(default_factory=list)
+    icps: pd.DataFrame = field(default_factory=pd.DataFrame)  # standard, name, unit, org, org_name, counts, value
     source: dict[str, Any] = field(default_factory=dict)  # the store's metadata (Store.meta)
     notes_file: Path | None = None
     generated_at: datetime = field(default_factory=lambda: datetime.now().astimezone())
@@ -365,6 +419,15 @@ def listed(panels: list[StandardPanel]) -> str:
     return shown + (f"; and {len(panels) - LISTED} more" if len(panels) > LISTED else "")
 
 
+def funnel_colour(panel: FunnelPanel, position: str) -> str:
+    """Beyond a limit on the better side blue, on the worse side orange; within the limits grey."""
+    if not position.startswith(("above", "below")):
+        return CAUSE_COLOURS["none"]
+    high = position.startswith("above")
+    better = high == (panel.direction == "higher")
+    return CAUSE_COLOURS["improvement"] if better else CAUSE_COLOURS["concern"]
+
+
 def fmt(value: float | None, unit: str) -> str:
     """A value as a board reads it, in its unit; a dash where there is none."""
     if value is None or value != value:
@@ -375,7 +438,7 @@ def fmt(value: float | None, unit: str) -> str:
         return f"{value:.1f} min"
     if unit == "days":
         return f"{value:.1f} days"
-    if unit == "bed-days" or abs(value) >= 1000:
+    if unit in ("bed-days", "count") or abs(value) >= 1000:
         return f"{value:,.0f}"
     return f"{value:,.1f}"
 

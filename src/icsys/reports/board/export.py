@@ -14,7 +14,7 @@ from icsys.reports.board.content import BoardPack, StandardPanel, base_of, count
 
 SERIES_COLUMNS = ["org", "standard", "name", "domain", "unit", "direction", "period", "numerator", "denominator",
                   "value", "small_number", "in_chart", "mean", "lower_process_limit", "upper_process_limit",
-                  "special_cause", "target", "planned", "variance", "on_track"]
+                  "special_cause", "target", "planned", "planned_of", "variance", "on_track"]
 
 
 def series_frame(pack: BoardPack) -> pd.DataFrame:

@@ -30,7 +30,18 @@ from icsys.performance import spc
 from icsys.performance.catalogue import Catalogue, load_catalogue
 from icsys.performance.escalation import Framework
 from icsys.performance.organisations import Hierarchy, Organisation
-from icsys.reports.board.content import COUNTS, BoardPack, EscalationPanel, StandardPanel, base_of, bounds_of, count
+from icsys.reports import funnel
+from icsys.reports.board.content import (
+    COUNTS,
+    BoardPack,
+    EscalationPanel,
+    FunnelPanel,
+    StandardPanel,
+    base_of,
+    bounds_of,
+    count,
+    counted,
+)
 from icsys.reports.board.export import write_opel_csv, write_series_csv, write_xlsx
 from icsys.reports.board.html import render_html
 from icsys.reports.board.pdf import render_pdf
@@ -68,6 +79,7 @@ def build_pack(store: Store, org: str, month: str, *, months: int = 24, plan: Pa
     series = board_series(store, org, last, months=months, plan=plan, catalogue=catalogue, hierarchy=hierarchy)
     update("SPC charts", 1, 3)
     panels = [_panel(sid, rows, last, leads.get(sid, {})) for sid, rows in series.groupby("standard", sort=False)]
+    funnels, icps = comparisons(store, organisation, last, catalogue=catalogue, hierarchy=hierarchy)
     update("escalation (OPEL)", 2, 3)
     escalation = escalation_panel(store, organisation, last, covered, catalogue=catalogue, hierarchy=hierarchy)
     periods = [p.series["period"] for p in panels if len(p.series)]
@@ -75,7 +87,8 @@ def build_pack(store: Store, org: str, month: str, *, months: int = 24, plan: Pa
     update("done", 3, 3)
     return BoardPack(org=organisation, ics_name=hierarchy.ics.name, month=last, months=months,
                      store=Path(store.location), covered=covered, first=first, last=last, standards=panels,
-                     escalation=escalation, plan=Path(plan) if plan is not None else None,
+                     escalation=escalation, plan=Path(plan) if plan is not None else None, funnels=funnels,
+                     icps=icps,
                      source={k: v for k, v in store.meta.items() if k != "bed_pools"},
                      notes_file=Path(notes) if notes is not None else None, generated_by=generated_by)
 
@@ -90,7 +103,7 @@ def _panel(standard: str, rows: pd.DataFrame, month: date, lead: dict[str, str])
     out of the chart)."""
     first = rows.iloc[0]
     series = rows.assign(period=pd.to_datetime(rows["period"]).dt.date)[
-        ["period", "numerator", "denominator", "value", "target", "planned", "variance", "on_track"]
+        ["period", "numerator", "denominator", "value", "target", "planned", "planned_of", "variance", "on_track"]
     ].reset_index(drop=True)
     chart, notes = spc_of(series, first["direction"], first["unit"])
     return StandardPanel(id=standard, name=first["name"], domain=first["domain"], unit=first["unit"],
@@ -144,6 +157,58 @@ def clipped(chart: spc.SpcResult, bounds: tuple[float, float | None]) -> spc.Spc
     limits = chart.limits.copy()
     limits[["lpl", "upl"]] = limits[["lpl", "upl"]].clip(lower=low, upper=high)
     return replace(chart, points=points, limits=limits)
+
+
+# --- comparison: funnel plots and ICPs side by side ---------------------------------------------------------
+
+FUNNEL_UNITS = {"%": ("proportion", 100.0), "per 1,000 a year": ("rate", 1000.0)}
+
+
+def comparisons(store: Store, org: Organisation, month: date, *, catalogue: Catalogue,
+                hierarchy: Hierarchy) -> tuple[list[FunnelPanel], pd.DataFrame]:
+    """For the ICS or an ICP: each practice-attributed proportion (of whole counts) or rate of the month, its
+    practices and PCNs on funnel plots against the organisation's value, and for the ICS its ICPs side by side."""
+    from icsys.performance.measure import applies_to, measure_store, shape_of
+
+    if org.kind not in ("ics", "icp"):
+        return [], pd.DataFrame()
+    wanted = [s for s in catalogue.standard if s.unit in FUNNEL_UNITS and applies_to(shape_of(s)[0], "practice")]
+    pcns = [p for p, icp in hierarchy.icp_of_pcn.items() if org.kind == "ics" or icp == org.code]
+    practices = [p for p, pcn in hierarchy.pcn_of_practice.items() if pcn in pcns]
+    icps = [o.code for o in hierarchy.of_kind("icp")] if org.kind == "ics" else []
+    end = _add_months(month, 1) - timedelta(days=1)
+    rows = measure_store(store, standards=[s.id for s in wanted], period="month", start=month, end=end,
+                         catalogue=catalogue, hierarchy=hierarchy, orgs=practices + pcns + icps)
+    names = {o.code: o.name for o in hierarchy.organisations.values()}
+    kinds = {o.code: o.kind for o in hierarchy.organisations.values()}
+    rows = rows.assign(name=rows["org"].map(names), kind=rows["org"].map(kinds))
+    panels = []
+    for s in wanted:
+        mine = rows[rows["standard"] == s.id]
+        kind, multiplier = FUNNEL_UNITS[s.unit]
+        whole = mine["denominator"].dropna().map(lambda d: float(d).is_integer()).all()
+        if kind == "proportion" and not whole:
+            continue  # a denominator that is not a count of people (an expected number): no binomial funnel
+        for level in ("practice", "pcn"):
+            part = mine[mine["kind"] == level][["org", "name", "numerator", "denominator"]]
+            if not len(part.dropna()):
+                continue
+            centre, points = funnel.funnel(part, kind, multiplier)
+            if not (~points["small"]).any():
+                continue  # nothing large enough to place
+            largest = float(points["denominator"].max()) if len(points) else 1.0
+            panels.append(FunnelPanel(s.id, s.name, s.unit, s.direction, level, month, centre, points,
+                                      funnel.curve(centre, largest, kind, multiplier)))
+    side = rows[rows["kind"] == "icp"].copy()
+    if len(side):
+        units = {s.id: (s.name, s.unit) for s in wanted}
+        side["standard_name"] = side["standard"].map(lambda i: units[i][0])
+        side["unit"] = side["standard"].map(lambda i: units[i][1])
+        side["counted"] = [counted(u, n, d) for u, n, d in zip(side["unit"], side["numerator"], side["denominator"],
+                                                                strict=True)]
+        side = side[["standard", "standard_name", "unit", "org", "name", "numerator", "denominator", "value",
+                     "counted"]].reset_index(drop=True)
+    return panels, side
 
 
 # --- the performance lead's notes -------------------------------------------------------------------------

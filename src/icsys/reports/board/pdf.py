@@ -3,7 +3,9 @@ matplotlib (PdfPages), so no browser or system library is needed.
 
 Pages: a front page; the summary table, ROWS_PER_PAGE standards a page; the SPC charts,
 CHARTS_PER_PAGE a page; with a plan, the trajectories, CHARTS_PER_PAGE a page (one page saying so when
-the plan gives none for this organisation); and the escalation page.
+the plan gives none for this organisation); for the ICS or an ICP, the funnel plots of its practices and
+PCNs (CHARTS_PER_PAGE a page) and, for the ICS, its ICPs side by side (ROWS_PER_PAGE standards a page);
+and the escalation page. Every page carries the data's source at its foot.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from typing import Any
 
 import pandas as pd
 
-from icsys.reports.board.content import BoardPack, StandardPanel, fmt
+from icsys.reports.board.content import BoardPack, FunnelPanel, StandardPanel, fmt, funnel_colour
 from icsys.reports.charts import (
     BLUE,
     CAUSE_COLOURS,
@@ -37,11 +39,11 @@ NHS_BLUE, TEXT, MUTED, ALERT_RED = "#005eb8", "#212b32", "#4c6272", "#d5281b"
 NOTE_LINES = 7  # lines of commentary and notes under a chart
 
 
-def page_count(standards: int, trajectories: int, plan: bool) -> int:
-    """How many pages a pack of this many standards and trajectories has."""
+def page_count(standards: int, trajectories: int, plan: bool, funnels: int = 0, icp_standards: int = 0) -> int:
+    """How many pages a pack of this many standards, trajectories, funnel plots and ICP rows has."""
     trajectory_pages = max(1, math.ceil(trajectories / CHARTS_PER_PAGE)) if plan else 0
     return (1 + math.ceil(standards / ROWS_PER_PAGE) + math.ceil(standards / CHARTS_PER_PAGE)
-            + trajectory_pages + 1)
+            + trajectory_pages + math.ceil(funnels / CHARTS_PER_PAGE) + math.ceil(icp_standards / ROWS_PER_PAGE) + 1)
 
 
 def render_pdf(pack: BoardPack, path: Path) -> None:
@@ -59,6 +61,11 @@ def figures(pack: BoardPack) -> list[Any]:
     pages = [_front(pack), *_summary_pages(pack), *_chart_pages(pack)]
     if pack.plan is not None:
         pages += _trajectory_pages(pack)
+    if pack.funnels:
+        pages += _slotted_pages(f"Practices and PCNs against {pack.org.name}: funnel plots, {pack.month:%B %Y}",
+                                pack.funnels, _funnel_axes)
+    if len(pack.icps):
+        pages += _icp_pages(pack)
     pages.append(_escalation_page(pack))
     for number, fig in enumerate(pages, start=1):
         fig.text(0.04, 0.035, pack.provenance_line, fontsize=6.5, color=ALERT_RED if pack.synthetic else TEXT,
@@ -160,7 +167,7 @@ def _summary_row(fig: Any, panel: StandardPanel, y: float, columns: list[tuple[s
         draw(fig, assurance, x["Assurance"] + 0.01, y - 0.0215, 0.36)
     if plan:
         row = panel.month_plan
-        planned = "–" if row is None else fmt(float(row["planned"]), panel.unit)
+        planned = "–" if row is None else fmt(float(row["planned"]), panel.trajectory_unit)
         track = "–" if row is None else ("no data" if row["on_track"] is None or row["on_track"] != row["on_track"]
                                          else "on track" if row["on_track"] else "off track")
         fig.text(x["Planned"], y, planned, fontsize=9, color=TEXT, va="center")
@@ -260,24 +267,88 @@ def _trajectory_pages(pack: BoardPack) -> list[Any]:
 
 def _trajectory_axes(fig: Any, panel: StandardPanel, left: float, bottom: float) -> None:
     ax = fig.add_axes((left, bottom, *_SLOT_SIZE))
-    ax.set_title(textwrap.shorten(f"{panel.name}: trajectory", 58), fontsize=9.5, loc="left", color=TEXT,
+    what = "trajectory (count)" if panel.planned_as_count else "trajectory"
+    ax.set_title(textwrap.shorten(f"{panel.name}: {what}", 58), fontsize=9.5, loc="left", color=TEXT,
                  fontweight="bold")
-    series, planned = panel.series, panel.planned
-    ax.plot(pd.to_datetime(series["period"]), series["value"], color=BLUE, marker="o", markersize=3, label="actual")
+    series, planned, unit = panel.series, panel.planned, panel.trajectory_unit
+    actual = panel.trajectory_actual
+    ax.plot(pd.to_datetime(series["period"]), actual, color=BLUE, marker="o", markersize=3, label="actual")
     ax.plot(pd.to_datetime(planned["period"]), planned["planned"], color=PURPLE, marker="o", markersize=3,
             linestyle="--", label="planned")
-    if series["target"].notna().any():
+    if series["target"].notna().any() and not panel.planned_as_count:
         ax.step(pd.to_datetime(series["period"]), series["target"], where="post", color=TARGET_RED, linewidth=1,
                 linestyle=":", label="target")
     ax.legend(fontsize=7, frameon=False, loc="best")
-    _axis_style(ax, panel.unit)
+    _axis_style(ax, unit)
     judged = planned[planned["on_track"].map(lambda v: v is not None and v == v)]
     on = int(judged["on_track"].astype(bool).sum())
     latest = planned.iloc[-1]
+    latest_actual = _float(actual[planned.index[-1]])
     text = (f"{on} of {len(judged)} planned months with a value on track. Latest planned month "
-            f"{latest['period']:%b %Y}: planned {fmt(latest['planned'], panel.unit)}, actual "
-            f"{fmt(_float(latest['value']), panel.unit)}, variance {fmt(_float(latest['variance']), panel.unit)}.")
+            f"{latest['period']:%b %Y}: planned {fmt(latest['planned'], unit)}, actual "
+            f"{fmt(latest_actual, unit)}, variance {fmt(_float(latest['variance']), unit)}.")
     fig.text(left, bottom - 0.045, "\n".join(textwrap.wrap(text, 95)), fontsize=6.5, color=MUTED, va="top")
+
+
+def _funnel_axes(fig: Any, panel: FunnelPanel, left: float, bottom: float) -> None:
+    ax = fig.add_axes((left, bottom, *_SLOT_SIZE))
+    level = "practices" if panel.level == "practice" else "PCNs"
+    ax.set_title(textwrap.shorten(f"{panel.name}: {level}", 58), fontsize=9.5, loc="left", color=TEXT,
+                 fontweight="bold")
+    curve = panel.curve
+    ax.plot(curve["denominator"], [panel.centre] * len(curve), color=MEAN_BLACK, linewidth=1)
+    for level_name, style in (("95", "--"), ("99.8", ":")):
+        for side in ("lower", "upper"):
+            ax.plot(curve["denominator"], curve[f"{side}_{level_name}"], color=GREY, linewidth=0.9, linestyle=style)
+    placed = panel.placed
+    ax.scatter(placed["denominator"], placed["value"], s=12, zorder=3,
+               color=[funnel_colour(panel, p) for p in placed["position"]])
+    ax.set_xscale("log")
+    ax.set_xlabel("denominator (log scale)", fontsize=7)
+    ax.tick_params(labelsize=7)
+    ax.set_ylabel(panel.unit, fontsize=7)
+    for side in ("top", "right"):
+        ax.spines[side].set_visible(False)
+    text = panel.sentence + " Limits: 95 % dashed, 99.8 % dotted (exact binomial or Poisson)."
+    fig.text(left, bottom - 0.045, "\n".join(textwrap.wrap(text, 100)[:NOTE_LINES]), fontsize=6.5, color=TEXT,
+             va="top")
+
+
+def _icp_pages(pack: BoardPack) -> list[Any]:
+    """The ICPs' values of each practice-attributed standard in the month, side by side, with their counts."""
+    from icsys.disclosure import is_small
+
+    table = pack.icps
+    icps = list(dict.fromkeys(table["org"]))
+    names = dict(zip(table["org"], table["name"], strict=False))
+    x0, width = 0.36, min(0.15, 0.6 / max(len(icps), 1))
+    standards = list(table.groupby("standard", sort=False))
+    chunks = [standards[i:i + ROWS_PER_PAGE] for i in range(0, len(standards), ROWS_PER_PAGE)]
+    pages = []
+    for n, chunk in enumerate(chunks, start=1):
+        fig = _page(f"ICPs side by side ({n} of {len(chunks)}): {pack.month:%B %Y}")
+        fig.text(0.04, 0.885, "Standard", fontsize=9, fontweight="bold", color=TEXT)
+        for j, icp in enumerate(icps):
+            fig.text(x0 + j * width, 0.885, textwrap.shorten(names[icp] or icp, 26), fontsize=8, fontweight="bold",
+                     color=TEXT)
+        for i, (_, rows) in enumerate(chunk):
+            y = 0.84 - i * 0.049
+            fig.text(0.04, y, textwrap.shorten(rows.iloc[0]["standard_name"], 56), fontsize=8.5, color=TEXT,
+                     va="center")
+            by = rows.set_index("org")
+            for j, icp in enumerate(icps):
+                if icp not in by.index:
+                    continue
+                row = by.loc[icp]
+                base = row["numerator"] if row["unit"] == "per 1,000 a year" else row["denominator"]
+                small = is_small(_float(base))
+                value = fmt(_float(row["value"]), row["unit"]) + (" (small number)" if small else "")
+                fig.text(x0 + j * width, y + 0.008, value, fontsize=8.5, color=ALERT_RED if small else TEXT,
+                         va="center")
+                fig.text(x0 + j * width, y - 0.01, row["counted"], fontsize=6.5, color=MUTED, va="center")
+            fig.add_artist(_thin(fig, y - 0.0245))
+        pages.append(fig)
+    return pages
 
 
 def _float(value: Any) -> float | None:
