@@ -73,8 +73,10 @@ def ics_pack(store: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Pat
 
 def test_the_command_writes_both_files_and_names_them(ics_pack) -> None:
     html, pdf, run = ics_pack
-    assert run.stdout.split() == [str(html), str(pdf)]
-    assert sorted(p.name for p in html.parent.iterdir()) == [html.name, pdf.name]  # no temporary file left
+    stem = html.with_suffix("")
+    exports = [stem.with_suffix(".xlsx"), Path(f"{stem}-series.csv"), Path(f"{stem}-opel.csv")]
+    assert run.stdout.split() == [str(html), str(pdf), *map(str, exports)]
+    assert sorted(p.name for p in html.parent.iterdir()) == sorted(p.name for p in [html, pdf, *exports])
 
 
 def test_html_has_a_row_and_a_chart_for_every_standard_of_the_ics(ics_pack) -> None:
@@ -109,7 +111,9 @@ def test_html_works_offline_with_plotly_inlined(ics_pack) -> None:
     head = text[:text.index("</head>")]
     assert len(head) > 3_000_000 and "Plotly" in head  # plotly.js itself, from the installed package
     charts = text.count("Plotly.newPlot(")
-    assert charts == 51 - text.count("<p class=\"muted\">No chart.</p>") + 2 + 1  # SPC, 2 trajectories, OPEL
+    funnels = text.count('<div class="panel" id="funnel-')
+    # SPC (a standard with too few months says "No chart."), 2 trajectories, the funnel plots, OPEL
+    assert funnels > 0 and charts == 51 - text.count("<p class=\"muted\">No chart.</p>") + 2 + funnels + 1
     assert 'id="trajectory-ae_4h"' in text and 'id="trajectory-rtt_18w"' in text
     ids = re.findall(r'\bid="([^"]+)"', text[text.index("</head>"):])
     assert len(ids) == len(set(ids)) > 80  # a chart is drawn into its own element
@@ -128,10 +132,14 @@ def test_html_holds_no_persons_record(ics_pack, store: Path) -> None:
 
 
 def test_pdf_is_a4_landscape_with_the_expected_pages(ics_pack) -> None:
-    pdf = ics_pack[1]
-    # front page, summary (16 rows a page), SPC charts (4 a page), trajectories (4 a page), escalation
-    expected = 1 + math.ceil(51 / ROWS_PER_PAGE) + math.ceil(51 / CHARTS_PER_PAGE) + math.ceil(2 / CHARTS_PER_PAGE) + 1
-    assert ROWS_PER_PAGE == 16 and CHARTS_PER_PAGE == 4 and expected == 20
+    html, pdf = ics_pack[0].read_text(encoding="utf-8"), ics_pack[1]
+    # front page, summary (16 rows a page), SPC charts (4 a page), trajectories (4 a page), the funnel plots
+    # (4 a page), the ICPs side by side (16 standards a page), escalation
+    funnels = html.count('<div class="panel" id="funnel-')
+    icp_rows = html[html.index('<section id="icps">'):html.index('<section id="escalation">')].count("<tr>") - 1
+    expected = (1 + math.ceil(51 / ROWS_PER_PAGE) + math.ceil(51 / CHARTS_PER_PAGE) + math.ceil(2 / CHARTS_PER_PAGE)
+                + math.ceil(funnels / CHARTS_PER_PAGE) + math.ceil(icp_rows / ROWS_PER_PAGE) + 1)
+    assert ROWS_PER_PAGE == 16 and CHARTS_PER_PAGE == 4 and funnels > 0 and icp_rows > 0
     assert pdf_pages(pdf) == expected
     assert b"/MediaBox [ 0 0 841.68 595.44 ]" in pdf.read_bytes()  # A4 landscape in points
     assert b"(Board pack: NHS Kent and Medway \\(QKS\\), March 2026)" in pdf.read_bytes()  # its title

@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from icsys.population.disclosure import for_sharing, round_count
+from icsys.disclosure import for_sharing, round_count
 from icsys.population.inequalities import ESP2013, Measure, slope_index, summarise
 from support import assert_clear_error, icsys, strict_json
 

@@ -88,7 +88,8 @@ def test_board_pack_numbers(fixture_store: Path, tmp_path: Path) -> None:
           "--quiet", check=True)
     html = (tmp_path / "board-QKS-2026-02.html").read_text(encoding="utf-8")
     pack = board_numbers(html)
-    assert len(pack["standards"]) == 51 and len(pack["charts"]) >= 40
+    # a standard without a chart (too few months resting on 8 or more patients) says so instead
+    assert len(pack["standards"]) == 51 and len(pack["charts"]) + html.count("<p class=\"muted\">No chart.</p>") >= 40
     assert_snapshot("board_pack", pack)
 
 

@@ -132,8 +132,7 @@ def population_registers(
     spark_tables: SparkTablesOption = None,
 ) -> None:
     """Disease registers against expected prevalence: observed / expected with 95 % limits, and the gap."""
-    from icsys.population.disclosure import for_sharing as make_safe
-    from icsys.population.registers import DENOMINATOR, registers
+    from icsys.population.registers import DENOMINATOR, registers, registers_for_sharing
     from icsys.system import load_system
 
     check_out(out, (".csv", ".xlsx"))
@@ -141,10 +140,8 @@ def population_registers(
     store = store_from_options(db, engine, spark_master, spark_tables)
     with clear_errors(), store:
         definition = load_system(system)
-        table = registers(store, definition, day, level, condition)
-        if for_sharing:
-            table = make_safe(table, ["population", "observed"], {"observed": [
-                "ratio", "ratio_lower", "ratio_upper", "observed_prevalence", "gap"]})
+        share = registers_for_sharing if for_sharing else registers
+        table = share(store, definition, day, level, condition)
         if as_json or out is not None:
             _show(table, as_json, out, "registers")
             return
@@ -175,19 +172,16 @@ def population_inequalities(
     relative index of inequality across IMD quintiles."""
     import json
 
-    from icsys.population.disclosure import for_sharing as make_safe
-    from icsys.population.inequalities import inequalities
+    from icsys.population.inequalities import inequalities, inequalities_for_sharing
     from icsys.system import load_system
 
     check_out(out, (".csv", ".xlsx"))
     store = store_from_options(db, engine, spark_master, spark_tables)
     with clear_errors(), store:
         definition = load_system(system)
-        result = inequalities(store, definition, measure, by, standardise=not crude)
+        share = inequalities_for_sharing if for_sharing else inequalities
+        result = share(store, definition, measure, by, standardise=not crude)
         table = result.table
-        if for_sharing:
-            counts = ["people", "numerator"] if result.measure.kind != "mean" else ["people"]
-            table = make_safe(table, counts, {c: ["value", "lower", "upper"] for c in counts})
         how = "age-standardised (ESP 2013)" if result.standardised else "crude"
         title = (f"{result.measure.text} by {by}, {how}, {result.measure.unit}, as of {result.as_of}; "
                  f"denominator: {result.denominator}")

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     from icsys.dataset.store import Store
 
 COLUMNS = ["standard", "name", "domain", "unit", "direction", "period", "numerator", "denominator", "value",
-           "target", "planned", "variance", "on_track"]
+           "target", "planned", "planned_of", "variance", "on_track"]
 
 
 def parse_month(text: str) -> date:
@@ -55,12 +55,13 @@ def board_series(store: Store, org: str, month: str | date, *, months: int = 24,
     about = pd.DataFrame([{"standard": s.id, "name": s.name, "domain": s.domain, "unit": s.unit,
                            "direction": s.direction} for s in catalogue.standard])
     out = rows.merge(about, on="standard", how="left")
-    out["planned"], out["variance"], out["on_track"] = float("nan"), float("nan"), None
+    out["planned"], out["variance"], out["on_track"], out["planned_of"] = float("nan"), float("nan"), None, None
     if mine:
         versus = compare(rows, mine, catalogue).rename(columns={"month": "period_month"})
-        keyed = out.assign(period_month=out["period"].str[:7]).drop(columns=["planned", "variance", "on_track"])
-        out = keyed.merge(versus[["standard", "period_month", "planned", "variance", "on_track"]],
-                          on=["standard", "period_month"], how="left")
+        keyed = out.assign(period_month=out["period"].str[:7]).drop(
+            columns=["planned", "variance", "on_track", "planned_of"])
+        out = keyed.merge(versus[["standard", "period_month", "planned", "variance", "on_track", "of"]].rename(
+            columns={"of": "planned_of"}), on=["standard", "period_month"], how="left")
     return out[COLUMNS].reset_index(drop=True)
 
 

@@ -2,7 +2,10 @@
 trajectory agreed with NHS England, as the seeds describe for 18 weeks), against what happened.
 
 A plan is a CSV with columns standard, org, month (YYYY-MM) and planned, or a TOML file of
-[[trajectory]] entries, each with standard, org and a table planned = {"YYYY-MM" = value}. Every row
+[[trajectory]] entries, each with standard, org and a table planned = {"YYYY-MM" = value}. A measure
+planned as a count (12-hour waits, 52-week waiters: the numbers operational plans set) says so with an
+optional column (or entry key) of = "count": its planned values are compared with the standard's numerator
+(the count of 12-hour waits), not its percentage; of = "value" (the default) compares with the value. Every row
 is checked (a known standard, an organisation it is measured for, a month, a number, no month twice)
 and every problem is named with its row or entry before anything is measured.
 """
@@ -28,7 +31,8 @@ if TYPE_CHECKING:
     from icsys.dataset.store import Store
 
 PLAN_COLUMNS = ("standard", "org", "month", "planned")
-COLUMNS = ["standard", "org", "month", "planned", "actual", "variance", "on_track", "target"]
+COLUMNS = ["standard", "org", "month", "of", "planned", "actual", "variance", "on_track", "target"]
+PLANNED_OF = ("value", "count")
 
 
 class TrajectoryError(InputError):
@@ -41,6 +45,7 @@ class Planned:
     org: str
     month: date  # first day of the month
     planned: float
+    of: str = "value"  # value: the standard's value; count: its numerator (a count of patients or events)
 
 
 def load_plan(path: Path | str, catalogue: Catalogue, hierarchy: Hierarchy) -> list[Planned]:
@@ -98,7 +103,8 @@ def _read_toml(path: Path) -> list[tuple[str, dict[str, Any]]]:
             continue
         for month, value in planned.items():
             rows.append((f"trajectory {i} month {month}", {"standard": entry.get("standard"), "org": entry.get("org"),
-                                                            "month": month, "planned": value}))
+                                                            "month": month, "planned": value,
+                                                            "of": entry.get("of") or "value"}))
     return rows
 
 
@@ -123,9 +129,12 @@ def _check(row: dict[str, Any], catalogue: Catalogue, hierarchy: Hierarchy) -> t
     planned = _number(row.get("planned"))
     if planned is None:
         trouble.append(f"planned {row.get('planned')!r} is not a number")
+    of = str(row.get("of") or "value").strip()
+    if of not in PLANNED_OF:
+        trouble.append(f"of {of!r}: use value (the standard's value) or count (its numerator)")
     if trouble:
         return None, trouble
-    return Planned(standard, org, month, planned), []  # type: ignore[arg-type]
+    return Planned(standard, org, month, planned, of), []  # type: ignore[arg-type]
 
 
 def _month(value: Any) -> date | None:
@@ -150,9 +159,13 @@ def compare(measured: pd.DataFrame, plan: list[Planned], catalogue: Catalogue) -
     """Each planned month beside the actual value: variance (actual - planned) and on track (at or
     better than planned, in the standard's direction); no verdict where there is no actual value."""
     planned = pd.DataFrame([{"standard": p.standard, "org": p.org, "month": p.month.isoformat()[:7],
-                             "planned": p.planned} for p in plan])
-    actual = measured.assign(month=measured["period"].str[:7])[["standard", "org", "month", "value", "target"]]
-    out = planned.merge(actual.rename(columns={"value": "actual"}), on=["standard", "org", "month"], how="left")
+                             "planned": p.planned, "of": p.of} for p in plan])
+    if "numerator" not in measured:
+        measured = measured.assign(numerator=float("nan"))
+    actual = measured.assign(month=measured["period"].str[:7])[["standard", "org", "month", "value", "numerator",
+                                                                "target"]]
+    out = planned.merge(actual, on=["standard", "org", "month"], how="left")
+    out["actual"] = out["numerator"].where(out["of"] == "count", out["value"])
     out["variance"] = out["actual"] - out["planned"]
     higher = out["standard"].map(lambda s: catalogue.get(s).direction == "higher")
     better = (out["variance"] >= 0).where(higher, out["variance"] <= 0)

@@ -253,3 +253,103 @@ def inequalities(store: Store, system: System, measure_text: str, by: str, stand
     table = summarise(frame, measure, by, standardised)
     index = slope_index(table[table["group"] != "all"]) if by == "imd_quintile" else {}
     return Inequality(measure, by, as_of, standardised, table, index)
+
+
+# --- for sharing ------------------------------------------------------------------------------------------
+
+def inequalities_for_sharing(store: Store, system: System, measure_text: str, by: str,
+                             standardise: bool = True) -> Inequality:
+    """inequalities() as it may be shared. People and numerators are rounded to 5 (1-7 suppressed), and a
+    group's total or the "all" row is withheld where differencing it against the groups of any breakdown
+    (or a place against its practices) would reveal a count. Every value and limit is computed from
+    rounded counts: crude figures from the group's rounded counts, age-standardised ones from its age-band
+    counts each rounded to 5; a mean (not a count) is rounded to one decimal place. The SII and RII come
+    from the shared quintile values."""
+    from icsys import disclosure
+
+    full = inequalities(store, system, measure_text, by, standardise)
+    measure = full.measure
+    frame, _ = people(store.backend, system, measure)
+    frame = frame.assign(_y=outcome(frame, measure))
+    groups, true_people, true_numerator = _sharing_sums(frame, system)
+    shared_people = disclosure.protect(true_people, groups)
+    shared_numerator = disclosure.protect(true_numerator, groups) if measure.kind != "mean" else {}
+    rows = [_shared_row(row, by, frame, measure, full.standardised, shared_people, shared_numerator)
+            for row in full.table.to_dict("records")]
+    table = pd.DataFrame(rows)
+    q = table[table["group"].str.match(r"^Q[1-5]$")]
+    index = slope_index(q) if by == "imd_quintile" and q["value"].notna().all() else {}
+    return Inequality(measure, by, full.as_of, full.standardised, table, index)
+
+
+def _key(by: str, group: str) -> str:
+    return "all" if group == "all" else f"{by}:{group}"
+
+
+def _sharing_sums(frame: pd.DataFrame, system: System) -> tuple[list[tuple[str, list[str]]], dict, dict]:
+    """Every sum the outputs of every breakdown can be differenced along, and the true people and numerator
+    of every group of every breakdown."""
+    from icsys.disclosure import place_groups
+
+    true_people: dict[str, float] = {"all": float(len(frame))}
+    true_numerator: dict[str, float] = {"all": float(frame["_y"].sum())}
+    groups: list[tuple[str, list[str]]] = []
+    for by in BREAKDOWNS:
+        sums = frame.groupby(by, sort=True)["_y"].agg(["size", "sum"])
+        keys = [_key(by, str(g)) for g in sums.index]
+        true_people |= dict(zip(keys, sums["size"].astype(float), strict=True))
+        true_numerator |= dict(zip(keys, sums["sum"].astype(float), strict=True))
+        if by != "practice":
+            groups.append(("all", keys))
+    places = practice_places(system)
+    places = places[places["practice"].isin(frame["practice"].dropna().unique())]
+    groups += [(k, parts) for k, parts in place_groups(places, ["pcn", "icp", "district", "locality"])]
+    groups.append(("all", [f"practice:{p}" for p in places["practice"]]))
+    return groups, true_people, true_numerator
+
+
+def _shared_row(row: dict[str, Any], by: str, frame: pd.DataFrame, measure: Measure, standardised: bool,
+                shared_people: dict[str, float], shared_numerator: dict[str, float]) -> dict[str, Any]:
+    from icsys.disclosure import is_small
+
+    key = _key(by, str(row["group"]))
+    n = shared_people.get(key, np.nan)
+    total = shared_numerator.get(key, np.nan) if measure.kind != "mean" else np.nan
+    why = ""
+    if (row["people"] > 0 and is_small(row["people"])) or (measure.kind != "mean" and row["numerator"] > 0
+                                                         and is_small(row["numerator"])):
+        why = "count of 1-7 suppressed"
+    elif pd.isna(n) or (measure.kind != "mean" and pd.isna(total)):
+        why = "withheld: differencing it with its parts would reveal a count"
+    out = {"group": row["group"], "people": n, "numerator": total, "value": np.nan, "lower": np.nan,
+           "upper": np.nan, "suppressed": bool(why), "disclosure": why}
+    if why:
+        return out
+    if measure.kind == "mean":
+        out |= {k: round(float(row[k]), 1) for k in ("value", "lower", "upper")}
+        return out
+    part = frame if row["group"] == "all" else frame[frame[by].astype(str) == str(row["group"])]
+    out |= _shared_value(part, measure, standardised, n, total)
+    return out
+
+
+def _shared_value(part: pd.DataFrame, measure: Measure, standardised: bool, n: float,
+                  total: float) -> dict[str, float]:
+    """Value and limits from rounded counts only."""
+    from icsys.disclosure import ROUND_TO
+
+    scale = 100 if measure.kind == "proportion" else 1000
+    if standardised:
+        bands = np.bincount(part["esp_band"].to_numpy(), minlength=19).astype(float)
+        counts = np.bincount(part["esp_band"].to_numpy(), weights=part["_y"].to_numpy(), minlength=19)
+        to_five = np.vectorize(lambda v: ROUND_TO * np.floor(v / ROUND_TO + 0.5))
+        value, lower, upper = dobson(to_five(counts), to_five(bands), ESP2013)
+    elif n == 0:
+        value = lower = upper = np.nan
+    elif measure.kind == "proportion":
+        value = total / n
+        lower, upper = (float(v[0]) for v in wilson(np.array([total]), np.array([n])))
+    else:
+        value = total / n
+        lower, upper = (float(v[0]) / n for v in byar(np.array([total])))
+    return {"value": value * scale, "lower": lower * scale, "upper": upper * scale}

@@ -142,3 +142,58 @@ def _ratios(out: pd.DataFrame) -> pd.DataFrame:
                "ratio", "ratio_lower", "ratio_upper", "observed_prevalence", "expected_prevalence", "gap",
                "reference"]
     return out[columns].sort_values(["condition", "org_code"]).reset_index(drop=True)
+
+
+# --- for sharing ------------------------------------------------------------------------------------------
+
+WITHHELD = "withheld: differencing it with its parts would reveal a count"
+SMALL = "count of 1-7 suppressed"
+
+
+def registers_for_sharing(store: Store, system: System, as_of: date, level: str = "practice",
+                          conditions: list[str] | None = None) -> pd.DataFrame:
+    """registers() as it may be shared: population, observed and expected rounded to 5 (1-7 suppressed),
+    every ratio, limit, prevalence and gap computed from those rounded figures, and any total withheld that
+    could be differenced against the practices it sums (at any level) to recover a count. A `disclosure`
+    column says why a row lost figures."""
+    from icsys import disclosure
+
+    table = registers(store, system, as_of, level, conditions)
+    practices = registers(store, system, as_of, "practice", conditions) if level != "practice" else table
+    places = practice_places(system)
+    groups = disclosure.place_groups(places, [lv for lv in LEVELS if lv != "practice"])
+    totals = {lv: registers(store, system, as_of, lv, conditions) if lv != level else table
+              for lv in LEVELS if lv != "practice"}
+    parts = []
+    for condition, mine in table.groupby("condition", sort=False):
+        shared = {}
+        for column in ("population", "observed"):
+            true = {f"practice:{r.org_code}": getattr(r, column)
+                    for r in practices[practices["condition"] == condition].itertuples()}
+            for lv, frame in totals.items():
+                true |= {f"{lv}:{r.org_code}": getattr(r, column)
+                         for r in frame[frame["condition"] == condition].itertuples()}
+            shared[column] = disclosure.protect(true, groups)
+        parts.append(_shared_rows(mine, level, shared))
+    return pd.concat(parts, ignore_index=True)
+
+
+def _shared_rows(rows: pd.DataFrame, level: str, shared: dict[str, dict[str, float]]) -> pd.DataFrame:
+    from icsys.disclosure import is_small, round_count
+
+    out = rows.copy()
+    keys = f"{level}:" + out["org_code"].astype(str)
+    reasons = []
+    for column in ("population", "observed"):
+        values = keys.map(shared[column]).astype(float)
+        small = out[column].map(lambda n: n > 0 and is_small(n))
+        reasons.append(np.where(small, SMALL, np.where(values.isna(), WITHHELD, "")))
+        out[column] = values
+    blank = out["observed"].isna() | out["population"].isna()
+    out["expected"] = out["expected"].map(round_count).where(~blank)
+    why = dict(zip(out["org_code"], (next((r for r in row if r), "") for row in zip(*reasons, strict=True)),
+                   strict=True))
+    result = _ratios(out)
+    result["disclosure"] = result["org_code"].map(why)
+    result["suppressed"] = result["disclosure"] != ""
+    return result

@@ -10,8 +10,47 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from icsys.disclosure import SMALL_NUMBER, is_small
 from icsys.performance import spc
 from icsys.performance.organisations import Organisation
+from icsys.reports.charts import CAUSE_COLOURS
+
+MEANS = ("minutes", "days")  # a mean of the denominator's patients or incidents
+COUNTS = ("patients", "bed-days")  # the value is itself a count (or a count a day): no small-number rule
+
+
+def base_of(unit: str, numerator: Any, denominator: Any) -> float | None:
+    """The count a month's value rests on: the patients or incidents of a percentage or a mean, the events
+    of a rate per 1,000; None for a count, which needs no base."""
+    if unit in COUNTS:
+        return None
+    value = numerator if unit == "per 1,000 a year" else denominator
+    return None if value is None or value != value else float(value)
+
+
+def bounds_of(unit: str) -> tuple[float, float | None]:
+    """What the measure can take: 0-100 for a percentage, 0 and up for everything else icsys measures."""
+    return (0.0, 100.0) if unit == "%" else (0.0, None)
+
+
+def counted(unit: str, numerator: Any, denominator: Any) -> str:
+    """The numerator and denominator in words, beside the value."""
+    n, d = _number(numerator), _number(denominator)
+    if unit == "%":
+        return "" if d is None else f"{_whole(n)} of {_whole(d)}"
+    if unit in MEANS:
+        return "" if d is None else f"n = {_whole(d)}"
+    if unit == "per 1,000 a year":
+        return "" if d is None else f"{_whole(n)} in {d:,.0f} person-years"
+    if unit == "patients":
+        return "" if d is None else f"{_whole(n)} patient-days over {_whole(d)} days"
+    return ""
+
+
+def _whole(x: float | None) -> str:
+    if x is None:
+        return "–"
+    return f"{x:,.0f}" if float(x).is_integer() or abs(x) >= 100 else f"{x:,.1f}"
 
 
 @dataclass(frozen=True)
@@ -23,10 +62,56 @@ class StandardPanel:
     domain: str
     unit: str
     direction: str  # higher or lower is better
-    series: pd.DataFrame  # period (date), value, target, planned, variance, on_track
+    series: pd.DataFrame  # period (date), numerator, denominator, value, target, planned, variance, on_track
     month: date
     chart: spc.SpcResult | None
     notes: tuple[str, ...]
+    owner: str = ""  # the performance lead's, from the notes file (see docs/board-pack.md)
+    lead_commentary: str = ""
+
+    @property
+    def counts(self) -> str:
+        """The latest value's numerator and denominator in words ("3 of 4")."""
+        row = self.latest
+        return "" if row is None else counted(self.unit, row.get("numerator"), row.get("denominator"))
+
+    @property
+    def base(self) -> float | None:
+        row = self.latest
+        return None if row is None else base_of(self.unit, row.get("numerator"), row.get("denominator"))
+
+    @property
+    def small(self) -> bool:
+        """The latest value rests on fewer than SMALL_NUMBER patients or events: flagged, and no SPC signal."""
+        return self.latest is not None and self.unit not in COUNTS and is_small(self.base)
+
+    @property
+    def small_flag(self) -> str:
+        return f"small number: fewer than {SMALL_NUMBER}" if self.small else ""
+
+    @property
+    def previous(self) -> pd.Series | None:
+        """The month before the latest value's, if it has a value."""
+        if self.value_period is None:
+            return None
+        before = self.series[(self.series["period"] < self.value_period) & self.series["value"].notna()]
+        return before.iloc[-1] if len(before) else None
+
+    @property
+    def change(self) -> str | None:
+        """better, worse or same than the month before (in the standard's direction); None without both."""
+        prev = self.previous
+        if prev is None or self.value is None:
+            return None
+        diff = self.value - float(prev["value"])
+        if abs(diff) < 1e-9:
+            return "same"
+        return "better" if (diff > 0) == (self.direction == "higher") else "worse"
+
+    @property
+    def commentary(self) -> str:
+        """What the figures say, in words, bad news included."""
+        return commentary_of(self)
 
     @property
     def latest(self) -> pd.Series | None:
@@ -66,17 +151,74 @@ class StandardPanel:
         return self.series[self.series["planned"].notna()]
 
     @property
+    def planned_as_count(self) -> bool:
+        """Whether the plan counts (12-hour waits, 52-week waiters) rather than sets the standard's value."""
+        return "planned_of" in self.series and bool((self.planned["planned_of"] == "count").any())
+
+    @property
+    def trajectory_unit(self) -> str:
+        return "count" if self.planned_as_count else self.unit
+
+    @property
+    def trajectory_actual(self) -> pd.Series:
+        """What the plan is compared with, month by month: the numerator for a count, else the value."""
+        return self.series["numerator" if self.planned_as_count else "value"]
+
+    @property
     def month_plan(self) -> pd.Series | None:
         at = self.planned[self.planned["period"] == self.month]
         return at.iloc[0] if len(at) else None
 
     @property
+    def signalled(self) -> bool:
+        """Whether the chart speaks for the latest value: its last point is that month and not a small number."""
+        return (self.chart is not None and not self.small and len(self.chart.points) > 0
+                and pd.Timestamp(self.chart.points["period"].iloc[-1]).date() == self.value_period)
+
+    @property
     def variation(self) -> str | None:
-        return self.chart.variation if self.chart is not None else None
+        return self.chart.variation if self.signalled else None  # type: ignore[union-attr]
 
     @property
     def assurance(self) -> str | None:
-        return self.chart.assurance if self.chart is not None else None
+        return self.chart.assurance if self.signalled else None  # type: ignore[union-attr]
+
+
+@dataclass(frozen=True)
+class FunnelPanel:
+    """One standard's practices or PCNs in the month against the organisation's own value (reports.funnel)."""
+
+    standard: str
+    name: str
+    unit: str
+    direction: str
+    level: str  # practice or pcn
+    month: date
+    centre: float
+    points: pd.DataFrame  # org, name, numerator, denominator, small, value, lower/upper_95/99.8, position
+    curve: pd.DataFrame  # denominator, lower/upper_95/99.8
+
+    @property
+    def placed(self) -> pd.DataFrame:
+        return self.points[~self.points["small"]]
+
+    @property
+    def sentence(self) -> str:
+        """Who lies beyond the limits, and how many were too small to place."""
+        placed, left = self.placed, int(self.points["small"].sum())
+        level = "practices" if self.level == "practice" else "PCNs"
+        beyond = placed[placed["position"].astype(str).str.contains("99.8", regex=False)]
+        words = [f"{len(placed)} {level} placed against {fmt(self.centre, self.unit)} in {self.month:%B %Y}"]
+        if left:
+            words.append(f"{left} with fewer than {SMALL_NUMBER} not placed")
+        text = "; ".join(words) + ". "
+        if len(beyond):
+            text += "Beyond the 99.8 % limits: " + ", ".join(
+                f"{r['name'] or r['org']} ({fmt(r['value'], self.unit)}, {r['position'].split(' ')[0]})"
+                for r in beyond.to_dict("records")[:LISTED]) + ("; and more" if len(beyond) > LISTED else "") + "."
+        else:
+            text += "None lies beyond the 99.8 % limits."
+        return text
 
 
 @dataclass(frozen=True)
@@ -119,6 +261,10 @@ class BoardPack:
     standards: list[StandardPanel]
     escalation: EscalationPanel
     plan: Path | None = None
+    funnels: list[FunnelPanel] = field(default_factory=list)
+    icps: pd.DataFrame = field(default_factory=pd.DataFrame)  # standard, name, unit, org, org_name, counts, value
+    source: dict[str, Any] = field(default_factory=dict)  # the store's metadata (Store.meta)
+    notes_file: Path | None = None
     generated_at: datetime = field(default_factory=lambda: datetime.now().astimezone())
     generated_by: str = ""  # the actor who asked for it (the command line passes its local actor)
     version: str = field(default_factory=lambda: _version())
@@ -126,6 +272,32 @@ class BoardPack:
     @property
     def title(self) -> str:
         return f"Board pack: {self.org.name} ({self.org.code}), {self.month:%B %Y}"
+
+    @property
+    def synthetic(self) -> bool:
+        return bool(self.source.get("synthetic"))
+
+    @property
+    def provenance(self) -> str:
+        """Where the figures come from, whether they are synthetic and the dates they cover: on every page."""
+        covers = (f"the store covers {self.covered[0]:%d %B %Y} to {self.covered[1]:%d %B %Y}; "
+                  if self.covered else "")
+        shown = f"this pack shows {self.first:%B %Y} to {self.last:%B %Y}"
+        system = self.source.get("system_name", self.ics_name)
+        if self.synthetic:
+            scale = float(self.source.get("scale", 1.0))
+            return (f"SYNTHETIC DATA, not real patients: {self.store.name}, made by icsys synth for {system} "
+                    f"(scale {scale:g}, {scale * 100:g} % of the population; seed {self.source.get('seed')}); "
+                    f"{covers}{shown}.")
+        return f"Data: {self.store.name}, the linked pseudonymised dataset of {system}; {covers}{shown}."
+
+    @property
+    def provenance_line(self) -> str:
+        """The provenance in one short line, for the foot of every page."""
+        covers = f"data {self.covered[0]:%d %b %Y} to {self.covered[1]:%d %b %Y} · " if self.covered else ""
+        what = (f"SYNTHETIC DATA, not real patients (icsys synth, scale {float(self.source.get('scale', 1)):g}, "
+                f"seed {self.source.get('seed')})" if self.synthetic else "Real data")
+        return f"{what} · source {self.store.name} · {covers}pack {self.first:%b %Y} to {self.last:%b %Y}"
 
     @property
     def trajectories(self) -> list[StandardPanel]:
@@ -141,6 +313,21 @@ class BoardPack:
         failing = [s for s in self.standards if s.assurance == "consistently_fail"]
         words = [f"In {self.month:%B %Y}, {self.org.name} met {len(met)} of the {len(with_target)} standards "
                  f"with a target and a value for the month ({len(self.standards)} standards apply)."]
+        missed = [s for s in with_target if not s.met]
+        if missed:
+            words.append(f"{count(len(missed), 'standard is', 'standards are')} not meeting the target: "
+                         f"{listed(missed)}.")
+        worse = [s for s in self.standards if s.change == "worse" and s.value_period == self.month]
+        better = [s for s in self.standards if s.change == "better" and s.value_period == self.month]
+        if worse or better:
+            words.append(f"Against last month, {count(len(worse), 'standard is', 'standards are')} worse"
+                         + (f" ({listed(worse)})" if worse else "")
+                         + f" and {len(better)} {'is' if len(better) == 1 else 'are'} better.")
+        small = [s for s in self.standards if s.small]
+        if small:
+            words.append(f"{count(len(small), 'standard rests', 'standards rest')} on fewer than {SMALL_NUMBER} "
+                         f"patients or events and {'shows' if len(small) == 1 else 'show'} no SPC signal: "
+                         f"{listed(small)}.")
         if concerns:
             names = "; ".join(f"{s.name} ({'high' if s.variation.endswith('high') else 'low'})"  # type: ignore[union-attr]
                               for s in concerns)
@@ -178,6 +365,69 @@ class BoardPack:
                 f"(score {esc.latest['score']:.1f} of 100){spent}.")
 
 
+_VARIATION_WORDS = {
+    "common_cause": "Common cause variation: no sign of a change in the process.",
+    "improvement_high": "Special cause improvement (high values).",
+    "improvement_low": "Special cause improvement (low values).",
+    "concern_high": "Special cause concern (high values): a change in the process to investigate.",
+    "concern_low": "Special cause concern (low values): a change in the process to investigate.",
+    "neutral_high": "Special cause variation (high values).",
+    "neutral_low": "Special cause variation (low values).",
+}
+_ASSURANCE_WORDS = {
+    "consistently_fail": "The process limits lie on the failing side of the target: it will not be met without a "
+                         "change to the process.",
+    "consistently_pass": "The process limits lie on the passing side of the target: it is met consistently.",
+    "hit_and_miss": "The target lies within the process limits: it will be met in some months and missed in others.",
+}
+
+
+def commentary_of(panel: StandardPanel) -> str:
+    """A standard's commentary from its figures: the month's value and counts, against last month and the
+    target, what the SPC chart says, and when the numbers are too few to say anything."""
+    if panel.value is None:
+        return f"No value for {panel.month:%B %Y}: nothing to count."
+    when = panel.value_period
+    words = [f"{fmt(panel.value, panel.unit)} in {when:%B %Y}" + (f" ({panel.counts})" if panel.counts else "")]
+    prev = panel.previous
+    if prev is not None:
+        how = {"same": "the same as", "better": "better than", "worse": "worse than"}[panel.change or "same"]
+        words.append(f"{how} {prev['period']:%B %Y} ({fmt(float(prev['value']), panel.unit)})")
+    if panel.met is not None:
+        words.append(("meeting" if panel.met else "not meeting") + f" the target of {fmt(panel.target, panel.unit)}")
+    elif panel.target is None:
+        words.append("no target applies")
+    text = ", ".join(words) + "."
+    if when != panel.month:
+        text += f" No value for {panel.month:%B %Y}."
+    if panel.small:
+        return text + (f" Fewer than {SMALL_NUMBER} patients or events: too few to read as a rate, so no SPC signal "
+                       "is shown.")
+    if panel.variation:
+        text += " " + _VARIATION_WORDS[panel.variation]
+    if panel.assurance:
+        text += " " + _ASSURANCE_WORDS[panel.assurance]
+    return text
+
+
+LISTED = 6  # names given in a sentence of the front page; the rest are counted
+
+
+def listed(panels: list[StandardPanel]) -> str:
+    """Up to LISTED standards by name, and how many more."""
+    shown = "; ".join(p.name for p in panels[:LISTED])
+    return shown + (f"; and {len(panels) - LISTED} more" if len(panels) > LISTED else "")
+
+
+def funnel_colour(panel: FunnelPanel, position: str) -> str:
+    """Beyond a limit on the better side blue, on the worse side orange; within the limits grey."""
+    if not position.startswith(("above", "below")):
+        return CAUSE_COLOURS["none"]
+    high = position.startswith("above")
+    better = high == (panel.direction == "higher")
+    return CAUSE_COLOURS["improvement"] if better else CAUSE_COLOURS["concern"]
+
+
 def fmt(value: float | None, unit: str) -> str:
     """A value as a board reads it, in its unit; a dash where there is none."""
     if value is None or value != value:
@@ -188,7 +438,7 @@ def fmt(value: float | None, unit: str) -> str:
         return f"{value:.1f} min"
     if unit == "days":
         return f"{value:.1f} days"
-    if unit == "bed-days" or abs(value) >= 1000:
+    if unit in ("bed-days", "count") or abs(value) >= 1000:
         return f"{value:,.0f}"
     return f"{value:,.1f}"
 

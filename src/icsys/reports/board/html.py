@@ -6,7 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from icsys.reports.board.content import BoardPack, EscalationPanel, StandardPanel, fmt
+from icsys.disclosure import SMALL_NUMBER
+from icsys.reports.board.content import BoardPack, EscalationPanel, FunnelPanel, StandardPanel, fmt, funnel_colour
 from icsys.reports.charts import (
     BLUE,
     GREY,
@@ -19,6 +20,7 @@ from icsys.reports.charts import (
     figure_html,
     layout_of,
     line,
+    numbers,
     spc_figure_html,
     svg,
     variation_icon,
@@ -37,7 +39,8 @@ def render_html(pack: BoardPack) -> str:
     return template.render(pack=pack, plotlyjs=get_plotlyjs(), rows=[_row(s) for s in pack.standards],
                            charts=[_chart(s) for s in pack.standards],
                            trajectories=[_trajectory(s) for s in pack.trajectories],
-                           escalation=_escalation(pack.escalation), key=_key())
+                           escalation=_escalation(pack.escalation), key=_key(), small_number=SMALL_NUMBER,
+                           funnels=[_funnel(f, i) for i, f in enumerate(pack.funnels)], icps=_icps(pack))
 
 
 def _icons(panel: StandardPanel) -> tuple[str, str]:
@@ -52,7 +55,8 @@ def _row(panel: StandardPanel) -> dict[str, Any]:
     on_track = None if plan is None or plan["on_track"] is None else bool(plan["on_track"])
     return {"panel": panel, "variation_svg": variation, "assurance_svg": assurance,
             "value_note": "" if panel.value_period in (None, panel.month) else f"{panel.value_period:%b %Y}",
-            "planned": None if plan is None else float(plan["planned"]), "on_track": on_track}
+            "planned": None if plan is None else float(plan["planned"]), "on_track": on_track,
+            "planned_unit": panel.trajectory_unit}
 
 
 def _key() -> list[dict[str, str]]:
@@ -75,21 +79,57 @@ def _chart(panel: StandardPanel) -> dict[str, Any]:
 
 def _trajectory(panel: StandardPanel) -> dict[str, Any]:
     """Planned values against actuals, month by month."""
-    series, planned = panel.series, panel.planned
+    series, planned, unit = panel.series, panel.planned, panel.trajectory_unit
     x = dates(series["period"])
-    data = [line(x, series["value"], "actual", {"color": BLUE, "width": 2}, mode="lines+markers",
+    actual = panel.trajectory_actual
+    data = [line(x, actual, "actual", {"color": BLUE, "width": 2}, mode="lines+markers",
                   hover="actual %{y:.4g}<extra></extra>"),
             line(dates(planned["period"]), planned["planned"], "planned", {"color": PURPLE, "width": 2,
                   "dash": "dash"}, mode="lines+markers", hover="planned %{y:.4g}<extra></extra>")]
-    if series["target"].notna().any():
+    if series["target"].notna().any() and not panel.planned_as_count:
         data.append(line(x, series["target"], "target", {"color": TARGET_RED, "width": 1.5, "dash": "dot",
                           "shape": "hv"}, hover="target %{y:.4g}<extra></extra>"))
-    rows = [{"month": f"{r.period:%b %Y}", "planned": fmt(r.planned, panel.unit), "actual": fmt(r.value, panel.unit),
-             "variance": fmt(r.variance, panel.unit),
+    actual_of = dict(zip(series["period"], actual, strict=True))
+    rows = [{"month": f"{r.period:%b %Y}", "planned": fmt(r.planned, unit), "actual": fmt(actual_of[r.period], unit),
+             "variance": fmt(r.variance, unit),
              "on_track": "no data" if r.on_track is None or r.on_track != r.on_track else
              ("on track" if r.on_track else "off track")} for r in planned.itertuples()]
-    html = figure_html(data, layout_of(panel.unit, height=300), f"plot-trajectory-{panel.id}")
+    html = figure_html(data, layout_of(unit, height=300), f"plot-trajectory-{panel.id}")
     return {"panel": panel, "html": html, "rows": rows}
+
+
+def _funnel(panel: FunnelPanel, number: int) -> dict[str, Any]:
+    """A funnel plot: the centre, the 95 % and 99.8 % limits along the denominator, and each organisation."""
+    curve, placed = panel.curve, panel.placed
+    data = [line(list(curve["denominator"]), [panel.centre] * len(curve), "centre", {"color": MEAN_BLACK,
+                                                                                      "width": 1.5})]
+    for level, dash in (("95", "dash"), ("99.8", "dot")):
+        for side in ("lower", "upper"):
+            data.append(line(list(curve["denominator"]), curve[f"{side}_{level}"], f"{level} % limits",
+                             {"color": GREY, "width": 1.2, "dash": dash}, legend=side == "lower"))
+    data.append({"type": "scatter", "mode": "markers", "x": numbers(placed["denominator"]),
+                 "y": numbers(placed["value"]), "name": "practices" if panel.level == "practice" else "PCNs",
+                 "text": [f"{n or o}: {p}" for n, o, p in zip(placed["name"], placed["org"], placed["position"],
+                                                               strict=True)],
+                 "hovertemplate": "%{text}<br>%{y:.4g} of %{x:.0f}<extra></extra>",
+                 "marker": {"size": 8, "color": [funnel_colour(panel, p) for p in placed["position"]]}})
+    layout = layout_of(panel.unit)
+    layout["xaxis"] = {**layout["xaxis"], "type": "log", "title": {"text": "denominator (log scale)"}}
+    return {"panel": panel, "html": figure_html(data, layout, f"plot-funnel-{panel.standard}-{number}")}
+
+
+def _icps(pack: BoardPack) -> list[dict[str, Any]]:
+    from icsys.disclosure import is_small
+
+    rows = []
+    for _, part in (pack.icps.groupby("standard", sort=False) if len(pack.icps) else []):
+        cells = []
+        for r in part.to_dict("records"):
+            base = r["numerator"] if r["unit"] == "per 1,000 a year" else r["denominator"]
+            cells.append({"org": r["org"], "name": r["name"], "value": fmt(r["value"], r["unit"]),
+                          "counted": r["counted"], "small": is_small(base)})
+        rows.append({"name": part.iloc[0]["standard_name"], "cells": cells})
+    return rows
 
 
 def _escalation(esc: EscalationPanel) -> dict[str, Any]:

@@ -24,12 +24,25 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import pandas as pd
 
+from icsys.disclosure import SMALL_NUMBER, is_small
 from icsys.errors import InputError
 from icsys.performance import spc
 from icsys.performance.catalogue import Catalogue, load_catalogue
 from icsys.performance.escalation import Framework
 from icsys.performance.organisations import Hierarchy, Organisation
-from icsys.reports.board.content import BoardPack, EscalationPanel, StandardPanel, count
+from icsys.reports import funnel
+from icsys.reports.board.content import (
+    COUNTS,
+    BoardPack,
+    EscalationPanel,
+    FunnelPanel,
+    StandardPanel,
+    base_of,
+    bounds_of,
+    count,
+    counted,
+)
+from icsys.reports.board.export import write_opel_csv, write_series_csv, write_xlsx
 from icsys.reports.board.html import render_html
 from icsys.reports.board.pdf import render_pdf
 
@@ -47,7 +60,7 @@ class BoardError(InputError):
 # --- gathering ---------------------------------------------------------------------------------------
 
 def build_pack(store: Store, org: str, month: str, *, months: int = 24, plan: Path | str | None = None,
-               catalogue: Catalogue | None = None, hierarchy: Hierarchy | None = None,
+               notes: Path | str | None = None, catalogue: Catalogue | None = None, hierarchy: Hierarchy | None = None,
                progress: Progress | None = None, generated_by: str = "") -> BoardPack:
     """Everything the pack shows for `org` in `month` (YYYY-MM), over `months` months ending with it."""
     from icsys.performance.series import board_series, parse_month
@@ -61,10 +74,12 @@ def build_pack(store: Store, org: str, month: str, *, months: int = 24, plan: Pa
     if not 2 <= months <= 240:
         raise BoardError(f"--months {months}: use 2 to 240 (an SPC chart needs at least 2 points)")
     covered = store.covers
+    leads = read_notes(notes, catalogue) if notes is not None else {}  # checked before anything is measured
     update("measuring the standards", 0, 3)
     series = board_series(store, org, last, months=months, plan=plan, catalogue=catalogue, hierarchy=hierarchy)
     update("SPC charts", 1, 3)
-    panels = [_panel(sid, rows, last) for sid, rows in series.groupby("standard", sort=False)]
+    panels = [_panel(sid, rows, last, leads.get(sid, {})) for sid, rows in series.groupby("standard", sort=False)]
+    funnels, icps = comparisons(store, organisation, last, catalogue=catalogue, hierarchy=hierarchy)
     update("escalation (OPEL)", 2, 3)
     escalation = escalation_panel(store, organisation, last, covered, catalogue=catalogue, hierarchy=hierarchy)
     periods = [p.series["period"] for p in panels if len(p.series)]
@@ -72,8 +87,10 @@ def build_pack(store: Store, org: str, month: str, *, months: int = 24, plan: Pa
     update("done", 3, 3)
     return BoardPack(org=organisation, ics_name=hierarchy.ics.name, month=last, months=months,
                      store=Path(store.location), covered=covered, first=first, last=last, standards=panels,
-                     escalation=escalation, plan=Path(plan) if plan is not None else None,
-                     generated_by=generated_by)
+                     escalation=escalation, plan=Path(plan) if plan is not None else None, funnels=funnels,
+                     icps=icps,
+                     source={k: v for k, v in store.meta.items() if k != "bed_pools"},
+                     notes_file=Path(notes) if notes is not None else None, generated_by=generated_by)
 
 
 def _add_months(month: date, n: int) -> date:
@@ -81,32 +98,42 @@ def _add_months(month: date, n: int) -> date:
     return date(total // 12, total % 12 + 1, 1)
 
 
-def _panel(standard: str, rows: pd.DataFrame, month: date) -> StandardPanel:
-    """A standard's months with its SPC chart (months without a value are left out of the chart)."""
+def _panel(standard: str, rows: pd.DataFrame, month: date, lead: dict[str, str]) -> StandardPanel:
+    """A standard's months with its SPC chart (months without a value, or with too few to count, are left
+    out of the chart)."""
     first = rows.iloc[0]
     series = rows.assign(period=pd.to_datetime(rows["period"]).dt.date)[
-        ["period", "value", "target", "planned", "variance", "on_track"]].reset_index(drop=True)
-    chart, notes = spc_of(series, first["direction"])
+        ["period", "numerator", "denominator", "value", "target", "planned", "planned_of", "variance", "on_track"]
+    ].reset_index(drop=True)
+    chart, notes = spc_of(series, first["direction"], first["unit"])
     return StandardPanel(id=standard, name=first["name"], domain=first["domain"], unit=first["unit"],
-                         direction=first["direction"], series=series, month=month, chart=chart, notes=tuple(notes))
+                         direction=first["direction"], series=series, month=month, chart=chart, notes=tuple(notes),
+                         owner=lead.get("owner", ""), lead_commentary=lead.get("commentary", ""))
 
 
-def spc_of(series: pd.DataFrame, direction: str) -> tuple[spc.SpcResult | None, list[str]]:
-    """The XmR chart of the months with a value, against the latest target, and notes on how to read it."""
+def spc_of(series: pd.DataFrame, direction: str, unit: str = "") -> tuple[spc.SpcResult | None, list[str]]:
+    """The XmR chart of the months with a value resting on at least SMALL_NUMBER patients or events, against
+    the latest target, its limits kept within what the measure can take, and notes on how to read it."""
     valued = series[series["value"].notna() & series["value"].map(lambda v: math.isfinite(v))]
     notes = []
     gaps = len(series) - len(valued)
     if gaps:
         notes.append(f"{count(gaps, 'month has', 'months have')} no value (nothing to count) and "
                      f"{'is' if gaps == 1 else 'are'} left out of the chart.")
+    if "denominator" in valued and unit not in COUNTS:
+        small = valued.apply(lambda r: is_small(base_of(unit, r["numerator"], r["denominator"])), axis=1)
+        if small.any():
+            notes.append(f"{count(int(small.sum()), 'month rests', 'months rest')} on fewer than {SMALL_NUMBER} "
+                         "patients or events: too few to read as a rate, so left out of the chart (no SPC signal).")
+            valued = valued[~small]
     if len(valued) < 2:
         notes.append("Too few months with a value for an SPC chart (it needs at least 2).")
         return None, notes
     targets = valued["target"].dropna()
     target = float(targets.iloc[-1]) if len(targets) else None
     improvement = "increase" if direction == "higher" else "decrease"
-    chart = spc.chart(valued["value"].to_numpy(float), list(valued["period"]), improvement=improvement,
-                      target=target)
+    chart = clipped(spc.chart(valued["value"].to_numpy(float), list(valued["period"]), improvement=improvement,
+                              target=target), bounds_of(unit))
     if chart.trial:
         notes.append(f"Trial limits: calculated from {len(valued)} points, fewer than "
                      f"{chart.settings.trial_below}; they will move as months are added and the icons are "
@@ -116,6 +143,122 @@ def spc_of(series: pd.DataFrame, direction: str) -> tuple[spc.SpcResult | None, 
     elif targets.nunique() > 1:
         notes.append(f"The target changed over the period; assurance is judged against the latest, {target:g}.")
     return chart, notes
+
+
+def clipped(chart: spc.SpcResult, bounds: tuple[float, float | None]) -> spc.SpcResult:
+    """The chart with its limits kept within what the measure can take (Making Data Count: a percentage's
+    limits at 0 and 100, a count's at 0); the signals are those of the chart, which no value can cross."""
+    from dataclasses import replace
+
+    low, high = bounds
+    limit_columns = ["lpl", "upl", "lower_two_sigma", "upper_two_sigma"]
+    points = chart.points.copy()
+    points[limit_columns] = points[limit_columns].clip(lower=low, upper=high)
+    limits = chart.limits.copy()
+    limits[["lpl", "upl"]] = limits[["lpl", "upl"]].clip(lower=low, upper=high)
+    return replace(chart, points=points, limits=limits)
+
+
+# --- comparison: funnel plots and ICPs side by side ---------------------------------------------------------
+
+FUNNEL_UNITS = {"%": ("proportion", 100.0), "per 1,000 a year": ("rate", 1000.0)}
+
+
+def comparisons(store: Store, org: Organisation, month: date, *, catalogue: Catalogue,
+                hierarchy: Hierarchy) -> tuple[list[FunnelPanel], pd.DataFrame]:
+    """For the ICS or an ICP: each practice-attributed proportion (of whole counts) or rate of the month, its
+    practices and PCNs on funnel plots against the organisation's value, and for the ICS its ICPs side by side."""
+    from icsys.performance.measure import applies_to, measure_store, shape_of
+
+    if org.kind not in ("ics", "icp"):
+        return [], pd.DataFrame()
+    wanted = [s for s in catalogue.standard if s.unit in FUNNEL_UNITS and applies_to(shape_of(s)[0], "practice")]
+    pcns = [p for p, icp in hierarchy.icp_of_pcn.items() if org.kind == "ics" or icp == org.code]
+    practices = [p for p, pcn in hierarchy.pcn_of_practice.items() if pcn in pcns]
+    icps = [o.code for o in hierarchy.of_kind("icp")] if org.kind == "ics" else []
+    end = _add_months(month, 1) - timedelta(days=1)
+    rows = measure_store(store, standards=[s.id for s in wanted], period="month", start=month, end=end,
+                         catalogue=catalogue, hierarchy=hierarchy, orgs=practices + pcns + icps)
+    names = {o.code: o.name for o in hierarchy.organisations.values()}
+    kinds = {o.code: o.kind for o in hierarchy.organisations.values()}
+    rows = rows.assign(name=rows["org"].map(names), kind=rows["org"].map(kinds))
+    panels = []
+    for s in wanted:
+        mine = rows[rows["standard"] == s.id]
+        kind, multiplier = FUNNEL_UNITS[s.unit]
+        whole = mine["denominator"].dropna().map(lambda d: float(d).is_integer()).all()
+        if kind == "proportion" and not whole:
+            continue  # a denominator that is not a count of people (an expected number): no binomial funnel
+        for level in ("practice", "pcn"):
+            part = mine[mine["kind"] == level][["org", "name", "numerator", "denominator"]]
+            if not len(part.dropna()):
+                continue
+            centre, points = funnel.funnel(part, kind, multiplier)
+            if not (~points["small"]).any():
+                continue  # nothing large enough to place
+            largest = float(points["denominator"].max()) if len(points) else 1.0
+            panels.append(FunnelPanel(s.id, s.name, s.unit, s.direction, level, month, centre, points,
+                                      funnel.curve(centre, largest, kind, multiplier)))
+    side = rows[rows["kind"] == "icp"].copy()
+    if len(side):
+        units = {s.id: (s.name, s.unit) for s in wanted}
+        side["standard_name"] = side["standard"].map(lambda i: units[i][0])
+        side["unit"] = side["standard"].map(lambda i: units[i][1])
+        side["counted"] = [counted(u, n, d) for u, n, d in zip(side["unit"], side["numerator"], side["denominator"],
+                                                                strict=True)]
+        side = side[["standard", "standard_name", "unit", "org", "name", "numerator", "denominator", "value",
+                     "counted"]].reset_index(drop=True)
+    return panels, side
+
+
+# --- the performance lead's notes -------------------------------------------------------------------------
+
+NOTE_FIELDS = ("owner", "commentary")
+
+
+def read_notes(path: Path | str, catalogue: Catalogue) -> dict[str, dict[str, str]]:
+    """Owner and commentary by standard, from a TOML file ([standard.ID] owner = "...", commentary = "...")
+    or a CSV (standard,owner,commentary). Every problem is named with its place in the file."""
+    import csv
+    import tomllib
+
+    path = Path(path)
+    if not path.is_file():
+        raise BoardError(f"--notes {path}: no such file")
+    if path.suffix.lower() == ".toml":
+        try:
+            data = tomllib.loads(path.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
+            raise BoardError(f"--notes {path}: not valid TOML: {exc}") from None
+        unknown_tables = sorted(set(data) - {"standard"})
+        if unknown_tables:
+            raise BoardError(f"--notes {path}: unknown table(s) {', '.join(unknown_tables)}; use [standard.ID]")
+        entries = [(f"[standard.{k}]", k, v) for k, v in (data.get("standard") or {}).items()]
+    elif path.suffix.lower() == ".csv":
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            reader = csv.DictReader(handle)
+            if "standard" not in (reader.fieldnames or []):
+                raise BoardError(f"--notes {path}: no column 'standard' (columns: standard, owner, commentary)")
+            entries = [(f"row {i}", (row.pop("standard") or "").strip(), row) for i, row in enumerate(reader, 2)]
+    else:
+        raise BoardError(f"--notes {path}: use a .toml or .csv file")
+    known, out, problems = set(catalogue.ids), {}, []
+    for where, standard, fields in entries:
+        if standard not in known:
+            problems.append(f"{where}: standard {standard!r} is not in the catalogue")
+            continue
+        if not isinstance(fields, dict):
+            problems.append(f"{where}: expected owner = \"...\" and commentary = \"...\"")
+            continue
+        extra = sorted(k for k in fields if k not in NOTE_FIELDS and k is not None)
+        if extra:
+            problems.append(f"{where}: unknown field(s) {', '.join(extra)}; use {', '.join(NOTE_FIELDS)}")
+        bad = [k for k in NOTE_FIELDS if k in fields and not isinstance(fields[k], str | type(None))]
+        problems += [f"{where}: {k} must be text" for k in bad]
+        out[standard] = {k: str(fields.get(k) or "").strip() for k in NOTE_FIELDS}
+    if problems:
+        raise BoardError(f"--notes {path}: " + "; ".join(problems))
+    return out
 
 
 # --- escalation --------------------------------------------------------------------------------------
@@ -211,35 +354,49 @@ def file_stem(pack: BoardPack) -> str:
     return f"board-{pack.org.code}-{pack.month:%Y-%m}"
 
 
+def pack_files(pack: BoardPack, out_dir: Path | str) -> list[Path]:
+    """The files a pack is written as: the HTML and PDF, the Excel workbook and the CSVs of its series."""
+    out, stem = Path(out_dir), file_stem(pack)
+    return [out / f"{stem}.html", out / f"{stem}.pdf", out / f"{stem}.xlsx", out / f"{stem}-series.csv",
+            out / f"{stem}-opel.csv"]
+
+
 def write_pack(pack: BoardPack, out_dir: Path | str, progress: Progress | None = None) -> tuple[Path, Path]:
-    """Write the HTML and PDF; both go to temporary files first and are moved into place together."""
+    """Write the HTML, PDF, workbook and CSVs; each goes to a temporary file first and all are moved into
+    place together. Returns the HTML and PDF (pack_files names them all)."""
     update = progress or (lambda *_: None)
     out = check_out_dir(out_dir)
-    targets = (out / f"{file_stem(pack)}.html", out / f"{file_stem(pack)}.pdf")
+    targets = pack_files(pack, out)
+    writers: list[tuple[str, Callable[[Path], Any]]] = [
+        ("the HTML", lambda p: p.write_text(render_html(pack), encoding="utf-8")),
+        ("the PDF", lambda p: render_pdf(pack, p)),
+        ("the workbook", lambda p: write_xlsx(pack, p)),
+        ("the series", lambda p: write_series_csv(pack, p)),
+        ("the OPEL days", lambda p: write_opel_csv(pack, p))]
     temps: list[Path] = []
     try:
         for target in targets:
             handle, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".part", dir=out)
             os.close(handle)
             temps.append(Path(name))
-        update("writing the HTML", 0, 2)
-        temps[0].write_text(render_html(pack), encoding="utf-8")
-        update("writing the PDF", 1, 2)
-        render_pdf(pack, temps[1])
+        for i, ((what, write), temp) in enumerate(zip(writers, temps, strict=True)):
+            update(f"writing {what}", i, len(writers))
+            write(temp)
         for temp, target in zip(temps, targets, strict=True):
             temp.chmod(0o644)
             os.replace(temp, target)
-        update("written", 2, 2)
+        update("written", len(writers), len(writers))
     finally:
         for temp in temps:
             temp.unlink(missing_ok=True)
-    return targets
+    return targets[0], targets[1]
 
 
 def board_pack(store: Store, org: str, month: str, *, out_dir: Path | str = ".", months: int = 24,
-               plan: Path | str | None = None, progress: Progress | None = None,
+               plan: Path | str | None = None, notes: Path | str | None = None, progress: Progress | None = None,
                generated_by: str = "") -> tuple[Path, Path]:
     """Build and write the pack; the folder is checked before any work is done."""
     check_out_dir(out_dir)
-    pack = build_pack(store, org, month, months=months, plan=plan, progress=progress, generated_by=generated_by)
+    pack = build_pack(store, org, month, months=months, plan=plan, notes=notes, progress=progress,
+                      generated_by=generated_by)
     return write_pack(pack, out_dir, progress)
