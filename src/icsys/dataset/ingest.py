@@ -15,8 +15,9 @@ from pathlib import Path
 import duckdb
 
 from icsys.access import Auditor, policy
+from icsys.dataset.adapters.extract import load_extract
 from icsys.dataset.adapters.fhir import load_fhir
-from icsys.dataset.adapters.hes import load_hes
+from icsys.dataset.adapters.mapping import formats as extract_formats
 from icsys.dataset.schema import TABLES
 from icsys.dataset.staging import LoadReport, load_table_file
 from icsys.dataset.store import LOAD_LOG_TABLE, Store, StoreError
@@ -24,7 +25,8 @@ from icsys.dataset.validate import FileProblem
 from icsys.errors import InputError
 from icsys.system import System, load_system
 
-FORMATS = ("csv", "parquet", "hes-apc", "hes-ae", "hes-op", "fhir")
+# Table files, FHIR, and every extract layout in adapters/mappings/ (a new layout is a file there).
+FORMATS = ("csv", "parquet", *extract_formats(), "fhir")
 
 
 class LoadError(InputError):
@@ -84,8 +86,8 @@ def _run(con: duckdb.DuckDBPyConnection, report: LoadReport, fmt: str, table: st
     try:
         if fmt in ("csv", "parquet"):
             load_table_file(con, report, TABLES[table], file, fmt, system, allow_rejects)  # type: ignore[index]
-        elif fmt.startswith("hes-"):
-            load_hes(con, report, fmt, file, system, allow_rejects)
+        elif fmt in extract_formats():
+            load_extract(con, report, fmt, file, system, allow_rejects)
         else:
             load_fhir(con, report, file, system, allow_rejects)
         if report.rows_rejected and not allow_rejects:
