@@ -23,9 +23,9 @@ def link_people(con: duckdb.DuckDBPyConnection, report: Any, stage: str, key_col
         raise ValueError(f"unknown person key kind {key_kind!r}")
     if mode != "known":
         raise FileProblem(f"--link {mode}: not available until the linkage service is merged; use --link known")
-    columns = {r[0] for r in con.execute(f"DESCRIBE {quote(stage)}").fetchall()}
-    if "person_id" not in columns:
-        con.execute(f"ALTER TABLE {quote(stage)} ADD COLUMN person_id VARCHAR")
-    if key_kind == "nhs_number":
-        con.execute(f"UPDATE {quote(stage)} s SET person_id = CAST(p.person_id AS VARCHAR) FROM person p "
-                    f"WHERE p.nhs_number = s.{quote(key_column)}")
+    found = (f"LEFT JOIN person p ON p.nhs_number = s.{quote(key_column)}" if key_kind == "nhs_number"
+             else "LEFT JOIN (SELECT NULL::BIGINT AS person_id) p ON FALSE")
+    con.execute(f"CREATE TEMP TABLE _icsys_linked AS SELECT s.* EXCLUDE (person_id), CAST(p.person_id AS VARCHAR) "
+                f"AS person_id FROM (SELECT *, NULL AS person_id FROM {quote(stage)}) s {found} ORDER BY s._row")
+    con.execute(f"DROP TABLE {quote(stage)}")
+    con.execute(f"ALTER TABLE _icsys_linked RENAME TO {quote(stage)}")

@@ -18,6 +18,7 @@ from icsys.dataset.validate import STAGE, FileProblem, Problem, literal, quote
 from icsys.system import System
 
 MAPPED = "_icsys_mapped"
+RAW = "_icsys_raw"
 KEY = "_person_key"
 
 
@@ -120,9 +121,9 @@ def load_extract(con: duckdb.DuckDBPyConnection, report: LoadReport, fmt_name: s
     if fmt.spells:
         selects += [f"{_text(f, present)} AS {quote('_order_' + f)}" for f in fmt.spells.order]
         selects.append(f"{_spell_key(fmt, present, key_field)} AS _spell")
-    record = "json_object(" + ", ".join(f"{literal(c)}, s.{quote(c)}" for c in fields) + ")"
-    con.execute(f"CREATE TEMP TABLE {MAPPED} AS SELECT {', '.join(selects)}, {record} AS _record FROM {STAGE} s")
-    con.execute(f"DROP TABLE {STAGE}")
+    con.execute(f"CREATE TEMP TABLE {MAPPED} AS SELECT {', '.join(selects)} FROM {STAGE} s")
+    con.execute(f"DROP TABLE IF EXISTS {RAW}")
+    con.execute(f"ALTER TABLE {STAGE} RENAME TO {RAW}")  # kept for the quarantine's verbatim records
     if fmt.spells:
         _assemble_spells(con, fmt)
     con.execute(f"ALTER TABLE {MAPPED} RENAME TO {STAGE}")
@@ -130,8 +131,19 @@ def load_extract(con: duckdb.DuckDBPyConnection, report: LoadReport, fmt_name: s
     link_people(con, report, STAGE, KEY, key_kind, fmt.format, link, system)
     labels = {c.column: b.label(c) for c in fmt.columns.values()} | {"person_id": key_field}
     load_staged(con, report, table, [c for c in table.column_names if c in fmt.columns or c == "person_id"], system,
-                allow_rejects, field_names=labels, record=lambda: "s._record",
+                allow_rejects, field_names=labels, record=lambda: _record(fmt, fields),
                 extra_checks=_source_checks(fmt, labels), handled={"person_id", *_coded(fmt)})
+    con.execute(f"DROP TABLE IF EXISTS {RAW}")
+
+
+def _record(fmt: ExtractFormat, fields: list[str]) -> str:
+    """SQL for a rejected row's record as the source wrote it (for a spell: its first episode, and its episodes'
+    rows), built only for the rows quarantined."""
+    raw = ("(SELECT json_object(" + ", ".join(f"{literal(c)}, r.{quote(c)}" for c in fields)
+           + f") FROM {RAW} r WHERE r._row = s._row)")
+    if not fmt.spells:
+        return raw
+    return f"json_object('episodes', s._episodes, 'episode_rows', s._episode_rows, 'first_episode', {raw})"
 
 
 def _coded(fmt: ExtractFormat) -> list[str]:
@@ -187,34 +199,43 @@ def _spell_key(fmt: ExtractFormat, present: set[str], key_field: str) -> str:
 def _assemble_spells(con: duckdb.DuckDBPyConnection, fmt: ExtractFormat) -> None:
     """Episodes into spells: one row per spell key, the episodes in order (EPIORDER, then start, then key);
     the `last` columns from the last episode, all others (admission method...) from the first. The spell
-    keeps the file row of its first episode, for messages, and the episodes' rows in its record."""
+    keeps the file row of its first episode, for messages, and the episodes' rows in its record. Each
+    episode is ranked once from either end of its spell, and the first and last episodes joined."""
     assert fmt.spells
-    order = ", ".join(f"TRY_CAST({quote('_order_' + f)} AS BIGINT) NULLS LAST, TRY_CAST({quote('_order_' + f)} AS "
-                      f"DATE) NULLS LAST, {quote('_order_' + f)}" for f in fmt.spells.order) + ", _row"
+    def order(direction: str) -> str:  # the reverse order too, so the last episode of one is the first of the other
+        nulls = "NULLS LAST" if direction == "ASC" else "NULLS FIRST"
+        return ", ".join(f"TRY_CAST({quote('_order_' + f)} AS BIGINT) {direction} {nulls}, TRY_CAST("
+                         f"{quote('_order_' + f)} AS DATE) {direction} {nulls}, {quote('_order_' + f)} {direction}"
+                         for f in fmt.spells.order) + f", _row {direction}"
+
     cols = [r[0] for r in con.execute(f"DESCRIBE {MAPPED}").fetchall()]
-    keep = [c for c in cols if not c.startswith("_order_") and c not in ("_row", "_spell", "_record")]
-    aggregates = [f"first(_row ORDER BY {order}) AS _row"]
-    for c in keep:
-        base = c.removeprefix("_raw_")
-        pick = "last" if base in fmt.spells.last else "first"
-        aggregates.append(f"{pick}({quote(c)} ORDER BY {order}) AS {quote(c)}")
-    aggregates.append(f"json_object('episodes', count(*), 'episode_rows', list(_row ORDER BY {order}), "
-                      f"'first_episode', first(_record ORDER BY {order})) AS _record")
-    con.execute(f"CREATE TEMP TABLE _icsys_spells AS SELECT {', '.join(aggregates)} FROM {MAPPED} "
-                f"GROUP BY _spell ORDER BY _row")
+    keep = [c for c in cols if not c.startswith("_order_") and c not in ("_row", "_spell")]
+    con.execute(f"CREATE TEMP TABLE _icsys_ranked AS SELECT *, row_number() OVER (PARTITION BY _spell ORDER BY "
+                f"{order('ASC')}) AS _first, row_number() OVER (PARTITION BY _spell ORDER BY "
+                f"{order('DESC')}) AS _last, count(*) OVER (PARTITION BY _spell) AS _episodes FROM {MAPPED}")
+    picks = ", ".join(f"{'l' if c.removeprefix('_raw_') in fmt.spells.last else 'f'}.{quote(c)}" for c in keep)
+    many = ("(SELECT _spell, list(_row ORDER BY _first) AS rows FROM _icsys_ranked WHERE _episodes > 1 "
+            "GROUP BY _spell)")
     con.execute(f"DROP TABLE {MAPPED}")
-    con.execute(f"ALTER TABLE _icsys_spells RENAME TO {MAPPED}")
+    con.execute(f"CREATE TEMP TABLE {MAPPED} AS SELECT f._row, {picks}, f._episodes, "
+                f"coalesce(m.rows, [f._row]) AS _episode_rows "
+                f"FROM _icsys_ranked f JOIN _icsys_ranked l ON l._spell = f._spell AND l._last = 1 "
+                f"LEFT JOIN {many} m ON m._spell = f._spell WHERE f._first = 1 ORDER BY f._row")
+    con.execute("DROP TABLE _icsys_ranked")
 
 
 def _number(con: duckdb.DuckDBPyConnection, fmt: ExtractFormat, table: Table) -> None:
-    """Generated keys (a spell has no number of its own in HES) continue from the store's highest."""
-    for col in fmt.columns.values():
-        if any(s.generated for s in col.sources):
-            start = con.execute(f"SELECT coalesce(max({quote(col.column)}), 0) FROM {quote(table.name)}").fetchone()[0]
-            con.execute(f"ALTER TABLE {STAGE} ADD COLUMN {quote(col.column)} VARCHAR")
-            con.execute(f"UPDATE {STAGE} SET {quote(col.column)} = CAST({int(start)} + _row_rank AS VARCHAR) FROM "
-                        f"(SELECT _row AS r, row_number() OVER (ORDER BY _row) AS _row_rank FROM {STAGE}) n "
-                        f"WHERE n.r = {STAGE}._row")
+    """Generated keys (a spell has no number of its own in HES) continue from the store's highest, in file order."""
+    generated = [c.column for c in fmt.columns.values() if any(s.generated for s in c.sources)]
+    if not generated:
+        return
+    start = {c: int(con.execute(f"SELECT coalesce(max({quote(c)}), 0) FROM {quote(table.name)}").fetchone()[0])
+             for c in generated}
+    numbers = ", ".join(f"CAST({start[c]} + row_number() OVER (ORDER BY _row) AS VARCHAR) AS {quote(c)}"
+                        for c in generated)
+    con.execute(f"CREATE TEMP TABLE _icsys_numbered AS SELECT *, {numbers} FROM {STAGE} ORDER BY _row")
+    con.execute(f"DROP TABLE {STAGE}")
+    con.execute(f"ALTER TABLE _icsys_numbered RENAME TO {STAGE}")
 
 
 def _source_checks(fmt: ExtractFormat, labels: dict[str, str]) -> list[str]:
