@@ -43,11 +43,13 @@ def _date(v: str, null_dates: tuple[str, ...]) -> str:
 
 
 def _time(t: str) -> str:
-    """A time of day as HH:MM:SS, from HHMM, HHMMSS, HH:MM or HH:MM:SS; midnight when absent."""
-    return (f"CASE WHEN {t} IS NULL THEN '00:00:00' "
-            f"WHEN regexp_matches({t}, '^[0-9]{{4}}$') THEN substr({t}, 1, 2) || ':' || substr({t}, 3, 2) || ':00' "
-            f"WHEN regexp_matches({t}, '^[0-9]{{6}}$') THEN substr({t}, 1, 2) || ':' || substr({t}, 3, 2) || ':' || "
-            f"substr({t}, 5, 2) WHEN regexp_matches({t}, '^[0-9]{{1,2}}:[0-9]{{2}}$') THEN {t} || ':00' ELSE {t} END")
+    """A time of day as HH:MM:SS, from HHMM, HHMMSS, HH:MM or HH:MM:SS; midnight when absent. (Lengths, not
+    regular expressions: this runs on every row; a time that is not one is passed on for validation to name.)"""
+    return (f"CASE WHEN {t} IS NULL THEN '00:00:00' WHEN contains({t}, ':') THEN "
+            f"CASE WHEN length({t}) <= 5 THEN lpad({t}, 5, '0') || ':00' ELSE {t} END "
+            f"WHEN length({t}) = 4 THEN substr({t}, 1, 2) || ':' || substr({t}, 3, 2) || ':00' "
+            f"WHEN length({t}) = 6 THEN substr({t}, 1, 2) || ':' || substr({t}, 3, 2) || ':' || substr({t}, 5, 2) "
+            f"ELSE {t} END")
 
 
 class _Builder:
@@ -119,7 +121,10 @@ def load_extract(con: duckdb.DuckDBPyConnection, report: LoadReport, fmt_name: s
         if col.values:
             selects.append(f"{b.raw(col)} AS {quote('_raw_' + col.column)}")
     if fmt.spells:
-        selects += [f"{_text(f, present)} AS {quote('_order_' + f)}" for f in fmt.spells.order]
+        for i, f in enumerate(fmt.spells.order):  # typed once here, so the assembly sorts plain values
+            v = _text(f, present)
+            selects += [f"TRY_CAST({v} AS BIGINT) AS _order_{i}n", f"TRY_CAST({v} AS DATE) AS _order_{i}d",
+                        f"{v} AS _order_{i}t"]
         selects.append(f"{_spell_key(fmt, present, key_field)} AS _spell")
     con.execute(f"CREATE TEMP TABLE {MAPPED} AS SELECT {', '.join(selects)} FROM {STAGE} s")
     con.execute(f"DROP TABLE IF EXISTS {RAW}")
@@ -200,26 +205,23 @@ def _assemble_spells(con: duckdb.DuckDBPyConnection, fmt: ExtractFormat) -> None
     """Episodes into spells: one row per spell key, the episodes in order (EPIORDER, then start, then key);
     the `last` columns from the last episode, all others (admission method...) from the first. The spell
     keeps the file row of its first episode, for messages, and the episodes' rows in its record. Each
-    episode is ranked once from either end of its spell, and the first and last episodes joined."""
+    episode is ranked once in its spell (the last is the one whose rank is the count); first and last are joined."""
     assert fmt.spells
-    def order(direction: str) -> str:  # the reverse order too, so the last episode of one is the first of the other
-        nulls = "NULLS LAST" if direction == "ASC" else "NULLS FIRST"
-        return ", ".join(f"TRY_CAST({quote('_order_' + f)} AS BIGINT) {direction} {nulls}, TRY_CAST("
-                         f"{quote('_order_' + f)} AS DATE) {direction} {nulls}, {quote('_order_' + f)} {direction}"
-                         for f in fmt.spells.order) + f", _row {direction}"
-
+    order = ", ".join(f"_order_{i}n NULLS LAST, _order_{i}d NULLS LAST, _order_{i}t"
+                      for i in range(len(fmt.spells.order))) + ", _row"
     cols = [r[0] for r in con.execute(f"DESCRIBE {MAPPED}").fetchall()]
     keep = [c for c in cols if not c.startswith("_order_") and c not in ("_row", "_spell")]
-    con.execute(f"CREATE TEMP TABLE _icsys_ranked AS SELECT *, row_number() OVER (PARTITION BY _spell ORDER BY "
-                f"{order('ASC')}) AS _first, row_number() OVER (PARTITION BY _spell ORDER BY "
-                f"{order('DESC')}) AS _last, count(*) OVER (PARTITION BY _spell) AS _episodes FROM {MAPPED}")
+    ordering = ", ".join(c for c in cols if c.startswith("_order_"))
+    con.execute(f"CREATE TEMP TABLE _icsys_ranked AS SELECT * EXCLUDE ({ordering}), "
+                f"row_number() OVER (PARTITION BY _spell ORDER BY {order}) AS _first, "
+                f"count(*) OVER (PARTITION BY _spell) AS _episodes FROM {MAPPED}")
     picks = ", ".join(f"{'l' if c.removeprefix('_raw_') in fmt.spells.last else 'f'}.{quote(c)}" for c in keep)
     many = ("(SELECT _spell, list(_row ORDER BY _first) AS rows FROM _icsys_ranked WHERE _episodes > 1 "
             "GROUP BY _spell)")
     con.execute(f"DROP TABLE {MAPPED}")
     con.execute(f"CREATE TEMP TABLE {MAPPED} AS SELECT f._row, {picks}, f._episodes, "
                 f"coalesce(m.rows, [f._row]) AS _episode_rows "
-                f"FROM _icsys_ranked f JOIN _icsys_ranked l ON l._spell = f._spell AND l._last = 1 "
+                f"FROM _icsys_ranked f JOIN _icsys_ranked l ON l._spell = f._spell AND l._first = l._episodes "
                 f"LEFT JOIN {many} m ON m._spell = f._spell WHERE f._first = 1 ORDER BY f._row")
     con.execute("DROP TABLE _icsys_ranked")
 
