@@ -164,3 +164,10 @@ def test_every_mapped_code_is_a_dataset_code() -> None:
             for code in col.values.codes:
                 target = col.dataset_code(code)
                 assert not target or allowed is None or target in allowed, (fmt.format, col.column, code, target)
+
+
+def test_extract_layout_told_by_its_header(store: Path, tmp_path: Path) -> None:
+    """No --format and no --table: the HES APC fields say what the file is, whatever its name."""
+    path = _variant("gzip", EXTRACTS / "hes_apc_episodes.csv", tmp_path / "apc_extract.txt.gz")
+    report = load(store, None, path)
+    assert report.format == "hes-apc" and report.loaded == {"inpatient_spell": 2}

@@ -18,6 +18,8 @@ from icsys.access import Auditor, policy
 from icsys.dataset.adapters.extract import load_extract
 from icsys.dataset.adapters.fhir import load_fhir
 from icsys.dataset.adapters.mapping import formats as extract_formats
+from icsys.dataset.adapters.mapping import recognise
+from icsys.dataset.adapters.reading import fields as header_fields
 from icsys.dataset.schema import TABLES
 from icsys.dataset.staging import LoadReport, load_table_file
 from icsys.dataset.store import LOAD_LOG_TABLE, Store, StoreError
@@ -41,13 +43,21 @@ class LoadRejected(Exception):
         self.report = report
 
 
-def detect_format(file: Path, fmt: str | None) -> str:
+def detect_format(file: Path, fmt: str | None, table: str | None = None) -> str:
+    """The format given, else an extract layout the file's header is (when no table is named), else the
+    format of the file's extension."""
     if fmt:
         if fmt not in FORMATS:
             raise LoadError(f"--format {fmt}: unknown; use one of {', '.join(FORMATS)}")
         return fmt
     by_suffix = {".csv": "csv", ".parquet": "parquet", ".json": "fhir", ".ndjson": "fhir"}
     found = by_suffix.get(file.suffix.lower())
+    if found != "fhir" and not table and file.is_file() and file.stat().st_size:
+        try:
+            layout = recognise(header_fields(file))
+        except (FileProblem, OSError, UnicodeDecodeError):
+            layout = None
+        found = layout or found
     if not found:
         raise LoadError(f"{file}: cannot tell the format from the extension {file.suffix or '(none)'}; "
                         f"give --format ({', '.join(FORMATS)})")
@@ -60,7 +70,7 @@ def load(store: Store, table: str | None, file: Path, fmt: str | None = None, al
     actor who may load does; the auditor records the load inside its transaction (no record, no load)."""
     policy.require(auditor.actor, policy.LOAD)
     file = Path(file)
-    fmt = detect_format(file, fmt)
+    fmt = detect_format(file, fmt, table)
     if not file.exists():
         raise LoadError(f"{file}: no such file")
     if file.is_dir():

@@ -149,6 +149,21 @@ def formats() -> dict[str, ExtractFormat]:
     return found
 
 
+def recognise(fields: list[str]) -> str | None:
+    """The one extract layout whose person key and required fields a file's header has (the one using most of
+    its fields if several do), or None."""
+    have = set(fields)
+    scores = {}
+    for fmt in formats().values():
+        table = TABLES[fmt.table]
+        fillable = all(any(s.generated or s.value is not None or s.field in have for s in col.sources)
+                       for col in fmt.columns.values() if table.column(col.column).required)
+        if fillable and have & set(fmt.person_fields):
+            scores[fmt.format] = len(have & {f for col in fmt.columns.values() for f in col.fields})
+    best = sorted(scores.items(), key=lambda kv: -kv[1])
+    return best[0][0] if best and (len(best) == 1 or best[0][1] > best[1][1]) else None
+
+
 def render() -> str:
     """The data dictionary's section on extract formats, written from the mapping files."""
     parts = ["## Extract formats", "",

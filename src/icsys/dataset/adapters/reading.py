@@ -96,6 +96,18 @@ def _as_utf8(path: Path, layout: Layout, workdir: Path) -> Path:
     return out
 
 
+def fields(path: Path) -> list[str]:
+    """The field names of a file's header (or Parquet schema), without reading its rows."""
+    layout = detect(path)
+    if layout.kind == "parquet":
+        import pyarrow.parquet as pq
+
+        return list(pq.read_schema(str(path)).names)
+    with _stream(path, layout.compression) as stream:
+        first = stream.read(1 << 16).split(b"\n", 1)[0].decode(layout.encoding, "icsys_latin1")
+    return [f.strip().strip('"') for f in first.rstrip("\r").split(layout.delimiter)]
+
+
 def stage(con: duckdb.DuckDBPyConnection, path: Path) -> tuple[list[str], Layout]:
     """Read `path` into the staging table, every column as text plus `_row`; return its columns and layout."""
     layout = detect(path)
