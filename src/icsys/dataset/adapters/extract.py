@@ -29,17 +29,16 @@ def _text(field: str, present: set[str], missing: tuple[str, ...] = ()) -> str:
     return f"CASE WHEN {v} IN ({', '.join(literal(m) for m in missing)}) THEN NULL ELSE {v} END" if missing else v
 
 
-def _parsed(v: str) -> str:
-    return (f"coalesce(TRY_CAST({v} AS DATE), TRY_CAST(TRY_STRPTIME({v}, '%Y%m%d') AS DATE), "
-            f"TRY_CAST(TRY_STRPTIME({v}, '%d/%m/%Y') AS DATE))")
-
-
-def _date(v: str, null_dates: tuple[str, ...]) -> str:
-    """A date as YYYY-MM-DD (also read from YYYYMMDD and DD/MM/YYYY); the source's null dates as missing;
-    anything else passed through as written so validation names it."""
-    parsed = _parsed(v)
+def _date(v: str, null_dates: tuple[str, ...], time: str | None = None) -> str:
+    """A date as YYYY-MM-DD, with the time of day after it if `time` (SQL) is given; also read from YYYYMMDD
+    and DD/MM/YYYY. The source's null dates are missing; anything else is passed on as written, so validation
+    names it. A CASE, so each row takes only the branch it needs (ISO dates, the usual, first)."""
+    other = f"TRY_CAST(coalesce(TRY_STRPTIME({v}, '%Y%m%d'), TRY_STRPTIME({v}, '%d/%m/%Y')) AS DATE)"
+    after = f" || ' ' || {time}" if time else ""
     nulls = f"WHEN left({v}, 10) IN ({', '.join(literal(d) for d in null_dates)}) THEN NULL " if null_dates else ""
-    return f"CASE {nulls}WHEN {parsed} IS NOT NULL THEN strftime({parsed}, '%Y-%m-%d') ELSE {v} END"
+    return (f"CASE WHEN {v} IS NULL THEN NULL {nulls}WHEN TRY_CAST({v} AS DATE) IS NOT NULL THEN "
+            f"CAST(TRY_CAST({v} AS DATE) AS VARCHAR){after} WHEN {other} IS NOT NULL THEN CAST({other} AS VARCHAR)"
+            f"{after} ELSE {v} END")
 
 
 def _time(t: str) -> str:
@@ -71,12 +70,7 @@ class _Builder:
         kind = self.table.column(col.column).type
         if kind not in ("date", "timestamp") or v == "NULL":
             return v
-        day = _date(v, self.fmt.null_dates)
-        if not src.time:
-            return day
-        when = _time(_text(src.time, self.present))
-        return (f"CASE WHEN ({day}) IS NULL THEN NULL WHEN {_parsed(v)} IS NULL THEN {v} "
-                f"ELSE ({day}) || ' ' || {when} END")
+        return _date(v, self.fmt.null_dates, _time(_text(src.time, self.present)) if src.time else None)
 
     def raw(self, col: ColumnMap) -> str:
         alternatives = [self.alternative(col, s) for s in col.sources if not s.generated]
