@@ -81,7 +81,8 @@ def test_gp_events_medicines_and_registration_history(store: Path) -> None:
     load(store, None, EXTRACTS / "gp_registration.csv", fmt="gp-registration", allow_rejects=True)
     got = rows(store, "SELECT registration_id, person_id, practice_code, registration_start::VARCHAR, "
                       "registration_end::VARCHAR FROM gp_registration ORDER BY registration_id")
-    # a change of practice is a second registration; a later history adds rows, it does not overwrite
+    # a change of practice is a second registration, not an overwrite of the first; a history loaded again is
+    # appended as it stands (superseding restated records is the refreshes' work, not the layout's)
     assert got[:2] == [(1, 1, "G82100", "2000-01-01", "2024-06-30"), (2, 1, "G82103", "2024-07-01", None)]
     assert [r[0] for r in got] == [1, 2, 3, 4]
 
