@@ -56,7 +56,7 @@ def test_hes_apc(store: Path, tmp_path: Path) -> None:
     assert load(writable(store), None, path, fmt="hes-apc").loaded == {"inpatient_spell": 1}
     got = rows(store, "SELECT spell_id, person_id, admission_time::VARCHAR, discharge_time::VARCHAR, specialty, "
                       "primary_diagnosis FROM inpatient_spell")
-    assert got == [(501, 1, "2025-03-01 09:30:00", "2025-03-09 14:00:00", "430", "J189")]
+    assert got == [(1, 1, "2025-03-01 09:30:00", "2025-03-09 14:00:00", "430", "J189")]  # spells are numbered
 
 
 def test_hes_ae_maps_codes_and_duration(store: Path, tmp_path: Path) -> None:
@@ -85,7 +85,7 @@ def test_hes_op_problems_name_hes_fields_and_rows(store: Path, tmp_path: Path) -
 def test_hes_missing_fields(store: Path, tmp_path: Path) -> None:
     path = tmp_path / "x.csv"
     path.write_text("AEKEY,NEWNHSNO\n1,9434765919\n", encoding="utf-8")
-    with pytest.raises(LoadError, match="missing HES field"):
+    with pytest.raises(LoadError, match="missing field"):
         load(writable(store), None, path, fmt="hes-ae")
 
 

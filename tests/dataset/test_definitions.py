@@ -15,7 +15,7 @@ EMERGENCY = [False] * 3 + [True] * 10 + [False] * 3
 
 def test_every_code_is_in_the_schema() -> None:
     methods = (d.ELECTIVE_ADMISSION_METHODS + d.EMERGENCY_ADMISSION_METHODS + d.MATERNITY_ADMISSION_METHODS
-               + d.TRANSFER_ADMISSION_METHODS)
+               + d.TRANSFER_ADMISSION_METHODS + d.OTHER_ADMISSION_METHODS)
     assert sorted(methods) == sorted(ADMISSION_METHOD)  # and between them they cover every method
     assert {d.ORDINARY_ADMISSION, *d.REGULAR_ATTENDER_CLASSIFICATIONS} <= set(PATIENT_CLASSIFICATION)
     assert d.TYPE_1_AE in AE_DEPARTMENT_TYPE

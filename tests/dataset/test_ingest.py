@@ -182,10 +182,10 @@ def test_killed_load_leaves_the_store_as_it_was(store: Path, tmp_path: Path) -> 
 
 
 def test_cli_reports_and_exits_2(store: Path, tmp_path: Path) -> None:
-    path = write(tmp_path / "bad.csv", AE_HEADER, ["12,1,RPA02,9,2025-01-06 10:00:00,2025-01-06 13:30:00,walk_in,3,"
+    path = write(tmp_path / "bad.csv", AE_HEADER, ["12,1,RPA02,7,2025-01-06 10:00:00,2025-01-06 13:30:00,walk_in,3,"
                                                     "discharged"])
     result = icsys("load", "--db", store, "--table", "ae_attendance", path)
-    assert_clear_error(result, "row 1: department_type: '9' is not a known code", "nothing loaded")
+    assert_clear_error(result, "row 1: department_type: '7' is not a known code", "nothing loaded")
 
 
 def test_every_load_is_logged_with_who_and_what(store: Path, tmp_path: Path) -> None:

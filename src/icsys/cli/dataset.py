@@ -63,8 +63,10 @@ def load(
     file: Annotated[Path, typer.Argument(help="CSV, Parquet, HES extract or FHIR Bundle to load.")],
     db: DuckDbFileOption,
     table: Annotated[str | None, typer.Option(help="Table to load into (not needed for FHIR).")] = None,
-    fmt: Annotated[str | None, typer.Option("--format", help="csv, parquet, hes-apc, hes-ae, hes-op or fhir; "
-                                            "default from the file extension.")] = None,
+    fmt: Annotated[str | None, typer.Option("--format", help="csv, parquet, fhir, or an extract layout: hes-apc, "
+                                            "hes-ae, hes-op, ecds, gp-events, gp-medicines, gp-registration, mhsds, "
+                                            "ascc (docs/data-dictionary.md, Extract formats); default from the "
+                                            "file's header, else its extension.")] = None,
     allow_rejects: Annotated[bool, typer.Option("--allow-rejects", help="Load valid rows; keep invalid rows "
                                                 "with their reasons in the quarantine table.")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the load report as JSON.")] = False,

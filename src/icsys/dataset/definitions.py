@@ -21,6 +21,8 @@ ELECTIVE_ADMISSION_METHODS = ("11", "12", "13")  # waiting list, booked, planned
 EMERGENCY_ADMISSION_METHODS = ("21", "22", "23", "24", "25", "2A", "2B", "2C", "2D", "28")
 MATERNITY_ADMISSION_METHODS = ("31", "32")  # ante and post partum
 TRANSFER_ADMISSION_METHODS = ("81",)  # an admitted patient transferred from another hospital, not an emergency
+# Births in or outside the provider, high security psychiatric admissions, not applicable, not known
+OTHER_ADMISSION_METHODS = ("82", "83", "84", "89", "98", "99")
 
 # Patient classification (HES CLASSPAT)
 ORDINARY_ADMISSION = "1"  # an ordinary admission, not a day case or a regular attender
@@ -31,7 +33,8 @@ TYPE_1_AE = "1"  # consultant-led 24-hour major emergency department
 
 # Discharge destination (HES DISDEST)
 DIED = "79"
-CARE_HOME_DESTINATIONS = ("54", "65", "85")  # NHS run care home, local authority residential, non-NHS care home
+# NHS run care home, local authority residential, non-NHS care home, nursing home, residential care home
+CARE_HOME_DESTINATIONS = ("54", "65", "85", "86", "89")
 
 def emergency_admission(method: Any) -> Any:
     """Whether each admission method (an Ibis string column or a pandas Series) is an emergency admission."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from icsys.dataset.adapters import mapping
 from icsys.dataset.schema import DERIVED_TABLES, TABLES, Column, Table
 
 HEADER = """# Data dictionary
@@ -23,6 +24,7 @@ def render() -> str:
     parts += ["", "Derived tables, which icsys writes beside the dataset (never loaded from files):", ""]
     parts += [f"- [`{t.name}`](#{t.name.replace('_', '-')}): {t.description}" for t in DERIVED_TABLES.values()]
     parts += ["", *(_table(t) for t in TABLES.values()), *(_table(t) for t in DERIVED_TABLES.values())]
+    parts.append(mapping.render())  # the extract formats, from their mapping files
     return "\n".join(parts).rstrip() + "\n"
 
 

@@ -16,8 +16,11 @@ import duckdb
 
 from icsys.access import Auditor, policy
 from icsys.access.reidentify import ReidentificationError
+from icsys.dataset.adapters.extract import load_extract
 from icsys.dataset.adapters.fhir import load_fhir
-from icsys.dataset.adapters.hes import load_hes
+from icsys.dataset.adapters.mapping import formats as extract_formats
+from icsys.dataset.adapters.mapping import recognise
+from icsys.dataset.adapters.reading import fields as header_fields
 from icsys.dataset.linkage import MODES, reidentification
 from icsys.dataset.schema import TABLES
 from icsys.dataset.staging import LoadReport, load_table_file
@@ -26,7 +29,8 @@ from icsys.dataset.validate import FileProblem
 from icsys.errors import InputError
 from icsys.system import System, load_system
 
-FORMATS = ("csv", "parquet", "hes-apc", "hes-ae", "hes-op", "fhir")
+# Table files, FHIR, and every extract layout in adapters/mappings/ (a new layout is a file there).
+FORMATS = ("csv", "parquet", *extract_formats(), "fhir")
 
 
 class LoadError(InputError):
@@ -41,13 +45,21 @@ class LoadRejected(Exception):
         self.report = report
 
 
-def detect_format(file: Path, fmt: str | None) -> str:
+def detect_format(file: Path, fmt: str | None, table: str | None = None) -> str:
+    """The format given, else an extract layout the file's header is (when no table is named), else the
+    format of the file's extension."""
     if fmt:
         if fmt not in FORMATS:
             raise LoadError(f"--format {fmt}: unknown; use one of {', '.join(FORMATS)}")
         return fmt
     by_suffix = {".csv": "csv", ".parquet": "parquet", ".json": "fhir", ".ndjson": "fhir"}
     found = by_suffix.get(file.suffix.lower())
+    if found != "fhir" and not table and file.is_file() and file.stat().st_size:
+        try:
+            layout = recognise(header_fields(file))
+        except (FileProblem, OSError, UnicodeDecodeError):
+            layout = None
+        found = layout or found
     if not found:
         raise LoadError(f"{file}: cannot tell the format from the extension {file.suffix or '(none)'}; "
                         f"give --format ({', '.join(FORMATS)})")
@@ -75,7 +87,7 @@ def load(store: Store, table: str | None, file: Path, fmt: str | None = None, al
     if link is not None and link not in MODES:
         raise LoadError(f"--link {link}: unknown; use one of {', '.join(MODES)}")
     file = Path(file)
-    fmt = detect_format(file, fmt)
+    fmt = detect_format(file, fmt, table)
     if not file.exists():
         raise LoadError(f"{file}: no such file")
     if file.is_dir():
@@ -106,8 +118,12 @@ def _run(con: duckdb.DuckDBPyConnection, report: LoadReport, fmt: str, table: st
         if fmt in ("csv", "parquet"):
             load_table_file(con, report, TABLES[table], file, fmt, system, allow_rejects,  # type: ignore[index]
                             **options)
-        elif fmt.startswith("hes-"):
-            load_hes(con, report, fmt, file, system, allow_rejects)
+        elif fmt in extract_formats():
+            if options["refresh"]:
+                raise FileProblem(f"{file}: --refresh supersedes rows of a table load (--table); an extract "
+                                  f"({fmt}) is loaded as new rows")
+            load_extract(con, report, fmt, file, system, allow_rejects, link=options["link"] or "known",
+                         source=options["source"])
         else:
             load_fhir(con, report, file, system, allow_rejects)
         if report.rows_rejected and not allow_rejects:

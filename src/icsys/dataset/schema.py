@@ -108,19 +108,30 @@ ADMISSION_METHOD = {
     "2C": "Emergency - baby born at home as intended", "2D": "Emergency - other means", "28": "Emergency - other means",
     "31": "Maternity - ante partum", "32": "Maternity - post partum",
     "81": "Transfer of an admitted patient from another hospital",
+    "82": "Birth of a baby in this provider", "83": "Baby born outside the provider, not at home as intended",
+    "84": "Admission by the admissions panel of a high security psychiatric hospital",
+    "89": "High security psychiatric hospital waiting list", "98": "Not applicable", "99": "Not known",
 }
 
 PATIENT_CLASSIFICATION = {"1": "Ordinary admission", "2": "Day case", "3": "Regular day admission",
-                          "4": "Regular night admission"}
+                          "4": "Regular night admission", "5": "Mothers and babies using only delivery facilities",
+                          "8": "Not applicable (other maternity event)", "9": "Not known"}
 
-# HES DISDEST (discharge destination), the values this dataset uses.
+# HES DISDEST (discharge destination).
 DISCHARGE_DESTINATION = {
     "19": "Usual place of residence", "29": "Temporary place of residence",
+    "30": "Repatriation from a high security psychiatric hospital", "37": "Court",
+    "38": "Penal establishment or police station",
     "48": "Secure hospital", "49": "NHS other hospital provider - high security psychiatric",
+    "50": "NHS other hospital provider - medium secure unit",
     "51": "NHS other hospital provider - ward for general patients",
+    "52": "NHS other hospital provider - ward for maternity patients or neonates",
+    "53": "NHS other hospital provider - ward for mentally ill or learning disabled patients",
     "54": "NHS run care home", "65": "Local authority residential accommodation",
     "66": "Local authority foster care", "79": "Not applicable - patient died",
-    "85": "Non-NHS run care home", "87": "Non-NHS run hospital",
+    "84": "Non-NHS run hospital - medium secure unit",
+    "85": "Non-NHS run care home", "86": "Non-NHS run nursing home", "87": "Non-NHS run hospital",
+    "88": "Non-NHS run hospice", "89": "Non-NHS run residential care home",
     "98": "Not applicable - hospital provider spell not finished", "99": "Not known",
 }
 
@@ -132,10 +143,11 @@ DISCHARGE_PATHWAY = {
 AE_DEPARTMENT_TYPE = {
     "1": "Type 1: consultant-led 24-hour major emergency department",
     "2": "Type 2: consultant-led single-specialty A&E", "3": "Type 3: other A&E / minor injury unit",
-    "4": "Type 4: NHS walk-in centre",
+    "4": "Type 4: NHS walk-in centre", "9": "Not known",
 }
 
-ARRIVAL_MODE = {"ambulance": "Brought in by ambulance", "walk_in": "Walked in or other transport"}
+ARRIVAL_MODE = {"ambulance": "Brought in by ambulance", "walk_in": "Walked in or other transport",
+                "not_known": "Not known"}
 
 # ECDS acuity (Manchester-style triage levels).
 ACUITY = {"1": "Immediate resuscitation", "2": "Very urgent", "3": "Urgent", "4": "Standard",
@@ -158,7 +170,8 @@ RTT_STOP_REASON = {
 OUTPATIENT_STATUS = {"attended": "Attended", "dna": "Did not attend", "cancelled_by_patient": "Cancelled by patient",
                      "cancelled_by_provider": "Cancelled by provider"}
 
-CONSULTATION_MEDIUM = {"face_to_face": "Face to face", "telephone": "Telephone", "video": "Video / online"}
+CONSULTATION_MEDIUM = {"face_to_face": "Face to face", "telephone": "Telephone", "video": "Video / online",
+                       "not_known": "Not known"}
 
 TUMOUR_GROUP = {
     "breast": "Breast", "lower_gi": "Lower gastrointestinal", "upper_gi": "Upper gastrointestinal",
@@ -303,6 +316,10 @@ AE_ATTENDANCE = Table(
         Column("arrival_mode", "string", "How the patient arrived.", codes=ARRIVAL_MODE),
         Column("acuity", "string", "Acuity at initial assessment (ECDS; not in HES A&E extracts).", required=False,
                codes=ACUITY),
+        Column("chief_complaint", "string", "ECDS chief complaint, a SNOMED CT concept.", required=False,
+               pattern=SNOMED),
+        Column("diagnosis", "string", "ECDS primary diagnosis, a SNOMED CT concept.", required=False,
+               pattern=SNOMED),
         Column("disposal", "string", "Outcome of the attendance.", codes=AE_DISPOSAL),
     ),
     primary_key="attendance_id",
@@ -367,7 +384,8 @@ OUTPATIENT_APPOINTMENT = Table(
         Column("site_code", "string", "Site.", references="system:site"),
         Column("appointment_date", "date", "Date of the appointment."),
         Column("specialty", "string", "Treatment function code.", pattern=TREATMENT_FUNCTION),
-        Column("first_attendance", "bool", "True for a first appointment, false for a follow-up."),
+        Column("first_attendance", "bool", "True for a first appointment, false for a follow-up; empty if not known.",
+               required=False),
         Column("status", "string", "Attendance status.", codes=OUTPATIENT_STATUS),
         Column("consultation_medium", "string", "How it was held.", codes=CONSULTATION_MEDIUM),
         Column("pathway_id", "int", "RTT pathway, if any.", required=False, references="rtt_pathway.pathway_id"),
@@ -537,22 +555,17 @@ GP_APPOINTMENT = Table(
     grain="appointment",
 )
 
-TABLES: dict[str, Table] = {t.name: t for t in (
-    PERSON, CLINICAL_EVENT, MEDICATION, AE_ATTENDANCE, INPATIENT_SPELL, RTT_PATHWAY, OUTPATIENT_APPOINTMENT,
-    CANCER_PATHWAY, DIAGNOSTIC_WAIT, AMBULANCE_INCIDENT, COMMUNITY_CONTACT, COMMUNITY_BED_STAY,
-    SOCIAL_CARE_PACKAGE, MENTAL_HEALTH_REFERRAL, GP_APPOINTMENT,
-)}
-
 # --- GP registration history -----------------------------------------------------------------
 # Every registration a person has had with a practice of the system, so that the registration in force on a
 # date decides who is on a practice's list then (person.practice_code keeps only the latest). A practice change
-# is a new registration. Kept as a block of its own, added to TABLES here.
+# is a new registration.
 GP_REGISTRATION = Table(
     "gp_registration",
-    "One row per registration of a person with a GP practice of the system: the registration history.",
+    "One row per registration of a person with a GP practice: the registration history.",
     (
         _id("registration_id", "registration"), PERSON_REF,
-        Column("practice_code", "string", "GP practice registered with (ODS code).", references="system:practice"),
+        Column("practice_code", "string", "GP practice registered with (ODS code); a practice outside the system is "
+               "kept (a person who moved away), so it is not held to the system definition."),
         Column("registration_start", "date", "First day of the registration."),
         Column("registration_end", "date", "Day the registration ended (left the practice, moved away or died), "
                "empty while registered.", required=False),
@@ -562,7 +575,12 @@ GP_REGISTRATION = Table(
     source="GP registrations (PDS / practice systems)",
     grain="registration",
 )
-TABLES[GP_REGISTRATION.name] = GP_REGISTRATION
+
+TABLES: dict[str, Table] = {t.name: t for t in (
+    PERSON, CLINICAL_EVENT, MEDICATION, AE_ATTENDANCE, INPATIENT_SPELL, RTT_PATHWAY, OUTPATIENT_APPOINTMENT,
+    CANCER_PATHWAY, DIAGNOSTIC_WAIT, AMBULANCE_INCIDENT, COMMUNITY_CONTACT, COMMUNITY_BED_STAY,
+    SOCIAL_CARE_PACKAGE, MENTAL_HEALTH_REFERRAL, GP_APPOINTMENT, GP_REGISTRATION,
+)}
 
 
 def table(name: str) -> Table:

@@ -171,10 +171,11 @@ def supersede(con: duckdb.DuckDBPyConnection, report: LoadReport, table: Table, 
 
 def load_staged(con: duckdb.DuckDBPyConnection, report: LoadReport, table: Table, present: list[str], system: System,
                 allow_rejects: bool, field_names: dict[str, str] | None = None,
-                record: Callable[[], str] | None = None) -> None:
+                record: Callable[[], str] | None = None, extra_checks: list[str] | tuple[str, ...] = (),
+                handled: frozenset[str] | set[str] = frozenset()) -> None:
     """Check the staged rows; insert the valid ones (only if there are no invalid ones, unless
-    allow_rejects) and quarantine the invalid ones verbatim."""
-    bad = validate.check_staged(con, table, present, system, field_names)
+    allow_rejects) and quarantine the invalid ones verbatim. An adapter's own checks: see check_staged."""
+    bad = validate.check_staged(con, table, present, system, field_names, extra_checks, handled)
     if bad:
         report.rows_rejected += bad
         report.problem_count += con.execute(f"SELECT sum(len(problems)) FROM {CHECKED}").fetchone()[0]

@@ -95,12 +95,14 @@ def typed(column: Column, prefix: str = "s.") -> str:
 
 
 def row_checks(table: Table, present: list[str], system: System, store_tables: set[str],
-               field_names: dict[str, str] | None = None) -> list[str]:
-    """SQL expressions, each giving one problem text or NULL, for every rule of every column present."""
+               field_names: dict[str, str] | None = None,
+               handled: frozenset[str] | set[str] = frozenset()) -> list[str]:
+    """SQL expressions, each giving one problem text or NULL, for every rule of every column present (except
+    the columns an adapter checks itself, in its source's terms: `handled`)."""
     names = field_names or {}
     checks: list[str] = []
     for col in table.columns:
-        if col.name not in present:
+        if col.name not in present or col.name in handled:
             continue
         label = literal(names.get(col.name, col.name) + ": ")
         value = _value(col.name)
@@ -186,10 +188,12 @@ def key_checks(table: Table, present: list[str], store_tables: set[str], field_n
 
 
 def check_staged(con: duckdb.DuckDBPyConnection, table: Table, present: list[str], system: System,
-                 field_names: dict[str, str] | None = None) -> int:
-    """Build the checked table (_row, problems); return how many rows have a problem."""
+                 field_names: dict[str, str] | None = None, extra_checks: list[str] | tuple[str, ...] = (),
+                 handled: frozenset[str] | set[str] = frozenset()) -> int:
+    """Build the checked table (_row, problems); return how many rows have a problem. An adapter adds its own
+    checks (`extra_checks`, SQL giving a problem text or NULL) for the columns it `handled`."""
     store_tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
-    checks = [*row_checks(table, present, system, store_tables & set(TABLES), field_names),
+    checks = [*extra_checks, *row_checks(table, present, system, store_tables & set(TABLES), field_names, handled),
               key_checks(table, present, store_tables & set(TABLES), field_names)]
     con.execute(f"DROP TABLE IF EXISTS {CHECKED}")
     con.execute(f"CREATE TEMP TABLE {CHECKED} AS SELECT s._row, list_filter([{', '.join(checks)}], x -> x IS NOT "

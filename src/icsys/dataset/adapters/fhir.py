@@ -11,6 +11,11 @@
                           location ODS code as site, ADMIMETH/ECDS values carried in extensions or codings
                           where the sender has them; anything missing is reported, not invented).
 
+Bundles as real senders write them: `collection`, `batch`, `transaction` (entries with `request`: POST and
+PUT load, a DELETE is reported, never applied), `searchset` and `document`; references by `fullUrl`
+(`urn:uuid:`), by `Patient/id`, or logical, by the NHS number identifier (UK Core), which links to a
+Patient of the Bundle or of the store; NHS numbers written with spaces ("943 476 5919") are read as digits.
+
 Each resource is parsed with the fhir.resources R4B models; one that does not parse is reported by its
 position in the Bundle (entry N) and type, never a traceback. All tables load in one transaction.
 """
@@ -35,6 +40,7 @@ SNOMED = "http://snomed.info/sct"
 DMD = "https://dmd.nhs.uk"
 ICD10 = "http://hl7.org/fhir/sid/icd-10"
 ETHNICITY_EXTENSION = "Extension-UKCore-EthnicCategory"
+BUNDLE_TYPES = ("collection", "batch", "transaction", "searchset", "document")
 ORDER = ("person", "clinical_event", "medication", "ae_attendance", "inpatient_spell")
 ID_COLUMN = {"clinical_event": "event_id", "medication": "medication_id", "ae_attendance": "attendance_id",
              "inpatient_spell": "spell_id"}
@@ -50,7 +56,7 @@ def _coding(concept: Any, system: str) -> str | None:
 def _identifier(identifiers: Any, system: str) -> str | None:
     for ident in identifiers or []:
         if ident.system == system:
-            return ident.value
+            return "".join((ident.value or "").split()) if system == NHS_NUMBER else ident.value
     return None
 
 
@@ -73,10 +79,21 @@ def load_fhir(con: duckdb.DuckDBPyConnection, report: LoadReport, file: Path, sy
     if not isinstance(bundle, dict) or bundle.get("resourceType") != "Bundle":
         raise FileProblem(f"{file}: not a FHIR Bundle (resourceType is {bundle.get('resourceType')!r})"
                           if isinstance(bundle, dict) else f"{file}: not a FHIR Bundle")
+    if bundle.get("type") not in BUNDLE_TYPES:
+        raise FileProblem(f"{file}: a FHIR Bundle of type {bundle.get('type')!r}; icsys loads "
+                          f"{', '.join(BUNDLE_TYPES)}")
     resources = []
     for index, entry in enumerate(bundle.get("entry") or [], start=1):
         raw = entry.get("resource") if isinstance(entry, dict) else None
         kind = raw.get("resourceType", "?") if isinstance(raw, dict) else "?"
+        method = (entry.get("request") or {}).get("method", "POST") if isinstance(entry, dict) else "POST"
+        if method not in ("POST", "PUT"):
+            report.problems.append(Problem(str(file), index, kind, f"entry {index}: request {method} "
+                                           f"{(entry.get('request') or {}).get('url', '')} is not loaded: icsys "
+                                           "loads POST and PUT entries only"))
+            report.rows_rejected += 1
+            report.problem_count += 1
+            continue
         try:
             resources.append((index, entry.get("fullUrl"), construct_fhir_element(kind, raw)))
         except Exception as exc:  # the models raise several error types; each is the sender's data problem
@@ -110,7 +127,8 @@ def _rows(con: duckdb.DuckDBPyConnection, resources: list, report, file: str) ->
         person = _patient(con, res, next_id)
         person["_row"] = index
         key = (person["person_id"], person.get("practice_code"))
-        for ref in filter(None, (full_url, f"Patient/{res.id}" if res.id else None)):
+        nhs = _identifier(res.identifier, NHS_NUMBER)
+        for ref in filter(None, (full_url, f"Patient/{res.id}" if res.id else None, nhs and f"nhs:{nhs}")):
             patients[ref] = key
         if not person.pop("_existing"):
             rows["person"].append(person)
@@ -119,10 +137,12 @@ def _rows(con: duckdb.DuckDBPyConnection, resources: list, report, file: str) ->
         if kind == "Patient":
             continue
         subject = getattr(res, "subject", None) or getattr(res, "patient", None)
-        who = patients.get(_reference_key(subject) or "")
+        who = patients.get(_reference_key(subject) or "") or _by_identifier(con, subject, patients)
         if who is None:
+            logical = getattr(subject, "identifier", None)
+            shown = _reference_key(subject) or (f"NHS number {logical.value}" if logical else None)
             report.problems.append(Problem(file, index, kind, f"entry {index}: subject "
-                                           f"{_reference_key(subject)!r} is not a Patient in this Bundle"))
+                                           f"{shown!r} is not a Patient in this Bundle or the store"))
             report.rows_rejected += 1
             report.problem_count += 1
             continue
@@ -138,6 +158,18 @@ def _rows(con: duckdb.DuckDBPyConnection, resources: list, report, file: str) ->
         row["_row"] = index
         rows[table].append(row)
     return rows
+
+
+def _by_identifier(con: duckdb.DuckDBPyConnection, subject: Any,
+                   patients: dict[str, tuple[str, str | None]]) -> tuple[str, str | None] | None:
+    """A logical reference by NHS number: a Patient of the Bundle, else a person already in the store."""
+    nhs = _identifier([subject.identifier], NHS_NUMBER) if getattr(subject, "identifier", None) else None
+    if not nhs:
+        return None
+    if f"nhs:{nhs}" in patients:
+        return patients[f"nhs:{nhs}"]
+    found = con.execute("SELECT person_id, practice_code FROM person WHERE nhs_number = ?", [nhs]).fetchone()
+    return (str(found[0]), found[1]) if found else None
 
 
 def _max_id(con: duckdb.DuckDBPyConnection, table: str) -> int:
