@@ -10,6 +10,7 @@ import pytest
 
 from icsys.access import Actor, Auditor
 from icsys.access.audit import beside
+from icsys.access.reidentify import ReidentificationStore
 from icsys.dataset import ingest
 from icsys.dataset.ingest import LoadError, LoadRejected
 from icsys.dataset.store import Store
@@ -26,6 +27,10 @@ PEOPLE = ("person_id,nhs_number,sex,birth_date,ethnicity,lsoa_code,imd_decile,pr
           "2,9000871093,M,1988-09-01,H,E01100002,7,G82100,2010-05-05\n")
 
 
+def manager_auditor(db: Path) -> Auditor:
+    return Auditor(MANAGER, beside(db))
+
+
 def writable(path: Path) -> Store:
     return Store.open(path, read_only=False, create=True)
 
@@ -36,10 +41,6 @@ def store(tmp_path: Path) -> Path:
     people.write_text(PEOPLE, encoding="utf-8")
     db = tmp_path / "s.duckdb"
     load(writable(db), "person", people)
-    # A load now sends NHS numbers to the re-identification store only; the HES adapter still looks people up
-    # by person.nhs_number until it links through linkage.link_people (issue 11, formats11), so put them back.
-    with duckdb.connect(str(db)) as con:
-        con.execute("UPDATE person SET nhs_number = CASE person_id WHEN 1 THEN '9434765919' ELSE '9000871093' END")
     return db
 
 
@@ -93,8 +94,11 @@ def test_fhir_bundle_loads_every_resource(tmp_path: Path) -> None:
     db = tmp_path / "f.duckdb"
     report = load(writable(db), None, DATA / "bundle.json")
     assert report.loaded == {"person": 1, "clinical_event": 2, "medication": 1, "inpatient_spell": 1}
-    assert rows(db, "SELECT nhs_number, sex, birth_date::VARCHAR, practice_code FROM person") == [
-        ("9434765919", "F", "1948-07-01", "G82100")]
+    # the NHS number is linked in the re-identification store, never written to the analytical store
+    assert rows(db, "SELECT person_id, nhs_number, sex, birth_date::VARCHAR, practice_code FROM person") == [
+        (1, None, "F", "1948-07-01", "G82100")]
+    link = ReidentificationStore(ingest.reid_beside(writable(db)))
+    assert link.person_ids(manager_auditor(db), ["9434765919"]) == {"9434765919": "1"}
     assert rows(db, "SELECT value, unit FROM clinical_event WHERE snomed_code = '271649006'") == [(152.0, "mm[Hg]")]
 
 

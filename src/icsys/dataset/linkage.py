@@ -72,12 +72,14 @@ def reidentification(url: str, auditor: Auditor) -> Iterator[None]:
 
 
 def link_people(con: duckdb.DuckDBPyConnection, report: LoadReport, stage: str, key_column: str, key_kind: str,
-                source: str, mode: str, system: Any, *, people: bool = False, table_name: str = "") -> None:
+                source: str, mode: str, system: Any, *, people: bool = False, table_name: str = "",
+                label: str = "") -> None:
     """Fill `person_id` of the staged table `stage` (text columns and `_row`, the row of the file) from each
     row's `key_column`, a person key of kind `key_kind`; rows that cannot be linked go as `mode` says and are
     counted in `report`. A row that already states a person_id keeps it, and its key is linked to it.
     `people`: the staged rows are the person table's own (so `create` adds no person row for them).
-    `system` is the system definition (kept for adapters that scope a link by organisation)."""
+    `system` is the system definition (kept for adapters that scope a link by organisation). `label` names the
+    key in messages as the source wrote it (an extract's NEWNHSNO), when `key_column` is a staging name."""
     if key_kind not in KEY_KINDS:
         raise ValueError(f"key kind {key_kind!r}: use one of {', '.join(KEY_KINDS)}")
     if mode not in MODES:
@@ -98,16 +100,16 @@ def link_people(con: duckdb.DuckDBPyConnection, report: LoadReport, stage: str, 
                 f"NULL::VARCHAR AS person_id, TRUE AS form_ok, TRUE AS valid, FALSE AS linked FROM {stage} "
                 f"WHERE {key} IS NOT NULL GROUP BY 1")
     _refuse(con, report, stage, table_name, key_kind, key_column,
-            f"{key} IS NULL AND {stated} IS NULL", f"{key_column}: missing: the row names no person")
+            f"{key} IS NULL AND {stated} IS NULL", f"{label or key_column}: missing: the row names no person")
     if key_kind == "nhs_number":
         con.execute(f"UPDATE {KEYS} SET form_ok = regexp_matches(key, '^[0-9]{{10}}$')")
         con.execute(f"UPDATE {KEYS} SET valid = CASE WHEN form_ok THEN {nhs_number_valid('key')} ELSE FALSE END")
         _refuse(con, report, stage, table_name, key_kind, key_column,
                 f"{key} IN (SELECT key FROM {KEYS} WHERE NOT form_ok)",
-                f"{key_column}: does not have the expected form of an NHS number (10 digits)")
+                f"{label or key_column}: does not have the expected form of an NHS number (10 digits)")
         _refuse(con, report, stage, table_name, key_kind, key_column,
                 f"{key} IN (SELECT key FROM {KEYS} WHERE NOT valid)",
-                f"{key_column}: fails the NHS number check digit or is outside the NHS number ranges")
+                f"{label or key_column}: fails the NHS number check digit or is outside the NHS number ranges")
         con.execute(f"DELETE FROM {KEYS} WHERE NOT valid")
         _opt_out(con, report, stage, key)
         _known_nhs(con)
@@ -124,8 +126,8 @@ def link_people(con: duckdb.DuckDBPyConnection, report: LoadReport, stage: str, 
     unlinked = f"{stated} IS NULL AND {key} IN (SELECT key FROM {KEYS} WHERE person_id IS NULL)"
     if mode == "known":
         _refuse(con, report, stage, table_name, key_kind, key_column, unlinked,
-                f"{key_column}: not linked to a known person (load the people first, or use --link create to add "
-                "them, or --link apart to keep such rows apart)", unlinked=True)
+                f"{label or key_column}: not linked to a known person (load the people first, or use --link create "
+                "to add them, or --link apart to keep such rows apart)", unlinked=True)
     elif mode == "apart":
         _keep_apart(con, report, stage, table_name, key_kind, key_column, key, unlinked, source)
     else:
@@ -235,13 +237,37 @@ def _keep_apart(con: duckdb.DuckDBPyConnection, report: LoadReport, stage: str, 
     con.execute(f"DELETE FROM {KEYS} WHERE person_id IS NULL")
 
 
+def nhs_person(con: duckdb.DuckDBPyConnection, nhs: str) -> tuple[str, str | None] | None:
+    """The person of this store an NHS number is linked to (through the re-identification store) and their
+    practice, or None: for adapters (FHIR) that resolve one reference at a time."""
+    ctx = _context()
+    found = ctx.store.person_ids(ctx.auditor, [nhs]).get(nhs)
+    if found is None or not str(found).isdigit():  # a care-service person is not one of this store's pseudonyms
+        return None
+    row = con.execute("SELECT practice_code FROM person WHERE person_id = ?", [int(found)]).fetchone()
+    return (str(found), row[0]) if row else None
+
+
+def largest_pseudonym(con: duckdb.DuckDBPyConnection) -> int:
+    """The largest pseudonym given by the store or the re-identification store: new people go above it."""
+    largest = int(con.execute("SELECT coalesce(max(person_id), 0) FROM person").fetchone()[0])
+    ctx = _CURRENT.get()
+    if ctx is not None:  # a pseudonym linked to an NHS number by a load that was rolled back is still taken
+        largest = max(largest, int(ctx.store.largest_numeric_person_id() or 0))
+    return largest
+
+
+def link_new_nhs(report: LoadReport, links: dict[str, str]) -> None:
+    """Record the NHS numbers of people an adapter created (number -> new pseudonym) in the
+    re-identification store; the numbers themselves never enter the analytical store."""
+    ctx = _context()
+    ctx.store.link_many(ctx.auditor, links, why=f"load {report.load_id}")
+
+
 def _create(con: duckdb.DuckDBPyConnection, report: LoadReport, people: bool, key_kind: str) -> None:
     """A new pseudonym for each key that links to no one, above every pseudonym the store or the
     re-identification store has given (so one is never given twice), in the order of the file."""
-    largest = con.execute("SELECT coalesce(max(person_id), 0) FROM person").fetchone()[0]
-    ctx = _CURRENT.get()
-    if ctx is not None:  # a pseudonym linked to an NHS number by a load that was rolled back is still taken
-        largest = max(largest, ctx.store.largest_numeric_person_id())
+    largest = largest_pseudonym(con)
     stated = con.execute(f"SELECT coalesce(max(TRY_CAST(stated AS BIGINT)), 0) FROM {KEYS}").fetchone()[0]
     base = max(int(largest), int(stated))
     con.execute(f"UPDATE {KEYS} k SET person_id = CAST(n.id AS VARCHAR) FROM (SELECT key, {base} + row_number() "

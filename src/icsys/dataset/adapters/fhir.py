@@ -29,6 +29,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 
+from icsys.dataset import linkage
 from icsys.dataset.schema import TABLES
 from icsys.dataset.staging import LoadReport, load_staged
 from icsys.dataset.validate import STAGE, FileProblem, Problem
@@ -120,7 +121,9 @@ def _rows(con: duckdb.DuckDBPyConnection, resources: list, report, file: str) ->
     """Turn parsed resources into rows of text per table, linking each to its person."""
     rows: dict[str, list[dict]] = {t: [] for t in ORDER}
     next_id = {t: _max_id(con, t) for t in ORDER}
+    next_id["person"] = max(next_id["person"], linkage.largest_pseudonym(con))
     patients: dict[str, tuple[str, str | None]] = {}  # reference key -> (person_id, practice)
+    created: dict[str, str] = {}  # NHS number -> pseudonym of a Patient new to the store
     for index, full_url, res in resources:
         if res.resource_type != "Patient":
             continue
@@ -130,8 +133,11 @@ def _rows(con: duckdb.DuckDBPyConnection, resources: list, report, file: str) ->
         nhs = _identifier(res.identifier, NHS_NUMBER)
         for ref in filter(None, (full_url, f"Patient/{res.id}" if res.id else None, nhs and f"nhs:{nhs}")):
             patients[ref] = key
+        number = person.pop("_nhs", None)
         if not person.pop("_existing"):
             rows["person"].append(person)
+            if number:
+                created[number] = person["person_id"]
     for index, _, res in resources:
         kind = res.resource_type
         if kind == "Patient":
@@ -157,6 +163,7 @@ def _rows(con: duckdb.DuckDBPyConnection, resources: list, report, file: str) ->
         row[ID_COLUMN[table]] = str(next_id[table])
         row["_row"] = index
         rows[table].append(row)
+    linkage.link_new_nhs(report, created)
     return rows
 
 
@@ -168,8 +175,7 @@ def _by_identifier(con: duckdb.DuckDBPyConnection, subject: Any,
         return None
     if f"nhs:{nhs}" in patients:
         return patients[f"nhs:{nhs}"]
-    found = con.execute("SELECT person_id, practice_code FROM person WHERE nhs_number = ?", [nhs]).fetchone()
-    return (str(found[0]), found[1]) if found else None
+    return linkage.nhs_person(con, nhs)
 
 
 def _max_id(con: duckdb.DuckDBPyConnection, table: str) -> int:
@@ -182,10 +188,9 @@ def _patient(con: duckdb.DuckDBPyConnection, res: Any, next_id: dict[str, int]) 
     practice = None
     for gp in res.generalPractitioner or []:
         practice = practice or getattr(getattr(gp, "identifier", None), "value", None)
-    found = con.execute("SELECT person_id, practice_code FROM person WHERE nhs_number = ?", [nhs]).fetchone() \
-        if nhs else None
+    found = linkage.nhs_person(con, nhs) if nhs else None
     if found:
-        return {"person_id": str(found[0]), "practice_code": practice or found[1], "_existing": True}
+        return {"person_id": found[0], "practice_code": practice or found[1], "_existing": True}
     next_id["person"] += 1
     ethnicity = "Z"
     for ext in res.extension or []:
@@ -194,7 +199,8 @@ def _patient(con: duckdb.DuckDBPyConnection, res: Any, next_id: dict[str, int]) 
     birth = res.birthDate.isoformat()[:7] + "-01" if res.birthDate else None
     death = getattr(res, "deceasedDateTime", None)
     gender = {"female": "F", "male": "M"}.get(res.gender or "", res.gender)
-    return {"person_id": str(next_id["person"]), "nhs_number": nhs, "sex": gender, "birth_date": birth,
+    # the NHS number goes to the re-identification store (`_rows`), never into the analytical store
+    return {"person_id": str(next_id["person"]), "nhs_number": None, "_nhs": nhs, "sex": gender, "birth_date": birth,
             "ethnicity": ethnicity, "practice_code": practice, "death_date": death.isoformat()[:10] if death else None,
             "_existing": False}
 
