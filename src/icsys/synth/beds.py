@@ -98,9 +98,6 @@ def admit_to_beds(ctx: SynthContext, spells: pa.Table) -> tuple[pa.Table, pa.Tab
     # In a bed at midnight: ordinary admissions, and day cases kept in (waiting for a pathway).
     ordinary = (_col(spells, "patient_classification", str) == "1") | (discharge // DAY_S > admit // DAY_S)
     elective = np.char.startswith(_col(spells, "admission_method", str), "1")
-    # Maternity spells lie in maternity beds, which KH03 keeps apart: they take no G&A bed.
-    ordinary &= ~(np.char.startswith(_col(spells, "admission_method", str), "3")
-                  | np.isin(_col(spells, "specialty", str), ("501", "560")))
     pool = np.array([pool_of.get(s, "") for s in site], dtype=object)
     wait, cut = np.zeros(n, np.int64), np.zeros(n, np.int64)
     days = (end - t0) // DAY_S
