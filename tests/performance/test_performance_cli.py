@@ -82,8 +82,8 @@ def test_trajectory(db: Path, tmp_path: Path) -> None:
     plan = tmp_path / "plan.csv"
     plan.write_text("standard,org,month,planned\nae_4h,RPA,2025-03,45\n")
     rows = strict_json(icsys("trajectory", "--db", db, "--plan", plan, "--json").stdout)
-    assert rows == [{"standard": "ae_4h", "org": "RPA", "month": "2025-03", "planned": 45.0, "actual": 50.0,
-                     "variance": 5.0, "on_track": True, "target": 78.0}]
+    assert rows == [{"standard": "ae_4h", "org": "RPA", "month": "2025-03", "of": "value", "planned": 45.0,
+                     "actual": 50.0, "variance": 5.0, "on_track": True, "target": 78.0}]
     plan.write_text("standard,org,month,planned\nae_4h,RPA,2025-03,lots\n")
     assert_clear_error(icsys("trajectory", "--db", db, "--plan", plan), "row 2: planned 'lots' is not a number")
 

@@ -45,7 +45,8 @@ def summary_frame(pack: BoardPack) -> pd.DataFrame:
              "value_month": None if p.value_period is None else f"{p.value_period:%Y-%m}", "value": p.value,
              "numerator": _at(p, "numerator"), "denominator": _at(p, "denominator"),
              "counted": counted(p.unit, _at(p, "numerator"), _at(p, "denominator")),
-             "small_number": p.small, "target": p.target, "met": p.met, "against_last_month": p.change,
+             "small_number": p.small, "target": p.target,
+             "met": {True: "met", False: "not met", None: ""}[p.met], "against_last_month": p.change,
              "variation": p.variation, "assurance": p.assurance, "commentary": p.commentary, "owner": p.owner,
              "lead_commentary": p.lead_commentary} for p in pack.standards]
     return _sourced(pack, pd.DataFrame(rows))
