@@ -117,10 +117,6 @@ def _build(ctx: SynthContext, path: Path, progress: Progress) -> dict[str, int]:
             spells, ae_waits, census, pooling = admit_to_beds(ctx, spells)
             writer.put({"inpatient_spell": _sorted(spells, "spell_id")} | onward)
         writer.close()
-        # Each person's registration as a history of one (until pop10's registration histories are merged).
-        con.execute("INSERT INTO gp_registration SELECT row_number() OVER (ORDER BY person_id), person_id, "
-                    "practice_code, registration_start, registration_end FROM person "
-                    "WHERE registration_start IS NOT NULL")
         if spells is not None:
             _feed_back_bed_pressure(con, ae_waits, census, pooling["sites"])
         set_meta(con, system_code=ctx.system.ics.code, system_name=ctx.system.ics.name, scale=ctx.scale,
