@@ -132,3 +132,20 @@ def test_no_inequality_count_is_recovered_across_breakdowns(stratified_store: Pa
                 assert low < high, f"{column} of {key} recovered: {low}"
         shared = tables[("imd_quintile", True)].dropna(subset=["numerator", "people"])
         assert np.allclose(shared["value"], 100 * shared["numerator"] / shared["people"])
+
+
+def test_a_shared_rate_is_built_on_rounded_events_and_person_years(stratified_store: Path) -> None:
+    def rates(sharing: bool) -> pd.DataFrame:
+        run = icsys("population", "inequalities", "--db", stratified_store, "--measure",
+                    "activity:emergency_admissions", "--by", "imd_quintile", "--crude", "--json",
+                    *(["--for-sharing"] if sharing else []), check=True)
+        return pd.DataFrame(json.loads(run.stdout)["rows"]).set_index("group")
+
+    true, shared = rates(False), rates(True)
+    shown = shared.dropna(subset=["numerator", "person_years"])
+    assert len(shown) >= 3 and "people" not in shared  # a rate's denominator is person-years, not people
+    assert (shown["person_years"] % 5 == 0).all() and (shown["numerator"] % 5 == 0).all()
+    assert np.allclose(shown["value"], 1000 * shown["numerator"] / shown["person_years"])
+    # each rounded to the nearest 5 of its true figure (events a count, person-years summed over registrations)
+    assert (abs(shown["person_years"] - true.loc[shown.index, "person_years"]) <= 2.5).all()
+    assert (abs(shown["numerator"] - true.loc[shown.index, "numerator"]) <= 2.5).all()

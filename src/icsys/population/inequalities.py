@@ -321,26 +321,36 @@ def _shared_row(row: dict[str, Any], by: str, frame: pd.DataFrame, measure: Meas
         why = "count of 1-7 suppressed"
     elif pd.isna(n) or (measure.kind != "mean" and pd.isna(total)):
         why = "withheld: differencing it with its parts would reveal a count"
-    out = {"group": row["group"], "people": n, "numerator": total, "value": np.nan, "lower": np.nan,
+    part = frame if row["group"] == "all" else frame[frame[by].astype(str) == str(row["group"])]
+    # A rate's denominator is person-years (rounded to 5 like a count); its rows are registrations, so the
+    # protected count behind it is of registrations, which add up across groups as differencing assumes.
+    size = {"person_years": _round_years(part) if not why else np.nan} if measure.kind == "rate" else {"people": n}
+    out = {"group": row["group"], **size, "numerator": total, "value": np.nan, "lower": np.nan,
            "upper": np.nan, "suppressed": bool(why), "disclosure": why}
     if why:
         return out
     if measure.kind == "mean":
         out |= {k: round(float(row[k]), 1) for k in ("value", "lower", "upper")}
         return out
-    part = frame if row["group"] == "all" else frame[frame[by].astype(str) == str(row["group"])]
-    out |= _shared_value(part, measure, standardised, n, total)
+    out |= _shared_value(part, measure, standardised, out.get("person_years", n), total)
     return out
+
+
+def _round_years(part: pd.DataFrame) -> float:
+    from icsys.disclosure import ROUND_TO
+
+    return float(ROUND_TO * np.floor(part["person_years"].sum() / ROUND_TO + 0.5))
 
 
 def _shared_value(part: pd.DataFrame, measure: Measure, standardised: bool, n: float,
                   total: float) -> dict[str, float]:
-    """Value and limits from rounded counts only."""
+    """Value and limits from rounded counts only (`n`: people, or rounded person-years for a rate)."""
     from icsys.disclosure import ROUND_TO
 
     scale = 100 if measure.kind == "proportion" else 1000
     if standardised:
-        bands = np.bincount(part["esp_band"].to_numpy(), minlength=19).astype(float)
+        exposure = part["person_years"].to_numpy(float) if measure.kind == "rate" else None
+        bands = np.bincount(part["esp_band"].to_numpy(), weights=exposure, minlength=19).astype(float)
         counts = np.bincount(part["esp_band"].to_numpy(), weights=part["_y"].to_numpy(), minlength=19)
         to_five = np.vectorize(lambda v: ROUND_TO * np.floor(v / ROUND_TO + 0.5))
         value, lower, upper = dobson(to_five(counts), to_five(bands), ESP2013)
