@@ -15,7 +15,8 @@ from icsys.system import load_system
 from support.spark import spark_views
 
 USED = ("person", "clinical_event", "ae_attendance", "inpatient_spell", "rtt_pathway", "cancer_pathway",
-        "diagnostic_wait", "ambulance_incident", "community_contact", "mental_health_referral")
+        "diagnostic_wait", "ambulance_incident", "community_contact", "mental_health_referral", "gp_appointment",
+        "gp_registration")
 
 
 def test_every_rule_identical_on_duckdb_and_spark(spark_store: Path, spark) -> None:

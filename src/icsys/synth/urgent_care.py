@@ -256,6 +256,9 @@ def attendance_table(pop: Population, ae: dict[str, np.ndarray]) -> pa.Table:
         "decision_to_admit_time": ae["decision_to_admit_time"],
         "departure_time": ae["departure_time"], "arrival_mode": category(ae["arrival_mode"], ["walk_in", "ambulance"]),
         "acuity": category(ae["acuity"], ["1", "2", "3", "4", "5"]),
+        # SNOMED CT chief complaint and diagnosis are not drawn: nothing in icsys reads them yet
+        "chief_complaint": pa.nulls(len(ae["owner"]), pa.string()),
+        "diagnosis": pa.nulls(len(ae["owner"]), pa.string()),
         "disposal": category(ae["disposal"], ["admitted", "discharged", "gp_follow_up", "referred", "left",
                                               "transferred"]),
     })
