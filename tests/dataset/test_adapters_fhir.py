@@ -10,31 +10,15 @@ from pathlib import Path
 import duckdb
 import pytest
 
-from icsys.access import Actor, Auditor
-from icsys.access.audit import beside
-from icsys.dataset import ingest
 from icsys.dataset.ingest import LoadError, LoadRejected
-from icsys.dataset.store import Store
+from support.extracts import load, store_with_people
 
 BUNDLE = Path(__file__).parents[1] / "fixtures" / "extracts" / "fhir_transaction_ukcore.json"
-MANAGER = Actor("dmitri", ("data_manager",))
-PEOPLE = ("person_id,nhs_number,sex,birth_date,ethnicity,lsoa_code,imd_decile,practice_code,registration_start\n"
-          "1,9434765919,F,1950-03-01,A,E01100001,3,G82100,2000-01-01\n"
-          "2,9000871093,M,1988-09-01,H,E01100002,7,G82100,2010-05-05\n")
-
-
-def load(db: Path, *args, **kwargs):
-    store = Store.open(db, read_only=False, create=True)
-    return ingest.load(store, *args, auditor=Auditor(MANAGER, beside(store.path)), **kwargs)
 
 
 @pytest.fixture
 def store(tmp_path: Path) -> Path:
-    people = tmp_path / "people.csv"
-    people.write_text(PEOPLE, encoding="utf-8")
-    db = tmp_path / "s.duckdb"
-    load(db, "person", people)
-    return db
+    return store_with_people(tmp_path)
 
 
 def test_transaction_bundle_links_by_nhs_number_and_refuses_delete(store: Path) -> None:

@@ -12,19 +12,12 @@ import duckdb
 import pyarrow as pa
 import pytest
 
-from icsys.access import Actor, Auditor
-from icsys.access.audit import beside
-from icsys.dataset import ingest
 from icsys.dataset.adapters.mapping import formats
 from icsys.dataset.ingest import LoadError, LoadRejected
 from icsys.dataset.schema import TABLES
-from icsys.dataset.store import Store
+from support.extracts import load, rows, store_with_people
 
 EXTRACTS = Path(__file__).parents[1] / "fixtures" / "extracts"
-MANAGER = Actor("dmitri", ("data_manager",))
-PEOPLE = ("person_id,nhs_number,sex,birth_date,ethnicity,lsoa_code,imd_decile,practice_code,registration_start\n"
-          "1,9434765919,F,1950-03-01,A,E01100001,3,G82100,2000-01-01\n"
-          "2,9000871093,M,1988-09-01,H,E01100002,7,G82100,2010-05-05\n")
 SPELLS = [  # hes_apc_episodes.csv: three episodes, two spells
     (1, 1, "RPA02", "2025-03-01 09:30:00", "2025-03-09 14:00:00", "21", "1", "430", "J189", "19"),
     (2, 2, "RN707", "2025-04-10 00:00:00", None, "82", "5", "501", "Z380", "52"),
@@ -34,23 +27,9 @@ SPELL_SQL = ("SELECT spell_id, person_id, site_code, admission_time::VARCHAR, di
              "FROM inpatient_spell ORDER BY spell_id")
 
 
-def load(db: Path, *args, **kwargs):
-    store = Store.open(db, read_only=False, create=True)
-    return ingest.load(store, *args, auditor=Auditor(MANAGER, beside(store.path)), **kwargs)
-
-
-def rows(db: Path, sql: str) -> list[tuple]:
-    with duckdb.connect(str(db), read_only=True) as con:
-        return con.execute(sql).fetchall()
-
-
 @pytest.fixture
 def store(tmp_path: Path) -> Path:
-    people = tmp_path / "people.csv"
-    people.write_text(PEOPLE, encoding="utf-8")
-    db = tmp_path / "s.duckdb"
-    load(db, "person", people)
-    return db
+    return store_with_people(tmp_path)
 
 
 def _variant(kind: str, source: Path, out: Path) -> Path:

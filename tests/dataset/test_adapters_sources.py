@@ -5,39 +5,17 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import duckdb
 import pytest
 
-from icsys.access import Actor, Auditor
-from icsys.access.audit import beside
-from icsys.dataset import ingest
 from icsys.dataset.ingest import LoadRejected
-from icsys.dataset.store import Store
+from support.extracts import load, rows, store_with_people
 
 EXTRACTS = Path(__file__).parents[1] / "fixtures" / "extracts"
-MANAGER = Actor("dmitri", ("data_manager",))
-PEOPLE = ("person_id,nhs_number,sex,birth_date,ethnicity,lsoa_code,imd_decile,practice_code,registration_start\n"
-          "1,9434765919,F,1950-03-01,A,E01100001,3,G82100,2000-01-01\n"
-          "2,9000871093,M,1988-09-01,H,E01100002,7,G82100,2010-05-05\n")
-
-
-def load(db: Path, *args, **kwargs):
-    store = Store.open(db, read_only=False, create=True)
-    return ingest.load(store, *args, auditor=Auditor(MANAGER, beside(store.path)), **kwargs)
-
-
-def rows(db: Path, sql: str) -> list[tuple]:
-    with duckdb.connect(str(db), read_only=True) as con:
-        return con.execute(sql).fetchall()
 
 
 @pytest.fixture
 def store(tmp_path: Path) -> Path:
-    people = tmp_path / "people.csv"
-    people.write_text(PEOPLE, encoding="utf-8")
-    db = tmp_path / "s.duckdb"
-    load(db, "person", people)
-    return db
+    return store_with_people(tmp_path)
 
 
 def test_ecds_snomed_codes_and_times(store: Path) -> None:
