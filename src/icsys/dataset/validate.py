@@ -52,15 +52,21 @@ def literal(value: str) -> str:
 
 def stage_file(con: duckdb.DuckDBPyConnection, path: Path, fmt: str) -> list[str]:
     """Read `path` into the staging table, every column as text plus `_row`; return its columns."""
-    con.execute(f"DROP TABLE IF EXISTS {STAGE}")
     source = (f"read_csv({literal(str(path))}, all_varchar = true, header = true, auto_detect = true)"
               if fmt == "csv" else f"read_parquet({literal(str(path))})")
+    return stage_source(con, source, f"{path}: cannot be read as {fmt.upper()}")
+
+
+def stage_source(con: duckdb.DuckDBPyConnection, source: str, cannot: str) -> list[str]:
+    """The rows of the DuckDB table expression `source` as the staging table, every column as text plus
+    `_row` (the row of the file); its columns. A read that fails is a FileProblem starting `cannot`."""
+    con.execute(f"DROP TABLE IF EXISTS {STAGE}")
     try:
         columns = [d[0] for d in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()]
         text = ", ".join(f"CAST({quote(c)} AS VARCHAR) AS {quote(c)}" for c in columns)
         con.execute(f"CREATE TEMP TABLE {STAGE} AS SELECT {text} FROM {source}")
     except duckdb.Error as exc:
-        raise FileProblem(f"{path}: cannot be read as {fmt.upper()}: {str(exc).splitlines()[0]}") from exc
+        raise FileProblem(f"{cannot}: {str(exc).splitlines()[0]}") from exc
     con.execute(f"ALTER TABLE {STAGE} ADD COLUMN _row BIGINT")
     # rowid follows the file's order (insertion order is kept); temporary tables start it at an offset.
     con.execute(f"UPDATE {STAGE} SET _row = rowid - (SELECT min(rowid) FROM {STAGE}) + 1")

@@ -14,7 +14,7 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
-from icsys.dataset.validate import STAGE, FileProblem, literal, quote
+from icsys.dataset.validate import FileProblem, literal, stage_source
 
 PARQUET_MAGIC = b"PAR1"
 COMPRESSION_MAGIC = {b"\x1f\x8b": "gzip", b"\x28\xb5\x2f\xfd": "zstd"}
@@ -111,18 +111,9 @@ def fields(path: Path) -> list[str]:
 def stage(con: duckdb.DuckDBPyConnection, path: Path) -> tuple[list[str], Layout]:
     """Read `path` into the staging table, every column as text plus `_row`; return its columns and layout."""
     layout = detect(path)
-    con.execute(f"DROP TABLE IF EXISTS {STAGE}")
     with tempfile.TemporaryDirectory(prefix="icsys-extract-") as tmp:
         source = _source(path, layout, Path(tmp))
-        try:
-            columns = [d[0] for d in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()]
-            text = ", ".join(f"CAST({quote(c)} AS VARCHAR) AS {quote(c)}" for c in columns)
-            con.execute(f"CREATE TEMP TABLE {STAGE} AS SELECT {text} FROM {source}")
-        except duckdb.Error as exc:
-            raise FileProblem(f"{path}: cannot be read as {layout.describe()}: {str(exc).splitlines()[0]}") from exc
-    # rowid follows the file's order (insertion order is kept); temporary tables start it at an offset.
-    con.execute(f"ALTER TABLE {STAGE} ADD COLUMN _row BIGINT")
-    con.execute(f"UPDATE {STAGE} SET _row = rowid - (SELECT min(rowid) FROM {STAGE}) + 1")
+        columns = stage_source(con, source, f"{path}: cannot be read as {layout.describe()}")
     return columns, layout
 
 
