@@ -135,7 +135,8 @@ def performance_measure(
         None, "--standard", help="Standard id (see `icsys performance standards`); repeatable; all by default."),
     org: str | None = typer.Option(None, "--org", help="Organisation code: the ICS, an ICP, PCN, practice, trust "
                                    "or site; every one a standard applies to by default."),
-    period: str = typer.Option("month", "--period", help="day, week (Monday to Sunday) or month."),
+    period: str = typer.Option("month", "--period", help="day, week (Monday to Sunday), month, quarter or year "
+                               "(a financial year, April to March)."),
     date_from: str | None = typer.Option(None, "--from", help="First day (YYYY-MM-DD); default: the store's."),
     date_to: str | None = typer.Option(None, "--to", help="Last day (YYYY-MM-DD); default: the store's."),
     as_json: bool = typer.Option(False, "--json", help="Print rows as JSON."),
@@ -148,10 +149,11 @@ def performance_measure(
     """Performance against the NHS standards: numerator, denominator, value and target by period."""
     from icsys.cli.common import clear_errors, fail, json_text, parse_date, store_from_options
     from icsys.performance.catalogue import load_catalogue
+    from icsys.performance.frame import PERIOD_WORDS, PERIODS
     from icsys.performance.measure import json_rows, measure_store
 
-    if period not in ("day", "week", "month"):
-        fail(f"--period {period!r}: use day, week or month")
+    if period not in PERIODS:
+        fail(f"--period {period!r}: use {PERIOD_WORDS}")
     start = parse_date(date_from, "--from") if date_from else None
     end = parse_date(date_to, "--to") if date_to else None
     if start and end and start > end:
@@ -222,6 +224,6 @@ def performance_escalation(
         records = status.astype(object).where(status.notna(), None).to_dict("records")
         print(json_text([r | {"level": None if r["level"] is None else int(r["level"])} for r in records], indent=1))
     else:
-        print("\n".join(summary_lines(status)))
+        print("\n".join(summary_lines(status, framework=framework)))
     days = status["day"].nunique()
     err.print(f"wrote {len(status):,} rows of system status for {days:,} day(s) to opel_status", highlight=False)

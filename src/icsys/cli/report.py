@@ -21,6 +21,9 @@ def report_board(
     out_dir: str = typer.Option(".", "--out-dir", help="Folder to write board-ORG-YYYY-MM.html, .pdf, .xlsx and "
                                 "the -series.csv and -opel.csv in."),
     months: int = typer.Option(24, "--months", help="Months of history in the SPC charts, ending with --month."),
+    funnel_period: str = typer.Option("month", "--funnel-period", help="What the funnel plots and ICPs compare: "
+                                      "month (--month), quarter or year (the last whole quarter or financial "
+                                      "year, April to March, ending with --month or before it)."),
     quiet: bool = typer.Option(False, "--quiet", help="No progress bar."),
     db: DbOption = None,
     engine: EngineOption = None,
@@ -39,7 +42,8 @@ def report_board(
     with clear_errors(), store, progress(quiet) as update:
         check_out_dir(out_dir)
         pack = build_pack(store, org, month, months=months, plan=Path(plan) if plan else None,
-                          notes=Path(notes) if notes else None, progress=update, generated_by=str(local_actor()))
+                          notes=Path(notes) if notes else None, progress=update, generated_by=str(local_actor()),
+                          funnel_period=funnel_period)
         write_pack(pack, out_dir, update)
     files = pack_files(pack, out_dir)
     err.print("wrote " + ", ".join(str(f) for f in files), highlight=False)

@@ -51,6 +51,11 @@ class Threshold(BaseModel):
                              description="The planning year of an operational target, e.g. 2025/26")
     source: str = Field(min_length=1, description="The document that sets the threshold")
     basis: str = Field(min_length=1, description="What the source says, in words")
+    checked: str | None = Field(default=None, min_length=1,
+                                description="Where the figure was checked against its source's words (a seed or "
+                                            "reference file and section)")
+    provisional: bool = Field(default=False, description="The source is named but its text was not at hand to "
+                                                         "check the figure against")
 
     @model_validator(mode="after")
     def _dates_in_order(self) -> Threshold:
@@ -58,11 +63,20 @@ class Threshold(BaseModel):
             raise ValueError(f"threshold {self.value}: 'to' {self.end} is before 'from' {self.start}")
         if self.kind == "operational" and self.year is None:
             raise ValueError(f"threshold {self.value}: an operational planning target needs its 'year' (e.g. 2025/26)")
+        if self.provisional and self.checked:
+            raise ValueError(f"threshold {self.value}: either checked ({self.checked!r}) or provisional, not both")
         return self
 
     @property
     def kind_in_words(self) -> str:
         return KIND_WORDS[self.kind] + (f" {self.year}" if self.year else "")
+
+    @property
+    def checked_in_words(self) -> str:
+        """How far the figure is known: checked against a named text, or provisional."""
+        if self.checked:
+            return f"checked against {self.checked}"
+        return "provisional: not checked against its source's text" if self.provisional else ""
 
     def applies_on(self, day: date) -> bool:
         return self.start <= day and (self.end is None or day <= self.end)
@@ -83,6 +97,22 @@ class Standard(BaseModel):
     direction: Literal["higher", "lower"] = Field(description="Which way is better")
     source: str = Field(min_length=1)
     threshold: list[Threshold] = Field(default_factory=list)
+    retired: date | None = Field(default=None, description="The day the measure stopped being collected or "
+                                                           "set: kept for history, never shown as live")
+    retired_basis: str | None = Field(default=None, min_length=1, description="Who retired it and why")
+
+    @model_validator(mode="after")
+    def _retired_with_basis(self) -> Standard:
+        if (self.retired is None) != (self.retired_basis is None):
+            raise ValueError("'retired' and 'retired_basis' go together: the date and who retired the measure")
+        late = [t.value for t in self.threshold if self.retired and (t.end is None or t.end >= self.retired)]
+        if late:
+            raise ValueError(f"retired on {self.retired} but threshold(s) {late} still apply after it: give them 'to'")
+        return self
+
+    @property
+    def live(self) -> bool:
+        return self.retired is None
 
     @model_validator(mode="after")
     def _rule_and_params_exist(self) -> Standard:
@@ -140,16 +170,25 @@ class Catalogue(BaseModel):
     def ids(self) -> list[str]:
         return [s.id for s in self.standard]
 
+    @property
+    def live(self) -> list[Standard]:
+        """The standards still collected or set (the retired ones are kept for history only)."""
+        return [s for s in self.standard if s.live]
+
     def lines(self) -> list[str]:
         """Each standard with its thresholds: value, dates, kind (and planning year) and source."""
         lines = []
         for s in self.standard:
             better = "higher is better" if s.direction == "higher" else "lower is better"
             lines.append(f"{s.id}  {s.name}  [{s.unit}, {better}]")
+            if s.retired:
+                lines.append(f"    RETIRED {s.retired}: {s.retired_basis}")
             for t in s.threshold:
                 dates = f"from {t.start}" + (f" to {t.end}" if t.end else "")
                 unit = "" if s.unit == "%" else " "
-                lines.append(f"    {t.value:g}{unit}{s.unit}  {dates}  {t.kind_in_words}: {t.basis} ({t.source})")
+                checked = f" [{t.checked_in_words}]" if t.checked_in_words else ""
+                lines.append(f"    {t.value:g}{unit}{s.unit}  {dates}  {t.kind_in_words}: {t.basis} ({t.source})"
+                             + checked)
             if not s.threshold:
                 lines.append("    no threshold")
         if self.not_measured:

@@ -118,12 +118,36 @@ class Levels(BaseModel):
         return (worst - self.floor_gap).clip(lower=1)
 
 
+class NotScored(BaseModel):
+    """A parameter of the framework the dataset cannot score, and why: said in the data and in every
+    output that shows a level, rather than scored from stand-in data."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    parameter: int = Field(ge=1, le=20)
+    name: str = Field(min_length=1)
+    why: str = Field(min_length=1, description="What the dataset lacks to score it")
+
+
 class Framework(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     score: Bands
     levels: Levels = Field(default_factory=Levels)
     indicator: list[Indicator] = Field(min_length=1)
+    not_scored: list[NotScored] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _parameters_once(self) -> Framework:
+        scored = {i.parameter for i in self.indicator if i.parameter is not None}
+        both = sorted(scored & {n.parameter for n in self.not_scored})
+        if both:
+            raise ValueError(f"parameter(s) {both} are both scored by an indicator and listed as not scored")
+        return self
+
+    def not_scored_lines(self) -> list[str]:
+        """The framework's parameters left out of the score, each with the reason."""
+        return [f"Parameter {n.parameter} ({n.name}) is not scored: {n.why}" for n in self.not_scored]
 
     @model_validator(mode="after")
     def _ids_unique(self) -> Framework:
@@ -292,9 +316,10 @@ def write_history(store: Store, status: pd.DataFrame) -> None:
         con.unregister("_icsys_opel")
 
 
-def summary_lines(status: pd.DataFrame, days: int = 14) -> list[str]:
+def summary_lines(status: pd.DataFrame, days: int = 14, framework: Framework | None = None) -> list[str]:
     """In words: the last days' ICS level and score with each trust's level, the reasons on the last
-    day for every provider, and how many days the ICS spent at each level."""
+    day for every provider, how many days the ICS spent at each level and, with the framework, the
+    parameters it leaves out and why."""
     ics = status[status["kind"] == "ics"]
     trusts = status[status["kind"] == "trust"].pivot(index="day", columns="org", values="level")
     lines = []
@@ -308,7 +333,7 @@ def summary_lines(status: pd.DataFrame, days: int = 14) -> list[str]:
         lines.append(f"  {row.org:6s} OPEL {level}: {why or 'no trigger reached'}")
     counts = ics["level"].value_counts().sort_index()
     lines.append("ICS days at each level: " + ", ".join(f"OPEL {int(k)}: {v}" for k, v in counts.items()))
-    return lines
+    return lines + (framework.not_scored_lines() if framework is not None else [])
 
 
 def history(store: Store) -> pd.DataFrame:

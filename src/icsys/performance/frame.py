@@ -16,9 +16,13 @@ import ibis.expr.types as ir
 from icsys.errors import InputError
 from icsys.performance.organisations import Hierarchy
 
-Period = Literal["day", "week", "month"]
-PERIODS: tuple[Period, ...] = ("day", "week", "month")
-_TRUNCATE = {"day": "D", "week": "W", "month": "M"}
+# A quarter is a calendar quarter (the NHS's financial quarters: April-June is quarter 1); a year is the
+# financial year, April to March.
+Period = Literal["day", "week", "month", "quarter", "year"]
+PERIODS: tuple[Period, ...] = ("day", "week", "month", "quarter", "year")
+PERIOD_WORDS = "day, week, month, quarter or year (a financial year, April to March)"
+_TRUNCATE = {"day": "D", "week": "W", "month": "M", "quarter": "Q"}
+_MONTHS = {"month": 1, "quarter": 3, "year": 12}
 
 
 class MeasureError(InputError):
@@ -30,6 +34,10 @@ def period_start(day: date, period: Period) -> date:
         return day - timedelta(days=day.weekday())  # ISO weeks start on Monday
     if period == "month":
         return day.replace(day=1)
+    if period == "quarter":
+        return date(day.year, (day.month - 1) // 3 * 3 + 1, 1)
+    if period == "year":
+        return date(day.year if day.month >= 4 else day.year - 1, 4, 1)
     return day
 
 
@@ -38,7 +46,8 @@ def next_period(start: date, period: Period) -> date:
         return start + timedelta(days=1)
     if period == "week":
         return start + timedelta(days=7)
-    return (start.replace(day=28) + timedelta(days=4)).replace(day=1)
+    total = start.year * 12 + start.month - 1 + _MONTHS[period]
+    return date(total // 12, total % 12 + 1, 1)
 
 
 def period_starts(start: date, end: date, period: Period) -> list[date]:
@@ -67,7 +76,7 @@ class Frame:
     def create(cls, con: Any, period: str, start: date, end: date, hierarchy: Hierarchy,
                bed_scale: float = 1.0) -> Frame:
         if period not in PERIODS:
-            raise MeasureError(f"--period {period!r}: use day, week or month")
+            raise MeasureError(f"--period {period!r}: use {PERIOD_WORDS}")
         if start > end:
             raise MeasureError(f"--from {start} is after --to {end}")
         starts = period_starts(start, end, period)  # type: ignore[arg-type]
@@ -97,8 +106,10 @@ class Frame:
 
     def period_of(self, column: ir.Value) -> ir.DateValue:
         """The first day of the period an event falls in."""
-        truncated = column.truncate(_TRUNCATE[self.period])
-        return truncated.date() if column.type().is_timestamp() else truncated
+        day = column.date() if column.type().is_timestamp() else column
+        if self.period == "year":  # 1 April of the financial year
+            return ibis.date(day.year() - (day.month() < 4).cast("int32"), 4, 1)
+        return day.truncate(_TRUNCATE[self.period])
 
     def starts(self) -> list[date]:
         return period_starts(self.start, self.end, self.period)

@@ -221,10 +221,10 @@ def whole_periods(where: str, start: date, end: date, period: str,
     in part: it would be counted short, and a waiting list's census would fall outside the store."""
     from datetime import timedelta
 
-    from icsys.performance.frame import PERIODS, next_period, period_start
+    from icsys.performance.frame import PERIOD_WORDS, PERIODS, next_period, period_start
 
     if period not in PERIODS:
-        raise MeasureError(f"--period {period!r}: use day, week or month")
+        raise MeasureError(f"--period {period!r}: use {PERIOD_WORDS}")
     first = period_start(start, period)  # type: ignore[arg-type]
     if first < covered[0]:
         first = next_period(first, period)  # type: ignore[arg-type]

@@ -49,7 +49,7 @@ def board_series(store: Store, org: str, month: str | date, *, months: int = 24,
     first = _months_before(last, months - 1)
     _within_store(store, last)
     mine = [p for p in load_plan(plan, catalogue, hierarchy) if p.org == org] if plan is not None else []
-    wanted = [s.id for s in catalogue.standard if applies_to(shape_of(s)[0], kind)]
+    wanted = [s.id for s in catalogue.live if applies_to(shape_of(s)[0], kind)]
     rows = measure_store(store, standards=wanted, org=org, period="month", start=first,
                          end=_months_before(last, -1) - timedelta(days=1), catalogue=catalogue, hierarchy=hierarchy)
     about = pd.DataFrame([{"standard": s.id, "name": s.name, "domain": s.domain, "unit": s.unit,

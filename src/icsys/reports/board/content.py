@@ -197,6 +197,11 @@ class FunnelPanel:
     centre: float
     points: pd.DataFrame  # org, name, numerator, denominator, small, value, lower/upper_95/99.8, position
     curve: pd.DataFrame  # denominator, lower/upper_95/99.8
+    compared: str = ""  # the period compared, in words (the month by default)
+
+    @property
+    def period_words(self) -> str:
+        return self.compared or f"{self.month:%B %Y}"
 
     @property
     def placed(self) -> pd.DataFrame:
@@ -208,7 +213,7 @@ class FunnelPanel:
         placed, left = self.placed, int(self.points["small"].sum())
         level = "practices" if self.level == "practice" else "PCNs"
         beyond = placed[placed["position"].astype(str).str.contains("99.8", regex=False)]
-        words = [f"{len(placed)} {level} placed against {fmt(self.centre, self.unit)} in {self.month:%B %Y}"]
+        words = [f"{len(placed)} {level} placed against {fmt(self.centre, self.unit)} in {self.period_words}"]
         if left:
             words.append(f"{left} with fewer than {SMALL_NUMBER} not placed")
         text = "; ".join(words) + ". "
@@ -268,6 +273,11 @@ class BoardPack:
     generated_at: datetime = field(default_factory=lambda: datetime.now().astimezone())
     generated_by: str = ""  # the actor who asked for it (the command line passes its local actor)
     version: str = field(default_factory=lambda: _version())
+    compared: str = ""  # the period the funnel plots and ICPs compare, in words (the month by default)
+
+    @property
+    def compared_words(self) -> str:
+        return self.compared or f"{self.month:%B %Y}"
 
     @property
     def title(self) -> str:
@@ -455,3 +465,15 @@ def _version() -> str:
     from icsys import __version__
 
     return __version__
+
+
+def period_words(first: date, period: str) -> str:
+    """A month, quarter or financial year starting on `first`, as a board reads it."""
+    if period == "month":
+        return f"{first:%B %Y}"
+    year = first.year if first.month >= 4 else first.year - 1
+    financial = f"{year}/{(year + 1) % 100:02d}"
+    if period == "quarter":
+        last = date(first.year + (first.month + 2 > 12), (first.month + 1) % 12 + 1, 1)
+        return f"{first:%B} to {last:%B %Y} (quarter {(first.month - 4) % 12 // 3 + 1} of {financial})"
+    return f"April {year} to March {year + 1} (financial year {financial})"

@@ -41,6 +41,7 @@ from icsys.reports.board.content import (
     bounds_of,
     count,
     counted,
+    period_words,
 )
 from icsys.reports.board.export import write_opel_csv, write_series_csv, write_xlsx
 from icsys.reports.board.html import render_html
@@ -61,8 +62,10 @@ class BoardError(InputError):
 
 def build_pack(store: Store, org: str, month: str, *, months: int = 24, plan: Path | str | None = None,
                notes: Path | str | None = None, catalogue: Catalogue | None = None, hierarchy: Hierarchy | None = None,
-               progress: Progress | None = None, generated_by: str = "") -> BoardPack:
-    """Everything the pack shows for `org` in `month` (YYYY-MM), over `months` months ending with it."""
+               progress: Progress | None = None, generated_by: str = "", funnel_period: str = "month") -> BoardPack:
+    """Everything the pack shows for `org` in `month` (YYYY-MM), over `months` months ending with it; the
+    funnel plots and ICPs compare the month, or the last whole quarter or financial year ending with it
+    (`funnel_period`)."""
     from icsys.performance.series import board_series, parse_month
     from icsys.system import load_system
 
@@ -74,12 +77,14 @@ def build_pack(store: Store, org: str, month: str, *, months: int = 24, plan: Pa
     if not 2 <= months <= 240:
         raise BoardError(f"--months {months}: use 2 to 240 (an SPC chart needs at least 2 points)")
     covered = store.covers
+    compared = compared_period(last, funnel_period, covered)
     leads = read_notes(notes, catalogue) if notes is not None else {}  # checked before anything is measured
     update("measuring the standards", 0, 3)
     series = board_series(store, org, last, months=months, plan=plan, catalogue=catalogue, hierarchy=hierarchy)
     update("SPC charts", 1, 3)
     panels = [_panel(sid, rows, last, leads.get(sid, {})) for sid, rows in series.groupby("standard", sort=False)]
-    funnels, icps = comparisons(store, organisation, last, catalogue=catalogue, hierarchy=hierarchy)
+    funnels, icps = comparisons(store, organisation, last, catalogue=catalogue, hierarchy=hierarchy,
+                                period=funnel_period, window=compared)
     update("escalation (OPEL)", 2, 3)
     escalation = escalation_panel(store, organisation, last, covered, catalogue=catalogue, hierarchy=hierarchy)
     periods = [p.series["period"] for p in panels if len(p.series)]
@@ -90,7 +95,8 @@ def build_pack(store: Store, org: str, month: str, *, months: int = 24, plan: Pa
                      escalation=escalation, plan=Path(plan) if plan is not None else None, funnels=funnels,
                      icps=icps,
                      source={k: v for k, v in store.meta.items() if k != "bed_pools"},
-                     notes_file=Path(notes) if notes is not None else None, generated_by=generated_by)
+                     notes_file=Path(notes) if notes is not None else None, generated_by=generated_by,
+                     compared=period_words(compared[0], funnel_period))
 
 
 def _add_months(month: date, n: int) -> date:
@@ -164,21 +170,45 @@ def clipped(chart: spc.SpcResult, bounds: tuple[float, float | None]) -> spc.Spc
 FUNNEL_UNITS = {"%": ("proportion", 100.0), "per 1,000 a year": ("rate", 1000.0)}
 
 
-def comparisons(store: Store, org: Organisation, month: date, *, catalogue: Catalogue,
-                hierarchy: Hierarchy) -> tuple[list[FunnelPanel], pd.DataFrame]:
-    """For the ICS or an ICP: each practice-attributed proportion (of whole counts) or rate of the month, its
-    practices and PCNs on funnel plots against the organisation's value, and for the ICS its ICPs side by side."""
+FUNNEL_PERIODS = ("month", "quarter", "year")
+
+
+def compared_period(month: date, period: str, covered: tuple[date, date] | None) -> tuple[date, date]:
+    """First and last day the funnel plots compare: the month, or the last whole quarter or financial year
+    (April to March) that ends with it or before it, which the store must cover whole."""
+    from icsys.performance.frame import next_period, period_start
+
+    if period not in FUNNEL_PERIODS:
+        raise BoardError(f"--funnel-period {period!r}: use month, quarter or year (a financial year, April to March)")
+    month_end = _add_months(month, 1) - timedelta(days=1)
+    first = period_start(month, period)  # type: ignore[arg-type]
+    if next_period(first, period) - timedelta(days=1) > month_end:  # type: ignore[arg-type]
+        first = period_start(first - timedelta(days=1), period)  # type: ignore[arg-type]  # the one before, whole
+    last = next_period(first, period) - timedelta(days=1)  # type: ignore[arg-type]
+    if covered is not None and not (covered[0] <= first and last <= covered[1]):
+        raise BoardError(f"--funnel-period {period}: the last whole {period} to {month:%Y-%m} runs {first} to {last}, "
+                         f"but the store covers {covered[0]} to {covered[1]}; use a shorter period or a later --month")
+    return first, last
+
+
+def comparisons(store: Store, org: Organisation, month: date, *, catalogue: Catalogue, hierarchy: Hierarchy,
+                period: str = "month", window: tuple[date, date] | None = None
+                ) -> tuple[list[FunnelPanel], pd.DataFrame]:
+    """For the ICS or an ICP: each practice-attributed proportion (of whole counts) or rate of the period
+    compared (the month, a quarter or a financial year: `window`, its first and last day), its practices and
+    PCNs on funnel plots against the organisation's value, and for the ICS its ICPs side by side."""
     from icsys.performance.measure import applies_to, measure_store, shape_of
 
     if org.kind not in ("ics", "icp"):
         return [], pd.DataFrame()
-    wanted = [s for s in catalogue.standard if s.unit in FUNNEL_UNITS and applies_to(shape_of(s)[0], "practice")]
+    wanted = [s for s in catalogue.live if s.unit in FUNNEL_UNITS and applies_to(shape_of(s)[0], "practice")]
     pcns = [p for p, icp in hierarchy.icp_of_pcn.items() if org.kind == "ics" or icp == org.code]
     practices = [p for p, pcn in hierarchy.pcn_of_practice.items() if pcn in pcns]
     icps = [o.code for o in hierarchy.of_kind("icp")] if org.kind == "ics" else []
-    end = _add_months(month, 1) - timedelta(days=1)
-    rows = measure_store(store, standards=[s.id for s in wanted], period="month", start=month, end=end,
+    start, end = window or (month, _add_months(month, 1) - timedelta(days=1))
+    rows = measure_store(store, standards=[s.id for s in wanted], period=period, start=start, end=end,
                          catalogue=catalogue, hierarchy=hierarchy, orgs=practices + pcns + icps)
+    compared = period_words(start, period)
     names = {o.code: o.name for o in hierarchy.organisations.values()}
     kinds = {o.code: o.kind for o in hierarchy.organisations.values()}
     rows = rows.assign(name=rows["org"].map(names), kind=rows["org"].map(kinds))
@@ -198,7 +228,7 @@ def comparisons(store: Store, org: Organisation, month: date, *, catalogue: Cata
                 continue  # nothing large enough to place
             largest = float(points["denominator"].max()) if len(points) else 1.0
             panels.append(FunnelPanel(s.id, s.name, s.unit, s.direction, level, month, centre, points,
-                                      funnel.curve(centre, largest, kind, multiplier)))
+                                      funnel.curve(centre, largest, kind, multiplier), compared=compared))
     side = rows[rows["kind"] == "icp"].copy()
     if len(side):
         units = {s.id: (s.name, s.unit) for s in wanted}
@@ -279,6 +309,7 @@ def escalation_panel(store: Store, org: Organisation, month: date, covered: tupl
     wanted = {shown.code, hierarchy.ics.code}
     notes = [] if shown == org else [f"OPEL is scored for acute trusts and sites and the ICS; {org.name} is a "
                                      f"{org.kind}, so the ICS is shown."]
+    notes += framework.not_scored_lines()
     stored = _window(history(store), wanted, first, last)
     days = (last - first).days + 1
     if stored["day"][stored["org"] == shown.code].nunique() == days:
@@ -394,9 +425,9 @@ def write_pack(pack: BoardPack, out_dir: Path | str, progress: Progress | None =
 
 def board_pack(store: Store, org: str, month: str, *, out_dir: Path | str = ".", months: int = 24,
                plan: Path | str | None = None, notes: Path | str | None = None, progress: Progress | None = None,
-               generated_by: str = "") -> tuple[Path, Path]:
+               generated_by: str = "", funnel_period: str = "month") -> tuple[Path, Path]:
     """Build and write the pack; the folder is checked before any work is done."""
     check_out_dir(out_dir)
     pack = build_pack(store, org, month, months=months, plan=plan, notes=notes, progress=progress,
-                      generated_by=generated_by)
+                      generated_by=generated_by, funnel_period=funnel_period)
     return write_pack(pack, out_dir, progress)

@@ -62,7 +62,7 @@ def figures(pack: BoardPack) -> list[Any]:
     if pack.plan is not None:
         pages += _trajectory_pages(pack)
     if pack.funnels:
-        pages += _slotted_pages(f"Practices and PCNs against {pack.org.name}: funnel plots, {pack.month:%B %Y}",
+        pages += _slotted_pages(f"Practices and PCNs against {pack.org.name}: funnel plots, {pack.compared_words}",
                                 pack.funnels, _funnel_axes)
     if len(pack.icps):
         pages += _icp_pages(pack)
@@ -326,7 +326,7 @@ def _icp_pages(pack: BoardPack) -> list[Any]:
     chunks = [standards[i:i + ROWS_PER_PAGE] for i in range(0, len(standards), ROWS_PER_PAGE)]
     pages = []
     for n, chunk in enumerate(chunks, start=1):
-        fig = _page(f"ICPs side by side ({n} of {len(chunks)}): {pack.month:%B %Y}")
+        fig = _page(f"ICPs side by side ({n} of {len(chunks)}): {pack.compared_words}")
         fig.text(0.04, 0.885, "Standard", fontsize=9, fontweight="bold", color=TEXT)
         for j, icp in enumerate(icps):
             fig.text(x0 + j * width, 0.885, textwrap.shorten(names[icp] or icp, 26), fontsize=8, fontweight="bold",
