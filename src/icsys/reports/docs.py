@@ -131,7 +131,8 @@ def refresh(path: Path, store: Path | None = None, *, write: bool = True) -> lis
         if new is None or new == m["body"]:
             return m[0]
         stale.append(m["name"])
-        return m[0].replace(m["body"], new, 1)
+        whole, at = m[0], m.start()
+        return whole[:m.start("body") - at] + new + whole[m.end("body") - at:]
 
     updated = MARKER.sub(replace, text)
     if write and updated != text:
