@@ -278,3 +278,22 @@ def test_no_doc_keeps_figures_the_code_no_longer_gives(doc: str) -> None:
     for stale in ("120-190 %", "120–190 %", "eFI2 is not computed", "constraint is pooled over the ICS",
                   "delays over 30 and 60"):
         assert stale not in body, f"{doc} still says {stale!r}"
+
+
+def test_frailty_and_disclosure_figures_are_the_code_s() -> None:
+    import tomllib
+
+    from icsys.disclosure import SMALL_NUMBER
+
+    weights = tomllib.loads(text(ROOT / "src" / "icsys" / "codes" / "efi2_weights.toml"))
+    rows = {term: meaning for term, meaning in table_rows(text(ROOT / "docs" / "glossary.md"))[1:]}
+    efi2 = rows["**eFI2**"]
+    cuts = weights["categories"]
+    assert f"/ {weights['divisor']:g}" in efi2 and f"{weights['only_from_age']}+" in efi2
+    assert f"< {cuts['mild']:g}" in efi2 and f"< {cuts['moderate']:g}" in efi2 and f"> {cuts['severe_above']:g}" in efi2
+    deficits = {v.get("category_of", k) for k, v in weights["deficit"].items()}  # a category's rows are one deficit
+    assert f"{len(deficits)} weighted deficits" in efi2
+    for doc in ("population.md", "board-pack.md"):
+        for said in re.findall(r"SMALL_NUMBER = (\d+)", text(ROOT / "docs" / doc)):
+            assert int(said) == SMALL_NUMBER, f"{doc} says SMALL_NUMBER = {said}"
+    assert f"1 to {SMALL_NUMBER - 1} suppressed" in rows["**Disclosure control**"]
