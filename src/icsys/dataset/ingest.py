@@ -21,7 +21,7 @@ from icsys.dataset.adapters.fhir import load_fhir
 from icsys.dataset.adapters.mapping import formats as extract_formats
 from icsys.dataset.adapters.mapping import recognise
 from icsys.dataset.adapters.reading import fields as header_fields
-from icsys.dataset.linkage import MODES, reidentification
+from icsys.dataset.linkage import MODES, check_links, reidentification
 from icsys.dataset.schema import TABLES
 from icsys.dataset.staging import LoadReport, load_table_file
 from icsys.dataset.store import LOAD_LOG_TABLE, Store, StoreError
@@ -102,10 +102,12 @@ def load(store: Store, table: str | None, file: Path, fmt: str | None = None, al
                         link_mode=link or "")
     options = {"link": link, "source": source, "refresh": refresh}
     try:
-        with store.transaction() as tx, reidentification(reid or reid_beside(store), auditor):
-            # a failed load publishes nothing (a first one leaves no store)
-            _run(tx.con, report, fmt, table, file, system or load_system(), allow_rejects, auditor, store.location,
-                 options)
+        with reidentification(reid or reid_beside(store), auditor) as links:
+            with store.transaction() as tx:
+                # a failed load publishes nothing (a first one leaves no store)
+                _run(tx.con, report, fmt, table, file, system or load_system(), allow_rejects, auditor,
+                     store.location, options)
+            links.commit()  # only once the analytical store has published: a rolled-back load links no one
     except (StoreError, ReidentificationError) as exc:
         raise LoadError(str(exc)) from exc
     return report
@@ -128,6 +130,7 @@ def _run(con: duckdb.DuckDBPyConnection, report: LoadReport, fmt: str, table: st
             load_fhir(con, report, file, system, allow_rejects)
         if report.rows_rejected and not allow_rejects:
             raise LoadRejected(report)
+        check_links()
         _log(con, report, auditor.actor.user)
         loaded = ", ".join(f"{t} {n:,} rows" for t, n in report.loaded.items()) or "no rows"
         auditor.record(policy.LOAD, f"file {report.file} ({report.format}): {loaded}, "
