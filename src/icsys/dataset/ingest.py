@@ -81,7 +81,7 @@ def load(store: Store, table: str | None, file: Path, fmt: str | None = None, al
     actor who may load does; the auditor records the load inside its transaction (no record, no load).
     `link` (known, create or apart) says what to do with rows whose person key links to no one (default:
     create for the person table, known for the rest); `source` names the source the person keys belong to
-    (default FORMAT:TABLE); `refresh` lets restated rows supersede the stored ones; `reid` is the
+    (default FORMAT:TABLE); `refresh`: the file restates the months it covers, which it replaces whole; `reid` is the
     re-identification store's URL (default beside the store) that NHS numbers are linked through."""
     policy.require(auditor.actor, policy.LOAD)
     if link is not None and link not in MODES:
@@ -121,11 +121,8 @@ def _run(con: duckdb.DuckDBPyConnection, report: LoadReport, fmt: str, table: st
             load_table_file(con, report, TABLES[table], file, fmt, system, allow_rejects,  # type: ignore[index]
                             **options)
         elif fmt in extract_formats():
-            if options["refresh"]:
-                raise FileProblem(f"{file}: --refresh supersedes rows of a table load (--table); an extract "
-                                  f"({fmt}) is loaded as new rows")
             load_extract(con, report, fmt, file, system, allow_rejects, link=options["link"] or "known",
-                         source=options["source"])
+                         source=options["source"], refresh=options["refresh"])
         else:
             load_fhir(con, report, file, system, allow_rejects)
         if report.rows_rejected and not allow_rejects:

@@ -140,10 +140,13 @@ def _default_link(table: Table) -> str:
     return "create" if table.name == "person" else "known"
 
 
-def supersede(con: duckdb.DuckDBPyConnection, report: LoadReport, table: Table, refresh: bool) -> None:
-    """A refresh: the stored rows whose key the staged rows restate are removed (and listed in load_replaced),
-    so the restated rows replace them instead of being refused as duplicates. A person row that carries only
-    its pseudonym (made by --link create) is always filled in by the person's registration row."""
+def supersede(con: duckdb.DuckDBPyConnection, report: LoadReport, table: Table, refresh: bool,
+              by_key: bool = True) -> None:
+    """A refresh restates whole months: every stored row of the table in a month the staged rows cover is
+    superseded (listed in load_replaced, then removed), as are stored rows whose key a staged row restates
+    (`by_key`: the file's keys are the source's own, not numbered on load), so the restated rows replace them
+    instead of being refused as duplicates, and rows the refresh omits do not linger beside it. A person row
+    that carries only its pseudonym (made by --link create) is always filled in by the person's registration."""
     pk = table.primary_key
     if pk not in table.column_names:
         return
@@ -152,16 +155,22 @@ def supersede(con: duckdb.DuckDBPyConnection, report: LoadReport, table: Table, 
         con.execute(f"DELETE FROM person WHERE person_id IN {staged_key} AND birth_date IS NULL AND sex IS NULL")
     if not refresh:
         return
-    from icsys.dataset.quality import activity_date
+    from icsys.dataset.quality import activity_date, month_of
 
     when = activity_date(table)
     month = f"date_trunc('month', {quote(when)})::DATE" if when else "NULL::DATE"
+    restated = [f"{quote(pk)} IN {staged_key}"] if by_key else []
+    if when:
+        restated.append(f"{month} IN (SELECT DISTINCT {month_of(table)} FROM {STAGE})")
+    if not restated:
+        return
+    where = " OR ".join(restated)
     rows = con.execute(
         f"INSERT INTO load_replaced (load_id, table_name, row_key, month) SELECT {validate.literal(report.load_id)}, "
         f"{validate.literal(table.name)}, CAST({quote(pk)} AS VARCHAR), {month} FROM {quote(table.name)} "
-        f"WHERE {quote(pk)} IN {staged_key}").fetchone()[0]
+        f"WHERE {where}").fetchone()[0]
     if rows:
-        con.execute(f"DELETE FROM {quote(table.name)} WHERE {quote(pk)} IN {staged_key}")
+        con.execute(f"DELETE FROM {quote(table.name)} WHERE {where}")
     months = con.execute(f"SELECT DISTINCT strftime(month, '%Y-%m') FROM load_replaced WHERE load_id = "
                          f"{validate.literal(report.load_id)} AND table_name = {validate.literal(table.name)} "
                          "AND month IS NOT NULL ORDER BY 1").fetchall()

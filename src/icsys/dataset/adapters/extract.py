@@ -13,7 +13,7 @@ from icsys.dataset.adapters import reading
 from icsys.dataset.adapters.mapping import ColumnMap, ExtractFormat, Source, formats
 from icsys.dataset.linkage import link_people
 from icsys.dataset.schema import TABLES, Table
-from icsys.dataset.staging import LoadReport, load_staged
+from icsys.dataset.staging import LoadReport, load_staged, supersede
 from icsys.dataset.validate import STAGE, FileProblem, Problem, literal, quote
 from icsys.system import System
 
@@ -99,7 +99,7 @@ def _normal(raw: str, pad: int) -> str:
 
 
 def load_extract(con: duckdb.DuckDBPyConnection, report: LoadReport, fmt_name: str, file: Path, system: System,
-                 allow_rejects: bool, link: str = "known", source: str | None = None) -> None:
+                 allow_rejects: bool, link: str = "known", source: str | None = None, refresh: bool = False) -> None:
     fmt = formats()[fmt_name]
     table = TABLES[fmt.table]
     fields, layout = reading.stage(con, file)
@@ -128,6 +128,9 @@ def load_extract(con: duckdb.DuckDBPyConnection, report: LoadReport, fmt_name: s
     con.execute(f"ALTER TABLE {MAPPED} RENAME TO {STAGE}")
     _number(con, fmt, table)
     link_people(con, report, STAGE, KEY, key_kind, source or fmt.format, link, system, label=key_field)
+    # a refresh replaces the months the extract covers (its keys, where numbered on load, restate nothing)
+    supersede(con, report, table, refresh, by_key=not any(s.generated for c in fmt.columns.values()
+                                                           for s in c.sources if c.column == table.primary_key))
     labels = {c.column: b.label(c) for c in fmt.columns.values()} | {"person_id": key_field}
     load_staged(con, report, table, [c for c in table.column_names if c in fmt.columns or c == "person_id"], system,
                 allow_rejects, field_names=labels, record=lambda: _record(fmt, fields),
