@@ -16,6 +16,7 @@ import duckdb
 
 from icsys.access import Auditor, policy
 from icsys.access.reidentify import ReidentificationError
+from icsys.dataset import commissioner
 from icsys.dataset.adapters.extract import load_extract
 from icsys.dataset.adapters.fhir import load_fhir
 from icsys.dataset.adapters.mapping import formats as extract_formats
@@ -127,6 +128,7 @@ def _run(con: duckdb.DuckDBPyConnection, report: LoadReport, fmt: str, table: st
             load_fhir(con, report, file, system, allow_rejects)
         if report.rows_rejected and not allow_rejects:
             raise LoadRejected(report)
+        _mark(con, report, system)
         check_links()
         _log(con, report, auditor.actor.user)
         loaded = ", ".join(f"{t} {n:,} rows" for t, n in report.loaded.items()) or "no rows"
@@ -139,6 +141,16 @@ def _run(con: duckdb.DuckDBPyConnection, report: LoadReport, fmt: str, table: st
         con.execute("ROLLBACK")
         raise
     con.execute("COMMIT")
+
+
+def _mark(con: duckdb.DuckDBPyConnection, report: LoadReport, system: System) -> None:
+    """The loaded rows flagged: providers outside the ICS, the responsible commissioner, people registered
+    outside it (icsys.dataset.commissioner)."""
+    for name in report.loaded:
+        if name in TABLES:
+            outside, not_ours = commissioner.mark(con, TABLES[name], system)
+            report.rows_outside_provider += outside
+            report.rows_not_commissioned += not_ours
 
 
 def _log(con: duckdb.DuckDBPyConnection, report: LoadReport, who: str) -> None:

@@ -37,6 +37,8 @@ class LoadReport:
     rows_opted_out: int = 0  # not loaded: the person is on the National Data Opt-out list
     people_created: int = 0
     rows_replaced: int = 0  # rows of earlier loads a refresh superseded
+    rows_outside_provider: int = 0  # loaded, at a provider outside the ICS (provider_in_ics false)
+    rows_not_commissioned: int = 0  # loaded, another ICB's to commission by Who Pays? (commissioned_by_ics false)
     replaced_months: dict[str, list[str]] = field(default_factory=dict)  # table -> months restated
     quality: list[dict] = field(default_factory=list)  # the load's data-quality figures by table and month
 
@@ -56,6 +58,10 @@ class LoadReport:
                          f"unlinked_record (load {self.load_id})")
         if self.rows_opted_out:
             lines.append(f"{self.file}: {self.rows_opted_out:,} row(s) not loaded: National Data Opt-out")
+        if self.rows_outside_provider or self.rows_not_commissioned:
+            lines.append(f"{self.file}: kept and flagged: {self.rows_outside_provider:,} row(s) at providers outside "
+                         f"the ICS (provider_in_ics false), {self.rows_not_commissioned:,} another ICB's to commission "
+                         "by the Who Pays? rules (commissioned_by_ics false)")
         for table, months in self.replaced_months.items():
             lines.append(f"{self.file}: refresh: {self.rows_replaced:,} row(s) of {table} superseded "
                          f"({', '.join(months) or 'no month'})")

@@ -54,8 +54,8 @@ def _time(t: str) -> str:
 class _Builder:
     """The SQL of one layout over one file's fields."""
 
-    def __init__(self, fmt: ExtractFormat, table: Table, present: set[str]) -> None:
-        self.fmt, self.table, self.present = fmt, table, present
+    def __init__(self, fmt: ExtractFormat, table: Table, present: set[str], system: System) -> None:
+        self.fmt, self.table, self.present, self.system = fmt, table, present, system
 
     def alternative(self, col: ColumnMap, src: Source) -> str:
         if src.value is not None:
@@ -67,6 +67,9 @@ class _Builder:
             return (f"CAST(TRY_CAST({base} AS TIMESTAMP) + to_minutes(TRY_CAST({_text(src.field, self.present)} AS "
                     "BIGINT)) AS VARCHAR)")
         v = _text(src.field or "", self.present, src.missing)
+        if src.in_system and v != "NULL":
+            codes = ", ".join(literal(o.code) for o in getattr(self.system, src.in_system))
+            return f"CASE WHEN {v} IS NULL THEN NULL WHEN {v} IN ({codes}) THEN 'true' ELSE 'false' END"
         kind = self.table.column(col.column).type
         if kind not in ("date", "timestamp") or v == "NULL":
             return v
@@ -106,7 +109,7 @@ def load_extract(con: duckdb.DuckDBPyConnection, report: LoadReport, fmt_name: s
     present = set(fields)
     key_field, key_kind = _person_key(fmt, present, file)
     _check_fields(fmt, table, present, file, layout)
-    b = _Builder(fmt, table, present)
+    b = _Builder(fmt, table, present, system)
     _warn_null_dates(con, report, fmt, table, present)
     selects = ["s._row", f"{_text(key_field, present)} AS {KEY}"]
     for col in fmt.columns.values():
