@@ -212,3 +212,20 @@ def test_cli_opt_out_list(people: Path, tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["rows_opted_out"] == 1
     assert sql(people, "SELECT person_id FROM ae_attendance") == [(1,)]
+
+
+def test_links_that_cannot_be_written_after_the_commit_are_reported(people: Path, tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """The one window left (ADR 010): the rows are published, the re-identification store then fails; the
+    error says the rows are in and their people are not linked."""
+    from icsys.access.reidentify import ReidentificationError
+    from icsys.dataset import linkage
+
+    def unreachable(self: linkage.Reidentification) -> None:
+        raise ReidentificationError("re-identification store sqlite:///x: database is locked")
+
+    monkeypatch.setattr(linkage.Reidentification, "commit", unreachable)
+    with pytest.raises(ingest.LoadError, match=r"loaded \(load [0-9a-f]{12}\), but the NHS-number links"):
+        load(people, "ae_attendance", write(tmp_path / "a.csv", AE.format(key="nhs_number") + row(1, "9000000017")),
+             link="create")
+    assert sql(people, "SELECT attendance_id, person_id FROM ae_attendance") == [(1, 4)]

@@ -108,7 +108,12 @@ def load(store: Store, table: str | None, file: Path, fmt: str | None = None, al
                 # a failed load publishes nothing (a first one leaves no store)
                 _run(tx.con, report, fmt, table, file, system or load_system(), allow_rejects, auditor,
                      store.location, options)
-            links.commit()  # only once the analytical store has published: a rolled-back load links no one
+            try:  # only once the analytical store has published: a rolled-back load links no one
+                links.commit()
+            except ReidentificationError as exc:
+                raise LoadError(f"{file}: loaded (load {report.load_id}), but the NHS-number links of its new people "
+                                f"could not be written to the re-identification store ({exc}): their rows are in "
+                                "the store, but a later file will not find them by NHS number") from exc
     except (StoreError, ReidentificationError) as exc:
         raise LoadError(str(exc)) from exc
     return report
