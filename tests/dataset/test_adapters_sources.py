@@ -79,3 +79,29 @@ def test_adult_social_care_client_level_data(store: Path) -> None:
         (1, "E10000016", "domiciliary", "2025-01-02", "2025-01-10", 14.0, None),
         # no request date: the service's start stands in for it
         (2, "E06000035", "residential", "2025-02-01", "2025-02-01", None, "CH0001")]
+
+
+def test_csds_care_contacts(store: Path) -> None:
+    """CYP201 contacts with their CYP101 referral and CYP102 team type: 51 (crisis response intermediate care)
+    is the 2-hour urgent community response, 12 district nursing, 26 physiotherapy (therapy); HES-style
+    YYYYMMDD dates and HHMM times are read too, and a missing time is midnight."""
+    report = load(store, None, EXTRACTS / "csds.csv", fmt="csds")
+    assert report.loaded == {"community_contact": 3}
+    assert rows(store, "SELECT contact_id, person_id, provider_code, service, referral_time::VARCHAR, "
+                       "contact_time::VARCHAR, end_date::VARCHAR FROM community_contact ORDER BY contact_id") == [
+        (1, 1, "RYY", "urgent_community_response", "2025-01-06 09:10:00", "2025-01-06 10:40:00", "2025-01-07"),
+        (2, 2, "RYY", "district_nursing", "2025-01-03 00:00:00", "2025-01-09 00:00:00", None),
+        (3, 2, "RYY", "therapy", "2025-01-10 00:00:00", "2025-01-14 13:30:00", "2025-03-31")]
+
+
+def test_csds_team_types_not_held_are_named_in_csds_terms(store: Path, tmp_path: Path) -> None:
+    text = (EXTRACTS / "csds.csv").read_text(encoding="utf-8").splitlines()
+    bad = tmp_path / "csds.csv"
+    bad.write_text("\n".join([text[0], text[1].replace(",51,", ",33,"), text[2].replace(",12,", ",99,")]) + "\n",
+                   encoding="utf-8")
+    with pytest.raises(LoadRejected) as caught:
+        load(store, None, bad, fmt="csds")
+    found = {p.row: (p.field, p.reason) for p in caught.value.report.problems}
+    assert found[1][0] == "TeamType" and found[1][1].startswith("'33' (Speech and Language Therapy Service) gives "
+                                                                "no service")
+    assert found[2][0] == "TeamType" and found[2][1].startswith("'99' is not a code of CSDS SERVICE OR TEAM TYPE")

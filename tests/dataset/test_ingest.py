@@ -80,7 +80,7 @@ def test_clean_file_loads_with_types(store: Path, tmp_path: Path) -> None:
     ("3,9000000009,F,1950-03-17,A,E01100001,3,G82100,2000-01-01,,,", "birth_date", "first of a month"),
     ("3,9000000009,F,1950-13-01,A,E01100001,3,G82100,2000-01-01,,,", "birth_date", "is not a date"),
     ("3,9000000009,F,1950-03-01,A,E01100001,11,G82100,2000-01-01,,,", "imd_decile", "above 10"),
-    ("3,9000000009,F,1950-03-01,A,E01100001,3,X99999,2000-01-01,,,", "practice_code", "not a practice"),
+    ("3,9000000009,F,1950-03-01,A,E01100001,3,X9999,2000-01-01,,,", "practice_code", "not a practice"),
     ("3,9000000009,,1950-03-01,A,E01100001,3,G82100,2000-01-01,,,", "sex", "missing required value"),
     ("3,9000000009,F,1950-03-01,A,E01100001,3,G82100,1940-01-01,,,", "registration_start", "is before birth_date"),
     ("1,9434765919,F,1950-03-01,A,E01100001,3,G82100,2000-01-01,,,", "person_id", "already in the store"),

@@ -156,20 +156,49 @@ def test_info_and_export_of_the_linkage(people: Path, tmp_path: Path) -> None:
         assert export_table(store, "unlinked_record", tmp_path / "u.csv", auditor=Auditor(MANAGER, beside(people))) == 2
 
 
-def test_a_rolled_back_load_never_makes_a_pseudonym_mean_two_people(people: Path, tmp_path: Path) -> None:
-    """The re-identification store keeps the links of a refused load (another database): the same number gets
-    the same pseudonym next time, and a new number the next one after it."""
+def test_a_rolled_back_load_leaves_no_link_behind(people: Path, tmp_path: Path) -> None:
+    """The links to NHS numbers are written to the re-identification store only once the analytical store has
+    published: a load refused after its rows were linked (a bad code on row 2) links no one, and the numbers
+    get their pseudonyms from the load that succeeds, in its file order."""
     bad = AE.format(key="nhs_number") + row(1, "4000000004") + \
-        "2,9434765919,NOPE,1,2025-01-06 10:00:00,2025-01-06 13:30:00,walk_in,3,discharged\n"
+        "2,9000000017,RPA02,1,2025-01-06 10:00:00,2025-01-06 13:30:00,teleport,3,discharged\n"
     with pytest.raises(LoadRejected):
         load(people, "ae_attendance", write(tmp_path / "bad.csv", bad), link="create")
+    manager = Auditor(MANAGER, beside(people))
     assert sql(people, "SELECT max(person_id) FROM person") == [(3,)]
+    assert reid(people).person_ids(manager, ["4000000004", "9000000017"]) == {}
+    assert reid(people).count() == 3
     good = AE.format(key="nhs_number") + row(1, "9000000017") + row(2, "4000000004")
     report = load(people, "ae_attendance", write(tmp_path / "good.csv", good), link="create")
     assert report.people_created == 2
-    assert sql(people, "SELECT attendance_id, person_id FROM ae_attendance ORDER BY 1") == [(1, 5), (2, 4)]
-    assert reid(people).person_ids(Auditor(MANAGER, beside(people)), ["4000000004", "9000000017"]) == \
-        {"4000000004": "4", "9000000017": "5"}
+    assert sql(people, "SELECT attendance_id, person_id FROM ae_attendance ORDER BY 1") == [(1, 4), (2, 5)]
+    assert reid(people).person_ids(manager, ["4000000004", "9000000017"]) == \
+        {"9000000017": "4", "4000000004": "5"}
+
+
+def test_a_load_failing_after_linking_leaves_no_link(people: Path, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """A load whose rows were linked and checked but whose transaction fails before it publishes (here the
+    load log cannot be written) leaves neither rows nor links."""
+    def broken_log(*_: object) -> None:
+        raise OSError("disk full")
+
+    monkeypatch.setattr(ingest, "_log", broken_log)
+    good = AE.format(key="nhs_number") + row(1, "9000000017")
+    with pytest.raises(OSError, match="disk full"):
+        load(people, "ae_attendance", write(tmp_path / "good.csv", good), link="create")
+    assert sql(people, "SELECT count(*) FROM ae_attendance") == [(0,)]
+    assert reid(people).person_ids(Auditor(MANAGER, beside(people)), ["9000000017"]) == {}
+
+
+def test_a_pseudonym_already_linked_to_another_number_refuses_the_load(people: Path, tmp_path: Path) -> None:
+    """Checked before the analytical commit: a refresh stating person_id 1 for a new NHS number loads nothing."""
+    text = PEOPLE.replace("nhs_number,", "person_id,nhs_number,", 1).split("\n")[0] + \
+        "\n1,9000000017,F,1950-03-01,A,E01100001,3,G82100,2000-01-01,,,\n"
+    assert_clear_error(icsys("load", "--db", people, "--table", "person", "--refresh",
+                             write(tmp_path / "p.csv", text)),
+                       "person_id 1", "already linked to another NHS number")
+    assert reid(people).person_ids(Auditor(MANAGER, beside(people)), ["9000000017"]) == {}
 
 
 def test_cli_opt_out_list(people: Path, tmp_path: Path) -> None:
@@ -183,3 +212,20 @@ def test_cli_opt_out_list(people: Path, tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     assert json.loads(result.stdout)["rows_opted_out"] == 1
     assert sql(people, "SELECT person_id FROM ae_attendance") == [(1,)]
+
+
+def test_links_that_cannot_be_written_after_the_commit_are_reported(people: Path, tmp_path: Path,
+                                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """The one window left (ADR 010): the rows are published, the re-identification store then fails; the
+    error says the rows are in and their people are not linked."""
+    from icsys.access.reidentify import ReidentificationError
+    from icsys.dataset import linkage
+
+    def unreachable(self: linkage.Reidentification) -> None:
+        raise ReidentificationError("re-identification store sqlite:///x: database is locked")
+
+    monkeypatch.setattr(linkage.Reidentification, "commit", unreachable)
+    with pytest.raises(ingest.LoadError, match=r"loaded \(load [0-9a-f]{12}\), but the NHS-number links"):
+        load(people, "ae_attendance", write(tmp_path / "a.csv", AE.format(key="nhs_number") + row(1, "9000000017")),
+             link="create")
+    assert sql(people, "SELECT attendance_id, person_id FROM ae_attendance") == [(1, 4)]

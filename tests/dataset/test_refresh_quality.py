@@ -55,12 +55,25 @@ def test_a_refresh_supersedes_the_rows_it_restates(db: Path, tmp_path: Path) -> 
         load(db, "clinical_event", path)
     assert "already in the store" in caught.value.report.problems[0].reason
     report = load(db, "clinical_event", path, refresh=True)
-    assert report.loaded == {"clinical_event": 2} and report.rows_replaced == 1
+    # the refresh restates January whole: event 1, which it omits, goes with event 2, which it restates
+    assert report.loaded == {"clinical_event": 2} and report.rows_replaced == 2
     assert report.replaced_months == {"clinical_event": ["2025-01"]}
-    assert sql(db, "SELECT event_id, value FROM clinical_event ORDER BY 1") == [(1, 150.0), (2, 160.0), (3, 130.0)]
-    assert sql(db, f"SELECT row_key, month::VARCHAR FROM load_replaced WHERE load_id = '{report.load_id}'") == \
-        [("2", "2025-01-01")]
-    assert sql(db, f"SELECT rows_replaced FROM load_log WHERE load_id = '{report.load_id}'") == [(1,)]
+    assert sql(db, "SELECT event_id, value FROM clinical_event ORDER BY 1") == [(2, 160.0), (3, 130.0)]
+    assert sql(db, f"SELECT row_key, month::VARCHAR FROM load_replaced WHERE load_id = '{report.load_id}' "
+               "ORDER BY 1") == [("1", "2025-01-01"), ("2", "2025-01-01")]
+    assert sql(db, f"SELECT rows_replaced FROM load_log WHERE load_id = '{report.load_id}'") == [(2,)]
+
+
+def test_a_refresh_keeps_the_months_it_does_not_restate(db: Path, tmp_path: Path) -> None:
+    """December and January loaded; a refresh of January alone (one row, a new key) leaves December as it was
+    and replaces both January rows."""
+    first = EVENTS.format(key="person_id") + "1,1,2024-12-10,38341003,150,mm[Hg],G82100\n" \
+        "2,1,2025-01-20,38341003,140,mm[Hg],G82100\n4,2,2025-01-31,38341003,120,mm[Hg],G82100\n"
+    load(db, "clinical_event", write(tmp_path / "first.csv", first))
+    january = EVENTS.format(key="person_id") + "5,2,2025-01-03,38341003,125,mm[Hg],G82100\n"
+    report = load(db, "clinical_event", write(tmp_path / "jan.csv", january), refresh=True)
+    assert report.rows_replaced == 2 and report.replaced_months == {"clinical_event": ["2025-01"]}
+    assert sql(db, "SELECT event_id, value FROM clinical_event ORDER BY 1") == [(1, 150.0), (5, 125.0)]
 
 
 def test_a_refused_refresh_replaces_nothing(db: Path, tmp_path: Path) -> None:
@@ -126,3 +139,23 @@ def test_cli_writes_the_table_and_the_page(db: Path, tmp_path: Path) -> None:
     assert "85.7%" in page and "66.7%" in page and "T1" not in page and "12345" not in page
     assert json.loads((out / "data_quality.json").read_text(encoding="utf-8"))["by_month"]
     assert_clear_error(icsys("data-quality", "--db", db, "--out", out, "--load", "nope"), "no load 'nope'")
+
+
+def test_an_extract_refresh_replaces_the_months_it_restates(tmp_path: Path) -> None:
+    """HES APC: spells of March (person 1) and April (person 2) loaded; a refresh restating March with one spell
+    (numbered on load, so it restates by month, not key) supersedes spell 1 and leaves April's spell 2."""
+    from support.extracts import store_with_people
+
+    store = store_with_people(tmp_path)
+    source = Path(__file__).parents[1] / "fixtures" / "extracts" / "hes_apc_episodes.csv"
+    load(store, None, source, fmt="hes-apc")
+    header = source.read_text(encoding="utf-8").splitlines()[0]
+    march = write(tmp_path / "march.csv", header + "\n9434765919,1003,1,2025-03-02,RPA,RPA02,RPA02,2025-03-02,"
+                  "1000,2025-03-04,1200,21,1,300,300,I500,19,restated\n")
+    report = load(store, None, march, fmt="hes-apc", refresh=True)
+    assert report.loaded == {"inpatient_spell": 1} and report.rows_replaced == 1
+    assert report.replaced_months == {"inpatient_spell": ["2025-03"]}
+    assert sql(store, "SELECT spell_id, person_id, admission_time::VARCHAR FROM inpatient_spell ORDER BY 1") == \
+        [(2, 2, "2025-04-10 00:00:00"), (3, 1, "2025-03-02 10:00:00")]
+    assert sql(store, f"SELECT row_key, month::VARCHAR FROM load_replaced WHERE load_id = '{report.load_id}'") == \
+        [("1", "2025-03-01")]

@@ -76,8 +76,9 @@ def load(
                                              "table, known for the rest.")] = None,
     source: Annotated[str | None, typer.Option(help="The source the person keys belong to (a token means "
                                                "something only within its source; default FORMAT:TABLE).")] = None,
-    refresh: Annotated[bool, typer.Option("--refresh", help="The file restates earlier rows: rows with a key "
-                                          "already stored supersede them (listed in load_replaced).")] = False,
+    refresh: Annotated[bool, typer.Option("--refresh", help="The file restates the months it covers: it "
+                                          "replaces every stored row of those months, and of the keys it restates "
+                                          "(listed in load_replaced).")] = False,
     reid: Annotated[str | None, typer.Option("--reid", help="The re-identification store NHS numbers are linked "
                                              "through: sqlite:///PATH or postgresql://... (default: "
                                              "STORE.reid.sqlite beside the store).")] = None,

@@ -13,7 +13,9 @@ edit the schema, not this page. Loading (`icsys load`) enforces every rule liste
 
 Rules: **required** columns must have a value; **codes** lists the allowed values; **pattern**
 is a regular expression a text value must match; **references** must resolve to a row of the
-named table or an organisation of the system definition (`system:<kind>`); **in order** pairs
+named table or an organisation of the system definition (`system:<kind>`), except that a code
+of the form given for one outside the system is kept and flagged (activity at providers outside
+the ICS, people registered outside it: docs/adr/010); **in order** pairs
 of dates must not run backwards where both are present.
 """
 
@@ -56,7 +58,8 @@ def _rules(col: Column) -> str:
     if col.maximum is not None:
         rules.append(f"≤ {col.maximum:g}")
     if col.references:
-        rules.append(f"references `{col.references}`")
+        rules.append(f"references `{col.references}`" + (f", or outside it `{col.outside}` (kept, flagged)"
+                                                          if col.outside else ""))
     if col.check == "nhs_number":
         rules.append("NHS number modulus 11 check digit")
     if col.check == "first_of_month":

@@ -16,12 +16,13 @@ import duckdb
 
 from icsys.access import Auditor, policy
 from icsys.access.reidentify import ReidentificationError
+from icsys.dataset import commissioner
 from icsys.dataset.adapters.extract import load_extract
 from icsys.dataset.adapters.fhir import load_fhir
 from icsys.dataset.adapters.mapping import formats as extract_formats
 from icsys.dataset.adapters.mapping import recognise
 from icsys.dataset.adapters.reading import fields as header_fields
-from icsys.dataset.linkage import MODES, reidentification
+from icsys.dataset.linkage import MODES, check_links, reidentification
 from icsys.dataset.schema import TABLES
 from icsys.dataset.staging import LoadReport, load_table_file
 from icsys.dataset.store import LOAD_LOG_TABLE, Store, StoreError
@@ -81,7 +82,7 @@ def load(store: Store, table: str | None, file: Path, fmt: str | None = None, al
     actor who may load does; the auditor records the load inside its transaction (no record, no load).
     `link` (known, create or apart) says what to do with rows whose person key links to no one (default:
     create for the person table, known for the rest); `source` names the source the person keys belong to
-    (default FORMAT:TABLE); `refresh` lets restated rows supersede the stored ones; `reid` is the
+    (default FORMAT:TABLE); `refresh`: the file restates the months it covers, which it replaces whole; `reid` is the
     re-identification store's URL (default beside the store) that NHS numbers are linked through."""
     policy.require(auditor.actor, policy.LOAD)
     if link is not None and link not in MODES:
@@ -102,10 +103,17 @@ def load(store: Store, table: str | None, file: Path, fmt: str | None = None, al
                         link_mode=link or "")
     options = {"link": link, "source": source, "refresh": refresh}
     try:
-        with store.transaction() as tx, reidentification(reid or reid_beside(store), auditor):
-            # a failed load publishes nothing (a first one leaves no store)
-            _run(tx.con, report, fmt, table, file, system or load_system(), allow_rejects, auditor, store.location,
-                 options)
+        with reidentification(reid or reid_beside(store), auditor) as links:
+            with store.transaction() as tx:
+                # a failed load publishes nothing (a first one leaves no store)
+                _run(tx.con, report, fmt, table, file, system or load_system(), allow_rejects, auditor,
+                     store.location, options)
+            try:  # only once the analytical store has published: a rolled-back load links no one
+                links.commit()
+            except ReidentificationError as exc:
+                raise LoadError(f"{file}: loaded (load {report.load_id}), but the NHS-number links of its new people "
+                                f"could not be written to the re-identification store ({exc}): their rows are in "
+                                "the store, but a later file will not find them by NHS number") from exc
     except (StoreError, ReidentificationError) as exc:
         raise LoadError(str(exc)) from exc
     return report
@@ -119,15 +127,14 @@ def _run(con: duckdb.DuckDBPyConnection, report: LoadReport, fmt: str, table: st
             load_table_file(con, report, TABLES[table], file, fmt, system, allow_rejects,  # type: ignore[index]
                             **options)
         elif fmt in extract_formats():
-            if options["refresh"]:
-                raise FileProblem(f"{file}: --refresh supersedes rows of a table load (--table); an extract "
-                                  f"({fmt}) is loaded as new rows")
             load_extract(con, report, fmt, file, system, allow_rejects, link=options["link"] or "known",
-                         source=options["source"])
+                         source=options["source"], refresh=options["refresh"])
         else:
             load_fhir(con, report, file, system, allow_rejects)
         if report.rows_rejected and not allow_rejects:
             raise LoadRejected(report)
+        _mark(con, report, system)
+        check_links()
         _log(con, report, auditor.actor.user)
         loaded = ", ".join(f"{t} {n:,} rows" for t, n in report.loaded.items()) or "no rows"
         auditor.record(policy.LOAD, f"file {report.file} ({report.format}): {loaded}, "
@@ -139,6 +146,16 @@ def _run(con: duckdb.DuckDBPyConnection, report: LoadReport, fmt: str, table: st
         con.execute("ROLLBACK")
         raise
     con.execute("COMMIT")
+
+
+def _mark(con: duckdb.DuckDBPyConnection, report: LoadReport, system: System) -> None:
+    """The loaded rows flagged: providers outside the ICS, the responsible commissioner, people registered
+    outside it (icsys.dataset.commissioner)."""
+    for name in report.loaded:
+        if name in TABLES:
+            outside, not_ours = commissioner.mark(con, TABLES[name], system)
+            report.rows_outside_provider += outside
+            report.rows_not_commissioned += not_ours
 
 
 def _log(con: duckdb.DuckDBPyConnection, report: LoadReport, who: str) -> None:

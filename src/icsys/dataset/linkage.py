@@ -15,7 +15,9 @@ counted in the load report. Rows of people on the National Data Opt-out list are
 analytical store serves planning and population health, purposes beyond individual care (docs/adr/010).
 
 The re-identification store and the data manager's auditor are given by `reidentification(...)`, a context
-the load opens around its work; a load of NHS numbers without one is refused.
+the load opens around its work; a load of NHS numbers without one is refused. The links a load makes are held
+by that context (and read back by the load's own look-ups) until the load calls `commit()` after its analytical
+transaction has published: a load that fails or is rolled back leaves no link behind.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 import duckdb
@@ -47,6 +49,47 @@ class Reidentification:
     url: str
     auditor: Auditor
     _store: ReidentificationStore | None = None
+    pending: dict[str, str] = field(default_factory=dict)  # NHS number -> pseudonym, linked by this load
+    why: str = ""
+
+    def link(self, links: dict[str, str], why: str) -> None:
+        """Links of this load, written only by `commit` (after the analytical store has published)."""
+        self.pending.update(links)
+        self.why = why
+
+    def person_ids(self, numbers: list[str]) -> dict[str, str]:
+        """The links the store holds, and those this load has made, for `numbers`."""
+        found = self.store.person_ids(self.auditor, numbers) if numbers else {}
+        return found | {n: self.pending[n] for n in numbers if n in self.pending}
+
+    def largest(self) -> int:
+        held = int(self.store.largest_numeric_person_id() or 0)
+        return max([held, *(int(p) for p in self.pending.values() if str(p).isdigit())])
+
+    def check(self) -> None:
+        """Before the analytical commit: the links this load would write fit the store (a pseudonym linked to two
+        NHS numbers would otherwise fail only after the rows were published)."""
+        if not self.pending:
+            return
+        from icsys.access.reidentify import TABLE, ReidentificationError
+
+        ids = list(dict.fromkeys(self.pending.values()))
+        if len(ids) < len(self.pending):
+            raise ReidentificationError("the file links two NHS numbers to one person_id; nothing loaded")
+        # the store's chunked look-up (an IN list of pseudonyms); no audit: only the load's own new links
+        held = self.store._in_chunks(f"SELECT nhs_number, person_id FROM {TABLE} WHERE person_id IN ({{marks}})",
+                                     ids)
+        clash = [p for n, p in held if self.pending.get(n) != p]
+        if clash:
+            more = f" (and {len(clash) - 1} more)" if len(clash) > 1 else ""
+            raise ReidentificationError(f"person_id {clash[0]}{more} of the file is already linked to another NHS "
+                                        "number in the re-identification store; nothing loaded")
+
+    def commit(self) -> None:
+        """Write this load's links, in one transaction of the re-identification store."""
+        if self.pending:
+            self.store.link_many(self.auditor, self.pending, why=self.why)
+            self.pending = {}
 
     @property
     def store(self) -> ReidentificationStore:
@@ -62,11 +105,13 @@ _CURRENT: ContextVar[Reidentification | None] = ContextVar("icsys_reidentificati
 
 
 @contextmanager
-def reidentification(url: str, auditor: Auditor) -> Iterator[None]:
-    """The re-identification store (by URL) a load links NHS numbers through, and the auditor of its links."""
-    token = _CURRENT.set(Reidentification(url, auditor))
+def reidentification(url: str, auditor: Auditor) -> Iterator[Reidentification]:
+    """The re-identification store (by URL) a load links NHS numbers through, and the auditor of its links.
+    The links are written when the caller calls `commit()` on what it yields, after its own commit."""
+    context = Reidentification(url, auditor)
+    token = _CURRENT.set(context)
     try:
-        yield
+        yield context
     finally:
         _CURRENT.reset(token)
 
@@ -197,8 +242,7 @@ def _context() -> Reidentification:
 
 def _known_nhs(con: duckdb.DuckDBPyConnection) -> None:
     numbers = [r[0] for r in con.execute(f"SELECT key FROM {KEYS}").fetchall()]
-    ctx = _context()
-    found = ctx.store.person_ids(ctx.auditor, numbers) if numbers else {}
+    found = _context().person_ids(numbers)
     if found:
         import pyarrow as pa
 
@@ -237,11 +281,17 @@ def _keep_apart(con: duckdb.DuckDBPyConnection, report: LoadReport, stage: str, 
     con.execute(f"DELETE FROM {KEYS} WHERE person_id IS NULL")
 
 
+def check_links() -> None:
+    """The links of the current load fit the re-identification store (see Reidentification.check)."""
+    found = _CURRENT.get()
+    if found is not None:
+        found.check()
+
+
 def nhs_person(con: duckdb.DuckDBPyConnection, nhs: str) -> tuple[str, str | None] | None:
     """The person of this store an NHS number is linked to (through the re-identification store) and their
     practice, or None: for adapters (FHIR) that resolve one reference at a time."""
-    ctx = _context()
-    found = ctx.store.person_ids(ctx.auditor, [nhs]).get(nhs)
+    found = _context().person_ids([nhs]).get(nhs)
     if found is None or not str(found).isdigit():  # a care-service person is not one of this store's pseudonyms
         return None
     row = con.execute("SELECT practice_code FROM person WHERE person_id = ?", [int(found)]).fetchone()
@@ -253,15 +303,14 @@ def largest_pseudonym(con: duckdb.DuckDBPyConnection) -> int:
     largest = int(con.execute("SELECT coalesce(max(person_id), 0) FROM person").fetchone()[0])
     ctx = _CURRENT.get()
     if ctx is not None:  # a pseudonym linked to an NHS number by a load that was rolled back is still taken
-        largest = max(largest, int(ctx.store.largest_numeric_person_id() or 0))
+        largest = max(largest, ctx.largest())
     return largest
 
 
 def link_new_nhs(report: LoadReport, links: dict[str, str]) -> None:
     """Record the NHS numbers of people an adapter created (number -> new pseudonym) in the
     re-identification store; the numbers themselves never enter the analytical store."""
-    ctx = _context()
-    ctx.store.link_many(ctx.auditor, links, why=f"load {report.load_id}")
+    _context().link(links, why=f"load {report.load_id}")
 
 
 def _create(con: duckdb.DuckDBPyConnection, report: LoadReport, people: bool, key_kind: str) -> None:
@@ -282,9 +331,8 @@ def _create(con: duckdb.DuckDBPyConnection, report: LoadReport, people: bool, ke
 def _record_links(con: duckdb.DuckDBPyConnection, report: LoadReport, key_kind: str, source: str) -> None:
     """New links: NHS numbers to the re-identification store, other keys to person_link."""
     if key_kind == "nhs_number":
-        ctx = _context()
         new = con.execute(f"SELECT key, person_id FROM {KEYS} WHERE person_id IS NOT NULL AND NOT linked").fetchall()
-        ctx.store.link_many(ctx.auditor, dict(new), why=f"load {report.load_id}")
+        _context().link(dict(new), why=f"load {report.load_id}")
         return
     con.execute(f"INSERT INTO {LINK_TABLE} (source, key_kind, key_value, person_id, load_id, linked_at) "
                 f"SELECT {literal(source)}, {literal(key_kind)}, key, CAST(person_id AS BIGINT), "

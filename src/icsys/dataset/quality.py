@@ -47,7 +47,8 @@ def activity_date(table: Table) -> str | None:
     return next(iter(table.time_columns), None)
 
 
-def _month_of(table: Table, prefix: str = "") -> str:
+def month_of(table: Table, prefix: str = "") -> str:
+    """SQL: the first day of the month a staged (text) row is counted in."""
     when = activity_date(table)
     if when is None:
         return "NULL::DATE"
@@ -60,7 +61,7 @@ def _counted(table: Table) -> list[str]:
 
 
 def offered(con: duckdb.DuckDBPyConnection, table: Table) -> None:
-    con.execute(f"CREATE OR REPLACE TEMP TABLE {OFFERED} AS SELECT _row, {_month_of(table)} AS month FROM {STAGE}")
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {OFFERED} AS SELECT _row, {month_of(table)} AS month FROM {STAGE}")
 
 
 def linked(con: duckdb.DuckDBPyConnection) -> None:
@@ -115,7 +116,7 @@ def record_fast(con: duckdb.DuckDBPyConnection, report: LoadReport, table: Table
     filled = " + ".join(f"({quote(c)} IS NOT NULL)::INT" for c in cols)
     person = "person_id IS NOT NULL" if "person_id" in table.column_names else "FALSE"
     rows = con.execute(
-        f"SELECT {_month_of(table)} AS month, count(*), count(*), 0, 0, count(*) FILTER (WHERE {person}), "
+        f"SELECT {month_of(table)} AS month, count(*), count(*), 0, 0, count(*) FILTER (WHERE {person}), "
         f"count(*) * {len(cols)}, coalesce(sum({filled}), 0) FROM {quote(table.name)} WHERE rowid > {after} "
         "GROUP BY 1 ORDER BY 1 NULLS LAST").fetchall()
     _insert(con, report, table, rows)

@@ -19,6 +19,8 @@ DUCKDB_TYPES: dict[str, str] = {
 
 # References to organisations resolve against the system definition, not a table.
 SYSTEM_REFERENCES = ("practice", "site", "provider", "council", "community_bed_unit", "care_home")
+ODS_SITE = r"^[A-Z0-9]{5}$"  # an NHS trust's site (trust code and two characters) or an independent provider's
+ODS_PRACTICE = r"^[A-Z][0-9]{5}$"  # a GP practice in England or Wales
 
 
 @dataclass(frozen=True)
@@ -33,6 +35,9 @@ class Column:
     maximum: float | None = None
     references: str | None = None  # "table.column" or "system:<organisation kind>"
     check: Literal["nhs_number", "first_of_month"] | None = None
+    # For a "system:" reference: the form (a regular expression) of a code outside the system that is kept
+    # and flagged rather than refused (activity at a provider outside the ICS; a practice outside it).
+    outside: str | None = None
 
     @property
     def sql_type(self) -> str:
@@ -249,14 +254,19 @@ PERSON = Table(
                "no fixed abode or from a FHIR Patient).", required=False, pattern=r"^[EW]0[01][0-9]{6}$"),
         Column("imd_decile", "int", "Index of Multiple Deprivation decile of the LSOA, 1 most deprived.",
                required=False, minimum=1, maximum=10),
-        Column("practice_code", "string", "GP practice of the latest registration (ODS code).",
-               references="system:practice"),
+        Column("practice_code", "string", "GP practice of the latest registration (ODS code); a practice outside "
+               "the ICS is kept and marked by in_ics_population.", references="system:practice",
+               outside=ODS_PRACTICE),
         Column("registration_start", "date", "Start of the latest registration with practice_code, where known.",
                required=False),
         Column("registration_end", "date", "End of registration (left or died), empty if still registered.",
                required=False),
         Column("death_date", "date", "Date of death, empty if alive.", required=False),
         Column("place_of_death", "string", "Place of death.", required=False, codes=PLACE_OF_DEATH),
+        Column("in_ics_population", "bool", "Registered (latest registration) with a practice of the ICS: counted in "
+               "its population. False for a person registered outside it, kept but not in its denominators; set on "
+               "load (empty where not set, e.g. a synthetic store, whose people are all the ICS's).",
+               required=False),
     ),
     primary_key="person_id",
     in_order=(("birth_date", "registration_start"), ("registration_start", "registration_end"),
@@ -305,7 +315,8 @@ AE_ATTENDANCE = Table(
     "Attendances at A&E departments, urgent treatment centres and minor injury units (ECDS-like).",
     (
         _id("attendance_id", "attendance"), PERSON_REF,
-        Column("site_code", "string", "Site attended.", references="system:site"),
+        Column("site_code", "string", "Site attended (ODS code); a site outside the ICS is kept and flagged.",
+               references="system:site", outside=ODS_SITE),
         Column("department_type", "string", "A&E department type.", codes=AE_DEPARTMENT_TYPE),
         _time("arrival_time", "Arrival date and time."),
         _time("initial_assessment_time", "Initial assessment (triage) date and time (ECDS).", required=False),
@@ -321,6 +332,12 @@ AE_ATTENDANCE = Table(
         Column("diagnosis", "string", "ECDS primary diagnosis, a SNOMED CT concept.", required=False,
                pattern=SNOMED),
         Column("disposal", "string", "Outcome of the attendance.", codes=AE_DISPOSAL),
+        Column("provider_in_ics", "bool", "The site is one of the ICS's (its system definition). Activity at a "
+               "provider outside the ICS is kept with false (set on load; docs/adr/010).", required=False),
+        Column("commissioned_by_ics", "bool", "The ICB is the responsible commissioner, by NHS England's Who Pays? "
+               "rules as simplified in docs/adr/010: the person's GP registration on the day (a practice of the "
+               "ICS), else their residence where the source gives it; empty when neither is known (set on load).",
+               required=False),
     ),
     primary_key="attendance_id",
     in_order=(("arrival_time", "decision_to_admit_time"), ("arrival_time", "departure_time"),
@@ -336,7 +353,8 @@ INPATIENT_SPELL = Table(
     "for discharge (ready for discharge) and the discharge pathway they needed.",
     (
         _id("spell_id", "hospital provider spell"), PERSON_REF,
-        Column("site_code", "string", "Hospital site.", references="system:site"),
+        Column("site_code", "string", "Hospital site (ODS code); a site outside the ICS is kept and flagged.",
+               references="system:site", outside=ODS_SITE),
         _time("admission_time", "Admission date and time."),
         _time("ready_for_discharge_time", "When the patient no longer met the criteria to reside (MFFD).",
               required=False),
@@ -351,6 +369,12 @@ INPATIENT_SPELL = Table(
         Column("discharge_destination", "string", "HES DISDEST.", required=False, codes=DISCHARGE_DESTINATION),
         Column("attendance_id", "int", "The A&E attendance that led to the admission, if any.", required=False,
                references="ae_attendance.attendance_id"),
+        Column("provider_in_ics", "bool", "The site is one of the ICS's (its system definition). Activity at a "
+               "provider outside the ICS is kept with false (set on load; docs/adr/010).", required=False),
+        Column("commissioned_by_ics", "bool", "The ICB is the responsible commissioner, by NHS England's Who Pays? "
+               "rules as simplified in docs/adr/010: the person's GP registration on the day (a practice of the "
+               "ICS), else their residence where the source gives it; empty when neither is known (set on load).",
+               required=False),
     ),
     primary_key="spell_id",
     in_order=(("admission_time", "ready_for_discharge_time"), ("ready_for_discharge_time", "discharge_time"),
@@ -381,7 +405,8 @@ OUTPATIENT_APPOINTMENT = Table(
     "Outpatient appointments, first and follow-up, linked to an RTT pathway where one is open.",
     (
         _id("appointment_id", "appointment"), PERSON_REF,
-        Column("site_code", "string", "Site.", references="system:site"),
+        Column("site_code", "string", "Site (ODS code); a site outside the ICS is kept and flagged.",
+               references="system:site", outside=ODS_SITE),
         Column("appointment_date", "date", "Date of the appointment."),
         Column("specialty", "string", "Treatment function code.", pattern=TREATMENT_FUNCTION),
         Column("first_attendance", "bool", "True for a first appointment, false for a follow-up; empty if not known.",
@@ -389,6 +414,12 @@ OUTPATIENT_APPOINTMENT = Table(
         Column("status", "string", "Attendance status.", codes=OUTPATIENT_STATUS),
         Column("consultation_medium", "string", "How it was held.", codes=CONSULTATION_MEDIUM),
         Column("pathway_id", "int", "RTT pathway, if any.", required=False, references="rtt_pathway.pathway_id"),
+        Column("provider_in_ics", "bool", "The site is one of the ICS's (its system definition). Activity at a "
+               "provider outside the ICS is kept with false (set on load; docs/adr/010).", required=False),
+        Column("commissioned_by_ics", "bool", "The ICB is the responsible commissioner, by NHS England's Who Pays? "
+               "rules as simplified in docs/adr/010: the person's GP registration on the day (a practice of the "
+               "ICS), else their residence where the source gives it; empty when neither is known (set on load).",
+               required=False),
     ),
     primary_key="appointment_id",
     source="SUS / HES outpatients",
@@ -569,6 +600,9 @@ GP_REGISTRATION = Table(
         Column("registration_start", "date", "First day of the registration."),
         Column("registration_end", "date", "Day the registration ended (left the practice, moved away or died), "
                "empty while registered.", required=False),
+        Column("practice_in_ics", "bool", "The practice is one of the ICS's: the registration counts in its "
+               "population while in force (set on load; empty where not set, e.g. a synthetic store).",
+               required=False),
     ),
     primary_key="registration_id",
     in_order=(("registration_start", "registration_end"),),

@@ -37,6 +37,8 @@ class LoadReport:
     rows_opted_out: int = 0  # not loaded: the person is on the National Data Opt-out list
     people_created: int = 0
     rows_replaced: int = 0  # rows of earlier loads a refresh superseded
+    rows_outside_provider: int = 0  # loaded, at a provider outside the ICS (provider_in_ics false)
+    rows_not_commissioned: int = 0  # loaded, another ICB's to commission by Who Pays? (commissioned_by_ics false)
     replaced_months: dict[str, list[str]] = field(default_factory=dict)  # table -> months restated
     quality: list[dict] = field(default_factory=list)  # the load's data-quality figures by table and month
 
@@ -56,6 +58,10 @@ class LoadReport:
                          f"unlinked_record (load {self.load_id})")
         if self.rows_opted_out:
             lines.append(f"{self.file}: {self.rows_opted_out:,} row(s) not loaded: National Data Opt-out")
+        if self.rows_outside_provider or self.rows_not_commissioned:
+            lines.append(f"{self.file}: kept and flagged: {self.rows_outside_provider:,} row(s) at providers outside "
+                         f"the ICS (provider_in_ics false), {self.rows_not_commissioned:,} another ICB's to commission "
+                         "by the Who Pays? rules (commissioned_by_ics false)")
         for table, months in self.replaced_months.items():
             lines.append(f"{self.file}: refresh: {self.rows_replaced:,} row(s) of {table} superseded "
                          f"({', '.join(months) or 'no month'})")
@@ -140,10 +146,13 @@ def _default_link(table: Table) -> str:
     return "create" if table.name == "person" else "known"
 
 
-def supersede(con: duckdb.DuckDBPyConnection, report: LoadReport, table: Table, refresh: bool) -> None:
-    """A refresh: the stored rows whose key the staged rows restate are removed (and listed in load_replaced),
-    so the restated rows replace them instead of being refused as duplicates. A person row that carries only
-    its pseudonym (made by --link create) is always filled in by the person's registration row."""
+def supersede(con: duckdb.DuckDBPyConnection, report: LoadReport, table: Table, refresh: bool,
+              by_key: bool = True) -> None:
+    """A refresh restates whole months: every stored row of the table in a month the staged rows cover is
+    superseded (listed in load_replaced, then removed), as are stored rows whose key a staged row restates
+    (`by_key`: the file's keys are the source's own, not numbered on load), so the restated rows replace them
+    instead of being refused as duplicates, and rows the refresh omits do not linger beside it. A person row
+    that carries only its pseudonym (made by --link create) is always filled in by the person's registration."""
     pk = table.primary_key
     if pk not in table.column_names:
         return
@@ -152,16 +161,22 @@ def supersede(con: duckdb.DuckDBPyConnection, report: LoadReport, table: Table, 
         con.execute(f"DELETE FROM person WHERE person_id IN {staged_key} AND birth_date IS NULL AND sex IS NULL")
     if not refresh:
         return
-    from icsys.dataset.quality import activity_date
+    from icsys.dataset.quality import activity_date, month_of
 
     when = activity_date(table)
     month = f"date_trunc('month', {quote(when)})::DATE" if when else "NULL::DATE"
+    restated = [f"{quote(pk)} IN {staged_key}"] if by_key else []
+    if when:
+        restated.append(f"{month} IN (SELECT DISTINCT {month_of(table)} FROM {STAGE})")
+    if not restated:
+        return
+    where = " OR ".join(restated)
     rows = con.execute(
         f"INSERT INTO load_replaced (load_id, table_name, row_key, month) SELECT {validate.literal(report.load_id)}, "
         f"{validate.literal(table.name)}, CAST({quote(pk)} AS VARCHAR), {month} FROM {quote(table.name)} "
-        f"WHERE {quote(pk)} IN {staged_key}").fetchone()[0]
+        f"WHERE {where}").fetchone()[0]
     if rows:
-        con.execute(f"DELETE FROM {quote(table.name)} WHERE {quote(pk)} IN {staged_key}")
+        con.execute(f"DELETE FROM {quote(table.name)} WHERE {where}")
     months = con.execute(f"SELECT DISTINCT strftime(month, '%Y-%m') FROM load_replaced WHERE load_id = "
                          f"{validate.literal(report.load_id)} AND table_name = {validate.literal(table.name)} "
                          "AND month IS NOT NULL ORDER BY 1").fetchall()

@@ -153,8 +153,11 @@ def _value_rules(col: Column, label: str, value: str, shown: str, system: System
     if col.references and col.references.startswith("system:"):
         kind = col.references.split(":", 1)[1]
         codes = [item.code for item in getattr(system, kind)]
-        out.append(f"CASE WHEN {value} NOT IN ({', '.join(literal(c) for c in codes)}) THEN {label} || {shown} || "
-                   f"' is not a {kind.replace('_', ' ')} of {system.ics.name}' END")
+        # a code of the right form outside the system is kept (and flagged on load), not refused
+        elsewhere = f" AND NOT regexp_matches({value}, {literal(col.outside)})" if col.outside else ""
+        nor = f", nor the ODS code of one outside it (pattern {col.outside})" if col.outside else ""
+        out.append(f"CASE WHEN {value} NOT IN ({', '.join(literal(c) for c in codes)}){elsewhere} THEN {label} || "
+                   f"{shown} || ' is not a {kind.replace('_', ' ')} of {system.ics.name}{nor}' END")
     return out
 
 
@@ -278,7 +281,8 @@ def typed_is_valid(con: duckdb.DuckDBPyConnection, table: Table, present: list[s
             rules.append(f"coalesce(day({c}) = 1, TRUE)")
         if col.references and col.references.startswith("system:"):
             codes = [item.code for item in getattr(system, col.references.split(":", 1)[1])]
-            rules.append(f"coalesce({c} IN ({', '.join(literal(k) for k in codes)}), TRUE)")
+            elsewhere = f" OR regexp_matches({c}, {literal(col.outside)})" if col.outside else ""
+            rules.append(f"coalesce({c} IN ({', '.join(literal(k) for k in codes)}){elsewhere}, TRUE)")
     for earlier, later in table.in_order:
         if earlier in present and later in present:
             rules.append(f"coalesce(t.{quote(earlier)} <= t.{quote(later)}, TRUE)")

@@ -210,7 +210,10 @@ def age_on(birth: ir.DateValue, day: ir.DateValue) -> ir.IntegerValue:
 
 
 def registered_on(person: ir.Table, day: ir.DateValue) -> ir.BooleanValue:
-    """Registered with a practice and alive on `day` (a column or a literal)."""
-    return ((person.registration_start.isnull() | (person.registration_start <= day))
-            & (person.registration_end.isnull() | (person.registration_end > day))
-            & (person.death_date.isnull() | (person.death_date > day)))
+    """Registered with a practice and alive on `day` (a column or a literal), and in the ICS's population
+    (a person registered outside it is marked on load and not counted; unmarked counts: docs/adr/010)."""
+    registered = ((person.registration_start.isnull() | (person.registration_start <= day))
+                  & (person.registration_end.isnull() | (person.registration_end > day))
+                  & (person.death_date.isnull() | (person.death_date > day)))
+    return registered & person.in_ics_population.fill_null(True) if "in_ics_population" in person.columns \
+        else registered

@@ -248,6 +248,8 @@ def _people_in_range(f: Frame, person: ir.Table | None = None, **extra: ir.Value
     whether they are registered on any day of the range is unchanged. registration_end is the end of
     registration or death, whichever came first."""
     person = f.table("person") if person is None else person
+    if "in_ics_population" in person.columns:  # people registered outside the ICS: not in its denominators
+        person = person.filter(person.in_ics_population.fill_null(True))
     before, after = ibis.literal(f.start - timedelta(days=1)), ibis.literal(f.end + timedelta(days=1))
     start = ibis.greatest(person.registration_start.fill_null(before), before)
     end = ibis.least(person.registration_end.fill_null(after), person.death_date.fill_null(after), after)

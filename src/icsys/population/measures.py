@@ -50,10 +50,16 @@ def registrations(backend: Any) -> ir.Table:
     history (gp_registration), or the person table's latest registration where the store has no history."""
     person = backend.table("person")
     columns = ("person_id", "practice_code", "registration_start", "registration_end")
+    # registrations with practices outside the ICS are not in its denominators (marked on load, docs/adr/010;
+    # unmarked, as in a synthetic store, counts as the ICS's)
     if REGISTRATION_TABLE in backend.list_tables():
         history = backend.table(REGISTRATION_TABLE)
         if int(history.limit(1).count().execute()):
+            if "practice_in_ics" in history.columns:
+                history = history.filter(history.practice_in_ics.fill_null(True))
             return history.select(*columns)
+    if "in_ics_population" in person.columns:
+        person = person.filter(person.in_ics_population.fill_null(True))
     return person.select(*columns)
 
 

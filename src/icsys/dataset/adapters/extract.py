@@ -13,7 +13,7 @@ from icsys.dataset.adapters import reading
 from icsys.dataset.adapters.mapping import ColumnMap, ExtractFormat, Source, formats
 from icsys.dataset.linkage import link_people
 from icsys.dataset.schema import TABLES, Table
-from icsys.dataset.staging import LoadReport, load_staged
+from icsys.dataset.staging import LoadReport, load_staged, supersede
 from icsys.dataset.validate import STAGE, FileProblem, Problem, literal, quote
 from icsys.system import System
 
@@ -54,8 +54,8 @@ def _time(t: str) -> str:
 class _Builder:
     """The SQL of one layout over one file's fields."""
 
-    def __init__(self, fmt: ExtractFormat, table: Table, present: set[str]) -> None:
-        self.fmt, self.table, self.present = fmt, table, present
+    def __init__(self, fmt: ExtractFormat, table: Table, present: set[str], system: System) -> None:
+        self.fmt, self.table, self.present, self.system = fmt, table, present, system
 
     def alternative(self, col: ColumnMap, src: Source) -> str:
         if src.value is not None:
@@ -67,6 +67,9 @@ class _Builder:
             return (f"CAST(TRY_CAST({base} AS TIMESTAMP) + to_minutes(TRY_CAST({_text(src.field, self.present)} AS "
                     "BIGINT)) AS VARCHAR)")
         v = _text(src.field or "", self.present, src.missing)
+        if src.in_system and v != "NULL":
+            codes = ", ".join(literal(o.code) for o in getattr(self.system, src.in_system))
+            return f"CASE WHEN {v} IS NULL THEN NULL WHEN {v} IN ({codes}) THEN 'true' ELSE 'false' END"
         kind = self.table.column(col.column).type
         if kind not in ("date", "timestamp") or v == "NULL":
             return v
@@ -99,14 +102,14 @@ def _normal(raw: str, pad: int) -> str:
 
 
 def load_extract(con: duckdb.DuckDBPyConnection, report: LoadReport, fmt_name: str, file: Path, system: System,
-                 allow_rejects: bool, link: str = "known", source: str | None = None) -> None:
+                 allow_rejects: bool, link: str = "known", source: str | None = None, refresh: bool = False) -> None:
     fmt = formats()[fmt_name]
     table = TABLES[fmt.table]
     fields, layout = reading.stage(con, file)
     present = set(fields)
     key_field, key_kind = _person_key(fmt, present, file)
     _check_fields(fmt, table, present, file, layout)
-    b = _Builder(fmt, table, present)
+    b = _Builder(fmt, table, present, system)
     _warn_null_dates(con, report, fmt, table, present)
     selects = ["s._row", f"{_text(key_field, present)} AS {KEY}"]
     for col in fmt.columns.values():
@@ -128,6 +131,9 @@ def load_extract(con: duckdb.DuckDBPyConnection, report: LoadReport, fmt_name: s
     con.execute(f"ALTER TABLE {MAPPED} RENAME TO {STAGE}")
     _number(con, fmt, table)
     link_people(con, report, STAGE, KEY, key_kind, source or fmt.format, link, system, label=key_field)
+    # a refresh replaces the months the extract covers (its keys, where numbered on load, restate nothing)
+    supersede(con, report, table, refresh, by_key=not any(s.generated for c in fmt.columns.values()
+                                                           for s in c.sources if c.column == table.primary_key))
     labels = {c.column: b.label(c) for c in fmt.columns.values()} | {"person_id": key_field}
     load_staged(con, report, table, [c for c in table.column_names if c in fmt.columns or c == "person_id"], system,
                 allow_rejects, field_names=labels, record=lambda: _record(fmt, fields),

@@ -10,6 +10,7 @@ linkage: nhs_number, pseudo_hesid or token), the dates the source uses for "null
     departure_time = { field = "DEPDUR", minutes_after = "arrival_time" } # a duration in minutes
     admission_method = { field = "ADMIMETH", values = "ADMIMETH" }        # a coded field, with its value set
     spell_id = { generated = true }                                       # numbered on load
+    commissioned_by_ics = { field = "RESLADST_ONS", in_system = "district" }  # true if one of the system's
 
 `missing = ["&"]` lists codes the source writes for "not known" (the next alternative is then tried).
 A value set `[values.NAME]` lists every code of the source's data dictionary with its meaning (`codes`),
@@ -54,6 +55,7 @@ class Source:
     missing: tuple[str, ...] = ()
     value: str | None = None  # a constant
     generated: bool = False
+    in_system: str | None = None  # true when the field's code is one of the system's organisations of this kind
 
 
 @dataclass(frozen=True)
@@ -101,7 +103,7 @@ class ExtractFormat:
 def _source(spec: dict[str, Any]) -> Source:
     return Source(field=spec.get("field"), time=spec.get("time"), minutes_after=spec.get("minutes_after"),
                   missing=tuple(spec.get("missing", ())), value=spec.get("value"),
-                  generated=bool(spec.get("generated", False)))
+                  generated=bool(spec.get("generated", False)), in_system=spec.get("in_system"))
 
 
 def _value_set(name: str, spec: dict[str, Any]) -> ValueSet:
@@ -205,6 +207,8 @@ def _from(col: ColumnMap) -> str:
             out.append(f"always `{s.value}`")
         elif s.minutes_after:
             out.append(f"`{s.minutes_after}` + `{s.field}` minutes")
+        elif s.in_system:
+            out.append(f"`{s.field}` is a {s.in_system.replace('_', ' ')} of the system")
         else:
             out.append(f"`{s.field}`" + (f" + `{s.time}`" if s.time else "")
                        + (f" (not {', '.join(f'`{m}`' for m in s.missing)})" if s.missing else ""))
