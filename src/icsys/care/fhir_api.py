@@ -25,7 +25,7 @@ BUNDLE_BODY = {"requestBody": {"required": True, "content": {"application/json":
 
 
 def _ctx(request: HttpRequest) -> s.Ctx:
-    return s.Ctx(request.actor, via=f"api {request.method} {request.path}")
+    return s.Ctx(request.actor, via=f"api {request.method} {request.path}", auditor=request.auditor)
 
 
 def _base(request: HttpRequest) -> str:
