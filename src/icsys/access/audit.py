@@ -230,18 +230,34 @@ class AuditDatabase:
         return AuditError(f"audit database {_redacted(self.url)}: the record could not be written ({exc}); "
                           "nothing was released")
 
-    def records(self, *, person: str | None = None, user: str | None = None, limit: int | None = None,
-                newest_first: bool = False) -> list[dict[str, Any]]:
-        """The records (every one, or those about `person`, or by `user`), oldest first unless `newest_first`,
-        at most `limit`, as plain values (times as ISO 8601 text)."""
+    def _where(self, person: str | None, user: str | None) -> tuple[str, list[Any]]:
         mark = "?" if self.kind == "sqlite" else "%s"
         where, params = [], []
         for column, value in (("person", person), ("actor_user", user)):
             if value is not None:
                 where.append(f"{column} = {mark}")
                 params.append(value)
-        sql = (f"SELECT id, {', '.join(COLUMNS)} FROM {TABLE}" + (f" WHERE {' AND '.join(where)}" if where else "")
-               + f" ORDER BY id {'DESC' if newest_first else 'ASC'}" + (f" LIMIT {int(limit)}" if limit else ""))
+        return (f" WHERE {' AND '.join(where)}" if where else ""), params
+
+    def count(self, *, person: str | None = None, user: str | None = None) -> int:
+        """How many records `records` would give without a limit."""
+        where, params = self._where(person, user)
+        con = self._connect()
+        try:
+            return int(con.execute(f"SELECT COUNT(*) FROM {TABLE}{where}", params).fetchone()[0])
+        finally:
+            con.close()
+
+    def records(self, *, person: str | None = None, user: str | None = None, limit: int | None = None,
+                newest_first: bool = False, offset: int = 0) -> list[dict[str, Any]]:
+        """The records (every one, or those about `person`, or by `user`), oldest first unless `newest_first`,
+        at most `limit` after skipping `offset`, as plain values (times as ISO 8601 text)."""
+        where, params = self._where(person, user)
+        sql = (f"SELECT id, {', '.join(COLUMNS)} FROM {TABLE}{where}"
+               + f" ORDER BY id {'DESC' if newest_first else 'ASC'}"
+               + (f" LIMIT {int(limit)}" if limit is not None else (" LIMIT -1" if offset and self.kind == "sqlite"
+                                                                    else ""))
+               + (f" OFFSET {int(offset)}" if offset else ""))
         con = self._connect()
         try:
             rows = con.execute(sql, params).fetchall()
