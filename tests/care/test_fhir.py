@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import random
+from urllib.parse import parse_qs, urlsplit
 
 import nhs_number
 import pytest
@@ -47,11 +48,29 @@ def _valid(resource: dict) -> dict:
 
 
 def _search(client, kind: str, patient: str = VERA) -> list[dict]:
-    response = client.get(f"/api/fhir/{kind}?patient={patient}")
-    assert response.status_code == 200, response.json_body
-    body = _valid(response.json_body)
-    assert body["type"] == "searchset" and body["total"] == len(body.get("entry", []))
-    return [_valid(e["resource"]) for e in body.get("entry", [])]
+    """Every match, page by page as a FHIR client does: following Bundle.link next until there is none."""
+    url, entries, total = f"/api/fhir/{kind}?patient={patient}", [], None
+    while url:
+        response = client.get(url)
+        assert response.status_code == 200, response.json_body
+        body = _valid(response.json_body)
+        assert body["type"] == "searchset"
+        total = body["total"] if total is None else total
+        entries += body.get("entry", [])
+        url = next((link["url"].removeprefix("http://testserver") for link in body["link"]
+                    if link["relation"] == "next"), None)
+    if kind != "AuditEvent":  # the officer's own searches of one person add to that person's records as it pages
+        assert total == len(entries)
+    return [_valid(e["resource"]) for e in entries]
+
+
+def _links(body: dict) -> dict[str, tuple[int, int]]:
+    """Bundle.link as relation -> (_count, _offset) of its URL."""
+    out = {}
+    for link in body["link"]:
+        query = parse_qs(urlsplit(link["url"]).query)
+        out[link["relation"]] = (int(query["_count"][0]), int(query["_offset"][0]))
+    return out
 
 
 def _transaction(*resources: dict, **request: str) -> dict:
@@ -302,3 +321,55 @@ def test_care_plan_history_holds_every_version_newest_first(api, journey):
     assert history["entry"][0]["resource"]["description"] == "Home with a package of care"
     assert [e["request"]["method"] for e in history["entry"]] == ["PUT", "POST"]
     assert api("kim.kent").get(f"/api/fhir/CarePlan/{VERA}/_history").status_code == 404
+
+
+def test_search_results_come_a_page_at_a_time(api, journey):
+    """Five consents (the journey's and four more), two a page: three pages, each linked to the next and the
+    previous, the last holding one; together the five in order, once each; every page audited as it is."""
+    gp = api("gita.gp")
+    for status in ("withdrawn", "given", "withdrawn", "given"):
+        assert gp.post(f"/api/people/{VERA}/consent", {"status": status}).status_code == 201
+    ids = list(Consent.objects.filter(person_id=VERA).order_by("id").values_list("id", flat=True))
+    assert len(ids) == 5
+    pages = []
+    for offset in (0, 2, 4):
+        response = gp.get(f"/api/fhir/Consent?patient={VERA}&_count=2&_offset={offset}")
+        assert response.status_code == 200
+        pages.append(_valid(response.json_body))
+    assert [p["total"] for p in pages] == [5, 5, 5]
+    assert [[int(e["resource"]["id"]) for e in p["entry"]] for p in pages] == [ids[0:2], ids[2:4], ids[4:]]
+    assert _links(pages[0]) == {"self": (2, 0), "first": (2, 0), "last": (2, 4), "next": (2, 2)}
+    assert _links(pages[1]) == {"self": (2, 2), "first": (2, 0), "last": (2, 4), "next": (2, 4), "previous": (2, 0)}
+    assert _links(pages[2]) == {"self": (2, 4), "first": (2, 0), "last": (2, 4), "previous": (2, 2)}
+    assert all(f"patient={VERA}" in link["url"] for p in pages for link in p["link"])
+    assert [int(c["id"]) for c in _search(gp, "Consent")] == ids  # followed link by link (default _count)
+    whats = [r["what"] for r in open_audit(settings.ICSYS_AUDIT_URL).records(person=VERA)]
+    assert f"fhir Consent x2 of 5 from 2 person={VERA}" in whats
+    assert f"fhir Consent x1 of 5 from 4 person={VERA}" in whats
+
+
+def test_search_count_zero_large_and_bad(api, journey):
+    gp = api("gita.gp")
+    only_total = gp.get(f"/api/fhir/Task?patient={VERA}&_count=0")
+    assert only_total.status_code == 200 and only_total.json_body["total"] == 2
+    assert only_total.json_body["entry"] == [] and "next" not in _links(only_total.json_body)
+    large = gp.get(f"/api/fhir/Task?patient={VERA}&_count=100000")  # served as the most a page holds
+    assert large.status_code == 200 and len(large.json_body["entry"]) == 2
+    assert _links(large.json_body)["self"] == (200, 0)
+    past_the_end = gp.get(f"/api/fhir/Task?patient={VERA}&_offset=10")
+    assert past_the_end.json_body["total"] == 2 and past_the_end.json_body["entry"] == []
+    for query, name in (("_count=-1", "_count"), ("_count=two", "_count"), ("_offset=1.5", "_offset")):
+        bad = gp.get(f"/api/fhir/Task?patient={VERA}&{query}")
+        assert bad.status_code == 422 and bad.json_body["resourceType"] == "OperationOutcome", query
+        assert bad.json_body["issue"][0]["expression"] == [name]
+
+
+def test_audit_events_page_in_order(api, journey):
+    officer = api("priya.privacy")
+    first = officer.get(f"/api/fhir/AuditEvent?patient={VERA}&_count=3").json_body
+    assert len(first["entry"]) == 3 and first["total"] == len(open_audit(settings.ICSYS_AUDIT_URL)
+                                                              .records(person=VERA)) - 1  # less this search's own
+    count, offset = _links(first)["next"]
+    second = officer.get(f"/api/fhir/AuditEvent?patient={VERA}&_count={count}&_offset={offset}").json_body
+    ids = [int(e["resource"]["id"]) for e in first["entry"] + second["entry"]]
+    assert ids == sorted(ids) and len(set(ids)) == 6  # oldest first, no record twice

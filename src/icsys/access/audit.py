@@ -145,7 +145,7 @@ class AuditDatabase:
         import psycopg
 
         try:
-            return psycopg.connect(self.target, connect_timeout=10)
+            return psycopg.connect(self.target, connect_timeout=10, autocommit=True)
         except psycopg.Error as exc:
             raise AuditError(f"audit database {_redacted(self.url)}: cannot connect: {exc}") from exc
 
@@ -192,15 +192,25 @@ class AuditDatabase:
             con.close()
 
     def append(self, record: AuditRecord) -> None:
-        marks = ", ".join(["?" if self.kind == "sqlite" else "%s"] * len(COLUMNS))
-        row = record.row()
-        if self.kind == "sqlite":
-            row = (record.recorded_at.isoformat(timespec="microseconds"), *row[1:])
-        insert = f"INSERT INTO {TABLE} ({', '.join(COLUMNS)}) VALUES ({marks})"
-        if self.kind == "sqlite":  # a SQLite connection is cheap: one per record
+        self.append_many([record])
+
+    def append_many(self, records: list[AuditRecord]) -> None:
+        """Write `records` in one INSERT (all or none): a request's records cost one round trip, not one each."""
+        if not records:
+            return
+        mark = "?" if self.kind == "sqlite" else "%s"
+        values = ", ".join(["(" + ", ".join([mark] * len(COLUMNS)) + ")"] * len(records))
+        insert = f"INSERT INTO {TABLE} ({', '.join(COLUMNS)}) VALUES {values}"
+        params: list[Any] = []
+        for record in records:
+            row = record.row()
+            if self.kind == "sqlite":
+                row = (record.recorded_at.isoformat(timespec="microseconds"), *row[1:])
+            params.extend(row)
+        if self.kind == "sqlite":  # a SQLite connection is cheap: one per write
             con = self._connect()
             try:
-                con.execute(insert, row)
+                con.execute(insert, params)
             except sqlite3.Error as exc:
                 raise self._unwritten(exc) from exc
             finally:
@@ -208,9 +218,8 @@ class AuditDatabase:
             return
         for attempt in (1, 2):  # a kept connection the server has since closed: once more on a new one
             try:
-                con = kept_connection(self.url, self._connect)
-                con.execute(insert, row)
-                con.commit()
+                # autocommit: the one INSERT is its own transaction (no BEGIN and COMMIT round trips)
+                kept_connection(self.url, self._connect).execute(insert, params)
                 return
             except _pg_error() as exc:
                 drop_connection(self.url)
@@ -221,18 +230,34 @@ class AuditDatabase:
         return AuditError(f"audit database {_redacted(self.url)}: the record could not be written ({exc}); "
                           "nothing was released")
 
-    def records(self, *, person: str | None = None, user: str | None = None, limit: int | None = None,
-                newest_first: bool = False) -> list[dict[str, Any]]:
-        """The records (every one, or those about `person`, or by `user`), oldest first unless `newest_first`,
-        at most `limit`, as plain values (times as ISO 8601 text)."""
+    def _where(self, person: str | None, user: str | None) -> tuple[str, list[Any]]:
         mark = "?" if self.kind == "sqlite" else "%s"
         where, params = [], []
         for column, value in (("person", person), ("actor_user", user)):
             if value is not None:
                 where.append(f"{column} = {mark}")
                 params.append(value)
-        sql = (f"SELECT id, {', '.join(COLUMNS)} FROM {TABLE}" + (f" WHERE {' AND '.join(where)}" if where else "")
-               + f" ORDER BY id {'DESC' if newest_first else 'ASC'}" + (f" LIMIT {int(limit)}" if limit else ""))
+        return (f" WHERE {' AND '.join(where)}" if where else ""), params
+
+    def count(self, *, person: str | None = None, user: str | None = None) -> int:
+        """How many records `records` would give without a limit."""
+        where, params = self._where(person, user)
+        con = self._connect()
+        try:
+            return int(con.execute(f"SELECT COUNT(*) FROM {TABLE}{where}", params).fetchone()[0])
+        finally:
+            con.close()
+
+    def records(self, *, person: str | None = None, user: str | None = None, limit: int | None = None,
+                newest_first: bool = False, offset: int = 0) -> list[dict[str, Any]]:
+        """The records (every one, or those about `person`, or by `user`), oldest first unless `newest_first`,
+        at most `limit` after skipping `offset`, as plain values (times as ISO 8601 text)."""
+        where, params = self._where(person, user)
+        sql = (f"SELECT id, {', '.join(COLUMNS)} FROM {TABLE}{where}"
+               + f" ORDER BY id {'DESC' if newest_first else 'ASC'}"
+               + (f" LIMIT {int(limit)}" if limit is not None else (" LIMIT -1" if offset and self.kind == "sqlite"
+                                                                    else ""))
+               + (f" OFFSET {int(offset)}" if offset else ""))
         con = self._connect()
         try:
             rows = con.execute(sql, params).fetchall()
@@ -293,18 +318,24 @@ def open_audit(url: str) -> AuditDatabase:
 
 
 class Auditor:
-    """The only writer of audit records, for one actor. It refuses to exist, or to record, without one."""
+    """The only writer of audit records, for one actor. It refuses to exist, or to record, without one.
 
-    def __init__(self, actor: Actor, database: AuditDatabase | str) -> None:
+    `deferred=True` (a web request's auditor) holds the records until `flush()` writes them in one insert;
+    the caller flushes before it releases anything (the request's response), and a failed flush releases
+    nothing. Otherwise each record is written as it is made."""
+
+    def __init__(self, actor: Actor, database: AuditDatabase | str, *, deferred: bool = False) -> None:
         if not isinstance(actor, Actor):
             raise ActorError("no actor: an audit record names who acted, so nothing is recorded or released")
         self.actor = actor
         self.database = database if isinstance(database, AuditDatabase) else open_audit(database)
+        self.deferred = deferred
+        self.pending: list[AuditRecord] = []
 
     def record(self, action: str, what: str, *, people: int | None, destination: str,
                person: str | None = None) -> AuditRecord:
-        """Write one record, before the release it describes is handed over (no record, no release);
-        `person`: the one person the release is about, if it is about one."""
+        """One record, written before the release it describes is handed over (no record, no release): now,
+        or at the `flush()` of a deferred auditor; `person`: the one person the release is about, if one."""
         who = self.actor
         if not isinstance(who, Actor):
             raise ActorError("no actor: an audit record names who acted")
@@ -314,5 +345,14 @@ class Auditor:
             raise ValueError("an audit record says what was released and where to")
         record = AuditRecord(actor=who, action=action, what=what, people=people, destination=destination,
                              person=person)
-        self.database.append(record)
+        if self.deferred:
+            self.pending.append(record)
+        else:
+            self.database.append(record)
         return record
+
+    def flush(self) -> int:
+        """Write the held records in one insert (AuditError if it fails: then release nothing); how many."""
+        records, self.pending = self.pending, []
+        self.database.append_many(records)
+        return len(records)

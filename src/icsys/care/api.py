@@ -46,7 +46,7 @@ ERRORS = {403: Message, 404: Message, 409: Message}
 
 
 def ctx(request: HttpRequest) -> s.Ctx:
-    return s.Ctx(request.actor, via=f"api {request.method} {request.path}")
+    return s.Ctx(request.actor, via=f"api {request.method} {request.path}", auditor=request.auditor)
 
 
 def plan_out(plan, version) -> dict:

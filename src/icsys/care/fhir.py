@@ -8,8 +8,10 @@ store. Errors are `FhirError`s carrying an OperationOutcome whose `expression` n
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
+from urllib.parse import urlencode
 
 from django.db import transaction
 from fhir.resources.R4B import get_fhir_model_class
@@ -241,27 +243,58 @@ def _strip(resource: dict[str, Any]) -> dict[str, Any]:
 
 # --- reads and searches (the policy, then one audit record with the count) ----------------------------------
 def read(ctx: s.Ctx, kind: str, rid: str) -> dict[str, Any]:
-    found = search(ctx, kind, patient=None, rid=rid)
+    found, _ = search(ctx, kind, patient=None, rid=rid)
     if not found:
         raise FhirError(404, "not-found", f"no {kind}/{rid} that you may see")
     return found[0]
 
 
-def search(ctx: s.Ctx, kind: str, patient: str | None, rid: str | None = None) -> list[dict[str, Any]]:
-    """The resources of `kind` for one patient (or one by id), each checked by the policy; audited once."""
+DEFAULT_COUNT, MAX_COUNT = 50, 200  # a searchset page: _count asks for fewer or more, up to MAX_COUNT
+
+
+@dataclass(frozen=True)
+class Page:
+    """Which page of a search: `count` resources from `offset` (0: the total only, FHIR's _count=0)."""
+
+    offset: int = 0
+    count: int = DEFAULT_COUNT
+
+    @classmethod
+    def parse(cls, count: str | None, offset: str | None) -> Page:
+        """From the search's _count and _offset; more than MAX_COUNT is served as MAX_COUNT (FHIR lets a server
+        return fewer than asked); anything but a whole number 0 or more is refused, naming the parameter."""
+        values = []
+        for name, text, default in (("_count", count, DEFAULT_COUNT), ("_offset", offset, 0)):
+            if text is None:
+                values.append(default)
+                continue
+            if not text.strip().isdigit():
+                raise FhirError(422, "value", f"{name} {text!r}: a whole number, 0 or more", [name])
+            values.append(int(text))
+        return cls(offset=values[1], count=min(values[0], MAX_COUNT))
+
+    def cut(self, rows: Any) -> Any:
+        return rows[self.offset:self.offset + self.count]
+
+
+def search(ctx: s.Ctx, kind: str, patient: str | None, rid: str | None = None,
+           page: Page | None = None) -> tuple[list[dict[str, Any]], int]:
+    """One page of the resources of `kind` for one patient (or the one by id), each checked by the policy,
+    and how many there are in all; only the page is built, validated and released, and audited once."""
+    page = page or Page(count=MAX_COUNT)
     try:
         if kind == "AuditEvent":
-            return _audit_events(ctx, patient, rid)
-        resources = _gather(ctx, kind, patient, rid)
+            return _audit_events(ctx, patient, rid, page)
+        resources, total = _gather(ctx, kind, patient, rid, page)
     except s.CareError as exc:
         raise from_care_error(exc) from exc
     out = [checked(_strip(r)) for r in resources]
     people = len({(r.get("subject") or r.get("for") or r.get("patient") or {}).get("reference", r.get("id"))
                   for r in out})
     subject = patient or rid
-    ctx.record(READ, f"fhir {kind} x{len(out)} person={subject}", people,
-               patient or (rid if kind == "Patient" else None))
-    return out
+    ctx.record(READ, f"fhir {kind} x{len(out)}" + (f" of {total} from {page.offset}" if total > len(out) else "")
+               + f" person={subject}", people, patient or (rid if kind == "Patient" else None))
+    return out, total
 
 
 def _person(ctx: s.Ctx, kind: str, patient: str | None, rid: str | None) -> m.Person:
@@ -271,47 +304,58 @@ def _person(ctx: s.Ctx, kind: str, patient: str | None, rid: str | None) -> m.Pe
     return s.person_for(ctx, pid)
 
 
-def _gather(ctx: s.Ctx, kind: str, patient: str | None, rid: str | None) -> list[dict[str, Any]]:
+def _gather(ctx: s.Ctx, kind: str, patient: str | None, rid: str | None,
+            page: Page) -> tuple[list[dict[str, Any]], int]:
     if kind in ("Patient", "CarePlan", "CareTeam"):  # one per person: the id is the person's
         if patient and rid and patient != rid:
-            return []
+            return [], 0
         person = _person(ctx, kind, patient, rid)
         if kind == "Patient":
-            return [patient_resource(ctx, person)]
+            return page.cut([patient_resource(ctx, person)]), 1
         if kind == "CareTeam":
-            return [care_team(person)]
+            return page.cut([care_team(person)]), 1
         plan = m.CarePlan.objects.filter(person=person).first()
-        return [care_plan(plan, s._current(plan))] if plan else []
+        return (page.cut([care_plan(plan, s._current(plan))]), 1) if plan else ([], 0)
     model = {"ServiceRequest": m.Referral, "Task": m.Task, "Consent": m.Consent}[kind]
     if rid is not None:
         if not rid.isdigit():
-            return []
+            return [], 0
         row = model.objects.filter(pk=int(rid)).first()
         if row is None or row.person_id is None:
             raise s.NotFound(f"no {kind}/{rid} that you may see")
         if patient and row.person_id != patient:
-            return []
+            return [], 0
         s.person_for(ctx, row.person_id)
-        rows = [row]
+        rows, total = page.cut([row]), 1
     else:
         person = s.person_for(ctx, patient)
-        rows = list(model.objects.filter(person=person).order_by("id"))
+        matches = model.objects.filter(person=person)
+        total = matches.count()
+        rows = list(page.cut(matches.order_by("id"))) if page.count and page.offset < total else []
     build = {"ServiceRequest": service_request, "Task": task, "Consent": consent}[kind]
-    return [build(r) for r in rows]
+    return [build(r) for r in rows], total
 
 
-def _audit_events(ctx: s.Ctx, patient: str | None, rid: str | None) -> list[dict[str, Any]]:
+def _audit_events(ctx: s.Ctx, patient: str | None, rid: str | None,
+                  page: Page) -> tuple[list[dict[str, Any]], int]:
     try:
         ctx.require_role("privacy_officer", doing="export the audit log")
     except s.CareError as exc:
         raise from_care_error(exc) from exc
-    records = ctx.auditor.database.records(person=patient or None)  # every access to one person: indexed
+    database = ctx.auditor.database
     if rid is not None:
-        records = [r for r in records if str(r["id"]) == rid]
+        records = [r for r in database.records(person=patient or None) if str(r["id"]) == rid]
+        total = len(records)
+        records = page.cut(records)
+    else:  # every access to one person (indexed), or every record: a page of them read
+        total = database.count(person=patient or None)
+        records = database.records(person=patient or None, limit=page.count, offset=page.offset) \
+            if page.count else []
     out = [checked(_strip(audit_event(r))) for r in records]
-    ctx.record("audit", f"fhir AuditEvent x{len(out)}" + (f" person={patient}" if patient else ""), None,
-               patient)
-    return out
+    ctx.record("audit", f"fhir AuditEvent x{len(out)}" + (f" of {total} from {page.offset}" if total > len(out)
+                                                          else "") + (f" person={patient}" if patient else ""),
+               None, patient)
+    return out, total
 
 
 EXPORTED = ("Patient", "ServiceRequest", "Task", "CarePlan", "CareTeam", "Consent", "AuditEvent")
@@ -362,13 +406,28 @@ def care_plan_history(ctx: s.Ctx, person_id: str, base: str) -> dict[str, Any]:
     return {"resourceType": "Bundle", "type": "history", "total": len(entries), "entry": entries}
 
 
-def bundle(kind: str, resources: list[dict[str, Any]], base: str) -> dict[str, Any]:
-    return {"resourceType": "Bundle", "type": "searchset", "total": len(resources),
-            "entry": [{"fullUrl": f"{base}/{r['resourceType']}/{r['id']}", "resource": r,
-                       "search": {"mode": "match"}} for r in resources]}
+def bundle(kind: str, resources: list[dict[str, Any]], base: str, *, total: int | None = None,
+           page: Page | None = None, query: dict[str, str] | None = None) -> dict[str, Any]:
+    """A searchset Bundle of one page: `total` matches in all, links to this page (self), the first and
+    last, and the next and previous where there are some (`query`: the search's other parameters)."""
+    total = len(resources) if total is None else total
+    out: dict[str, Any] = {"resourceType": "Bundle", "type": "searchset", "total": total}
+    if page is not None:
+        def url(offset: int) -> str:
+            return f"{base}/{kind}?" + urlencode({**(query or {}), "_count": page.count, "_offset": offset})
+
+        last = max(total - 1, 0) // page.count * page.count if page.count else 0
+        links = [("self", page.offset), ("first", 0), ("last", last)]
+        if page.count and page.offset + page.count < total:
+            links.append(("next", page.offset + page.count))
+        if page.count and page.offset > 0:
+            links.append(("previous", max(page.offset - page.count, 0)))
+        out["link"] = [{"relation": relation, "url": url(offset)} for relation, offset in links]
+    out["entry"] = [{"fullUrl": f"{base}/{r['resourceType']}/{r['id']}", "resource": r,
+                     "search": {"mode": "match"}} for r in resources]
+    return out
 
 
-# --- import --------------------------------------------------------------------------------------------------
 def import_bundle(ctx: s.Ctx, user: m.User, data: Any) -> dict[str, Any]:
     """A batch (each entry on its own) or a transaction (all or nothing) of resources; the response Bundle."""
     if not isinstance(data, dict) or data.get("resourceType") != "Bundle":

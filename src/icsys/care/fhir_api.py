@@ -8,7 +8,7 @@ import json
 from typing import Literal
 
 from django.http import HttpRequest
-from ninja import Router, Status
+from ninja import Query, Router, Status
 
 from icsys.care import fhir
 from icsys.care import services as s
@@ -25,7 +25,7 @@ BUNDLE_BODY = {"requestBody": {"required": True, "content": {"application/json":
 
 
 def _ctx(request: HttpRequest) -> s.Ctx:
-    return s.Ctx(request.actor, via=f"api {request.method} {request.path}")
+    return s.Ctx(request.actor, via=f"api {request.method} {request.path}", auditor=request.auditor)
 
 
 def _base(request: HttpRequest) -> str:
@@ -50,16 +50,22 @@ def care_plan_history(request: HttpRequest, rid: str):
 
 
 @router.get("/{resource_type}", response={200: dict, **OUTCOMES})
-def search(request: HttpRequest, resource_type: ResourceType, patient: str | None = None):
-    """A searchset Bundle of one patient's resources (AuditEvent: the privacy officer's, patient optional)."""
+def search(request: HttpRequest, resource_type: ResourceType, patient: str | None = None,
+           count: str | None = Query(None, alias="_count", description=f"resources a page (default "
+                                     f"{fhir.DEFAULT_COUNT}, at most {fhir.MAX_COUNT}; 0: the total only)"),
+           offset: str | None = Query(None, alias="_offset", description="the first resource of the page (0)")):
+    """A searchset Bundle of one patient's resources (AuditEvent: the privacy officer's, patient optional), a
+    page at a time: Bundle.total counts every match, Bundle.link gives self, first, last, next and previous."""
     if patient is None and resource_type != "AuditEvent":
         return Status(422, fhir.outcome([{"severity": "error", "code": "required",
                                           "diagnostics": "search by patient: ?patient=ID", "expression": ["patient"]}]))
     try:
-        found = fhir.search(_ctx(request), resource_type, patient)
+        page = fhir.Page.parse(count, offset)
+        found, total = fhir.search(_ctx(request), resource_type, patient, page=page)
     except fhir.FhirError as exc:
         return Status(exc.status, exc.outcome)
-    return Status(200, fhir.bundle(resource_type, found, _base(request)))
+    query = {"patient": patient} if patient is not None else {}
+    return Status(200, fhir.bundle(resource_type, found, _base(request), total=total, page=page, query=query))
 
 
 @router.get("/{resource_type}/{rid}", response={200: dict, **OUTCOMES})

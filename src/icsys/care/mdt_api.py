@@ -64,7 +64,7 @@ class Created(Schema):
 
 
 def ctx(request: HttpRequest) -> s.Ctx:
-    return s.Ctx(request.actor, via=f"api {request.method} {request.path}")
+    return s.Ctx(request.actor, via=f"api {request.method} {request.path}", auditor=request.auditor)
 
 
 @router.get("/case-lists/{name}", response={200: list[CaseOut], **ERRORS})

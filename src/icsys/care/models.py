@@ -8,11 +8,12 @@ one place that turns `icsys.access.policy.care_scope` into a query."""
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from django.contrib.auth.models import AbstractUser
-from django.db import models
-from django.db.models import Q
+from django.db import connection, models
+from django.db.models.expressions import RawSQL
 from django.utils import timezone
 
 from icsys.access import Actor
@@ -43,8 +44,11 @@ class User(AbstractUser):
     role = models.CharField(max_length=20, choices=[(r, r.replace("_", " ")) for r in CARE_ROLES])
     organisations = models.ManyToManyField(Organisation, through="Membership", related_name="members")
 
-    def actor(self, authentication: str, purpose: str = "direct care") -> Actor:
-        codes = tuple(sorted(self.memberships.values_list("organisation_id", flat=True)))
+    def actor(self, authentication: str, purpose: str = "direct care", *,
+              organisations: tuple[str, ...] | None = None) -> Actor:
+        """The user acting; `organisations`: its memberships' codes when already fetched (the token's query)."""
+        codes = tuple(sorted(self.memberships.values_list("organisation_id", flat=True) if organisations is None
+                             else organisations))
         return Actor(user=self.username, roles=(self.role,), organisations=codes, authentication=authentication,
                      purpose=purpose)
 
@@ -80,32 +84,77 @@ class PersonQuerySet(models.QuerySet):
         return self.filter(pk__in=visible_people(actor, now))
 
 
-# Each relationship of policy.RELATIONSHIPS as a lookup from Person: the one mapping of the rule to the schema.
-_RELATIONSHIP_LOOKUPS: dict[str, dict[str, Any]] = {
-    "registered_practice": {"practice__in": None},
-    "referral": {"referrals__to_organisation__in": None},
-    "task": {"tasks__organisation__in": None, "tasks__status__in": ["offered", "accepted", "completed"]},
-    "care_team": {"care_team__organisation__in": None, "care_team__ended_at__isnull": True},
-    "open_episode": {"episodes__organisation__in": None, "episodes__ended_at__isnull": True},
-}
+# Each relationship of policy.RELATIONSHIPS but the registered practice (Person's own column) as the rows that
+# hold it: (relationship, model, the holding organisation's column, a fixed condition). The one mapping of the
+# rule to the schema: the list scope (`visible_people`) and one person's facts (`person_facts`) are built from
+# it, as SQL written once (they run on every request; built as querysets each time they cost more CPU than
+# the database spent answering them).
+RELATIONSHIP_ROWS: tuple[tuple[str, str, str, str], ...] = (
+    ("referral", "Referral", "to_organisation_id", ""),
+    ("referral", "Referral", "from_organisation_id", ""),  # the referrer stays involved in its referral
+    ("task", "Task", "organisation_id", "status IN ('offered', 'accepted', 'completed')"),
+    ("care_team", "CareTeamMember", "organisation_id", "ended_at IS NULL"),
+    ("open_episode", "Episode", "organisation_id", "ended_at IS NULL"),
+)
 
 
-def visible_people(actor: Actor, now: datetime | None = None) -> models.QuerySet:
-    """The person ids `actor` may see: the care scope of the policy applied as one query."""
+def _table(model: str) -> str:
+    return globals()[model]._meta.db_table
+
+
+def _glass_sql() -> str:
+    return (f"SELECT g.person_id FROM {_table('BreakGlass')} g JOIN {_table('User')} u ON u.id = g.user_id "
+            "WHERE u.username = %s AND g.expires_at > %s")
+
+
+def visible_people(actor: Actor, now: datetime | None = None) -> RawSQL:
+    """The person ids `actor` may see, the care scope of the policy applied as one statement (a UNION: OR-ing
+    joins instead multiplies a person's referrals by their tasks, care team and episodes), for `pk__in=`."""
     scope = care_scope(actor)
     codes = sorted(scope.organisations)
-    # Each relationship is its own subquery: OR-ing the joins instead multiplies a person's referrals by their
-    # tasks, care team and episodes (15 s for one practice after a few hundred referrals, on PostgreSQL).
-    lookups = [{k: (codes if v is None else v) for k, v in _RELATIONSHIP_LOOKUPS[r].items()}
-               for r in scope.relationships]
-    lookups.append({"referrals__from_organisation__in": codes})  # the referrer stays involved in its referral
+    marks = ", ".join(["%s"] * len(codes))
+    parts: list[str] = []
+    params: list[Any] = []
+    if codes:
+        if "registered_practice" in scope.relationships:
+            parts.append(f"SELECT id FROM {_table('Person')} WHERE practice_id IN ({marks})")
+            params += codes
+        for kind, model, column, condition in RELATIONSHIP_ROWS:
+            if kind in scope.relationships:
+                parts.append(f"SELECT person_id FROM {_table(model)} WHERE person_id IS NOT NULL AND {column} IN "
+                             f"({marks})" + (f" AND {condition}" if condition else ""))
+                params += codes
     if scope.break_glass:
-        lookups.append({"break_glass__user__username": scope.user,
-                        "break_glass__expires_at__gt": now or timezone.now()})
-    condition = Q(pk__in=[])
-    for lookup in lookups:
-        condition |= Q(pk__in=Person.objects.filter(**lookup).values("pk"))
-    return Person.objects.filter(condition).values("pk")
+        parts.append(_glass_sql())
+        params += [scope.user, connection.ops.adapt_datetimefield_value(now or timezone.now())]
+    if not parts:
+        return RawSQL(f"SELECT id FROM {_table('Person')} WHERE 1 = 0", [])
+    return RawSQL(" UNION ".join(parts), params)
+
+
+@lru_cache(maxsize=1)
+def _facts_sql() -> str:
+    parts = [f"SELECT '{kind}' AS kind, {column} AS value FROM {_table(model)} WHERE person_id = %s"
+             + (f" AND {condition}" if condition else "") for kind, model, column, condition in RELATIONSHIP_ROWS]
+    parts.append(f"SELECT 'consent', (SELECT status FROM {_table('Consent')} WHERE person_id = %s "
+                 "ORDER BY recorded_at DESC, id DESC LIMIT 1)")
+    parts.append(f"SELECT 'break_glass', 'unexpired' FROM ({_glass_sql()} AND g.person_id = %s) glass")
+    return " UNION ".join(parts)
+
+
+def person_facts(person_id: str, username: str, now: datetime) -> dict[str, set[str]]:
+    """Every fact the policy decides on about one person, in one statement: the organisations holding each
+    relationship, the latest consent's status, and whether `username` holds an unexpired break-glass."""
+    facts: dict[str, set[str]] = {kind: set() for kind, *_ in RELATIONSHIP_ROWS} | {"consent": set(),
+                                                                                 "break_glass": set()}
+    params = [person_id] * (len(RELATIONSHIP_ROWS) + 1) + [username, connection.ops.adapt_datetimefield_value(now),
+                                                           person_id]
+    with connection.cursor() as cursor:
+        cursor.execute(_facts_sql(), params)
+        for kind, value in cursor.fetchall():
+            if value is not None:
+                facts[kind].add(value)
+    return facts
 
 
 class Person(models.Model):

@@ -70,7 +70,7 @@ def page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     @login_required
     @wraps(view)
     def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-        ctx = s.Ctx(request.actor, via=f"page {request.method} {request.path}")
+        ctx = s.Ctx(request.actor, via=f"page {request.method} {request.path}", auditor=request.auditor)
         try:
             return view(request, ctx, *args, **kwargs)
         except s.CareError as exc:

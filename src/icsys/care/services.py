@@ -14,7 +14,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import Exists, F, OuterRef, QuerySet, Subquery, Value
+from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from icsys.access import Actor, Auditor, open_audit
@@ -70,18 +70,26 @@ def _audit_database(url: str):  # one schema check per process
     return open_audit(url)
 
 
+def request_auditor(actor: Actor) -> Auditor:
+    """A web request's auditor: its records held and written in one insert when the request ends, before
+    the response leaves (icsys.web.middleware), inside the request's transaction when it writes."""
+    return Auditor(actor, _audit_database(settings.ICSYS_AUDIT_URL), deferred=True)
+
+
 @dataclass
 class Ctx:
-    """Who acts, recorded where: every operation is audited through `auditor` with `via` as destination."""
+    """Who acts, recorded where: every operation is audited through `auditor` with `via` as destination
+    (the request's auditor when given, else one that writes each record at once)."""
 
     actor: Actor
     via: str
-    auditor: Auditor = field(init=False)
+    auditor: Auditor | None = None
     _facts: dict[tuple[str, bool], CareRelationship] = field(init=False, default_factory=dict)
     _urgent: frozenset[str] | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
-        self.auditor = Auditor(self.actor, _audit_database(settings.ICSYS_AUDIT_URL))
+        if self.auditor is None or self.auditor.actor != self.actor:
+            self.auditor = Auditor(self.actor, _audit_database(settings.ICSYS_AUDIT_URL))
 
     def record(self, action: str, what: str, people: int | None, person: str | None = None) -> None:
         """One audit record; `person`: the one person it is about (the privacy officer lists by it). Every
@@ -130,45 +138,15 @@ def urgent_care_organisations(actor: Actor) -> frozenset[str]:
                      .values_list("code", flat=True))
 
 
-_LIVE_TASK = ["offered", "accepted", "completed"]
-
-
-def with_flags(people: QuerySet[m.Person], actor: Actor, now: datetime | None = None) -> QuerySet[m.Person]:
-    """People with the two facts the policy needs besides the relationships, in the same query: the latest
-    consent's status (`latest_consent`) and whether this actor holds an unexpired break-glass for them."""
-    latest = m.Consent.objects.filter(person=OuterRef("pk")).order_by("-recorded_at", "-id").values("status")[:1]
-    glass = m.BreakGlass.objects.filter(person=OuterRef("pk"), user__username=actor.user,
-                                        expires_at__gt=now or _now())
-    return people.annotate(latest_consent=Subquery(latest), unexpired_break_glass=Exists(glass))
-
-
 def relationship(person: m.Person, actor: Actor, now: datetime | None = None, *,
                  urgent: frozenset[str] | None = None) -> CareRelationship:
-    """The facts the policy decides on, for one person and one actor: one query (every organisation holding
-    a relationship, as one UNION), and one more unless the person was fetched `with_flags`."""
-    now = now or _now()
-
-    def held(qs: QuerySet, column: str, kind: str) -> QuerySet:
-        return qs.filter(person=person).annotate(rel=Value(kind)).values_list(column, "rel")
-
-    holders = held(m.Referral.objects, "to_organisation_id", "referral").union(
-        held(m.Referral.objects, "from_organisation_id", "referral"),
-        held(m.Task.objects.filter(status__in=_LIVE_TASK), "organisation_id", "task"),
-        held(m.CareTeamMember.objects.filter(ended_at__isnull=True), "organisation_id", "care_team"),
-        held(m.Episode.objects.filter(ended_at__isnull=True), "organisation_id", "open_episode"))
-    by_kind: dict[str, set[str]] = {"referral": set(), "task": set(), "care_team": set(), "open_episode": set()}
-    for code, kind in holders:
-        by_kind[kind].add(code)
-    if hasattr(person, "latest_consent"):  # fetched with_flags
-        consent, broken = person.latest_consent, person.unexpired_break_glass
-    else:
-        consent, broken = (with_flags(m.Person.objects.filter(pk=person.pk), actor, now)
-                           .values_list("latest_consent", "unexpired_break_glass").get())
+    """The facts the policy decides on, for one person and one actor, in one query (models.person_facts)."""
+    by_kind = m.person_facts(person.pk, actor.user, now or _now())
     return CareRelationship(
         registered_practice=person.practice_id,
         referral=frozenset(by_kind["referral"]), task=frozenset(by_kind["task"]),
         care_team=frozenset(by_kind["care_team"]), open_episode=frozenset(by_kind["open_episode"]),
-        consent_to_share=consent == "given", break_glass=bool(broken),
+        consent_to_share=by_kind["consent"] == {"given"}, break_glass=bool(by_kind["break_glass"]),
         urgent_care_organisations=urgent_care_organisations(actor) if urgent is None else urgent,
     )
 
@@ -177,7 +155,7 @@ def person_for(ctx: Ctx, person_id: str, *, action: str = READ, record: str = PE
     """The person, if the policy lets this actor `action` their `record`; else NotFound (no relationship:
     the person's existence is not revealed) or Forbidden (a relationship, but e.g. no consent)."""
     ctx.require(action)
-    person = with_flags(m.Person.objects.filter(pk=person_id), ctx.actor).first()
+    person = m.Person.objects.filter(pk=person_id).first()
     if person is None:
         raise NotFound(f"no person {person_id} that you may see")
     reason = care_refusal(ctx.actor, action, ctx.facts(person, urgent_care=record == URGENT_CARE_SUMMARY), record)

@@ -68,13 +68,14 @@ def tick(db: CareDb) -> None:
 @app.command("publish")
 def publish(
     db: CareDb,
-    store: Annotated[Path, typer.Option("--store", help="The analytical store (DuckDB file) to add the contacts to.",
-                                        dir_okay=False)],
+    store: Annotated[Path, typer.Option("--store", dir_okay=False,
+                                        help="The store (DuckDB file) to add the contacts and packages to.")],
     audit: AuditOption = None,
 ) -> None:
     """Completed care tasks into the store as community_contact rows (urgent community response, district
-    nursing), so the standards they belong to (ucr_2h) are measured from them. A data manager's load: audited,
-    all or nothing, each task once."""
+    nursing), so the standards they belong to (ucr_2h) are measured from them, and ended home care and
+    reablement packages as social_care_package rows. A data manager's load: audited, all or nothing, each
+    task once."""
     with clear_errors():
         if not store.is_file():
             fail(f"--store {store}: no such store (build one with `icsys synth` or `icsys load`)")

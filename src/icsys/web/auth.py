@@ -10,10 +10,12 @@ from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth import authenticate
+from django.db import connection
 from django.http import HttpRequest
 from django.utils import timezone
 
-from icsys.care.models import ApiToken, LoginFailure, User
+from icsys.access import Actor
+from icsys.care.models import ApiToken, LoginFailure, Membership, User
 
 
 class Throttled(Exception):
@@ -66,9 +68,24 @@ def issue_token(user: User) -> tuple[str, ApiToken]:
     return key, token
 
 
-def user_for_token(key: str) -> User | None:
-    token = (ApiToken.objects.select_related("user").filter(key_hash=_digest(key), revoked=False,
-                                                             expires_at__gt=timezone.now()).first())
-    if token is None or not token.user.is_active:
+def _token_sql() -> str:
+    token, user, member = (model._meta.db_table for model in (ApiToken, User, Membership))
+    return (f"SELECT u.*, m.organisation_id AS member_of FROM {token} t JOIN {user} u ON u.id = t.user_id "
+            f"LEFT JOIN {member} m ON m.user_id = u.id "
+            "WHERE t.key_hash = %s AND NOT t.revoked AND t.expires_at > %s AND u.is_active ORDER BY m.organisation_id")
+
+
+def actor_for_token(key: str, authentication: str = "token") -> tuple[User, Actor] | None:
+    """The user of an unexpired, unrevoked token and its actor, in one query (the token, the user and its
+    organisations: this runs on every API request, so it is SQL written once, not a queryset built each time)."""
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    rows = list(User.objects.raw(_token_sql(), [_digest(key), now]))
+    if not rows:
         return None
-    return token.user
+    codes = tuple(r.member_of for r in rows if r.member_of is not None)
+    return rows[0], rows[0].actor(authentication, organisations=codes)
+
+
+def user_for_token(key: str) -> User | None:
+    found = actor_for_token(key)
+    return found[0] if found else None

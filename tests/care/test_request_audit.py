@@ -1,0 +1,86 @@
+"""A request's audit records: held by one auditor for the request and written together before the response
+leaves; for a write, inside the care database's transaction, so a write whose record cannot be written is
+rolled back and nothing is released (503). The audit database still refuses a change, and there is still no
+record without an actor. Also the cost of a request: how many queries the commonest API requests make."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from icsys.access import Actor, Auditor, open_audit
+from icsys.access.actor import ActorError
+from icsys.care import services as s
+from icsys.care.models import Consent
+
+pytestmark = pytest.mark.django_db
+VERA = "PDEMO0001"
+GP = Actor("gita.gp", ("clinician",), ("G1",), authentication="token")
+
+
+def test_a_deferred_auditor_holds_its_records_until_flushed(tmp_path: Path):
+    url = f"sqlite:///{tmp_path / 'audit.sqlite'}"
+    with pytest.raises(ActorError, match="no actor"):
+        Auditor(None, url, deferred=True)  # type: ignore[arg-type]
+    auditor = Auditor(GP, url, deferred=True)
+    auditor.record("read", "care.person person=P1", people=1, destination="api", person="P1")
+    auditor.record("read", "person_id P1 -> nhs_number", people=1, destination="api", person="P1")
+    assert open_audit(url).records() == []  # held: nothing released yet either
+    assert auditor.flush() == 2 and auditor.flush() == 0
+    records = open_audit(url).records()
+    assert [r["what"] for r in records] == ["care.person person=P1", "person_id P1 -> nhs_number"]
+    assert records[0]["id"] + 1 == records[1]["id"]  # one insert, in the order made
+    con = sqlite3.connect(tmp_path / "audit.sqlite")
+    for change in ("UPDATE audit_record SET what = 'x'", "DELETE FROM audit_record"):
+        with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+            con.execute(change)
+    con.close()
+
+
+def test_a_request_writes_its_records_before_it_answers(api, vera):
+    before = len(open_audit(s.settings.ICSYS_AUDIT_URL).records())
+    response = api("gita.gp").get(f"/api/people/{VERA}")  # the person, and her NHS number from the store
+    assert response.status_code == 200
+    made = open_audit(s.settings.ICSYS_AUDIT_URL).records()[before:]
+    assert [r["what"] for r in made] == [f"person_id {VERA} -> nhs_number", f"care.person person={VERA}"]
+    assert {r["destination"] for r in made} == {f"api GET /api/people/{VERA} (display)",
+                                               f"api GET /api/people/{VERA}"}
+
+
+def test_no_record_no_write_and_no_release(api, vera, settings, tmp_path: Path):
+    """The audit database lost after the service opened it: the consent is not saved, the plan not read."""
+    gp = api("gita.gp")
+    path = tmp_path / "lost.audit.sqlite"
+    settings.ICSYS_AUDIT_URL = f"sqlite:///{path}"
+    s._audit_database(settings.ICSYS_AUDIT_URL)  # opened (its schema made), then lost
+    path.unlink()
+    consents = Consent.objects.count()
+    refused = gp.post(f"/api/people/{VERA}/consent", {"status": "given", "note": "at the ward"})
+    assert refused.status_code == 503 and "could not be written" in refused.json_body["detail"]
+    assert Consent.objects.count() == consents  # the write was rolled back with its record
+    read = gp.get(f"/api/people/{VERA}")
+    assert read.status_code == 503 and "Vera" not in read.content.decode()
+
+
+@pytest.mark.parametrize(("user", "path", "queries"), [
+    ("gita.gp", f"/api/people/{VERA}/care-plan", 4),  # token+user+organisations, person, facts, version
+    ("gita.gp", f"/api/people/{VERA}/timeline", 10),  # ... and one a kind of event (tasks with their alerts)
+    ("gita.gp", "/api/people", 2),  # token, the people of the list scope
+    ("hana.homecare", "/api/tasks", 3),  # token, tasks with person/organisation/owner, their alerts
+])
+def test_requests_cost_a_fixed_number_of_queries(api, vera, user, path, queries):
+    """However many referrals and tasks there are: no query a row (N+1)."""
+    client = api(user)
+    gp = api("gita.gp")
+    assert gp.post(f"/api/people/{VERA}/care-plan", {"summary": "Home with support"}).status_code == 201
+    with CaptureQueriesContext(connection) as first:
+        assert client.get(path).status_code == 200
+    for _ in range(3):  # more of everything the lists and the timeline show
+        assert gp.post(f"/api/people/{VERA}/consent", {"status": "given"}).status_code == 201
+    with CaptureQueriesContext(connection) as later:
+        assert client.get(path).status_code == 200
+    assert len(first) == len(later) == queries, [q["sql"][:80] for q in later.captured_queries]
