@@ -472,3 +472,16 @@ def chc(request: HttpRequest, ctx: s.Ctx, person_id: str) -> HttpResponse:
     standard = standard_for(s.CHC_SERVICE)
     return render(request, "care/chc.html", {"person": m.Person.objects.get(pk=person_id), "cases": cases,
                                              "standard": standard, "days": round(standard.hours / 24)})
+
+
+@page
+def chc_summary(request: HttpRequest, ctx: s.Ctx) -> HttpResponse:
+    """The service lead's view of the team's NHS Continuing Healthcare work: counts, no person-level rows."""
+    from icsys.care.standards import standard_for
+
+    summary = s.chc_summary(ctx)
+    standard = standard_for(s.CHC_SERVICE)
+    places = [(label, summary["assessment_place"][code]) for code, label in m.CHC_PLACES]
+    budgets = [(label, summary["personal_health_budget"][code]) for code, label in m.PHB_STATUSES]
+    return render(request, "care/chc_summary.html", {"s": summary, "days": round(standard.hours / 24),
+                                                     "places": places, "budgets": budgets})
