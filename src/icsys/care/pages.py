@@ -129,7 +129,9 @@ def invalid(exc: s.Invalid) -> Errors:
 def home(request: HttpRequest, ctx: s.Ctx) -> HttpResponse:
     practice = m.Organisation.objects.filter(code__in=ctx.actor.organisations, kind="practice").exists()
     notices = s.notifications_for(ctx) if practice else []
-    return render(request, "care/home.html", {"role": ctx.actor.roles[0], "notices": notices, "practice": practice})
+    chc_team = m.ChcCase.objects.filter(organisation__in=ctx.actor.organisations).exists()  # a team that decides
+    return render(request, "care/home.html", {"role": ctx.actor.roles[0], "notices": notices, "practice": practice,
+                                              "chc_team": chc_team})
 
 
 @page
