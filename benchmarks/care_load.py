@@ -14,7 +14,7 @@ the server's CPU time per request (the cost of a request, whatever else the mach
 load average before, during and after the run (a shared machine's p95 is mostly its other work).
 
     eval "$(.ci/postgres)"
-    .venv/bin/python benchmarks/care_load.py [--users 50] [--duration 300] [--threads 8] [--stale-pause 1.0]
+    .venv/bin/python benchmarks/care_load.py [--users 50] [--duration 300] [--threads 16] [--stale-pause 1.0]
 
 `--stale-pause 0` retries a stale edit at once, as the runs before 1 December 2026 15:00 did: 50 users then
 storm one plan, and 6 in 10 of all requests are stale edits and their re-reads.
@@ -227,7 +227,8 @@ def main() -> None:
     parser.add_argument("--users", type=int, default=50)
     parser.add_argument("--duration", type=int, default=300, help="seconds of load (default 300: 5 minutes)")
     parser.add_argument("--spawn-rate", type=float, default=10.0)
-    parser.add_argument("--threads", type=int, default=8, help="waitress worker threads")
+    parser.add_argument("--threads", type=int, default=16,
+                        help="waitress worker threads (16: a thread waits on the databases most of its request)")
     parser.add_argument("--stale-pause", type=float, default=1.0,
                         help="seconds (at most) before a stale (412) plan edit is re-read and retried; 0: at once")
     args = parser.parse_args()

@@ -101,3 +101,37 @@ def test_the_page_shows_the_cases(api, vera):
     outsider = Client()
     outsider.force_login(User.objects.get(username="kim.kent"))
     assert outsider.get(f"/people/{VERA}/chc/").status_code == 404
+
+
+def test_the_team_summary_counts_its_work(api, vera):
+    """Six checklists for Medway Community Healthcare's team (NQV), hand-counted: five positive (three at home,
+    one in a care home placement, one in hospital with its reason) and one negative; three decided, two within
+    the 28 days; two waiting, one of them past 28 days; two eligible, one budget accepted and one declined."""
+    nurse = api("dina.nurse")
+
+    def decide(case: dict, decision: str, phb: str | None = None) -> None:
+        body = {"decision": decision} | ({"personal_health_budget": {"status": phb}} if phb else {})
+        assert nurse.post(f"/api/chc/{case['id']}/decision", body).status_code == 200
+
+    decide(checklist(api, 3).json_body, "eligible", "accepted")
+    decide(checklist(api, 30, assessment_place="care_home").json_body, "not_eligible")  # late
+    checklist(api, 31)  # waiting, overdue
+    checklist(api, 1, assessment_place="hospital", hospital_reason="on a ventilator: cannot move safely yet")
+    assert checklist(api, 2, outcome="negative").status_code == 201
+    decide(checklist(api, 2).json_body, "eligible", "declined")
+    summary = nurse.get("/api/chc/summary")
+    assert summary.status_code == 200, summary.json_body
+    assert summary.json_body == {
+        "organisations": ["NQV"], "checklists": 6, "positive": 5, "negative": 1,
+        "assessment_place": {"home": 3, "care_home": 1, "hospital": 1},
+        "decided": 3, "decided_within_standard": 2, "decided_late": 1, "within_standard_percent": 66.7,
+        "waiting": 2, "waiting_overdue": 1, "eligible": 2, "not_eligible": 1,
+        "personal_health_budget": {"offered": 0, "accepted": 1, "declined": 1}}
+    other_team = api("will.social").get("/api/chc/summary").json_body  # Medway Council: none of NQV's cases
+    assert (other_team["organisations"], other_team["checklists"], other_team["within_standard_percent"]) == \
+        (["E06000035-ASC"], 0, None)
+    assert api("adam.admin").get("/api/chc/summary").status_code == 403
+    client = Client()
+    client.force_login(User.objects.get(username="dina.nurse"))
+    text = client.get("/chc/").content.decode()
+    assert "2 of 3 (66.7 %)" in text and "1 past 28 days" in text and VERA not in text and "Vera" not in text

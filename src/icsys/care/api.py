@@ -20,6 +20,7 @@ from icsys.care.schemas import (
     ChcChecklistIn,
     ChcDecisionIn,
     ChcOut,
+    ChcSummaryOut,
     CompleteIn,
     ConsentIn,
     ConsentOut,
@@ -267,6 +268,13 @@ def chc_checklist(request: HttpRequest, person_id: str, body: ChcChecklistIn):
 @router.get("/people/{person_id}/chc", response={200: list[ChcOut], **ERRORS}, tags=["chc"])
 def chc_cases(request: HttpRequest, person_id: str):
     return s.chc_cases(ctx(request), person_id)
+
+
+@router.get("/chc/summary", response={200: ChcSummaryOut, **ERRORS}, tags=["chc"])
+def chc_summary(request: HttpRequest):
+    """The actor's teams' NHS Continuing Healthcare work as counts: checklists, decisions within the 28-day
+    standard, those waiting, personal health budgets."""
+    return s.chc_summary(ctx(request))
 
 
 @router.post("/chc/{case_id}/decision", response={200: ChcOut, **ERRORS, 422: FieldErrors}, tags=["chc"])

@@ -382,6 +382,9 @@ def capability_statement(base: str, when: date) -> dict[str, Any]:
         "software": {"name": "icsys care coordination"},
         "implementation": {"description": "icsys care coordination FHIR API", "url": base},
         "rest": [{"mode": "server",
+                  "documentation": f"searchset Bundles are paged: _count (default {DEFAULT_COUNT}, at most "
+                                   f"{MAX_COUNT}; 0 gives only the total) and _offset; Bundle.total counts every "
+                                   "match and Bundle.link gives self, first, last, next and previous",
                   "security": {"description": "Bearer tokens (POST /api/auth/token); every read and search is "
                                               "decided by the access policy and audited"},
                   "resource": [resource(kind) for kind in EXPORTED],

@@ -129,7 +129,9 @@ def invalid(exc: s.Invalid) -> Errors:
 def home(request: HttpRequest, ctx: s.Ctx) -> HttpResponse:
     practice = m.Organisation.objects.filter(code__in=ctx.actor.organisations, kind="practice").exists()
     notices = s.notifications_for(ctx) if practice else []
-    return render(request, "care/home.html", {"role": ctx.actor.roles[0], "notices": notices, "practice": practice})
+    chc_team = m.ChcCase.objects.filter(organisation__in=ctx.actor.organisations).exists()  # a team that decides
+    return render(request, "care/home.html", {"role": ctx.actor.roles[0], "notices": notices, "practice": practice,
+                                              "chc_team": chc_team})
 
 
 @page
@@ -472,3 +474,16 @@ def chc(request: HttpRequest, ctx: s.Ctx, person_id: str) -> HttpResponse:
     standard = standard_for(s.CHC_SERVICE)
     return render(request, "care/chc.html", {"person": m.Person.objects.get(pk=person_id), "cases": cases,
                                              "standard": standard, "days": round(standard.hours / 24)})
+
+
+@page
+def chc_summary(request: HttpRequest, ctx: s.Ctx) -> HttpResponse:
+    """The service lead's view of the team's NHS Continuing Healthcare work: counts, no person-level rows."""
+    from icsys.care.standards import standard_for
+
+    summary = s.chc_summary(ctx)
+    standard = standard_for(s.CHC_SERVICE)
+    places = [(label, summary["assessment_place"][code]) for code, label in m.CHC_PLACES]
+    budgets = [(label, summary["personal_health_budget"][code]) for code, label in m.PHB_STATUSES]
+    return render(request, "care/chc_summary.html", {"s": summary, "days": round(standard.hours / 24),
+                                                     "places": places, "budgets": budgets})

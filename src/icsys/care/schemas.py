@@ -394,6 +394,25 @@ class ChcDecisionIn(Strict):
     note: str = Field(default="", max_length=2000)
 
 
+class ChcSummaryOut(Schema):
+    """Counts only: the NHS Continuing Healthcare work of the actor's teams."""
+
+    organisations: list[str]
+    checklists: int
+    positive: int
+    negative: int
+    assessment_place: dict[str, int]
+    decided: int
+    decided_within_standard: int
+    decided_late: int
+    within_standard_percent: float | None
+    waiting: int
+    waiting_overdue: int
+    eligible: int
+    not_eligible: int
+    personal_health_budget: dict[str, int]
+
+
 class ChcOut(Schema):
     id: int
     person_id: str

@@ -924,3 +924,35 @@ def decide_chc(ctx: Ctx, user: m.User, case_id: int, decision: str, phb: dict[st
             case.task.episodes.filter(ended_at__isnull=True).update(ended_at=now)
         ctx.record(WRITE, f"care.chc_case {case.id} decided {decision} person={case.person_id}", 1, case.person_id)
     return case
+
+
+def chc_summary(ctx: Ctx, now: datetime | None = None) -> dict[str, Any]:
+    """The NHS Continuing Healthcare work of the actor's teams (the cases they assess and decide), as counts for
+    a service lead, no person-level rows: checklists and their outcomes, where assessments are held (Discharge
+    to Assess), decisions within the 28 days of the standard and late, those waiting (within the standard or
+    overdue), outcomes, and personal health budgets of those found eligible."""
+    ctx.require(LIST)
+    now = now or _now()
+    cases = list(m.ChcCase.objects.filter(organisation__in=ctx.actor.organisations)
+                 .values("person_id", "checklist_outcome", "assessment_place", "decision", "decision_late",
+                         "decision_due_by", "phb_status"))
+    positive = [c for c in cases if c["checklist_outcome"] == "positive"]
+    decided = [c for c in positive if c["decision"]]
+    waiting = [c for c in positive if not c["decision"]]
+    eligible = [c for c in decided if c["decision"] == "eligible"]
+    within = sum(1 for c in decided if not c["decision_late"])
+
+    def count(rows: list[dict[str, Any]], key: str, values: tuple[str, ...]) -> dict[str, int]:
+        return {v: sum(1 for r in rows if r[key] == v) for v in values}
+
+    out = {"organisations": sorted(ctx.actor.organisations), "checklists": len(cases),
+           "positive": len(positive), "negative": len(cases) - len(positive),
+           "assessment_place": count(positive, "assessment_place", tuple(k for k, _ in m.CHC_PLACES)),
+           "decided": len(decided), "decided_within_standard": within, "decided_late": len(decided) - within,
+           "within_standard_percent": round(100 * within / len(decided), 1) if decided else None,
+           "waiting": len(waiting),
+           "waiting_overdue": sum(1 for c in waiting if c["decision_due_by"] and c["decision_due_by"] <= now),
+           "eligible": len(eligible), "not_eligible": len(decided) - len(eligible),
+           "personal_health_budget": count(eligible, "phb_status", tuple(k for k, _ in m.PHB_STATUSES))}
+    ctx.record(LIST, "care.chc_summary " + ",".join(out["organisations"]), len({c["person_id"] for c in cases}))
+    return out

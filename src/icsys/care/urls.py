@@ -10,6 +10,7 @@ urlpatterns = [
     path("people/<str:person_id>/", pages.person, name="person"),
     path("people/<str:person_id>/care-plan/", pages.care_plan, name="care_plan"),
     path("people/<str:person_id>/chc/", pages.chc, name="chc"),
+    path("chc/", pages.chc_summary, name="chc_summary"),
     path("referrals/", pages.referrals, name="referrals"),
     path("referrals/unmatched/", pages.referrals, name="unmatched"),
     path("referrals/new/", pages.new_referral, name="new_referral"),
