@@ -69,11 +69,12 @@ class TreeScorer:
         """The trees' raw score (log odds before recalibration) of each row of `columns` (name -> values:
         numbers as float64 with NaN for missing, categories as strings or None)."""
         x = [self._column(self.feature_names[i], i, columns) for i in self.internal]
+        gaps = [bool(np.isnan(column).any()) for column in x]  # columns with a missing value somewhere
         n = len(x[0]) if x else 0
         raw = np.zeros(n)
         raw += self.baseline
         for nodes, left_bitsets in self.trees:
-            raw += self._tree(nodes, left_bitsets, x, n)
+            raw += self._tree(nodes, left_bitsets, x, gaps, n)
         return raw
 
     def predict(self, columns: dict[str, np.ndarray]) -> np.ndarray:
@@ -88,7 +89,8 @@ class TreeScorer:
         code = {c: float(k) for k, c in enumerate(self.categories[i])}
         return np.array([code.get(v, np.nan) for v in values], dtype=np.float64)
 
-    def _tree(self, nodes: np.ndarray, left_bitsets: np.ndarray, x: list[np.ndarray], n: int) -> np.ndarray:
+    def _tree(self, nodes: np.ndarray, left_bitsets: np.ndarray, x: list[np.ndarray], gaps: list[bool],
+              n: int) -> np.ndarray:
         """Each row's leaf value, found by sending the rows at each node to its left and right child."""
         out = np.empty(n)
         stack = [(0, np.arange(n))]
@@ -99,6 +101,11 @@ class TreeScorer:
                 out[rows] = node["value"]
                 continue
             value = x[node["feature_idx"]][rows]
+            if not gaps[node["feature_idx"]] and not node["is_categorical"]:  # the common case, made quick
+                left = value <= node["num_threshold"]
+                stack.append((int(node["right"]), rows[~left]))
+                stack.append((int(node["left"]), rows[left]))
+                continue
             missing = np.isnan(value)
             to_missing_side = bool(node["missing_go_to_left"])
             if node["is_categorical"]:
