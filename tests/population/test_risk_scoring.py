@@ -4,8 +4,11 @@ a model it does not know is left to skops, which still refuses what it does not 
 
 from __future__ import annotations
 
+import io
+import re
 import subprocess
 import sys
+import zipfile
 from pathlib import Path
 
 import duckdb
@@ -62,6 +65,18 @@ def test_missing_and_unknown_values_go_where_scikit_learn_sends_them(stratified_
     assert np.array_equal(risk_scoring.from_skops(_blob(stratified_store)).predict(few), reference)
 
 
+def _saved_by(blob: bytes, version: str) -> bytes:
+    """The same model, its schema saying another scikit-learn release saved it."""
+    source, out = zipfile.ZipFile(io.BytesIO(blob)), io.BytesIO()
+    with zipfile.ZipFile(out, "w") as copy:
+        for name in source.namelist():
+            data = source.read(name)
+            if name == "schema.json":
+                data = re.sub(rb'\\"1\.9\.\d+\\"', lambda _: b'\\"' + version.encode() + b'\\"', data)
+            copy.writestr(name, data)
+    return out.getvalue()
+
+
 def test_ranks_are_shared_by_ties_highest_first() -> None:
     assert rank_descending(np.array([0.2, 0.5, 0.5, 0.1, 0.7])).tolist() == [4, 2, 2, 5, 1]
 
@@ -74,6 +89,8 @@ def test_a_model_of_another_kind_is_left_to_skops_which_refuses_what_it_does_not
         risk_scoring.from_skops(dumps({"f": subprocess.run}))
     with pytest.raises(risk_scoring.Unreadable):
         risk_scoring.from_skops(b"not a zip")
+    with pytest.raises(risk_scoring.Unreadable, match=r"saved by scikit-learn 0\.1\.0"):
+        risk_scoring.from_skops(_saved_by(_blob(stratified_store), "0.1.0"))
     copy = tmp_path / "copy.duckdb"
     copy.write_bytes(stratified_store.read_bytes())
     with open_store(copy) as con:

@@ -27,6 +27,9 @@ from typing import Any
 import numpy as np
 
 SKOPS_PROTOCOL = 2
+# The scikit-learn releases whose prediction this module repeats (its test holds them equal); a model saved by
+# another is loaded with skops, so an upgrade cannot change a score unnoticed.
+SKLEARN_RELEASES = ("1.9.",)
 _HGB = "sklearn.ensemble._hist_gradient_boosting"
 # The classes a stored model of icsys is made of (its objects' __module__.__class__ in schema.json).
 KNOWN_CLASSES = {
@@ -187,6 +190,8 @@ def _scorer(model: dict[str, Any]) -> TreeScorer:
     trees = calibrated["estimator"]["estimator"]
     if trees["__class__"] != f"{_HGB}.gradient_boosting.HistGradientBoostingClassifier":
         raise Unreadable(f"a {trees['__class__']}")
+    if not str(trees.get("_sklearn_version")).startswith(SKLEARN_RELEASES):
+        raise Unreadable(f"saved by scikit-learn {trees.get('_sklearn_version')}")
     if trees["n_trees_per_iteration_"] != 1 or list(trees["classes_"]) != [0, 1]:
         raise Unreadable("not a binary classifier")
     names = [str(v) for v in trees["feature_names_in_"]]
