@@ -81,7 +81,8 @@ def main() -> None:
         times = [run("population", "stratify", "--db", str(work), "--as-of", AS_OF) for _ in range(args.runs)]
     print(f"icsys population stratify, scale 0.1, stored model: median {statistics.median(times):.1f} s "
           f"over {len(times)} runs (each {', '.join(f'{t:.1f}' for t in times)} s; CPU median "
-          f"{statistics.median(CPU):.1f} s); target < 5 s")
+          f"{statistics.median(CPU):.1f} s, each {', '.join(f'{c:.1f}' for c in CPU)} s); target < 5 s; "
+          f"load average now {os.getloadavg()[0]:.1f}")
     print(f"import time of `icsys --help` (icsys.cli): {import_seconds():.2f} s; "
           f"`icsys --help` in all: {run('--help'):.2f} s")
 

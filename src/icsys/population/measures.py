@@ -15,6 +15,7 @@ or the person table's one registration for a store without a history).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
@@ -33,16 +34,19 @@ EFI_FROM_AGE = 65  # Clegg 2016: the eFI is for people aged 65 and over
 REGISTRATION_TABLE = "gp_registration"
 
 
-def basics(backend: Any, as_of: date) -> dict[str, ir.Table]:
+def basics(backend: Any, as_of: date, keep: Callable[[str, ir.Table], ir.Table] | None = None) -> dict[str, ir.Table]:
     """What person measures and the risk model both start from: the registered people and their eFI,
-    LTC count, Cambridge score and register conditions. `stratify` stores these once and passes them
-    to both, so they are not worked out twice."""
+    LTC count, Cambridge score and register conditions. `stratify` passes `keep(name, table)`, which stores
+    each part once (the registered people and who is on which register first, as the others are built on
+    them), so that nothing is worked out twice."""
+    keep = keep or (lambda _name, table: table)
     events, medication = backend.table("clinical_event"), backend.table("medication")
-    people = registered(backend, as_of)
-    return {"people": people, "frailty": efi(people, events, medication, as_of, from_age=EFI_FROM_AGE),
-            "ltc": long_term_conditions(people, events, as_of),
-            "cms": cambridge_multimorbidity(people, events, medication, as_of),
-            "conditions": condition_flags(people, events, as_of)}
+    people = keep("people", registered(backend, as_of))
+    on = keep("registers", on_registers(people, events, as_of))
+    return {"people": people, "frailty": keep("frailty", efi(people, events, medication, as_of, from_age=EFI_FROM_AGE)),
+            "ltc": keep("ltc", long_term_conditions(people, events, as_of, on)),
+            "cms": keep("cms", cambridge_multimorbidity(people, events, medication, as_of)),
+            "conditions": keep("conditions", condition_flags(people, events, as_of, on))}
 
 
 def registrations(backend: Any) -> ir.Table:
@@ -122,7 +126,7 @@ def on_registers(people: ir.Table, events: ir.Table, as_of: date) -> ir.Table:
     """(person_id, condition) for each QOF register a person is on on as_of: of the register's age (whole
     years), a diagnosis code by as_of (on or after the register's first date, if it has one), and no resolved
     code after the latest diagnosis (a resolved code on the same day as a diagnosis does not remove it)."""
-    from icsys.population.registers import definitions  # registers builds on this module
+    from icsys.population.register_rules import definitions
 
     rules = definitions()
     rows = [(c, code, "diagnosis") for c in rules for code in codelists("conditions")[c]]
@@ -145,17 +149,19 @@ def on_registers(people: ir.Table, events: ir.Table, as_of: date) -> ir.Table:
                          age_on(latest.birth_date, as_of) >= latest.min_age).select("person_id", "condition")
 
 
-def long_term_conditions(people: ir.Table, events: ir.Table, as_of: date) -> ir.Table:
-    """person_id, ltc_count: how many QOF registers (registers.toml) a person is on on as_of."""
-    on = on_registers(people, events, as_of)
+def long_term_conditions(people: ir.Table, events: ir.Table, as_of: date, on: ir.Table | None = None) -> ir.Table:
+    """person_id, ltc_count: how many QOF registers (registers.toml) a person is on on as_of (`on`:
+    on_registers(), if already worked out)."""
+    on = on_registers(people, events, as_of) if on is None else on
     counts = on.group_by("person_id").aggregate(ltc_count=lambda t: t.condition.nunique())
     return people.select("person_id").left_join(counts, "person_id").select(
         "person_id", ltc_count=lambda t: t.ltc_count.fill_null(0))
 
 
-def condition_flags(people: ir.Table, events: ir.Table, as_of: date) -> ir.Table:
-    """One 0/1 column per QOF register (codes/conditions.csv, rules of registers.toml): on it on as_of."""
-    on = on_registers(people, events, as_of)
+def condition_flags(people: ir.Table, events: ir.Table, as_of: date, on: ir.Table | None = None) -> ir.Table:
+    """One 0/1 column per QOF register (codes/conditions.csv, rules of registers.toml): on it on as_of (`on`:
+    on_registers(), if already worked out)."""
+    on = on_registers(people, events, as_of) if on is None else on
     out = people.select("person_id")
     for name in codelists("conditions"):
         who = on.filter(on.condition == name).select("person_id")

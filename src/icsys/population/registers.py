@@ -4,26 +4,21 @@ Which registers, their QOF age rules and how the expected number is found are da
 
 from __future__ import annotations
 
-import tomllib
 from datetime import date
-from functools import cache
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any
 
 import ibis
 import numpy as np
 import pandas as pd
-from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from icsys.codes import codelists
 from icsys.dataset.definitions import age_on
 from icsys.errors import InputError
 from icsys.population import measures
 from icsys.population.confidence import ratio_limits
+from icsys.population.register_rules import Register, definitions
 from icsys.system.hierarchy import LEVELS, practice_places
 from icsys.system.model import System
 
-DEFINITION = Path(__file__).with_name("registers.toml")
 BAND_YEARS = 5
 TOP_BAND = 90
 # Registers are point prevalence: the people on the register of those registered on the date, as QOF counts.
@@ -35,47 +30,6 @@ if TYPE_CHECKING:
 
 class RegisterError(InputError):
     """A register or level that cannot be used, with the reason."""
-
-
-class Register(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    condition: str
-    min_age: int = 0
-    resolved: list[str] = []  # SNOMED codes that end the register entry when later than the latest diagnosis
-    diagnosed_from: date | None = None  # a diagnosis counts from this day (QOF: depression 2006, cancer 2003)
-    reference: Literal["ics", "published"] = "ics"
-    source: str = ""
-    rates: dict[Literal["F", "M"], dict[int, float]] = {}
-
-    @model_validator(mode="after")
-    def _published_has_rates(self) -> Register:
-        if self.reference == "published" and set(self.rates) != {"F", "M"}:
-            raise ValueError(f"register {self.condition}: a published reference needs rates for F and M")
-        if self.condition not in codelists("conditions"):
-            raise ValueError(f"register {self.condition}: no such codelist in codes/conditions.csv")
-        return self
-
-    def published_rate(self, sex: pd.Series, band: pd.Series) -> np.ndarray:
-        """Published prevalence (a proportion) for each (sex, lowest age of band) row."""
-        out = np.zeros(len(sex))
-        for s, table in self.rates.items():
-            starts = sorted(table)
-            for i, start in enumerate(starts):
-                end = starts[i + 1] if i + 1 < len(starts) else 200
-                mask = (sex.to_numpy() == s) & (band.to_numpy() >= start) & (band.to_numpy() < end)
-                out[mask] = table[start] / 100
-        return out
-
-
-class Registers(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-    entries: list[Register] = Field(alias="register")
-
-
-@cache
-def definitions() -> dict[str, Register]:
-    parsed = Registers.model_validate(tomllib.loads(DEFINITION.read_text(encoding="utf-8")))
-    return {r.condition: r for r in parsed.entries}
 
 
 def counts_by_age(backend: Any, as_of: date) -> pd.DataFrame:

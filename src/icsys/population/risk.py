@@ -13,22 +13,25 @@ from __future__ import annotations
 
 import json
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import pandas as pd
-from threadpoolctl import threadpool_limits
 
 from icsys.access import Auditor, policy
 from icsys.dataset.schema import DERIVED_TABLES
 from icsys.dataset.store import StoreError, table_ddl
 from icsys.errors import InputError
-from icsys.population import model_card
 from icsys.population.risk_features import ETHNIC_GROUP, OUTCOME, features, outcome
 
+# pandas, scikit-learn, skops and the model card (scipy) are imported where they are used: scoring with a
+# stored model needs none of them, and importing them takes longer than scoring everyone (issue 8).
 if TYPE_CHECKING:
+    import pandas as pd
+    import pyarrow as pa
+
     from icsys.dataset.store import Store
 
 MODEL_TABLE = "risk_model"
@@ -58,7 +61,19 @@ class RiskModel:
     card: dict[str, Any]
 
 
+@dataclass
+class Scorer:
+    """A model ready to score: `predict` takes the predictors (name -> NumPy values, as `feature_columns`
+    gives them) and returns each person's probability of the outcome."""
+
+    feature_names: list[str]
+    card: dict[str, Any]
+    predict: Callable[[dict[str, np.ndarray]], np.ndarray]
+
+
 def _as_model_input(frame: pd.DataFrame, names: list[str]) -> pd.DataFrame:
+    import pandas as pd
+
     x = frame[names].copy()
     x["ethnic_group"] = pd.Categorical(x["ethnic_group"], categories=ETHNIC_GROUPS)
     return x.astype({c: "float64" for c in names if c != "ethnic_group"})
@@ -72,6 +87,8 @@ def training_frame(backend: Any, as_of: date) -> pd.DataFrame:
 
 def data_period(backend: Any) -> tuple[date, date]:
     """First and last day of hospital activity in the store (the outcome's table)."""
+    import pandas as pd
+
     spells = backend.table("inpatient_spell")
     low, high = spells.admission_time.min().execute(), spells.admission_time.max().execute()
     if pd.isna(low) or pd.isna(high):
@@ -98,11 +115,11 @@ def check_dates(train_as_of: date, validate_as_of: date, first: date, last: date
 
 
 def _fit(frame: pd.DataFrame, names: list[str], seed: int) -> Any:
-    # scikit-learn is imported where a model is trained, not by every command that imports this module
     from sklearn.calibration import CalibratedClassifierCV
     from sklearn.ensemble import HistGradientBoostingClassifier
     from sklearn.frozen import FrozenEstimator
     from sklearn.model_selection import train_test_split
+    from threadpoolctl import threadpool_limits
 
     x, y = _as_model_input(frame, names), frame["admitted"].to_numpy()
     x_fit, x_cal, y_fit, y_cal = train_test_split(x, y, test_size=0.2, random_state=seed, stratify=y)
@@ -143,6 +160,8 @@ def train(store: Store, train_as_of: date | None = None, validate_as_of: date | 
           say: Any = print, *, auditor: Auditor) -> RiskModel:
     """Train, validate, store (in a transaction of its own, or the caller's) and return the model with its
     card; the auditor records who trained it on how many people's records."""
+    from icsys.population import model_card
+
     policy.require(auditor.actor, policy.DERIVE)
     backend = store.backend
     first, last = data_period(backend)
@@ -169,6 +188,8 @@ def train(store: Store, train_as_of: date | None = None, validate_as_of: date | 
 
 def _card(store: Store, model: Any, names: list[str], train_frame: pd.DataFrame, test_frame: pd.DataFrame,
           p: np.ndarray, train_as_of: date, validate_as_of: date, trained_by: str) -> dict[str, Any]:
+    from icsys.population import model_card
+
     y = test_frame["admitted"].to_numpy()
     validation = model_card.metrics(y, p)
     baselines = {name: model_card.metrics(y, q) for name, q in _baselines(train_frame, test_frame).items()}
@@ -222,9 +243,45 @@ def _plain(value: Any) -> Any:
 
 
 def latest(store: Store) -> RiskModel | None:
-    """The most recently trained model in the store, or None."""
-    from skops.io import get_untrusted_types, loads
+    """The most recently trained model in the store, loaded with skops (its trusted types only), or None."""
+    row = _latest_row(store)
+    return None if row is None else RiskModel(_load(row["model"]), row["features"], row["card"])
 
+
+def latest_scorer(store: Store) -> Scorer | None:
+    """The most recently trained model in the store, ready to score, or None. A model of the kind `train`
+    stores is read without scikit-learn (risk_scoring: the same arithmetic, the same probabilities); any
+    other is loaded with skops."""
+    from icsys.population import risk_scoring
+
+    row = _latest_row(store)
+    if row is None:
+        return None
+    try:
+        trees = risk_scoring.from_skops(row["model"])
+    except risk_scoring.Unreadable:
+        return scorer(RiskModel(_load(row["model"]), row["features"], row["card"]))
+    if trees.feature_names != row["features"]:
+        raise StoreError(f"the stored risk model {row['card'].get('model_id')} was trained on other predictors "
+                         "than its row names")
+    return Scorer(row["features"], row["card"], trees.predict)
+
+
+def scorer(trained: RiskModel) -> Scorer:
+    """A model in memory (scikit-learn's) as a Scorer."""
+    from threadpoolctl import threadpool_limits
+
+    def predict(columns: dict[str, np.ndarray]) -> np.ndarray:
+        import pandas as pd
+
+        x = _as_model_input(pd.DataFrame(columns), trained.feature_names)
+        with threadpool_limits(limits=1 if len(x) < 200_000 else None):  # as in _fit: idle threads cost more
+            return trained.model.predict_proba(x)[:, 1]
+
+    return Scorer(trained.feature_names, trained.card, predict)
+
+
+def _latest_row(store: Store) -> dict[str, Any] | None:
     if not store.has_table(MODEL_TABLE):
         return None
     models = store.table(MODEL_TABLE)
@@ -232,16 +289,43 @@ def latest(store: Store) -> RiskModel | None:
     if rows.num_rows == 0:
         return None
     row = rows.to_pylist()[0]
-    blob = bytes(row["model"])
+    return {"features": json.loads(row["features"]), "model": bytes(row["model"]), "card": json.loads(row["card"])}
+
+
+def _load(blob: bytes) -> Any:
+    from skops.io import get_untrusted_types, loads
+
     untrusted = set(get_untrusted_types(data=blob)) - set(TRUSTED)
     if untrusted:
         raise StoreError(f"the stored risk model holds types icsys does not trust: {', '.join(sorted(untrusted))}")
-    return RiskModel(loads(blob, trusted=TRUSTED), json.loads(row["features"]), json.loads(row["card"]))
+    return loads(blob, trusted=TRUSTED)
+
+
+def feature_columns(table: pa.Table, names: list[str]) -> dict[str, np.ndarray]:
+    """The predictors of Arrow rows as the model takes them: numbers as float64 (missing: NaN), the
+    ethnic group as strings (missing: None)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    return {name: (table[name].to_numpy(zero_copy_only=False) if name == "ethnic_group"
+                   else pc.cast(table[name], pa.float64()).to_numpy(zero_copy_only=False)) for name in names}
+
+
+def scores(backend: Any, model: Scorer, as_of: date, parts: dict[str, Any] | None = None) -> pa.Table:
+    """person_id, risk_emergency_admission_12m for everyone registered on as_of, read as Arrow (not pandas:
+    a second frame of everyone's predictors is time scoring does not need), in person_id order."""
+    import pyarrow as pa
+
+    rows = features(backend, as_of, parts).order_by("person_id").to_pyarrow()
+    p = model.predict(feature_columns(rows, model.feature_names))
+    return pa.table({"person_id": rows["person_id"], "risk_emergency_admission_12m": p})
 
 
 def score(backend: Any, trained: RiskModel, as_of: date, parts: dict[str, Any] | None = None) -> pd.DataFrame:
-    """person_id, risk_emergency_admission_12m for everyone registered on as_of."""
+    """person_id, risk_emergency_admission_12m for everyone registered on as_of, scored by scikit-learn."""
+    from threadpoolctl import threadpool_limits
+
     frame = features(backend, as_of, parts).order_by("person_id").execute()
     with threadpool_limits(limits=1 if len(frame) < 200_000 else None):  # as in _fit: idle threads cost more
         p = trained.model.predict_proba(_as_model_input(frame, trained.feature_names))[:, 1]
-    return pd.DataFrame({"person_id": frame["person_id"], "risk_emergency_admission_12m": p})
+    return frame[["person_id"]].assign(risk_emergency_admission_12m=p)

@@ -70,13 +70,26 @@ USE: dict[str, tuple[str, str, Callable[[ir.Table], ir.BooleanValue] | None, Sum
 }
 
 
-def _use(backend: Any, name: str, as_of: date) -> ir.Table:
-    source, column, keep, summary = USE[name]
+def _use(backend: Any, names: list[str], as_of: date) -> ir.Table:
+    """person_id and the summaries `names` of one table (USE), in one pass over its year: a count of the rows
+    kept, or a summary of all the year's rows. A person with no row of the year has none (null)."""
+    source, column = USE[names[0]][:2]
     rows = _in_year_before(backend.table(source), column, as_of)
-    if keep is not None:
-        rows = rows.filter(keep(rows))
-    value = summary(rows, as_of) if summary is not None else rows.count()
-    return rows.group_by("person_id").aggregate(**{name: value})
+    values = {}
+    for name in names:
+        keep, summary = USE[name][2:]
+        if summary is not None and keep is not None:
+            raise ValueError(f"{name}: a summary of the rows kept is not supported")
+        values[name] = summary(rows, as_of) if summary is not None else rows.count(where=keep(rows) if keep else None)
+    return rows.group_by("person_id").aggregate(**values)
+
+
+def _uses(backend: Any, as_of: date) -> list[ir.Table]:
+    """The USE summaries, one table per source table and time column."""
+    by_source: dict[tuple[str, str], list[str]] = {}
+    for name, (source, column, _, _) in USE.items():
+        by_source.setdefault((source, column), []).append(name)
+    return [_use(backend, names, as_of) for names in by_source.values()]
 
 
 def _care(backend: Any, as_of: date) -> ir.Table:
@@ -109,14 +122,18 @@ def features(backend: Any, as_of: date, parts: dict[str, ir.Table] | None = None
         female=(people.sex == "F").cast("int8"),
         imd_decile=people.imd_decile,
         ethnic_group=people.ethnicity.substitute(ETHNIC_GROUP, else_="Not stated"))
-    out = (base.join(parts["frailty"].select("person_id", "efi_deficits"), "person_id").join(parts["ltc"], "person_id")
-           .join(parts["cms"], "person_id").join(parts["conditions"], "person_id"))
-    for name in USE:
-        out = out.left_join(_use(backend, name, as_of), "person_id").mutate(
-            **{name: ibis._[name].fill_null(0)}).drop("person_id_right")
-    for extra in (_care(backend, as_of), _last_emergency(backend, as_of)):
-        out = out.left_join(extra, "person_id").drop("person_id_right")
-    return out.mutate(home_care=out.home_care.fill_null(0), care_home=out.care_home.fill_null(0))
+    frailty = parts["frailty"].select("person_id", "efi_deficits")
+    known = (base.join(frailty, "person_id").join(parts["ltc"], "person_id").join(parts["cms"], "person_id")
+             .join(parts["conditions"], "person_id"))
+    # Every summary left-joined in one chain and filled in one select: Ibis compiles a flat chain of joins
+    # many times faster than a join, fill and drop per summary.
+    extras = [*_uses(backend, as_of), _care(backend, as_of), _last_emergency(backend, as_of)]
+    extras = [t.rename(**{f"_person_{k}": "person_id"}) for k, t in enumerate(extras)]
+    out = known
+    for k, extra in enumerate(extras):
+        out = out.left_join(extra, out.person_id == extra[f"_person_{k}"])
+    filled = [*USE, "home_care", "care_home"]
+    return out.select(*known.columns, *[out[c].fill_null(0).name(c) for c in filled], "days_since_emergency_admission")
 
 
 def outcome(backend: Any, people: ir.Table, as_of: date) -> ir.Table:
