@@ -105,6 +105,12 @@ threshold = [{ value = 95, from = 2010-07-01, kind = "constitutional", source = 
     (('kind = "constitutional"', 'kind = "operational", year = "2025"'), "threshold.0.year"),
     (('kind = "constitutional"', 'kind = "ambition"'), "threshold.0.kind"),
     ((', source = "s"', ""), "threshold.0.source: Field required"),
+    (('basis = "b"', 'basis = "b", checked = "seed 004", provisional = true'),
+     "either checked ('seed 004') or provisional"),
+    (('source = "s"\nthreshold', 'source = "s"\nretired = 2020-03-01\nthreshold'),
+     "'retired' and 'retired_basis' go together"),
+    (('source = "s"\nthreshold', 'source = "s"\nretired = 2020-03-01\nretired_basis = "stopped"\nthreshold'),
+     "retired on 2020-03-01 but threshold(s) [95.0] still apply after it"),
 ])
 def test_bad_catalogue_names_file_and_entry(tmp_path: Path, change: tuple[str, str], expected: str) -> None:
     path = write(tmp_path, GOOD.replace(*change))
@@ -129,3 +135,32 @@ def test_shipped_catalogue_names_its_sources() -> None:
                    "Cancer Waiting Times", "Talking Therapies", "CFAS II", "Outcomes Framework"):
         assert source in text
     assert all(s.source and s.definition for s in load_catalogue().standard)
+
+
+def test_delayed_transfers_of_care_are_retired_when_the_collection_stopped() -> None:
+    cat = load_catalogue()
+    dtoc = cat.get("delayed_transfer_rate")
+    # NHS England suspended the DToC collection from March 2020; the last month published is February 2020
+    assert dtoc.retired == date(2020, 3, 1) and "March 2020" in dtoc.retired_basis
+    assert [t.end for t in dtoc.threshold] == [date(2020, 2, 29)]
+    assert dtoc.target_on(date(2025, 3, 31)) is None and dtoc.target_on(date(2019, 3, 31)) == 3.5
+    assert "delayed_transfer_rate" not in [s.id for s in cat.live] and len(cat.live) == len(cat.standard) - 1
+    assert "    RETIRED 2020-03-01: NHS England suspended" in "\n".join(cat.lines())
+
+
+def test_each_threshold_checked_against_a_seed_or_the_reference_says_where_and_the_unsure_are_provisional() -> None:
+    cat = load_catalogue()
+    checked = {(s.id, t.value): t.checked for s in cat.standard for t in s.threshold if t.checked}
+    # the figures the seeds and ../shared/reference quote (seed 004 sections 4.3, 7.1-7.3; calibration.md)
+    assert checked[("talking_therapies_6w", 75)].startswith("seed 004 section 7.2")
+    assert checked[("delayed_transfer_rate", 3.5)].startswith("seed 004 section 4.3")
+    assert checked[("bed_occupancy", 92)].startswith("reference/calibration.md section 5")
+    for where in checked.values():
+        assert where.startswith(("seed 00", "reference/")), where
+    provisional = {(s.id, t.value) for s in cat.standard for t in s.threshold if t.provisional}
+    # not in the seeds or the reference: the Standard Contract's handover shares, hypertension to target
+    assert {("amb_handover_15", 65), ("amb_handover_30", 5), ("amb_handover_60", 0), ("amb_handover_45", 0),
+            ("hypertension_to_target", 80)} <= provisional
+    assert not provisional & set(checked)
+    lines = "\n".join(cat.lines())
+    assert "65%  from 2023-04-01  contractual requirement" in lines and "[provisional: not checked" in lines

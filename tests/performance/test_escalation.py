@@ -22,6 +22,7 @@ from icsys.performance.escalation import (
     load_framework,
     provider_status,
     site_status,
+    summary_lines,
 )
 from icsys.performance.organisations import Hierarchy
 from icsys.system import load_system
@@ -192,6 +193,28 @@ def test_shipped_framework_names_its_sources_and_weights_add_up() -> None:
     assert "OPEL) framework 2024 to 2026" in text and "SHREWD" in text
     for missing in ("3 ED all-type attendance variation", "4 majors and resuscitation", "8 % of open beds"):
         assert missing in text
+    # the parameters not scored say why, in the data and in what the command prints
+    assert [n.parameter for n in fw.not_scored] == [3, 4, 8]
+    lines = fw.not_scored_lines()
+    assert lines[0].startswith("Parameter 3 (ED all-type attendance variation) is not scored: ") and "no plan" in lines[0]
+    assert "escalation beds" in lines[2] and "not the days they were opened" in lines[2]
+
+
+def test_a_parameter_both_scored_and_not_scored_is_refused(tmp_path: Path) -> None:
+    scored = TWO.replace('worse = "lower"', 'worse = "lower"\nparameter = 2')
+    with pytest.raises(EscalationError, match=r"parameter\(s\) \[2\] are both scored by an indicator and listed"):
+        framework(tmp_path, scored + '\n[[not_scored]]\nparameter = 2\nname = "4 hours"\nwhy = "x"\n')
+
+
+def test_the_summary_ends_with_the_parameters_not_scored(tmp_path: Path) -> None:
+    fw = framework(tmp_path, TWO + '\n[[not_scored]]\nparameter = 8\nname = "escalation beds"\nwhy = "no record"\n')
+    status = pd.DataFrame([{"day": "2025-03-10", "org": "QKS", "kind": "ics", "score": 0.0, "level": 1,
+                            "reasons": [], "indicators": {}},
+                           {"day": "2025-03-10", "org": "RPA", "kind": "trust", "score": 0.0, "level": 1,
+                            "reasons": [], "indicators": {}}])
+    lines = summary_lines(status, framework=fw)
+    assert lines[-1] == "Parameter 8 (escalation beds) is not scored: no record"
+    assert not any("not scored" in line for line in summary_lines(status))
 
 
 @pytest.mark.parametrize(("change", "expected"), [

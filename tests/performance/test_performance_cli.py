@@ -63,7 +63,7 @@ def test_measure_gives_rows_as_json(db: Path) -> None:
 @pytest.mark.parametrize(("args", "words"), [
     (["--standard", "nope"], ["unknown standard 'nope'", "ae_4h"]),
     (["--org", "XX1"], ["unknown organisation 'XX1'"]),
-    (["--period", "year"], ["--period 'year': use day, week or month"]),
+    (["--period", "fortnight"], ["--period 'fortnight': use day, week, month, quarter or year"]),
     (["--from", "2025-02-30"], ["--from '2025-02-30': not a date"]),
     (["--from", "2025-03-02", "--to", "2025-03-01"], ["--from 2025-03-02 is after --to 2025-03-01"]),
     (["--standard", "dementia_diagnosis_rate", "--org", "RPA02"], ["is not measured for a site (RPA02)"]),

@@ -1,6 +1,6 @@
 """Quarters (calendar quarters, the NHS's financial quarters) and financial years (April to March) as periods
 of the measure engine: events counted in the quarter or year they happen, a census on its last day, rates
-over its days. Hand-drawn tables; DuckDB (the period arithmetic is the engine's, shared by both engines)."""
+over its days. Hand-drawn tables, on DuckDB, and the same on Spark."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from datetime import date
 from pathlib import Path
 
 import pytest
-from spec_tables import build, measure_on
+from spec_tables import OnSpark, build, measure_on
 
 from icsys.performance.frame import MeasureError, next_period, period_start
 
@@ -30,8 +30,9 @@ RTT = """
 """
 
 
-def rows(db: Path, standard: str, period: str, start: date, end: date) -> dict[str, tuple[float, float]]:
-    got = measure_on("duckdb", db, standards=[standard], org="QKS", period=period, start=start, end=end)
+def rows(db: Path, standard: str, period: str, start: date, end: date,
+         engine: str | OnSpark = "duckdb") -> dict[str, tuple[float, float]]:
+    got = measure_on(engine, db, standards=[standard], org="QKS", period=period, start=start, end=end)
     return {r.period: (r.numerator, r.denominator) for r in got.itertuples()}
 
 
@@ -66,3 +67,10 @@ def test_an_unknown_period_is_refused_naming_the_choices(tmp_path: Path) -> None
     db = build(tmp_path, ae_attendance=AE)
     with pytest.raises(MeasureError, match="use day, week, month, quarter or year"):
         rows(db, "ae_4h", "fortnight", date(2025, 1, 1), date(2025, 3, 31))
+
+
+def test_spark_counts_the_same_quarters_and_years(tmp_path: Path, spark) -> None:
+    db = build(tmp_path, ae_attendance=AE)
+    on_spark = OnSpark(spark)
+    assert rows(db, "ae_4h", "quarter", date(2025, 1, 1), date(2025, 3, 31), on_spark) == {"2025-01-01": (2, 3)}
+    assert rows(db, "ae_4h", "year", date(2024, 4, 1), date(2025, 3, 31), on_spark) == {"2024-04-01": (3, 5)}

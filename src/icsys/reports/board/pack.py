@@ -185,7 +185,8 @@ def compared_period(month: date, period: str, covered: tuple[date, date] | None)
     if next_period(first, period) - timedelta(days=1) > month_end:  # type: ignore[arg-type]
         first = period_start(first - timedelta(days=1), period)  # type: ignore[arg-type]  # the one before, whole
     last = next_period(first, period) - timedelta(days=1)  # type: ignore[arg-type]
-    if covered is not None and not (covered[0] <= first and last <= covered[1]):
+    # (a month the store does not cover is refused by the series, in its own words)
+    if period != "month" and covered is not None and not (covered[0] <= first and last <= covered[1]):
         raise BoardError(f"--funnel-period {period}: the last whole {period} to {month:%Y-%m} runs {first} to {last}, "
                          f"but the store covers {covered[0]} to {covered[1]}; use a shorter period or a later --month")
     return first, last
