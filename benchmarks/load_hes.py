@@ -32,13 +32,13 @@ from icsys.system import load_system
 
 
 def people(store: Path, n: int, practices: list[str], auditor: Auditor) -> int:
-    """n people with valid NHS numbers in the 999 test range (modulus 11 check digit; bases giving 10 skipped)."""
+    """n people with valid NHS numbers in the 900-999 million test range (modulus 11 check digit; bases giving 10 skipped)."""
     digits = " + ".join(f"CAST(substr(b, {i}, 1) AS INTEGER) * {11 - i}" for i in range(1, 10))
     reid = reid_beside(Store.open(store, read_only=False, create=True))  # before the store exists
     with open_store(store) as con:  # a new store, with the schema's tables
         con.execute(f"""CREATE TEMP TABLE nhs AS SELECT row_number() OVER (ORDER BY b) AS person_id, b || cd AS nhs
             FROM (SELECT b, CAST((11 - ({digits}) % 11) % 11 AS VARCHAR) AS cd
-                  FROM (SELECT CAST(999000000 + range AS VARCHAR) AS b FROM range({int(n * 1.2)})))
+                  FROM (SELECT CAST(900000000 + range AS VARCHAR) AS b FROM range({int(n * 1.2)})))
             WHERE cd <> '10' ORDER BY b LIMIT {n}""")
         practice = "[" + ", ".join(f"'{p}'" for p in practices) + "]"
         con.execute(f"""INSERT INTO person (person_id, sex, birth_date, ethnicity, practice_code)
