@@ -32,7 +32,8 @@ from icsys.system import load_system
 
 
 def people(store: Path, n: int, practices: list[str], auditor: Auditor) -> int:
-    """n people with valid NHS numbers in the 900-999 million test range (modulus 11 check digit; bases giving 10 skipped)."""
+    """n people with valid NHS numbers in the 900-999 million test range (modulus 11 check digit; bases
+    giving 10 skipped)."""
     digits = " + ".join(f"CAST(substr(b, {i}, 1) AS INTEGER) * {11 - i}" for i in range(1, 10))
     reid = reid_beside(Store.open(store, read_only=False, create=True))  # before the store exists
     with open_store(store) as con:  # a new store, with the schema's tables
