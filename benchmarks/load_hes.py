@@ -3,7 +3,8 @@ about 600,000 episodes in the HES extract layout, assembled into spells, every c
 value sets, each episode's person key linked; rows (episodes) per second, beside DuckDB's own read of the same
 file (no mapping, no spells, no validation) in the same run.
 
-The people are written straight into the store (their load is not the figure); the episodes are a CSV in the
+The people are written straight into the store, their NHS numbers linked in the re-identification store beside
+it (their load is not the figure); the episodes are a CSV in the
 HES layout: 480,000 spells, a quarter of them of two episodes (listed in reverse episode order, so the
 assembly must sort them), sites of the Kent and Medway definition, HES codes including 82, 99 and '&'.
 
@@ -24,24 +25,31 @@ import duckdb
 from icsys.access import Actor, Auditor
 from icsys.access.actor import os_user
 from icsys.access.audit import beside
-from icsys.dataset.ingest import load
+from icsys.access.reidentify import ReidentificationStore
+from icsys.dataset.ingest import load, reid_beside
 from icsys.dataset.store import Store, open_store
 from icsys.system import load_system
 
 
-def people(store: Path, n: int, practices: list[str]) -> int:
-    """n people with valid NHS numbers in the 999 test range (modulus 11 check digit; bases giving 10 skipped)."""
+def people(store: Path, n: int, practices: list[str], auditor: Auditor) -> int:
+    """n people with valid NHS numbers in the 900-999 million test range (modulus 11 check digit; bases
+    giving 10 skipped)."""
     digits = " + ".join(f"CAST(substr(b, {i}, 1) AS INTEGER) * {11 - i}" for i in range(1, 10))
+    reid = reid_beside(Store.open(store, read_only=False, create=True))  # before the store exists
     with open_store(store) as con:  # a new store, with the schema's tables
         con.execute(f"""CREATE TEMP TABLE nhs AS SELECT row_number() OVER (ORDER BY b) AS person_id, b || cd AS nhs
             FROM (SELECT b, CAST((11 - ({digits}) % 11) % 11 AS VARCHAR) AS cd
-                  FROM (SELECT CAST(999000000 + range AS VARCHAR) AS b FROM range({int(n * 1.2)})))
+                  FROM (SELECT CAST(900000000 + range AS VARCHAR) AS b FROM range({int(n * 1.2)})))
             WHERE cd <> '10' ORDER BY b LIMIT {n}""")
         practice = "[" + ", ".join(f"'{p}'" for p in practices) + "]"
-        con.execute(f"""INSERT INTO person (person_id, nhs_number, sex, birth_date, ethnicity, practice_code)
-            SELECT person_id, nhs, CASE WHEN person_id % 2 = 0 THEN 'F' ELSE 'M' END,
+        con.execute(f"""INSERT INTO person (person_id, sex, birth_date, ethnicity, practice_code)
+            SELECT person_id, CASE WHEN person_id % 2 = 0 THEN 'F' ELSE 'M' END,
                    DATE '1930-01-01' + INTERVAL (person_id % 1000) MONTH, 'A',
                    {practice}[1 + person_id % {len(practices)}] FROM nhs""")
+        links = dict(con.execute("SELECT nhs, CAST(person_id AS VARCHAR) FROM nhs").fetchall())
+        con.execute("COPY nhs TO '" + str(store.with_suffix(".nhs.csv")) + "' (HEADER)")  # for the episodes
+        # the NHS numbers live in the re-identification store beside the store (ADR 010), as a load leaves them
+        ReidentificationStore(reid).link_many(auditor, links, why="benchmark people")
         return con.execute("SELECT count(*) FROM person").fetchone()[0]
 
 
@@ -54,7 +62,7 @@ def episodes(store: Path, out: Path, spells: int, sites: list[str]) -> int:
                               DATE '2024-04-01' + CAST(range % 365 AS INTEGER) AS admitted,
                               CASE WHEN range % 4 = 0 THEN 2 ELSE 1 END AS eps FROM range({spells})),
             e AS (SELECT s.*, ep FROM s, range(1, 3) t(ep) WHERE ep <= eps)
-            SELECT p.nhs_number AS NEWNHSNO, 'SP' || e.s AS PROVSPNOPS, 100000000 + e.s * 2 + ep AS EPIKEY,
+            SELECT p.nhs AS NEWNHSNO, 'SP' || e.s AS PROVSPNOPS, 100000000 + e.s * 2 + ep AS EPIKEY,
                    ep AS EPIORDER,
                    strftime(admitted + CAST(ep - 1 AS INTEGER) * 2, '%Y-%m-%d') AS EPISTART,
                    left({site}[1 + e.s % {len(sites)}], 3) AS PROCODE3, {site}[1 + e.s % {len(sites)}] AS SITETRET,
@@ -67,7 +75,8 @@ def episodes(store: Path, out: Path, spells: int, sites: list[str]) -> int:
                    CASE WHEN e.s % 10 = 0 THEN '&' ELSE '300' END AS TRETSPEF, '301' AS MAINSPEF,
                    ['J189', 'I500', 'N390', 'R69X'][1 + e.s % 4] AS DIAG_4_01,
                    CASE WHEN ep = eps THEN ['19', '54', '52', '79'][1 + e.s % 4] ELSE '98' END AS DISDEST
-            FROM e JOIN person p ON p.person_id = e.pid ORDER BY e.s, ep DESC) TO '{out}' (HEADER)""")
+            FROM e JOIN read_csv('{store.with_suffix(".nhs.csv")}') p ON p.person_id = e.pid ORDER BY e.s, ep DESC)
+            TO '{out}' (HEADER)""")
         return con.execute(f"SELECT count(*) FROM read_csv('{out}')").fetchone()[0]
 
 
@@ -87,10 +96,10 @@ def main() -> None:
     system = load_system()
     with tempfile.TemporaryDirectory() as tmp:
         store, csv = Path(tmp) / "store.duckdb", Path(tmp) / "hes_apc.csv"
-        persons = people(store, args.people, [p.code for p in system.practice])
+        auditor = Auditor(Actor(os_user(), ("data_manager",)), beside(store))
+        persons = people(store, args.people, [p.code for p in system.practice], auditor)
         rows = episodes(store, csv, args.spells, [s.code for s in system.site])
         size_mb = csv.stat().st_size / 1024**2
-        auditor = Auditor(Actor(os_user(), ("data_manager",)), beside(store))
         start = time.perf_counter()
         report = load(Store.open(store, read_only=False, create=True), None, csv, fmt="hes-apc", system=system,
                       auditor=auditor)

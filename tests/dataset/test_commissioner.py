@@ -101,3 +101,13 @@ def test_an_extract_without_a_registration_is_the_ics_s_by_its_practice_else_res
     assert sql(db, "SELECT l.key_value, s.provider_in_ics, s.commissioned_by_ics FROM inpatient_spell s JOIN "
                "person_link l USING (person_id) ORDER BY 1") == \
         [("T1", True, True), ("T2", True, True), ("T3", True, False), ("T4", False, None)]
+
+
+def test_without_a_registration_history_the_latest_registration_decides(tmp_path: Path) -> None:
+    """No gp_registration: each person's latest registration (person) is the only one; person 3's began on
+    2024-07-01, so on 2024-03-10 no registration is known and no commissioner is given."""
+    db = tmp_path / "s.duckdb"
+    load(db, "person", write(tmp_path / "people.csv", PEOPLE))
+    load(db, "ae_attendance", write(tmp_path / "ae.csv", AE))
+    assert sql(db, "SELECT attendance_id, provider_in_ics, commissioned_by_ics FROM ae_attendance ORDER BY 1") == \
+        [(1, False, True), (2, True, False), (3, True, None), (4, True, False)]

@@ -21,6 +21,7 @@ from icsys.dataset.validate import literal, quote
 from icsys.system import System
 
 REGISTRATIONS = "_icsys_registrations"
+REGISTERED = "_icsys_registered"
 
 
 def _codes(system: System, kind: str) -> str:
@@ -48,18 +49,32 @@ def mark(con: duckdb.DuckDBPyConnection, table: Table, system: System) -> tuple[
     _registrations(con)
     in_force = (f"r.person_id = a.person_id AND (r.registration_start IS NULL OR r.registration_start <= {day}) "
                 f"AND (r.registration_end IS NULL OR r.registration_end > {day})")
-    # the registration begun latest, should two be in force that day
-    con.execute(f"UPDATE {name} t SET commissioned_by_ics = w.in_ics FROM (SELECT a.{key} AS k, "
-                f"arg_max(coalesce(r.practice_code IN ({practices}), FALSE), coalesce(r.registration_start, "
-                f"DATE '0001-01-01')) AS in_ics FROM {name} a JOIN {REGISTRATIONS} r ON {in_force} "
-                f"WHERE a.provider_in_ics IS NULL GROUP BY a.{key}) w WHERE t.{key} = w.k")
+    sites = _codes(system, "site")
+    outside, not_ours = 0, 0
+    if _one_each(con):  # at most one registration in force for a row: an equi-join, no grouping
+        con.execute(f"UPDATE {name} a SET commissioned_by_ics = coalesce(r.practice_code IN ({practices}), FALSE) "
+                    f"FROM {REGISTRATIONS} r WHERE {in_force} AND a.provider_in_ics IS NULL")
+    else:  # the registration in force that day begun latest, should two be
+        registered = (f"arg_max(coalesce(r.practice_code IN ({practices}), FALSE), coalesce(r.registration_start, "
+                      "DATE '0001-01-01')) AS registered")
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {REGISTERED} AS SELECT a.{key} AS k, {registered} FROM {name} a "
+                    f"JOIN {REGISTRATIONS} r ON {in_force} WHERE a.provider_in_ics IS NULL GROUP BY a.{key}")
+        con.execute(f"UPDATE {name} a SET commissioned_by_ics = f.registered FROM {REGISTERED} f WHERE f.k = a.{key}")
+        con.execute(f"DROP TABLE IF EXISTS {REGISTERED}")
+    # rows no registration decided keep what the source said (its residence); then each row's site
     outside, not_ours = con.execute(
-        f"SELECT count(*) FILTER (WHERE NOT coalesce(site_code IN ({_codes(system, 'site')}), FALSE)), "
-        f"count(*) FILTER (WHERE NOT commissioned_by_ics) FROM {name} WHERE provider_in_ics IS NULL").fetchone()
-    con.execute(f"UPDATE {name} SET provider_in_ics = coalesce(site_code IN ({_codes(system, 'site')}), FALSE) "
+        f"SELECT count(*) FILTER (WHERE NOT coalesce(site_code IN ({sites}), FALSE)), count(*) FILTER (WHERE NOT "
+        f"commissioned_by_ics) FROM {name} WHERE provider_in_ics IS NULL").fetchone()
+    con.execute(f"UPDATE {name} SET provider_in_ics = coalesce(site_code IN ({sites}), FALSE) "
                 "WHERE provider_in_ics IS NULL")
     con.execute(f"DROP TABLE IF EXISTS {REGISTRATIONS}")
     return int(outside), int(not_ours)
+
+
+def _one_each(con: duckdb.DuckDBPyConnection) -> bool:
+    """Every person has at most one registration (no history of practice changes)."""
+    rows, people = con.execute(f"SELECT count(*), count(DISTINCT person_id) FROM {REGISTRATIONS}").fetchone()
+    return rows == people
 
 
 def _registrations(con: duckdb.DuckDBPyConnection) -> None:
