@@ -5,7 +5,9 @@ midnights (for daily statistics) and capacity changes come from their own timeta
 their queues first come first served (a patient needing more care hours than are free blocks
 those behind). A patient keeps the pool they hold until the next one admits them: someone ready
 for discharge whose pathway is full stays in the acute bed (blocking after service), and an
-admitted A&E patient stays in A&E until a bed is free.
+admitted A&E patient stays in A&E until a bed is free (in a majors cubicle, a pool of kind ae, where the
+department has them: boarders fill cubicles, and newcomers wait for one). Leaving a cubicle is leaving A&E.
+A cancelled elective (REBOOK) asks for its bed again after its rebooking time.
 
 Events: READY (service at this stage over: move on), REQUEST (ask for the next stage after the
 time it takes to arrange), RENEGE (waited as long as they will: another route is found). A skipped

@@ -9,8 +9,9 @@ Arrivals are a non-homogeneous Poisson process drawn by inversion and thinning: 
 from the stream's profiled rate times an envelope (a power of two at least the largest surge
 multiplier) by inverting the cumulative rate; a candidate is kept with probability multiplier /
 envelope. Two scenarios with the same profiles and envelope share their candidates, so a surge
-adds patients without moving the others. Attendances that are not admitted never wait for a bed;
-they are counted per day (Poisson by inversion) rather than simulated one by one.
+adds patients without moving the others. Attendances not admitted are simulated one by one where they
+hold an A&E majors cubicle (`_majors`); the rest (minors, or an A&E without cubicles) wait for nothing, so
+they are counted per day (Poisson by inversion).
 
 A journey is up to six stages: a majors cubicle in A&E (where the department has them), the first pool
 (where the patient is admitted), a virtual ward
