@@ -182,7 +182,8 @@ class Arrivals(_Strict):
     when_full: Literal["queue", "turn_away", "rebook"] = Field(
         default="queue", description="When its pool is full: wait for a place, leave, or (a planned admission "
         "cancelled on the day) ask again after rebook_days")
-    rebook_days: Distribution | None = Field(default=None, description="Cancellation to the rebooked date")
+    rebook_days: Distribution | None = Field(default=None, description="Cancellation to the rebooked date (at "
+                                             "least a day: shorter draws are taken as one day)")
     case_mix: str | None = Field(default=None, description="Name of a case mix (else los_days and pathway)")
     admitted_share: float | None = Field(default=None, ge=0, le=1, description="Overrides the case mix's "
                                          "admitted share for this stream")
@@ -216,6 +217,8 @@ class Arrivals(_Strict):
             raise ValueError("an A&E stream needs its department")
         if self.when_full == "rebook" and self.rebook_days is None:
             raise ValueError("when_full = rebook needs rebook_days")
+        if self.when_full == "rebook" and self.source.startswith("ae_"):
+            raise ValueError("when_full = rebook is for planned admissions, not an A&E stream")
         if self.ae_pool and not self.source.startswith("ae_"):
             raise ValueError("only an A&E stream has an ae_pool")
         return self

@@ -193,8 +193,9 @@ def _arrivals(model: Model, s: Stream, index: int, seed: int, replication: int) 
                     turn_away=s.spec.when_full != "queue")
     if s.spec.when_full == "rebook" and s.spec.rebook_days is not None:  # arrange[:, 0] is free: the first
         out["flags"][:, 0] |= REBOOK                                     # pool is asked for at the request
-        out["arrange"][:, 0] = dist.quantile(s.spec.rebook_days,
-                                             generator(seed, replication, s.spec.name, _REBOOK).random(n))
+        # at least a day later: a rebooking at the same moment would ask again, and again, at an unchanged time
+        out["arrange"][:, 0] = np.maximum(
+            dist.quantile(s.spec.rebook_days, generator(seed, replication, s.spec.name, _REBOOK).random(n)), 1.0)
     # its own stream, so that giving a stream a transfer time leaves every other draw as it was
     transfer = (dist.quantile(s.spec.transfer_hours, generator(seed, replication, s.spec.name, _TRANSFER).random(n))
                 / 24 if s.spec.transfer_hours and s.department >= 0 else np.zeros(n))
@@ -203,7 +204,8 @@ def _arrivals(model: Model, s: Stream, index: int, seed: int, replication: int) 
         request = t
     else:  # A&E has no capacity of its own: the bed is asked for at the end of the transfer time
         request = t + dta + transfer
-        out["arrange"][:, 0] = transfer  # unused by the loop at the first stage: kept for the 12 hours from DTA
+        if s.department >= 0:  # the first stage's arranging is unused for an A&E stream (never rebooked): it
+            out["arrange"][:, 0] = transfer  # keeps the transfer time, for the 12 hours from the decision to admit
     return out | removed | {"request": request, "arrival": t, "department": np.full(n, s.department),
                             "stream": np.full(n, index)}
 
