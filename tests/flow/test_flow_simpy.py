@@ -34,7 +34,9 @@ def test_compiled_loop_agrees_with_simpy_patient_by_patient() -> None:
         used["waited for a cubicle"] += int((majors & (starts[:, 0] > patients.request + 1e-9)).sum())
         ready_for_bed = starts[:, 0] + patients.hold[:, 0] + patients.arrange[:, 1]
         used["boarded in a cubicle"] += int((majors & (starts[:, 1] > ready_for_bed + 1e-9)).sum())
-        used["rebooked"] += int(((patients.stream == rebooked) & (starts[:, 0] > patients.request + 1)).sum())
+        # cancelled at least once (the small system's beds are seldom free for an elective: most are rebooked
+        # again and again, and some get in on a later date)
+        used["rebooked"] += int(((patients.stream == rebooked) & ~(starts[:, 0] <= patients.request)).sum())
     # what the runs exercised: turning away, rebooking, giving up, the virtual ward, onward moves, majors cubicles
     # full (arrivals waiting to be seen) and boarding (a cubicle held after the decision to admit, waiting for a bed)
     assert seen[engine.TURNED_AWAY] and seen[engine.RENEGED] and all(used.values()), used

@@ -327,7 +327,7 @@ def _release(i, t, st, sf, pi, occ, delayed, queued, core, last, acc, is_acute, 
     p = st[i, HELD]
     if is_ed[p] and pi[i, DEPT] >= 0:
         admitted = st[i, STAGE] == 1 and pi[i, 3] >= 0  # the pool of stage 1 (pool columns start at 2)
-        dta = sf[i, WAIT_FROM] - pf[i, arrange0 + 1] if admitted else np.inf
+        dta = sf[i, WAIT_FROM] - pf[i, arrange0] if admitted else np.inf  # arrange0: the transfer time
         _record_ed(ed, pi[i, DEPT], pf[i, ARR], t, dta)
     _touch(p, t, occ, delayed, queued, core, last, acc)
     occ[p] -= sf[i, HELD_NEED]

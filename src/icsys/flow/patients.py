@@ -107,7 +107,9 @@ _FLOATS = (("request", 1), ("arrival", 1), ("need", STAGES), ("hold", STAGES), (
 _INTS = (("department", 1), ("pathway", 1), ("pool", STAGES), ("flags", STAGES))
 
 
-def _pack(parts: list[dict[str, np.ndarray]], columns: tuple[tuple[str, int], ...], dtype: type) -> np.ndarray:
+def _pack(parts: list[dict[str, np.ndarray]], columns: tuple[tuple[str, int], ...], dtype: type,
+          order: np.ndarray) -> np.ndarray:
+    """The parts' columns side by side, their rows one after another, then put in `order`."""
     out = np.empty((sum(len(p["request"]) for p in parts), sum(w for _, w in columns)), dtype=dtype)
     row = 0
     for part in parts:
@@ -117,7 +119,7 @@ def _pack(parts: list[dict[str, np.ndarray]], columns: tuple[tuple[str, int], ..
             out[row:row + n, col:col + width] = part[name].reshape(n, width)
             col += width
         row += n
-    return out
+    return np.take(out, order, axis=0)  # far quicker than out[order] for rows
 
 
 def seed_sequence(seed: int, replication: int, name: str, purpose: int) -> np.random.SeedSequence:
@@ -141,11 +143,13 @@ def draw(model: Model, seed: int, replication: int) -> Patients:
         diverted += p.get("diverted_daily", 0)
         avoided += p.get("avoided_daily", 0)
     parts = [p for p in parts if len(p["request"])]
-    floats, ints = _pack(parts, _FLOATS, np.float64), _pack(parts, _INTS, np.int64)
-    stream = np.concatenate([p["stream"] for p in parts]) if parts else np.empty(0, np.int64)
-    order = np.argsort(floats[:, 0], kind="stable")
-    return Patients(floats=floats, ints=ints, stream=stream, order=order, **counts, diverted=diverted,
-                    avoided=avoided)
+    # rows in order of the first request (ties: the census first): the loop then reads them in turn as they
+    # arrive, and those in the system at one time lie near each other in memory
+    order = np.argsort(np.concatenate([p["request"] for p in parts]), kind="stable") if parts else np.empty(0, int)
+    floats, ints = _pack(parts, _FLOATS, np.float64, order), _pack(parts, _INTS, np.int64, order)
+    stream = np.concatenate([p["stream"] for p in parts])[order] if parts else np.empty(0, np.int64)
+    return Patients(floats=floats, ints=ints, stream=stream, order=np.arange(len(order)), **counts,
+                    diverted=diverted, avoided=avoided)
 
 
 def _candidates(s: Stream, seed: int, replication: int, hourly: np.ndarray | None = None,
@@ -173,7 +177,8 @@ def _arrivals(model: Model, s: Stream, index: int, seed: int, replication: int) 
     u = generator(seed, replication, s.spec.name, _ATTRIBUTES).random((len(t), UNIFORMS), dtype=np.float32)
     assert s.rows is not None
     kept = u[:, ACCEPT] * s.envelope < s.surge_hourly[hour]  # thinning: the rest of the envelope is not demand
-    t, u = t[kept], u[kept]
+    candidates = len(t)
+    t, u, which = t[kept], u[kept], np.flatnonzero(kept)  # which candidate each patient is
     row = np.minimum(np.searchsorted(s.rows.cumulative, u[:, ROW], side="right"), len(s.rows.cumulative) - 1)
     day = np.minimum(t.astype(np.int64), model.n_days - 1)
     diverted = s.ucr_rows[row] & (u[:, UCR] < model.ucr_daily[day])
@@ -182,7 +187,7 @@ def _arrivals(model: Model, s: Stream, index: int, seed: int, replication: int) 
                "avoided_daily": np.bincount(day[avoided], minlength=model.n_days).astype(np.float64)}
     if diverted.any() or avoided.any():
         keep = ~diverted & ~avoided
-        t, row, day, u = t[keep], row[keep], day[keep], u[keep]
+        t, row, day, u, which = t[keep], row[keep], day[keep], u[keep], which[keep]
     los = _stays(s, row, u[:, LOS])
     dta = dist.quantile(s.spec.dta_hours, u[:, DTA]) / 24 if s.spec.dta_hours and s.department >= 0 else 0.0
     pathway = (u[:, MOVES[0], None] >= s.rows.pathway_cumulative[row]).sum(axis=1).clip(0, 3)
@@ -194,11 +199,13 @@ def _arrivals(model: Model, s: Stream, index: int, seed: int, replication: int) 
     if s.spec.when_full == "rebook" and s.spec.rebook_days is not None:  # arrange[:, 0] is free: the first
         out["flags"][:, 0] |= REBOOK                                     # pool is asked for at the request
         # at least a day later: a rebooking at the same moment would ask again, and again, at an unchanged time
-        out["arrange"][:, 0] = np.maximum(
-            dist.quantile(s.spec.rebook_days, generator(seed, replication, s.spec.name, _REBOOK).random(n)), 1.0)
-    # its own stream, so that giving a stream a transfer time leaves every other draw as it was
-    transfer = (dist.quantile(s.spec.transfer_hours, generator(seed, replication, s.spec.name, _TRANSFER).random(n))
-                / 24 if s.spec.transfer_hours and s.department >= 0 else np.zeros(n))
+        u_rebook = generator(seed, replication, s.spec.name, _REBOOK).random(candidates)[which]
+        out["arrange"][:, 0] = np.maximum(dist.quantile(s.spec.rebook_days, u_rebook), 1.0)
+    # their own streams, so that giving a stream a transfer time leaves every other draw as it was; one draw per
+    # candidate, so that a surge (more candidates kept) leaves each patient's as it was
+    transfer = (dist.quantile(s.spec.transfer_hours,
+                              generator(seed, replication, s.spec.name, _TRANSFER).random(candidates)[which]) / 24
+                if s.spec.transfer_hours and s.department >= 0 else np.zeros(n))
     if s.ae_pool >= 0:  # a cubicle from arrival to the decision to admit, then held until a bed is free
         out = _through_majors(out, s.ae_pool, dta, transfer)
         request = t
@@ -221,8 +228,11 @@ def _through_majors(out: dict[str, np.ndarray], ae_pool: int, dta: np.ndarray | 
         a = out[name]
         a[:, 1:] = a[:, :-1].copy()
         a[:, 0] = first
-    out["hold"][:, 0] = dta
-    out["arrange"][:, 1] = transfer
+    # the transfer time is spent in the cubicle: one event, not two (ready for the bed at its end); the first
+    # stage's arranging is unused by the loop (asked for at arrival), so it keeps the transfer time, for the
+    # decision to admit (the 12 hours from it)
+    out["hold"][:, 0] = dta + transfer
+    out["arrange"][:, 0] = transfer
     return out
 
 
