@@ -15,6 +15,7 @@ import numpy as np
 
 from icsys.flow import distributions as dist
 from icsys.flow.model import (
+    ANOTHER_ROUTE,
     Arrivals,
     CaseMixRow,
     Distribution,
@@ -143,6 +144,8 @@ def _check_destinations(scenario: Scenario, index: dict[str, int]) -> None:
     for p in scenario.pool:
         for pathway, shares in p.discharge_to.items():
             for code in shares:
+                if code == ANOTHER_ROUTE:
+                    continue
                 target = pools[code]
                 if target.stay_days is None:
                     problems.append(f"pool {code!r} receives pathway {pathway} from {p.code!r} but has no stay_days")

@@ -18,6 +18,9 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+# a discharge_to destination that is no pool: people leave by another route (a spot-purchased package or
+# placement, an interim arrangement) after the pathway's arranging time, taking no place
+ANOTHER_ROUTE = "another_route"
 AGE_BANDS = ("0-15", "16-64", "65-74", "75-84", "85+")
 EMERGENCY_SOURCES = ("ae_walk_in", "ae_ambulance", "gp_sdec")
 AgeBand = Literal["0-15", "16-64", "65-74", "75-84", "85+", "all"]
@@ -120,7 +123,8 @@ class Pool(_Strict):
     onward: list[float] | None = Field(default=None, min_length=4, max_length=4, description="Pathway mix "
                                        "[P0, P1, P2, P3] on leaving this pool (community beds)")
     discharge_to: dict[Literal["1", "2", "3"], dict[str, float]] = Field(
-        default_factory=dict, description="For each pathway 1-3, the pools it leads to and their shares")
+        default_factory=dict, description="For each pathway 1-3, the pools it leads to and their shares ("
+        f"{ANOTHER_ROUTE!r}: no pool, people leave by another route after the pathway's arranging time)")
     census: int = Field(default=0, ge=0, description="People in the pool at the start of the run")
     census_ready: dict[Literal["0", "1", "2", "3"], int] = Field(
         default_factory=dict, description="Of the census, people already ready to leave, by pathway")
@@ -359,7 +363,7 @@ def _unresolved(s: Scenario) -> list[str]:
     for p in s.pool:
         for pathway, shares in p.discharge_to.items():
             problems += [f"pool {p.code!r}: discharge_to.{pathway} names unknown pool {q!r}"
-                         for q in shares if q not in pools]
+                         for q in shares if q not in pools and q != ANOTHER_ROUTE]
         if p.onward is not None and any(p.onward[k] > 0 and str(k) not in p.discharge_to for k in (1, 2, 3)):
             problems.append(f"pool {p.code!r}: onward sends people to a pathway with no discharge_to")
     for a in s.arrivals:

@@ -31,7 +31,7 @@ from scipy import stats
 
 from icsys.flow import distributions as dist
 from icsys.flow.compiled import Model, Stream
-from icsys.flow.model import Distribution
+from icsys.flow.model import ANOTHER_ROUTE, Distribution
 
 STAGES = 6  # a majors cubicle, the first pool, a virtual ward, the pathway's pool, an onward step, leaving
 TURN_AWAY, SKIP, REBOOK = 1, 2, 4
@@ -349,6 +349,8 @@ def _journeys(model: Model, first: np.ndarray, stay: np.ndarray, pathway: np.nda
             break
         there = _destinations(model, here, k, going, u[:, base + 1])
         for q in np.unique(there[going]):
+            if q < 0:  # another route: no place, they leave after the arranging time
+                continue
             sel = going[there[going] == q]
             target = model.pools[q]
             c = column[sel]
@@ -362,8 +364,10 @@ def _journeys(model: Model, first: np.ndarray, stay: np.ndarray, pathway: np.nda
         _arranging_from(model, here, k, going, column, u[:, base + 4], arrange)
         column[going] += 1
         k = np.where(k > 0, 0, -1)  # after a destination: leave, unless it has an onward mix
-        k[going] = _onward(model, there[going], np.zeros(len(going), np.int64), u[going, MOVES[move + 1]],
-                           only_onward=True)
+        placed = going[there[going] >= 0]
+        k[placed] = _onward(model, there[placed], np.zeros(len(placed), np.int64), u[placed, MOVES[move + 1]],
+                            only_onward=True)
+        k[going[there[going] < 0]] = -1
         here = np.where(k >= 0, there, here)
     return {"pool": pool, "need": need, "hold": hold, "arrange": arrange, "patience": patience, "flags": flags,
             "pathway": np.where(model.is_acute[first], first_pathway, -1)}
@@ -406,7 +410,7 @@ def _onward(model: Model, pools: np.ndarray, pathway: np.ndarray, u: np.ndarray,
 
 def _destinations(model: Model, here: np.ndarray, k: np.ndarray, going: np.ndarray, u: np.ndarray) -> np.ndarray:
     there = np.full(len(here), -1, dtype=np.int64)
-    codes = {p.code: i for i, p in enumerate(model.pools)}
+    codes = {p.code: i for i, p in enumerate(model.pools)} | {ANOTHER_ROUTE: -1}
     for p in np.unique(here[going]):
         routes = model.pools[p].discharge_to
         for pathway in np.unique(k[going][here[going] == p]):

@@ -84,7 +84,8 @@ def _diagram(model: Model) -> list[str]:
     for j, (source, pools) in enumerate(sorted(sources.items())):
         lines.append(f'  S{j}(["{source.replace("_", " ")}"])')
         lines += [f"  S{j} --> {node[p]}" for p in sorted(pools)]
-    edges = {(p.code, q, k) for p in s.pool for k, shares in p.discharge_to.items() for q in shares}
+    edges = {(p.code, q, k) for p in s.pool for k, shares in p.discharge_to.items() for q in shares
+             if q in node}  # another route is no pool
     lines += [f"  {node[a]} -- P{k} --> {node[b]}" for a, b, k in sorted(edges)]
     return lines
 

@@ -22,7 +22,7 @@ from icsys.flow.calibration.estimators import (
 )
 from icsys.flow.calibration.read import CARE_HOME, EMERGENCY_DIRECT, Data
 from icsys.flow.distributions import mean
-from icsys.flow.model import Empirical
+from icsys.flow.model import ANOTHER_ROUTE, Empirical
 from icsys.system import System
 
 MIN_GROUP = 30  # observations needed to fit a group's own stay or pathway mix
@@ -387,6 +387,13 @@ class Fit:
                     target[f"{c}-home-care"] = float(v) * (1 - r)
             target = {q: w for q, w in target.items() if w > 0}
             if target:
+                total = sum(target.values())
+                # those the data show leaving by another route (no place found: a spot-purchased package, an
+                # interim arrangement) take no place in the model either, or its pools would be overfed
+                placed = float(g["placed"].mean()) if "placed" in g else 1.0
+                target = {q: w / total * placed for q, w in target.items()}
+                if placed < 1:
+                    target[ANOTHER_ROUTE] = 1 - placed
                 total = sum(target.values())
                 routes[str(k)] = {q: round(w / total, 6) for q, w in target.items()}
                 fix = round(1 - sum(routes[str(k)].values()), 6)
