@@ -128,14 +128,12 @@ def simulate(order, pf, pi, capacity0, core0, is_acute, is_ed, change_time, chan
     st = np.zeros((n, 6), np.int64)
     sf = np.zeros((n, 3))
     starts = np.full((n if detail else 0, n_stages), np.nan)
-    heap_size = n + 16  # one READY or REQUEST pending per patient, plus one RENEGE per finite patience
-    for i in range(n):
-        st[i, HELD] = -1
-        st[i, BEHIND] = -1
-        sf[i, LEFT_AT] = np.nan
-        for s in range(n_stages):
-            if pf[i, patience0 + s] < np.inf:
-                heap_size += 1
+    st[:, HELD] = -1
+    st[:, BEHIND] = -1
+    sf[:, LEFT_AT] = np.nan
+    # one READY or REQUEST pending per patient, plus at most one RENEGE per stage (left behind once admitted):
+    # the pages of the heap never reached are never touched, so the bound costs nothing
+    heap_size = n * (1 + n_stages) + 16
     ht = np.empty(heap_size)
     hs = np.empty(heap_size, np.int64)
     hp = np.empty(heap_size, np.int64)
