@@ -192,7 +192,7 @@ class Fit:
             if type1:
                 stream |= {"dta_hours": empirical(admitted["dta_hours"].to_numpy()),
                            "transfer_hours": empirical(admitted["transfer_hours"].to_numpy()),
-                           "ae_pool": f"{site}-majors", "majors": "all" if mode == "ambulance" else "admitted"}
+                           "ae_pool": f"{site}-majors", "majors": "admitted"}
                 out += self._by_bed_site(stream, admitted["bed_site"])
             elif len(g[~g["admitted"]]):
                 out.append(stream)
@@ -228,16 +228,17 @@ class Fit:
         return [*self._acute_pools(), *self._majors_pools(), *self._community_pools(), *self._council_pools()]
 
     def _majors_pools(self) -> list[dict[str, Any]]:
-        """Each type 1 A&E's majors cubicles: as many as the most majors patients (every ambulance arrival, and
-        walk-ins who are admitted) present in the department at once in the last year of data, on the hour. The
-        data's times in A&E are the model's service times, so with these cubicles the model queues for one only
-        when it holds more majors patients at once than the data ever did (more arrivals, or longer waits for a
-        bed)."""
+        """Each type 1 A&E's majors cubicles for the patients it admits: as many as the most of them present in
+        the department at once in the last year of data, on the hour. The data's times in A&E are the model's
+        service times, so with these cubicles the model queues for one only when it holds more at once than the
+        data ever did (more arrivals, or longer waits for a bed). Those not admitted are not held to cubicles:
+        with every ambulance arrival in them, a winter's boarders filled them and the queue behind (no one gives
+        up) never cleared, while the data's own times for those not admitted carry their waits already."""
         ae = self.ae_now
         ae = ae[(ae["department_type"] == TYPE_1_AE) & ae["site_code"].isin(self.sites)]
         out = []
         for site, g in ae.groupby("site_code"):
-            majors = g[(g["arrival_mode"] == "ambulance") | g["admitted"]]
+            majors = g[g["admitted"]]
             self.cubicles[site] = max(1, self._most_present(majors["arrival_time"], majors["departure_time"]))
             out.append({"code": f"{site}-majors", "name": f"{site} A&E majors cubicles", "kind": "ae",
                         "capacity": self.cubicles[site]})
