@@ -20,7 +20,8 @@ import numpy as np
 from numba import njit
 
 READY, REQUEST, RENEGE = 0, 1, 2
-TURN_AWAY, SKIP, REBOOK = 1, 2, 4  # REBOOK: turned away from the first pool, asks again later
+TURN_AWAY, SKIP, REBOOK, CORRIDOR = 1, 2, 4, 8  # REBOOK: turned away from the first pool, asks again later
+# CORRIDOR: with no cubicle free, the stage's time is spent holding nothing (corridor care), then on
 # what became of a patient
 WAITING_TO_ARRIVE, IN_SYSTEM, LEFT, TURNED_AWAY, RENEGED = 0, 1, 2, 3, 4
 # per pool and day
@@ -254,6 +255,11 @@ def simulate(order, pf, pi, capacity0, core0, is_acute, is_ed, change_time, chan
                 size, seq = _admit(i, q, t, pf, pi, st, sf, need0, hold0, occ, delayed, queued, core, last, acc,
                                    stats, ed, starts, detail, ht, hs, hp, size, seq, n_days, is_ed,
                                    arrange0)
+            elif (pi[i, flags0 + s] & CORRIDOR) != 0 and st[i, HELD] < 0:  # no cubicle: seen in the corridor
+                stats[TURNED, q, int(t)] += 1
+                if t + pf[i, hold0 + s] < n_days:
+                    size = _push(ht, hs, hp, size, seq, t + pf[i, hold0 + s], (i << 5) | READY)
+                seq += 1
             elif (pi[i, flags0 + s] & REBOOK) != 0 and s == 0:  # cancelled: rebooked (not yet in any pool)
                 stats[TURNED, q, int(t)] += 1
                 if t + pf[i, arrange0] < n_days:
@@ -368,8 +374,11 @@ def _admit(i, q, t, pf, pi, st, sf, need0, hold0, occ, delayed, queued, core, la
     stats[WAIT_DAYS, q, d] += waited
     if waited > 0:
         stats[WAITED, q, d] += 1
-    if s == 0 and pi[i, DEPT] >= 0 and not is_ed[q]:  # an A&E without cubicles is left for the bed
-        _record_ed(ed, pi[i, DEPT], pf[i, ARR], t, pf[i, REQ] - pf[i, arrange0])
+    if pi[i, DEPT] >= 0 and not is_ed[q] and (s == 0 or st[i, READY_NOW] == 1):
+        # A&E is left for the bed: an A&E without cubicles, or the corridor (ready, holding nothing: READY_NOW is
+        # cleared only by a release)
+        _record_ed(ed, pi[i, DEPT], pf[i, ARR], t, sf[i, WAIT_FROM] - pf[i, arrange0])
+        st[i, READY_NOW] = 0
     if detail:
         starts[i, s] = t
     if t + pf[i, hold0 + s] < horizon:  # an event after the end would never be processed

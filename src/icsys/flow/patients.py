@@ -34,7 +34,7 @@ from icsys.flow.compiled import Model, Stream
 from icsys.flow.model import ANOTHER_ROUTE, Distribution
 
 STAGES = 6  # a majors cubicle, the first pool, a virtual ward, the pathway's pool, an onward step, leaving
-TURN_AWAY, SKIP, REBOOK = 1, 2, 4
+TURN_AWAY, SKIP, REBOOK, CORRIDOR = 1, 2, 4, 8
 ACCEPT, ROW, DTA, LOS, NEED0, UCR, MDT, VW, HOME_FIRST = range(9)
 MOVES = (9, 15, 15)  # first column of each move's draws: pathway, destination, need, stay, arranging, patience
 HOME = 21
@@ -224,7 +224,7 @@ def _through_majors(out: dict[str, np.ndarray], ae_pool: int, dta: np.ndarray | 
     # a journey from a bed uses at most STAGES - 1 stages (leaving included): room to shift it by one
     assert (out["pool"][:, -1] == -1).all() and not out["arrange"][:, -1].any()
     for name, first in (("pool", ae_pool), ("need", 1.0), ("hold", 0.0), ("arrange", 0.0), ("patience", np.inf),
-                        ("flags", 0)):
+                        ("flags", CORRIDOR)):
         a = out[name]
         a[:, 1:] = a[:, :-1].copy()
         a[:, 0] = first

@@ -122,7 +122,7 @@ def measures(model: Model, rep: Replication) -> dict[str, Any]:
         "ed_12h_pct": _pct(over_12.sum(), attend.sum()),
         "ed_12h_dta": float(ed[engine.ED_OVER_12H_DTA].sum()),
         "admissions": float(p[engine.ADMITTED][acute].sum()),
-        "turned_away": float(p[engine.TURNED].sum()),
+        "turned_away": float(p[engine.TURNED][~model.is_ed].sum()),  # in an A&E pool: seen in the corridor
         "gave_up": float(p[engine.GAVE_UP].sum()),
         "diverted": float(rep.diverted[w:].sum()),
         "avoided": float(rep.avoided[w:].sum()),
