@@ -34,8 +34,10 @@ def interval(values: np.ndarray, level: float = 0.99) -> tuple[float, float]:
 
 
 def small_system(**scenario: Any) -> dict[str, Any]:
-    """A small whole system: an acute site with A&E, GP, elective and virtual-ward flows, reablement in
-    places, home care in hours (with patience), community beds with onward flows, care homes, a census."""
+    """A small whole system: an acute site with two A&Es (one without capacity of its own, one with three majors
+    cubicles held until a bed is free), GP, elective (turned away, or rebooked) and virtual-ward flows,
+    reablement in places, home care in hours (with patience), community beds with onward flows, care homes, a
+    census."""
     exp = {"distribution": "exponential"}
     return {
         "scenario": {"name": "small system", "start": "2025-10-06", "days": 120, "warm_up_days": 20, **scenario},
@@ -46,6 +48,7 @@ def small_system(**scenario: Any) -> dict[str, Any]:
              "discharge_to": {"1": {"reablement": 0.6, "home_care": 0.4}, "2": {"community": 1.0},
                               "3": {"care_home": 1.0}}},
             {"code": "vw", "kind": "virtual_ward", "capacity": 4},
+            {"code": "majors", "kind": "ae", "capacity": 3},
             {"code": "reablement", "kind": "home_care", "capacity": 8,
              "stay_days": {"distribution": "lognormal", "mean": 14, "sd": 6},
              "arranging_days": {"distribution": "uniform", "low": 0.5, "high": 2.0},
@@ -73,12 +76,20 @@ def small_system(**scenario: Any) -> dict[str, Any]:
              "case_mix": "ae", "hour_of_day": [1] * 8 + [2] * 12 + [1] * 4,
              "ed_hours": {"distribution": "lognormal", "mean": 3.5, "sd": 2.5},
              "dta_hours": {"distribution": "lognormal", "mean": 3, "sd": 2}},
+            {"name": "ae majors", "source": "ae_walk_in", "department": "ED2", "pool": "acute", "per_day": 6,
+             "case_mix": "ae", "ae_pool": "majors", "majors": "all",
+             "ed_hours": {"distribution": "lognormal", "mean": 3.5, "sd": 2.5},
+             "dta_hours": {"distribution": "lognormal", "mean": 3, "sd": 2},
+             "transfer_hours": {"distribution": "uniform", "low": 0.5, "high": 2.5}},
             {"name": "gp", "source": "gp_sdec", "pool": "acute", "per_day": 1.5,
              "los_days": {"distribution": "lognormal", "mean": 6, "sd": 5}, "pathway": [0.7, 0.2, 0.06, 0.04]},
             {"name": "elective", "source": "elective", "pool": "acute", "per_day": 1.2, "when_full": "turn_away",
              "day_of_week": [1, 1, 1, 1, 1, 0, 0], "los_days": {"distribution": "fixed", "value": 2.5}},
             {"name": "step up", "source": "step_up", "pool": "community", "per_day": 0.2,
              "los_days": exp | {"mean": 15}},
+            {"name": "elective rebooked", "source": "elective", "pool": "acute", "per_day": 1.0,
+             "when_full": "rebook", "rebook_days": {"distribution": "uniform", "low": 7, "high": 28},
+             "los_days": {"distribution": "fixed", "value": 2.0}},
         ],
         "capacity_change": [{"pool": "acute", "change": 5, "start": "2025-12-01", "end": "2025-12-31"}],
         "intervention": [

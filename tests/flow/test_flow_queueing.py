@@ -148,3 +148,24 @@ def test_a_census_is_drawn_from_the_equilibrium_residual_stay() -> None:
         expected = np.trapezoid(survival[x >= t], x[x >= t]) / mean_stay
         observed = (left > t).mean()
         assert abs(observed - expected) < 3 * np.sqrt(expected * (1 - expected) / len(left)), (t, observed, expected)
+
+
+def test_another_route_takes_no_place_and_leaves_after_the_arranging_time() -> None:
+    # everyone needs pathway 2; a quarter go to community beds, the rest by another route: they leave the ward
+    # their pathway's arranging time (fixed 2 days) after they are ready, and the community beds never see them
+    data = one_pool(200, 4.0, {"distribution": "fixed", "value": 3.0}, days=200, warm_up=0, pathway=[0, 0, 1, 0])
+    data["pool"][0] |= {"discharge_to": {"2": {"community": 0.25, "another_route": 0.75}},
+                        "pathway_days": {"2": {"distribution": "fixed", "value": 2.0}}}
+    data["pool"].append({"code": "community", "kind": "community", "capacity": 500,
+                         "stay_days": {"distribution": "fixed", "value": 10.0}})
+    model = model_of(data)
+    rep = replicate(model, 3, 0, detail=True)
+    d = rep.detail
+    ward = np.isfinite(d["starts"][:, 0]) & (d["starts"][:, 0] < 150)
+    community = np.isfinite(d["starts"][:, 1])
+    assert (d["pool"][ward & ~community, 1] == -1).all()
+    share = community[ward].mean()  # binomial: about 560 patients, sd of the share 0.018
+    assert 0.25 - 0.06 < share < 0.25 + 0.06
+    elsewhere = ward & ~community
+    np.testing.assert_allclose(d["left_at"][elsewhere] - d["starts"][elsewhere, 0], 5.0, atol=1e-9)
+    np.testing.assert_allclose(d["starts"][ward & community, 1] - d["starts"][ward & community, 0], 5.0, atol=1e-9)

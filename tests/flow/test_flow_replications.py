@@ -48,7 +48,7 @@ def test_common_random_numbers_a_surge_adds_patients_and_moves_none() -> None:
     surge = small_system()
     surge["surge"] = [{"name": "winter", "start": "2025-12-01", "end": "2026-01-31", "multiplier": 1.3}]
     a, b = draw(model_of(base), 5, 0), draw(model_of(surge), 5, 0)
-    for stream in (0, 1):  # the A&E and GP streams
+    for stream in (0, 1, 2):  # the A&E streams (one through majors cubicles, its majors not admitted too) and GP
         pa, pb = _by_arrival(a, stream), _by_arrival(b, stream)
         assert len(pb) > len(pa)
         # every patient of the base arrives at the same moment with the same stays in the surge scenario
@@ -56,7 +56,7 @@ def test_common_random_numbers_a_surge_adds_patients_and_moves_none() -> None:
         np.testing.assert_array_equal(b.arrival[pb][index], a.arrival[pa])
         np.testing.assert_array_equal(b.hold[pb][index], a.hold[pa])
         np.testing.assert_array_equal(b.pool[pb][index], a.pool[pa])
-    elective = 2  # a stream the surge does not touch is identical
+    elective = 3  # a stream the surge does not touch is identical
     np.testing.assert_array_equal(a.arrival[a.stream == elective], b.arrival[b.stream == elective])
 
 

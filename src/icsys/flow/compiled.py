@@ -15,6 +15,7 @@ import numpy as np
 
 from icsys.flow import distributions as dist
 from icsys.flow.model import (
+    ANOTHER_ROUTE,
     Arrivals,
     CaseMixRow,
     Distribution,
@@ -41,6 +42,7 @@ class Rows:
     pathway_cumulative: np.ndarray  # (rows, 4)
     los_table: np.ndarray | None = None  # (rows, k) when every stay is empirical on k evenly spaced points
     los_mean: np.ndarray | None = None
+    los_scale: float = 1.0  # already applied to los_table and los_mean, not to los
 
 
 @dataclass(frozen=True)
@@ -48,6 +50,7 @@ class Stream:
     spec: Arrivals
     pool: int  # -1: nobody is admitted
     department: int  # -1: not an A&E stream
+    ae_pool: int  # the department's majors cubicles (-1: none, A&E has no capacity of its own)
     rows: Rows | None
     all_rows: list[CaseMixRow]  # admitted or not
     share_admitted: float
@@ -78,6 +81,7 @@ class Model:
     capacity: np.ndarray  # beds or hours, escalation included
     core: np.ndarray  # without escalation
     is_acute: np.ndarray
+    is_ed: np.ndarray  # A&E majors cubicles: leaving one is leaving A&E
     departments: list[str]
     department_type: list[int]
     streams: list[Stream]
@@ -122,6 +126,7 @@ def compile_scenario(scenario: Scenario) -> Model:
         capacity=np.array([p.capacity + p.escalation for p in pools], dtype=np.float64),
         core=np.array([p.capacity for p in pools], dtype=np.float64),
         is_acute=np.array([p.kind == "acute" for p in pools]),
+        is_ed=np.array([p.kind == "ae" for p in pools]),
         departments=departments, department_type=[dept_type[d] for d in departments], streams=streams,
         change_time=change_time, change_pool=change_pool, change_delta=change_delta,
         ucr_daily=ucr, mdt_daily=mdt,
@@ -139,6 +144,8 @@ def _check_destinations(scenario: Scenario, index: dict[str, int]) -> None:
     for p in scenario.pool:
         for pathway, shares in p.discharge_to.items():
             for code in shares:
+                if code == ANOTHER_ROUTE:
+                    continue
                 target = pools[code]
                 if target.stay_days is None:
                     problems.append(f"pool {code!r} receives pathway {pathway} from {p.code!r} but has no stay_days")
@@ -210,8 +217,9 @@ def _stream(scenario: Scenario, a: Arrivals, index: dict[str, int], departments:
             specialty=[r.specialty for r in admitted], cumulative=_cumulative(shares),
             los=[r.los_days for r in admitted if r.los_days is not None],
             pathway_cumulative=np.array([_cumulative(np.array(r.pathway)) for r in admitted]),
-            los_table=_table([r.los_days for r in admitted if r.los_days is not None]),
-            los_mean=np.array([dist.mean(r.los_days) for r in admitted if r.los_days is not None]))
+            los_table=_scaled(_table([r.los_days for r in admitted if r.los_days is not None]), a.los_scale),
+            los_mean=np.array([dist.mean(r.los_days) for r in admitted if r.los_days is not None]) * a.los_scale,
+            los_scale=a.los_scale)
     reach = {kind: np.array([any(isinstance(i, kind) and a.source in i.sources and _matches(r, i.age_bands,
                                                                                            i.frailty)
                                  for i in scenario.intervention) for r in admitted], dtype=bool)
@@ -219,12 +227,17 @@ def _stream(scenario: Scenario, a: Arrivals, index: dict[str, int], departments:
     ed = a.ed_hours
     return Stream(
         spec=a, pool=index[a.pool] if a.pool else -1,
-        department=departments.index(a.department) if a.department else -1, rows=table, all_rows=rows,
+        department=departments.index(a.department) if a.department else -1,
+        ae_pool=index[a.ae_pool] if a.ae_pool else -1, rows=table, all_rows=rows,
         share_admitted=share_admitted, hourly=hourly, surge_hourly=surge,
         envelope=float(2 ** math.ceil(math.log2(max(2.0, peak)))),
         ucr_rows=reach[UrgentCommunityResponse], mdt_rows=reach[FrailtyMDT],
         attend_daily=np.zeros(n_days), diverted_daily=np.zeros(n_days), avoided_daily=np.zeros(n_days),
         over_4h=dist.exceeds(ed, 4.0) if ed else 0.0, over_12h=dist.exceeds(ed, 12.0) if ed else 0.0)
+
+
+def _scaled(table: np.ndarray | None, scale: float) -> np.ndarray | None:
+    return table * scale if table is not None and scale != 1 else table
 
 
 def _table(dists: list[Distribution]) -> np.ndarray | None:

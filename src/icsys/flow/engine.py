@@ -5,7 +5,9 @@ midnights (for daily statistics) and capacity changes come from their own timeta
 their queues first come first served (a patient needing more care hours than are free blocks
 those behind). A patient keeps the pool they hold until the next one admits them: someone ready
 for discharge whose pathway is full stays in the acute bed (blocking after service), and an
-admitted A&E patient stays in A&E until a bed is free.
+admitted A&E patient stays in A&E until a bed is free (in a majors cubicle, a pool of kind ae, where the
+department has them: boarders fill cubicles, and newcomers wait for one). Leaving a cubicle is leaving A&E.
+A cancelled elective (REBOOK) asks for its bed again after its rebooking time.
 
 Events: READY (service at this stage over: move on), REQUEST (ask for the next stage after the
 time it takes to arrange), RENEGE (waited as long as they will: another route is found). A skipped
@@ -18,14 +20,16 @@ import numpy as np
 from numba import njit
 
 READY, REQUEST, RENEGE = 0, 1, 2
-TURN_AWAY, SKIP = 1, 2
+TURN_AWAY, SKIP, REBOOK, CORRIDOR = 1, 2, 4, 8  # REBOOK: turned away from the first pool, asks again later
+# CORRIDOR: with no cubicle free, the stage's time is spent holding nothing (corridor care), then on
 # what became of a patient
 WAITING_TO_ARRIVE, IN_SYSTEM, LEFT, TURNED_AWAY, RENEGED = 0, 1, 2, 3, 4
 # per pool and day
 OCCUPANCY, MIDNIGHT, DELAYED, DELAYED_MIDNIGHT, QUEUE, ESCALATION, ADMITTED, TURNED, GAVE_UP, WAIT_DAYS, WAITED = (
     range(11))
 POOL_STATS = 11
-# per department and day (admitted A&E patients, by arrival day)
+# per department and day, by arrival day: A&E patients simulated one by one (the admitted, and all through majors
+# cubicles); ED_ADMITTED counts them
 ED_ADMITTED, ED_WITHIN_4H, ED_OVER_12H, ED_OVER_12H_DTA = range(4)
 EPS = 1e-9
 # columns of the packed per-patient arrays (one row per patient keeps what an event touches together)
@@ -96,7 +100,7 @@ def _touch_mffd(t, mffd, last_m, acc_m):
 
 
 @njit(cache=True)
-def simulate(order, pf, pi, capacity0, core0, is_acute, change_time, change_pool, change_delta, n_days,
+def simulate(order, pf, pi, capacity0, core0, is_acute, is_ed, change_time, change_pool, change_delta, n_days,
              n_departments, detail):
     """Run one replication: patients arrive in `order`; `pf` and `pi` hold each patient's floats and ints
     (see `icsys.flow.patients.Patients`). Returns pool stats (POOL_STATS, pools, days), MFFD (2, 4, days:
@@ -125,14 +129,12 @@ def simulate(order, pf, pi, capacity0, core0, is_acute, change_time, change_pool
     st = np.zeros((n, 6), np.int64)
     sf = np.zeros((n, 3))
     starts = np.full((n if detail else 0, n_stages), np.nan)
-    heap_size = n + 16  # one READY or REQUEST pending per patient, plus one RENEGE per finite patience
-    for i in range(n):
-        st[i, HELD] = -1
-        st[i, BEHIND] = -1
-        sf[i, LEFT_AT] = np.nan
-        for s in range(n_stages):
-            if pf[i, patience0 + s] < np.inf:
-                heap_size += 1
+    st[:, HELD] = -1
+    st[:, BEHIND] = -1
+    sf[:, LEFT_AT] = np.nan
+    # one READY or REQUEST pending per patient, plus at most one RENEGE per stage (left behind once admitted):
+    # the pages of the heap never reached are never touched, so the bound costs nothing
+    heap_size = n * (1 + n_stages) + 16
     ht = np.empty(heap_size)
     hs = np.empty(heap_size, np.int64)
     hp = np.empty(heap_size, np.int64)
@@ -235,7 +237,7 @@ def simulate(order, pf, pi, capacity0, core0, is_acute, change_time, change_pool
             sf[i, LEFT_AT] = t
             if st[i, HELD] >= 0:
                 sp = _release(i, t, st, sf, pi, occ, delayed, queued, core, last, acc, is_acute, mffd, last_m, acc_m,
-                              work, sp)
+                              work, sp, is_ed, pf, ed, arrange0)
         if kind == REQUEST:
             s = st[i, STAGE]
             q = pi[i, pool0 + s] if s < n_stages else -1
@@ -244,21 +246,32 @@ def simulate(order, pf, pi, capacity0, core0, is_acute, change_time, change_pool
                 sf[i, LEFT_AT] = t
                 if st[i, HELD] >= 0:
                     sp = _release(i, t, st, sf, pi, occ, delayed, queued, core, last, acc, is_acute, mffd, last_m,
-                                  acc_m, work, sp)
+                                  acc_m, work, sp, is_ed, pf, ed, arrange0)
             elif _purge(q, head, tail, st) < 0 and occ[q] + pf[i, need0 + s] <= cap[q] + EPS:
                 sf[i, WAIT_FROM] = t
                 if st[i, HELD] >= 0:
                     sp = _release(i, t, st, sf, pi, occ, delayed, queued, core, last, acc, is_acute, mffd, last_m,
-                                  acc_m, work, sp)
+                                  acc_m, work, sp, is_ed, pf, ed, arrange0)
                 size, seq = _admit(i, q, t, pf, pi, st, sf, need0, hold0, occ, delayed, queued, core, last, acc,
-                                   stats, ed, starts, detail, ht, hs, hp, size, seq, n_days)
+                                   stats, ed, starts, detail, ht, hs, hp, size, seq, n_days, is_ed,
+                                   arrange0)
+            elif (pi[i, flags0 + s] & CORRIDOR) != 0 and st[i, HELD] < 0:  # no cubicle: seen in the corridor
+                stats[TURNED, q, int(t)] += 1
+                if t + pf[i, hold0 + s] < n_days:
+                    size = _push(ht, hs, hp, size, seq, t + pf[i, hold0 + s], (i << 5) | READY)
+                seq += 1
+            elif (pi[i, flags0 + s] & REBOOK) != 0 and s == 0:  # cancelled: rebooked (not yet in any pool)
+                stats[TURNED, q, int(t)] += 1
+                if t + pf[i, arrange0] < n_days:
+                    size = _push(ht, hs, hp, size, seq, t + pf[i, arrange0], (i << 5) | REQUEST)
+                seq += 1
             elif (pi[i, flags0 + s] & TURN_AWAY) != 0:
                 st[i, FATE] = TURNED_AWAY
                 sf[i, LEFT_AT] = t
                 stats[TURNED, q, int(t)] += 1
                 if st[i, HELD] >= 0:
                     sp = _release(i, t, st, sf, pi, occ, delayed, queued, core, last, acc, is_acute, mffd, last_m,
-                                  acc_m, work, sp)
+                                  acc_m, work, sp, is_ed, pf, ed, arrange0)
             else:  # join the queue
                 _touch(q, t, occ, delayed, queued, core, last, acc)
                 queued[q] += 1
@@ -290,9 +303,10 @@ def simulate(order, pf, pi, capacity0, core0, is_acute, change_time, change_pool
                 queued[q] -= 1
                 if st[j, HELD] >= 0:
                     sp = _release(j, t, st, sf, pi, occ, delayed, queued, core, last, acc, is_acute, mffd, last_m,
-                                  acc_m, work, sp)
+                                  acc_m, work, sp, is_ed, pf, ed, arrange0)
                 size, seq = _admit(j, q, t, pf, pi, st, sf, need0, hold0, occ, delayed, queued, core, last, acc,
-                                   stats, ed, starts, detail, ht, hs, hp, size, seq, n_days)
+                                   stats, ed, starts, detail, ht, hs, hp, size, seq, n_days, is_ed,
+                                   arrange0)
     return stats, mffd_stats, ed, st[:, FATE].astype(np.int8), starts, sf[:, LEFT_AT].copy(), events
 
 
@@ -309,9 +323,16 @@ def _purge(q, head, tail, st):
 
 
 @njit(cache=True, inline="always")
-def _release(i, t, st, sf, pi, occ, delayed, queued, core, last, acc, is_acute, mffd, last_m, acc_m, work, sp):
-    """Give back what patient i holds; its pool goes on the list of queues to serve."""
+def _release(i, t, st, sf, pi, occ, delayed, queued, core, last, acc, is_acute, mffd, last_m, acc_m, work, sp, is_ed,
+             pf, ed, arrange0):
+    """Give back what patient i holds; its pool goes on the list of queues to serve. Leaving a majors cubicle is
+    leaving A&E: for someone admitted, the decision to admit came the transfer time before the bed was asked
+    for."""
     p = st[i, HELD]
+    if is_ed[p] and pi[i, DEPT] >= 0:
+        admitted = st[i, STAGE] == 1 and pi[i, 3] >= 0  # the pool of stage 1 (pool columns start at 2)
+        dta = sf[i, WAIT_FROM] - pf[i, arrange0] if admitted else np.inf  # arrange0: the transfer time
+        _record_ed(ed, pi[i, DEPT], pf[i, ARR], t, dta)
     _touch(p, t, occ, delayed, queued, core, last, acc)
     occ[p] -= sf[i, HELD_NEED]
     if st[i, READY_NOW] == 1:
@@ -326,8 +347,21 @@ def _release(i, t, st, sf, pi, occ, delayed, queued, core, last, acc, is_acute, 
 
 
 @njit(cache=True, inline="always")
+def _record_ed(ed, e, arrived, t, dta):
+    """An attendance that left A&E at t, by the day it arrived (dta: when admission was decided, inf if not)."""
+    da = int(arrived)
+    ed[ED_ADMITTED, e, da] += 1
+    if t - arrived <= 4.0 / 24.0 + EPS:
+        ed[ED_WITHIN_4H, e, da] += 1
+    if t - arrived > 0.5:
+        ed[ED_OVER_12H, e, da] += 1
+    if t - dta > 0.5:
+        ed[ED_OVER_12H_DTA, e, da] += 1
+
+
+@njit(cache=True, inline="always")
 def _admit(i, q, t, pf, pi, st, sf, need0, hold0, occ, delayed, queued, core, last, acc, stats, ed, starts, detail,
-           ht, hs, hp, size, seq, horizon):
+           ht, hs, hp, size, seq, horizon, is_ed, arrange0):
     """Into pool q (whatever was held has been released first)."""
     s = st[i, STAGE]
     _touch(q, t, occ, delayed, queued, core, last, acc)
@@ -340,17 +374,11 @@ def _admit(i, q, t, pf, pi, st, sf, need0, hold0, occ, delayed, queued, core, la
     stats[WAIT_DAYS, q, d] += waited
     if waited > 0:
         stats[WAITED, q, d] += 1
-    if s == 0 and pi[i, DEPT] >= 0:
-        e = pi[i, DEPT]
-        arrived = pf[i, ARR]
-        da = int(arrived)
-        ed[ED_ADMITTED, e, da] += 1
-        if t - arrived <= 4.0 / 24.0 + EPS:
-            ed[ED_WITHIN_4H, e, da] += 1
-        if t - arrived > 0.5:
-            ed[ED_OVER_12H, e, da] += 1
-        if t - pf[i, REQ] > 0.5:
-            ed[ED_OVER_12H_DTA, e, da] += 1
+    if pi[i, DEPT] >= 0 and not is_ed[q] and (s == 0 or st[i, READY_NOW] == 1):
+        # A&E is left for the bed: an A&E without cubicles, or the corridor (ready, holding nothing: READY_NOW is
+        # cleared only by a release)
+        _record_ed(ed, pi[i, DEPT], pf[i, ARR], t, sf[i, WAIT_FROM] - pf[i, arrange0])
+        st[i, READY_NOW] = 0
     if detail:
         starts[i, s] = t
     if t + pf[i, hold0 + s] < horizon:  # an event after the end would never be processed

@@ -18,6 +18,9 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+# a discharge_to destination that is no pool: people leave by another route (a spot-purchased package or
+# placement, an interim arrangement) after the pathway's arranging time, taking no place
+ANOTHER_ROUTE = "another_route"
 AGE_BANDS = ("0-15", "16-64", "65-74", "75-84", "85+")
 EMERGENCY_SOURCES = ("ae_walk_in", "ae_ambulance", "gp_sdec")
 AgeBand = Literal["0-15", "16-64", "65-74", "75-84", "85+", "all"]
@@ -100,8 +103,9 @@ class Pool(_Strict):
 
     code: str = Field(min_length=1)
     name: str = ""
-    kind: Literal["acute", "community", "home_care", "care_home", "virtual_ward", "other"] = "other"
-    capacity: float = Field(ge=0, description="Beds or places (or care hours a week when unit is hours)")
+    kind: Literal["acute", "ae", "community", "home_care", "care_home", "virtual_ward", "other"] = Field(
+        default="other", description="ae: an A&E department's majors cubicles, held from arrival to leaving A&E")
+    capacity: float = Field(ge=0, description="Beds, cubicles or places (or care hours a week when unit is hours)")
     escalation: float = Field(default=0, ge=0, description="Escalation beds, used only when the rest are full")
     unit: Literal["places", "hours"] = "places"
     need_hours: Distribution | None = Field(default=None, description="Care hours a week each person needs "
@@ -113,10 +117,14 @@ class Pool(_Strict):
     patience_days: Distribution | None = Field(default=None, description="How long someone waits for a place "
                                                "before another route is found (none: they wait)")
     home_days: Distribution | None = Field(default=None, description="From ready to leaving on pathway 0")
+    pathway_days: dict[Literal["1", "2", "3"], Distribution] = Field(
+        default_factory=dict, description="From ready to the earliest move on pathway 1-3 from this pool, in "
+        "place of the destination's arranging_days (a site's own discharge times)")
     onward: list[float] | None = Field(default=None, min_length=4, max_length=4, description="Pathway mix "
                                        "[P0, P1, P2, P3] on leaving this pool (community beds)")
     discharge_to: dict[Literal["1", "2", "3"], dict[str, float]] = Field(
-        default_factory=dict, description="For each pathway 1-3, the pools it leads to and their shares")
+        default_factory=dict, description="For each pathway 1-3, the pools it leads to and their shares ("
+        f"{ANOTHER_ROUTE!r}: no pool, people leave by another route after the pathway's arranging time)")
     census: int = Field(default=0, ge=0, description="People in the pool at the start of the run")
     census_ready: dict[Literal["0", "1", "2", "3"], int] = Field(
         default_factory=dict, description="Of the census, people already ready to leave, by pathway")
@@ -175,14 +183,29 @@ class Arrivals(_Strict):
     hour_of_day: list[float] | None = Field(default=None, min_length=24, max_length=24)
     day_of_week: list[float] | None = Field(default=None, min_length=7, max_length=7, description="Monday first")
     month: list[float] | None = Field(default=None, min_length=12, max_length=12, description="January first")
-    when_full: Literal["queue", "turn_away"] = "queue"
+    when_full: Literal["queue", "turn_away", "rebook"] = Field(
+        default="queue", description="When its pool is full: wait for a place, leave, or (a planned admission "
+        "cancelled on the day) ask again after rebook_days")
+    rebook_days: Distribution | None = Field(default=None, description="Cancellation to the rebooked date (at "
+                                             "least a day: shorter draws are taken as one day)")
     case_mix: str | None = Field(default=None, description="Name of a case mix (else los_days and pathway)")
     admitted_share: float | None = Field(default=None, ge=0, le=1, description="Overrides the case mix's "
                                          "admitted share for this stream")
     los_days: Distribution | None = None
     pathway: list[float] | None = Field(default=None, min_length=4, max_length=4)
+    los_scale: float = Field(default=1.0, gt=0, description="Multiplies the case mix's lengths of stay for this "
+                             "stream (a site's stays beside the system's case mix)")
     ed_hours: Distribution | None = Field(default=None, description="Time in A&E of those not admitted")
-    dta_hours: Distribution | None = Field(default=None, description="Arrival to decision to admit")
+    dta_hours: Distribution | None = Field(default=None, description="Arrival to decision to admit (with an "
+                                           "ae_pool: once in a cubicle)")
+    transfer_hours: Distribution | None = Field(
+        default=None, description="Decision to admit to leaving A&E for a bed when one is free (finding and "
+        "preparing it, handover); the wait for a bed comes on top")
+    ae_pool: str = Field(default="", description="Pool of kind ae (the department's majors cubicles) that its "
+                         "majors patients hold from arrival until they leave A&E, waiting for one when all are full")
+    majors: Literal["all", "admitted"] = Field(
+        default="admitted", description="With an ae_pool: who is treated in majors, everyone or only those "
+        "admitted (the rest are seen in minors, which has no capacity of its own)")
 
     @model_validator(mode="after")
     def _consistent(self) -> Arrivals:
@@ -196,6 +219,12 @@ class Arrivals(_Strict):
             raise ValueError("give either case_mix or los_days/pathway, not both")
         if self.source.startswith("ae_") and not self.department:
             raise ValueError("an A&E stream needs its department")
+        if self.when_full == "rebook" and self.rebook_days is None:
+            raise ValueError("when_full = rebook needs rebook_days")
+        if self.when_full == "rebook" and self.source.startswith("ae_"):
+            raise ValueError("when_full = rebook is for planned admissions, not an A&E stream")
+        if self.ae_pool and not self.source.startswith("ae_"):
+            raise ValueError("only an A&E stream has an ae_pool")
         return self
 
 
@@ -334,12 +363,16 @@ def _unresolved(s: Scenario) -> list[str]:
     for p in s.pool:
         for pathway, shares in p.discharge_to.items():
             problems += [f"pool {p.code!r}: discharge_to.{pathway} names unknown pool {q!r}"
-                         for q in shares if q not in pools]
+                         for q in shares if q not in pools and q != ANOTHER_ROUTE]
         if p.onward is not None and any(p.onward[k] > 0 and str(k) not in p.discharge_to for k in (1, 2, 3)):
             problems.append(f"pool {p.code!r}: onward sends people to a pathway with no discharge_to")
     for a in s.arrivals:
         if a.pool and a.pool not in pools:
             problems.append(f"arrivals {a.name!r}: unknown pool {a.pool!r}")
+        if a.pool in pools and pools[a.pool].kind == "ae":
+            problems.append(f"arrivals {a.name!r}: pool {a.pool!r} is an A&E department (name it as ae_pool)")
+        if a.ae_pool and (a.ae_pool not in pools or pools[a.ae_pool].kind != "ae"):
+            problems.append(f"arrivals {a.name!r}: ae_pool {a.ae_pool!r} is not a pool of kind ae")
         if a.case_mix is not None and a.case_mix not in s.case_mix:
             problems.append(f"arrivals {a.name!r}: unknown case_mix {a.case_mix!r}")
         elif a.pool in pools:

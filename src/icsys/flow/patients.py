@@ -9,10 +9,12 @@ Arrivals are a non-homogeneous Poisson process drawn by inversion and thinning: 
 from the stream's profiled rate times an envelope (a power of two at least the largest surge
 multiplier) by inverting the cumulative rate; a candidate is kept with probability multiplier /
 envelope. Two scenarios with the same profiles and envelope share their candidates, so a surge
-adds patients without moving the others. Attendances that are not admitted never wait for a bed;
-they are counted per day (Poisson by inversion) rather than simulated one by one.
+adds patients without moving the others. Attendances not admitted are simulated one by one where they
+hold an A&E majors cubicle (`_majors`); the rest (minors, or an A&E without cubicles) wait for nothing, so
+they are counted per day (Poisson by inversion).
 
-A journey is up to five stages: the first pool (where the patient is admitted), a virtual ward
+A journey is up to six stages: a majors cubicle in A&E (where the department has them), the first pool
+(where the patient is admitted), a virtual ward
 (taken only if a place is free), the pool their discharge pathway leads to, one onward step (from
 community beds), and leaving. Each stage has the pool, what the patient needs of it (1 place, or
 care hours), how long they hold it, how long arranging it takes once they are ready for it, and
@@ -29,15 +31,15 @@ from scipy import stats
 
 from icsys.flow import distributions as dist
 from icsys.flow.compiled import Model, Stream
-from icsys.flow.model import Distribution
+from icsys.flow.model import ANOTHER_ROUTE, Distribution
 
-STAGES = 5
-TURN_AWAY, SKIP = 1, 2
+STAGES = 6  # a majors cubicle, the first pool, a virtual ward, the pathway's pool, an onward step, leaving
+TURN_AWAY, SKIP, REBOOK, CORRIDOR = 1, 2, 4, 8
 ACCEPT, ROW, DTA, LOS, NEED0, UCR, MDT, VW, HOME_FIRST = range(9)
 MOVES = (9, 15, 15)  # first column of each move's draws: pathway, destination, need, stay, arranging, patience
 HOME = 21
 UNIFORMS = 22
-_ARRIVALS, _ATTRIBUTES, _COUNTS, _CENSUS = range(4)
+_ARRIVALS, _ATTRIBUTES, _COUNTS, _CENSUS, _TRANSFER, _MAJORS_ARRIVALS, _MAJORS_ATTRIBUTES, _REBOOK = range(8)
 
 
 @dataclass
@@ -105,7 +107,9 @@ _FLOATS = (("request", 1), ("arrival", 1), ("need", STAGES), ("hold", STAGES), (
 _INTS = (("department", 1), ("pathway", 1), ("pool", STAGES), ("flags", STAGES))
 
 
-def _pack(parts: list[dict[str, np.ndarray]], columns: tuple[tuple[str, int], ...], dtype: type) -> np.ndarray:
+def _pack(parts: list[dict[str, np.ndarray]], columns: tuple[tuple[str, int], ...], dtype: type,
+          order: np.ndarray) -> np.ndarray:
+    """The parts' columns side by side, their rows one after another, then put in `order`."""
     out = np.empty((sum(len(p["request"]) for p in parts), sum(w for _, w in columns)), dtype=dtype)
     row = 0
     for part in parts:
@@ -115,7 +119,7 @@ def _pack(parts: list[dict[str, np.ndarray]], columns: tuple[tuple[str, int], ..
             out[row:row + n, col:col + width] = part[name].reshape(n, width)
             col += width
         row += n
-    return out
+    return np.take(out, order, axis=0)  # far quicker than out[order] for rows
 
 
 def seed_sequence(seed: int, replication: int, name: str, purpose: int) -> np.random.SeedSequence:
@@ -131,28 +135,33 @@ def generator(seed: int, replication: int, name: str, purpose: int) -> np.random
 def draw(model: Model, seed: int, replication: int) -> Patients:
     parts = [_census(model, seed, replication, i) for i, p in enumerate(model.pools) if p.census > 0]
     parts += [_arrivals(model, s, i, seed, replication) for i, s in enumerate(model.streams) if s.pool >= 0]
+    parts += [_majors(model, s, i, seed, replication) for i, s in enumerate(model.streams)
+              if s.ae_pool >= 0 and s.spec.majors == "all"]
     counts = _daily_counts(model, seed, replication)
     diverted, avoided = counts.pop("diverted"), counts.pop("avoided")
     for p in parts:
         diverted += p.get("diverted_daily", 0)
         avoided += p.get("avoided_daily", 0)
     parts = [p for p in parts if len(p["request"])]
-    floats, ints = _pack(parts, _FLOATS, np.float64), _pack(parts, _INTS, np.int64)
-    stream = np.concatenate([p["stream"] for p in parts]) if parts else np.empty(0, np.int64)
-    order = np.argsort(floats[:, 0], kind="stable")
-    return Patients(floats=floats, ints=ints, stream=stream, order=order, **counts, diverted=diverted,
-                    avoided=avoided)
+    # rows in order of the first request (ties: the census first): the loop then reads them in turn as they
+    # arrive, and those in the system at one time lie near each other in memory
+    order = np.argsort(np.concatenate([p["request"] for p in parts]), kind="stable") if parts else np.empty(0, int)
+    floats, ints = _pack(parts, _FLOATS, np.float64, order), _pack(parts, _INTS, np.int64, order)
+    stream = np.concatenate([p["stream"] for p in parts])[order] if parts else np.empty(0, np.int64)
+    return Patients(floats=floats, ints=ints, stream=stream, order=np.arange(len(order)), **counts,
+                    diverted=diverted, avoided=avoided)
 
 
-def _candidates(s: Stream, seed: int, replication: int) -> tuple[np.ndarray, np.ndarray]:
+def _candidates(s: Stream, seed: int, replication: int, hourly: np.ndarray | None = None,
+                purpose: int = _ARRIVALS) -> tuple[np.ndarray, np.ndarray]:
     """Candidate arrival times (days) by inverting the cumulative rate of the envelope process, and the
     hour each falls in."""
-    rate = s.admitted_hourly * s.envelope
+    rate = (s.admitted_hourly if hourly is None else hourly) * s.envelope
     cumulative = np.cumsum(rate)
     total = float(cumulative[-1]) if len(cumulative) else 0.0
     if total <= 0:
         return np.empty(0), np.empty(0, np.int64)
-    rng = generator(seed, replication, s.spec.name, _ARRIVALS)
+    rng = generator(seed, replication, s.spec.name, purpose)
     points = np.cumsum(rng.exponential(size=int(total + 6 * np.sqrt(total) + 20)))
     while points[-1] < total:  # rare: the block fell short
         points = np.concatenate([points, points[-1] + np.cumsum(rng.exponential(size=int(np.sqrt(total)) + 20))])
@@ -168,7 +177,8 @@ def _arrivals(model: Model, s: Stream, index: int, seed: int, replication: int) 
     u = generator(seed, replication, s.spec.name, _ATTRIBUTES).random((len(t), UNIFORMS), dtype=np.float32)
     assert s.rows is not None
     kept = u[:, ACCEPT] * s.envelope < s.surge_hourly[hour]  # thinning: the rest of the envelope is not demand
-    t, u = t[kept], u[kept]
+    candidates = len(t)
+    t, u, which = t[kept], u[kept], np.flatnonzero(kept)  # which candidate each patient is
     row = np.minimum(np.searchsorted(s.rows.cumulative, u[:, ROW], side="right"), len(s.rows.cumulative) - 1)
     day = np.minimum(t.astype(np.int64), model.n_days - 1)
     diverted = s.ucr_rows[row] & (u[:, UCR] < model.ucr_daily[day])
@@ -177,7 +187,7 @@ def _arrivals(model: Model, s: Stream, index: int, seed: int, replication: int) 
                "avoided_daily": np.bincount(day[avoided], minlength=model.n_days).astype(np.float64)}
     if diverted.any() or avoided.any():
         keep = ~diverted & ~avoided
-        t, row, day, u = t[keep], row[keep], day[keep], u[keep]
+        t, row, day, u, which = t[keep], row[keep], day[keep], u[keep], which[keep]
     los = _stays(s, row, u[:, LOS])
     dta = dist.quantile(s.spec.dta_hours, u[:, DTA]) / 24 if s.spec.dta_hours and s.department >= 0 else 0.0
     pathway = (u[:, MOVES[0], None] >= s.rows.pathway_cumulative[row]).sum(axis=1).clip(0, 3)
@@ -185,9 +195,68 @@ def _arrivals(model: Model, s: Stream, index: int, seed: int, replication: int) 
     vw_pool, vw_share = _virtual_ward(model, s, row, day, u)
     n = len(t)
     out = _journeys(model, np.full(n, s.pool), los, pathway, u, vw_pool, vw_share,
-                    turn_away=s.spec.when_full == "turn_away")
-    return out | removed | {"request": t + dta, "arrival": t, "department": np.full(n, s.department),
+                    turn_away=s.spec.when_full != "queue")
+    if s.spec.when_full == "rebook" and s.spec.rebook_days is not None:  # arrange[:, 0] is free: the first
+        out["flags"][:, 0] |= REBOOK                                     # pool is asked for at the request
+        # at least a day later: a rebooking at the same moment would ask again, and again, at an unchanged time
+        u_rebook = generator(seed, replication, s.spec.name, _REBOOK).random(candidates)[which]
+        out["arrange"][:, 0] = np.maximum(dist.quantile(s.spec.rebook_days, u_rebook), 1.0)
+    # their own streams, so that giving a stream a transfer time leaves every other draw as it was; one draw per
+    # candidate, so that a surge (more candidates kept) leaves each patient's as it was
+    transfer = (dist.quantile(s.spec.transfer_hours,
+                              generator(seed, replication, s.spec.name, _TRANSFER).random(candidates)[which]) / 24
+                if s.spec.transfer_hours and s.department >= 0 else np.zeros(n))
+    if s.ae_pool >= 0:  # a cubicle from arrival to the decision to admit, then held until a bed is free
+        out = _through_majors(out, s.ae_pool, dta, transfer)
+        request = t
+    else:  # A&E has no capacity of its own: the bed is asked for at the end of the transfer time
+        request = t + dta + transfer
+        if s.department >= 0:  # the first stage's arranging is unused for an A&E stream (never rebooked): it
+            out["arrange"][:, 0] = transfer  # keeps the transfer time, for the 12 hours from the decision to admit
+    return out | removed | {"request": request, "arrival": t, "department": np.full(n, s.department),
                             "stream": np.full(n, index)}
+
+
+def _through_majors(out: dict[str, np.ndarray], ae_pool: int, dta: np.ndarray | float,
+                    transfer: np.ndarray) -> dict[str, np.ndarray]:
+    """Put a majors cubicle before each patient's first pool: held for the time to the decision to admit,
+    then (after the transfer time) the bed is asked for while the cubicle is still held (boarding)."""
+    # a journey from a bed uses at most STAGES - 1 stages (leaving included): room to shift it by one
+    assert (out["pool"][:, -1] == -1).all() and not out["arrange"][:, -1].any()
+    for name, first in (("pool", ae_pool), ("need", 1.0), ("hold", 0.0), ("arrange", 0.0), ("patience", np.inf),
+                        ("flags", CORRIDOR)):
+        a = out[name]
+        a[:, 1:] = a[:, :-1].copy()
+        a[:, 0] = first
+    # the transfer time is spent in the cubicle: one event, not two (ready for the bed at its end); the first
+    # stage's arranging is unused by the loop (asked for at arrival), so it keeps the transfer time, for the
+    # decision to admit (the 12 hours from it)
+    out["hold"][:, 0] = dta + transfer
+    out["arrange"][:, 0] = transfer
+    return out
+
+
+def _majors(model: Model, s: Stream, index: int, seed: int, replication: int) -> dict[str, np.ndarray]:
+    """Majors patients not admitted, one by one: a cubicle for their time in A&E (from their own streams, so
+    that the admitted are drawn as they would be without them). Thinned by the surges and, day by day, by the
+    share the 2-hour response and frailty MDTs take from the attendances not admitted."""
+    expected = (s.hourly * s.surge_hourly).reshape(-1, 24).sum(axis=1) * (1 - s.share_admitted)
+    keep = np.divide(s.attend_daily, expected, out=np.zeros_like(expected), where=expected > 0)
+    t, hour = _candidates(s, seed, replication, s.hourly * (1 - s.share_admitted), _MAJORS_ARRIVALS)
+    u = generator(seed, replication, s.spec.name, _MAJORS_ATTRIBUTES).random((len(t), 2))
+    day = np.minimum(t.astype(np.int64), model.n_days - 1)
+    kept = u[:, 0] * s.envelope < s.surge_hourly[hour] * keep[day]
+    t, u = t[kept], u[kept]
+    n = len(t)
+    pool = np.full((n, STAGES), -1, dtype=np.int64)
+    pool[:, 0] = s.ae_pool
+    hold = np.zeros((n, STAGES))
+    assert s.spec.ed_hours is not None
+    hold[:, 0] = dist.quantile(s.spec.ed_hours, u[:, 1]) / 24
+    return {"pool": pool, "need": np.ones((n, STAGES)), "hold": hold, "arrange": np.zeros((n, STAGES)),
+            "patience": np.full((n, STAGES), np.inf), "flags": np.zeros((n, STAGES), dtype=np.int8),
+            "pathway": np.full(n, -1), "request": t, "arrival": t, "department": np.full(n, s.department),
+            "stream": np.full(n, index)}
 
 
 def _stays(s: Stream, row: np.ndarray, u: np.ndarray) -> np.ndarray:
@@ -195,7 +264,7 @@ def _stays(s: Stream, row: np.ndarray, u: np.ndarray) -> np.ndarray:
     assert s.rows is not None
     table = s.rows.los_table
     if table is None:
-        return _by_group(row, s.rows.los, u)
+        return _by_group(row, s.rows.los, u) * s.rows.los_scale
     x = u * (table.shape[1] - 1)
     i = np.minimum(x.astype(np.int64), table.shape[1] - 2)
     low = table[row, i]
@@ -280,6 +349,8 @@ def _journeys(model: Model, first: np.ndarray, stay: np.ndarray, pathway: np.nda
             break
         there = _destinations(model, here, k, going, u[:, base + 1])
         for q in np.unique(there[going]):
+            if q < 0:  # another route: no place, they leave after the arranging time
+                continue
             sel = going[there[going] == q]
             target = model.pools[q]
             c = column[sel]
@@ -290,13 +361,26 @@ def _journeys(model: Model, first: np.ndarray, stay: np.ndarray, pathway: np.nda
                 arrange[sel, c] = dist.quantile(target.arranging_days, u[sel, base + 4])
             if target.patience_days:
                 patience[sel, c] = dist.quantile(target.patience_days, u[sel, base + 5])
+        _arranging_from(model, here, k, going, column, u[:, base + 4], arrange)
         column[going] += 1
         k = np.where(k > 0, 0, -1)  # after a destination: leave, unless it has an onward mix
-        k[going] = _onward(model, there[going], np.zeros(len(going), np.int64), u[going, MOVES[move + 1]],
-                           only_onward=True)
+        placed = going[there[going] >= 0]
+        k[placed] = _onward(model, there[placed], np.zeros(len(placed), np.int64), u[placed, MOVES[move + 1]],
+                            only_onward=True)
+        k[going[there[going] < 0]] = -1
         here = np.where(k >= 0, there, here)
     return {"pool": pool, "need": need, "hold": hold, "arrange": arrange, "patience": patience, "flags": flags,
             "pathway": np.where(model.is_acute[first], first_pathway, -1)}
+
+
+def _arranging_from(model: Model, here: np.ndarray, k: np.ndarray, going: np.ndarray, column: np.ndarray,
+                    u: np.ndarray, arrange: np.ndarray) -> None:
+    """Where the pool people leave says how long arranging their pathway takes from it (a site's own
+    discharge times), that replaces the destination's."""
+    for p in np.unique(here[going]):
+        for pathway, days in model.pools[p].pathway_days.items():
+            sel = going[(here[going] == p) & (k[going] == int(pathway))]
+            arrange[sel, column[sel]] = dist.quantile(days, u[sel])
 
 
 def _needs(model: Model, pools: np.ndarray, rows: np.ndarray, column: np.ndarray | int, u: np.ndarray,
@@ -326,7 +410,7 @@ def _onward(model: Model, pools: np.ndarray, pathway: np.ndarray, u: np.ndarray,
 
 def _destinations(model: Model, here: np.ndarray, k: np.ndarray, going: np.ndarray, u: np.ndarray) -> np.ndarray:
     there = np.full(len(here), -1, dtype=np.int64)
-    codes = {p.code: i for i, p in enumerate(model.pools)}
+    codes = {p.code: i for i, p in enumerate(model.pools)} | {ANOTHER_ROUTE: -1}
     for p in np.unique(here[going]):
         routes = model.pools[p].discharge_to
         for pathway in np.unique(k[going][here[going] == p]):
@@ -394,7 +478,7 @@ def _residual_stays(s: Stream, row: np.ndarray, u_segment: np.ndarray, u_within:
         out = np.empty(len(row))
         for r in np.unique(row):
             sel = row == r
-            out[sel] = dist.residual(s.rows.los[r], u_segment[sel], u_elapsed[sel])
+            out[sel] = dist.residual(s.rows.los[r], u_segment[sel], u_elapsed[sel]) * s.rows.los_scale
         return out
     mids = (table[:, :-1] + table[:, 1:]) / 2
     cumulative = np.cumsum(mids, axis=1)
@@ -414,7 +498,9 @@ def _daily_counts(model: Model, seed: int, replication: int) -> dict[str, np.nda
         if s.department < 0 or not (s.attend_daily.any() or s.diverted_daily.any() or s.avoided_daily.any()):
             continue
         u = generator(seed, replication, s.spec.name, _COUNTS).random((5, model.n_days))
-        n = stats.poisson.ppf(u[0], s.attend_daily)
+        # majors patients not admitted are simulated one by one (`_majors`)
+        majors = s.ae_pool >= 0 and s.spec.majors == "all"
+        n = stats.poisson.ppf(u[0], 0.0 if majors else s.attend_daily)
         over_4 = stats.binom.ppf(u[1], n, s.over_4h)
         over_12 = stats.binom.ppf(u[2], over_4, s.over_12h / s.over_4h if s.over_4h > 0 else 0.0)
         out["ed_attend"][s.department] += n

@@ -84,7 +84,8 @@ def _diagram(model: Model) -> list[str]:
     for j, (source, pools) in enumerate(sorted(sources.items())):
         lines.append(f'  S{j}(["{source.replace("_", " ")}"])')
         lines += [f"  S{j} --> {node[p]}" for p in sorted(pools)]
-    edges = {(p.code, q, k) for p in s.pool for k, shares in p.discharge_to.items() for q in shares}
+    edges = {(p.code, q, k) for p in s.pool for k, shares in p.discharge_to.items() for q in shares
+             if q in node}  # another route is no pool
     lines += [f"  {node[a]} -- P{k} --> {node[b]}" for a, b, k in sorted(edges)]
     return lines
 
@@ -123,10 +124,11 @@ def _data(model: Model, summary: dict[str, Any]) -> list[str]:
               f"{_d(p.arranging_days)} | {_d(p.patience_days)} |" for p in s.pool]
     lines += ["", f"Case mixes: {len(s.case_mix)} ("
               + ", ".join(f"{k}: {len(v.rows)} groups" for k, v in s.case_mix.items()) + ").", "",
-              "**3.4 Assumptions.** A&E has no capacity limit of its own (its times for those not admitted do not "
-              "depend on crowding); beds are interchangeable within a pool (no ward or sex segregation); queues are "
-              "first come first served; the arrival rate does not depend on the state of the system; discharges "
-              "are possible at any hour.", ""]
+              "**3.4 Assumptions.** A&E majors (pools of kind ae, where a scenario has them) is one pool of "
+              "interchangeable cubicles per department, first come first served with no triage by acuity, and "
+              "minors has no capacity of its own; beds are interchangeable within a pool (no ward or sex "
+              "segregation); queues are first come first served; the arrival rate does not depend on the state of "
+              "the system; discharges are possible at any hour.", ""]
     return lines
 
 

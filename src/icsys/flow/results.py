@@ -114,7 +114,7 @@ def measures(model: Model, rep: Replication) -> dict[str, Any]:
         "mffd_mean": float(mffd[1:].sum(axis=0).mean()),
         **{f"mffd_p{k}_mean": float(mffd[k].mean()) for k in range(4)},
         "delay_bed_days": float(mffd[1:].sum()),
-        "community_delay_bed_days": float(p[engine.DELAYED][~acute].sum()),
+        "community_delay_bed_days": float(p[engine.DELAYED][~acute & ~model.is_ed].sum()),
         "ed_attendances": float(attend.sum()),
         "ed_4h_pct": _pct(within.sum(), attend.sum()),
         "ed_4h_type1_pct": _pct(within[type1].sum(), attend[type1].sum()),
@@ -122,7 +122,7 @@ def measures(model: Model, rep: Replication) -> dict[str, Any]:
         "ed_12h_pct": _pct(over_12.sum(), attend.sum()),
         "ed_12h_dta": float(ed[engine.ED_OVER_12H_DTA].sum()),
         "admissions": float(p[engine.ADMITTED][acute].sum()),
-        "turned_away": float(p[engine.TURNED].sum()),
+        "turned_away": float(p[engine.TURNED][~model.is_ed].sum()),  # in an A&E pool: seen in the corridor
         "gave_up": float(p[engine.GAVE_UP].sum()),
         "diverted": float(rep.diverted[w:].sum()),
         "avoided": float(rep.avoided[w:].sum()),

@@ -60,7 +60,8 @@ def replicate(model: Model, seed: int, index: int, detail: bool = False) -> Repl
 
 
 def simulate(model: Model, p: Patients, detail: bool = False) -> tuple:
-    return engine.simulate(p.order, p.floats, p.ints, model.capacity, model.core, model.is_acute, model.change_time,
+    return engine.simulate(p.order, p.floats, p.ints, model.capacity, model.core, model.is_acute, model.is_ed,
+                           model.change_time,
                            model.change_pool, model.change_delta, model.n_days, len(model.departments), detail)
 
 

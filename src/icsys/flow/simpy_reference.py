@@ -11,7 +11,7 @@ from typing import Any
 
 import numpy as np
 
-from icsys.flow.engine import EPS, LEFT, RENEGED, SKIP, TURN_AWAY, TURNED_AWAY
+from icsys.flow.engine import CORRIDOR, EPS, LEFT, REBOOK, RENEGED, SKIP, TURN_AWAY, TURNED_AWAY
 from icsys.flow.patients import Patients
 
 
@@ -79,6 +79,13 @@ def run(p: Patients | _Plain, capacity: np.ndarray, n_days: int,
             q = int(p.pool[i, s]) if s < stages else -1
             if q < 0:
                 break
+            if s == 0 and p.flags[i, s] & REBOOK and not pools[q].has_room(p.need[i, s]):
+                yield env.timeout(p.arrange[i, 0])  # cancelled and rebooked: ask again then
+                continue
+            if p.flags[i, s] & CORRIDOR and held < 0 and not pools[q].has_room(p.need[i, s]):
+                yield env.timeout(p.hold[i, s])  # no cubicle free: the time is spent in the corridor
+                s += 1
+                continue
             if p.flags[i, s] & TURN_AWAY and not pools[q].has_room(p.need[i, s]):
                 out["fate"][i] = TURNED_AWAY
                 break

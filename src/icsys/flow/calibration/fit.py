@@ -22,10 +22,13 @@ from icsys.flow.calibration.estimators import (
 )
 from icsys.flow.calibration.read import CARE_HOME, EMERGENCY_DIRECT, Data
 from icsys.flow.distributions import mean
-from icsys.flow.model import Empirical
+from icsys.flow.model import ANOTHER_ROUTE, Empirical
 from icsys.system import System
 
 MIN_GROUP = 30  # observations needed to fit a group's own stay or pathway mix
+# an elective cancelled for want of a bed is rebooked one to four weeks later, not lost (as the synthetic
+# generator does, `icsys.synth.beds.REBOOK_DAYS`; the data hold only the admission that happened)
+REBOOK_DAYS = {"distribution": "uniform", "low": 7.0, "high": 28.0}
 
 
 # --- fitting ----------------------------------------------------------------------------------------------------
@@ -47,6 +50,14 @@ class Fit:
         self.icps = sorted({u_icp for u_icp in data.community["pool_icp"].dropna()}) if len(data.community) else []
         self.census_day = min(start, data.last + timedelta(days=1))
         self.beds_used: dict[str, int] = {}
+        # what is fitted to how things are now (shares, stays, times in A&E) comes from the last year of data
+        self.ae_now = self.recent(data.ae, "arrival_time")
+        self.spells_now = self.recent(data.spells, "admission_time")
+        # stays from the spells that ended in the last year (ready for discharge, or died): taking those admitted
+        # in it would leave out the long stays still running at the end and make stays look short
+        self.ae_ended = self.recent(data.ae, "bed_ready")
+        self.spells_ended = self.recent(data.spells, "ready")
+        self.cubicles: dict[str, int] = {}
         self.fitted_los: dict[str, tuple[np.ndarray, list[tuple[float, dict[str, Any]]]]] = {}
 
     def _acute_sites(self) -> list[str]:
@@ -73,29 +84,56 @@ class Fit:
                 else f"{self.system.ics.name}, calibrated",
                 "description": f"Fitted by icsys flow calibrate to {self.data.first} - {self.data.last}.",
                 "start": self.start, "days": self.days, "warm_up_days": 0 if self.census_day == self.start else 28}
-        return {"scenario": info, "pool": self._pools(), "arrivals": self._arrivals(case_mix),
-                "case_mix": case_mix}
+        arrivals = [a | self._los_scale(a, case_mix) for a in self._arrivals(case_mix)]
+        return {"scenario": info, "pool": self._pools(), "arrivals": arrivals, "case_mix": case_mix}
+
+    def _los_scale(self, stream: dict[str, Any], case_mix: dict[str, Any]) -> dict[str, Any]:
+        """The case mixes are the system's; a site's patients stay longer or shorter than its case mix alone
+        says. Each stream's stays are scaled so that their mean is the mean the stream's own admissions had in
+        the last year (those of its bed site and kind when it had fewer than MIN_GROUP)."""
+        mix = case_mix.get(stream.get("case_mix") or "")
+        if mix is None or not stream.get("pool"):
+            return {}
+        rows = [r for r in mix["rows"] if r.get("admitted", True)]
+        weight = sum(r["share"] for r in rows)
+        expected = sum(r["share"] * mean(Empirical.model_validate(r["los_days"])) for r in rows) / weight
+        source, site = stream["source"], stream["pool"]
+        s = self.spells_ended
+        if source.startswith("ae_"):
+            ae = self.ae_ended
+            own = ae.loc[ae["admitted"] & (ae["site_code"] == stream["department"]) & (ae["bed_site"] == site)
+                         & (ae["arrival_mode"] == source.removeprefix("ae_")), "los"]
+            kind = s.loc[(s["site_code"] == site) & (s["source"] == "ae"), "los"]
+        else:
+            own = kind = s.loc[(s["site_code"] == site) & (s["source"] == source), "los"]
+        for los in (own.dropna(), kind.dropna()):
+            if len(los) >= MIN_GROUP and expected > 0:
+                return {"los_scale": round(float(los.mean()) / expected, 5)}
+        return {}
 
     def _ae_source(self, mode: str) -> pd.DataFrame:
-        ae = self.data.ae
+        ae = self.ae_now
         return ae[(ae["department_type"] == TYPE_1_AE) & (ae["arrival_mode"] == mode)]
 
     def _admitted_only(self, source: str) -> pd.DataFrame:
-        s = self.data.spells[self.data.spells["source"] == source]
+        s = self.spells_now[self.spells_now["source"] == source]
         return s.assign(admitted=True)
 
     def _case_mix(self, df: pd.DataFrame, name: str) -> dict[str, Any] | None:
         """Groups by age band, frailty and (if admitted) specialty; small groups merged over frailty."""
         if not len(df):
             return None
-        spells = self.data.spells
         rows: list[dict[str, Any]] = []
         admitted = df[df["admitted"] & df["specialty"].notna()] if "specialty" in df else df
         not_admitted = df[~df["admitted"]] if "admitted" in df else df.iloc[:0]
         total = len(admitted) + len(not_admitted)
         for (age, frail), g in not_admitted.groupby(["age_band", "frailty"]):
             rows.append({"age_band": age, "frailty": frail, "share": round(len(g) / total, 7), "admitted": False})
-        pool = admitted if name.startswith("ae_") else spells[spells["source"] == name]
+        if name.startswith("ae_"):
+            pool = self.ae_ended[(self.ae_ended["department_type"] == TYPE_1_AE) & self.ae_ended["admitted"]
+                                 & (self.ae_ended["arrival_mode"] == name.removeprefix("ae_"))]
+        else:
+            pool = self.spells_ended[self.spells_ended["source"] == name]
         fitted: list[tuple[float, dict[str, Any]]] = []
         for (age, spec), g in admitted.groupby(["age_band", "specialty"]):
             small = []
@@ -141,27 +179,32 @@ class Fit:
         ae = d.ae
         for (site, dtype, mode), g in ae.groupby(["site_code", "department_type", "arrival_mode"]):
             type1 = dtype == TYPE_1_AE and site in self.sites
-            admitted = g[g["admitted"]]
+            now = self.recent(g, "arrival_time")
+            now = now if len(now) else g
+            admitted = now[now["admitted"]]
             stream = {"name": f"{site} A&E {mode.replace('_', ' ')}" + ("" if type1 else " (minor)"),
                       "source": f"ae_{mode}" if mode in ("walk_in", "ambulance") else "ae_walk_in",
                       "pool": site if type1 else "", "department": site, "department_type": int(dtype),
                       "per_day": self.rate(g["arrival_time"]), **profile(g["arrival_time"], d.first, d.last),
                       "case_mix": (f"ae_{mode}" if type1 else "ae_minor"),
-                      "admitted_share": round(len(admitted) / len(g), 5) if type1 else 0.0,
-                      "ed_hours": empirical(g.loc[~g["admitted"], "hours"].to_numpy())}
+                      "admitted_share": round(len(admitted) / len(now), 5) if type1 else 0.0,
+                      "ed_hours": empirical(now.loc[~now["admitted"], "hours"].to_numpy())}
             if type1:
-                stream["dta_hours"] = empirical(admitted["dta_hours"].to_numpy())
+                stream |= {"dta_hours": empirical(admitted["dta_hours"].to_numpy()),
+                           "transfer_hours": empirical(admitted["transfer_hours"].to_numpy()),
+                           "ae_pool": f"{site}-majors", "majors": "admitted"}
                 out += self._by_bed_site(stream, admitted["bed_site"])
             elif len(g[~g["admitted"]]):
                 out.append(stream)
         for source in (EMERGENCY_DIRECT, "elective"):
-            s = d.spells[d.spells["source"] == source]
+            s = d.spells[d.spells["source"] == source]  # all of it for the profiles; the rate is the last year's
             for site, g in s.groupby("site_code"):
                 if site in self.sites and source in case_mix:
                     out.append({"name": f"{site} {'GP and SDEC' if source == EMERGENCY_DIRECT else 'elective'}",
                                 "source": source, "pool": site, "per_day": self.rate(g["admission_time"]),
                                 **profile(g["admission_time"], d.first, d.last), "case_mix": source,
-                                "when_full": "turn_away" if source == "elective" else "queue"})
+                                **({"when_full": "rebook", "rebook_days": REBOOK_DAYS} if source == "elective"
+                                   else {"when_full": "queue"})})
         c = d.community
         for icp, g in c[c["source"] == "step_up"].groupby("pool_icp"):
             out.append({"name": f"{icp} community step-up", "source": "step_up", "pool": f"{icp}-community",
@@ -182,7 +225,34 @@ class Fit:
 
     # --- pools ---
     def _pools(self) -> list[dict[str, Any]]:
-        return [*self._acute_pools(), *self._community_pools(), *self._council_pools()]
+        return [*self._acute_pools(), *self._majors_pools(), *self._community_pools(), *self._council_pools()]
+
+    def _majors_pools(self) -> list[dict[str, Any]]:
+        """Each type 1 A&E's majors cubicles for the patients it admits: as many as the most of them present in
+        the department at once in the last year of data, on the hour. The data's times in A&E are the model's
+        service times, so with these cubicles the model queues for one only when it holds more at once than the
+        data ever did (more arrivals, or longer waits for a bed). Those not admitted are not held to cubicles:
+        with every ambulance arrival in them, a winter's boarders filled them and the queue behind (no one gives
+        up) never cleared, while the data's own times for those not admitted carry their waits already."""
+        ae = self.ae_now
+        ae = ae[(ae["department_type"] == TYPE_1_AE) & ae["site_code"].isin(self.sites)]
+        out = []
+        for site, g in ae.groupby("site_code"):
+            majors = g[g["admitted"]]
+            self.cubicles[site] = max(1, self._most_present(majors["arrival_time"], majors["departure_time"]))
+            out.append({"code": f"{site}-majors", "name": f"{site} A&E majors cubicles", "kind": "ae",
+                        "capacity": self.cubicles[site]})
+        return out
+
+    def _most_present(self, start: pd.Series, stop: pd.Series) -> int:
+        """The most present at once on any hour of the last year of data."""
+        end = pd.Timestamp(self.data.last) + pd.Timedelta(days=1)
+        hours = pd.date_range(max(pd.Timestamp(self.data.first), end - pd.Timedelta(days=365)), end,
+                              freq="h").to_numpy()
+        a = np.sort(pd.to_datetime(start).to_numpy())
+        b = np.sort(pd.to_datetime(stop).fillna(end).to_numpy())
+        present = np.searchsorted(a, hours, side="right") - np.searchsorted(b, hours, side="right")
+        return int(present.max()) if len(present) else 0
 
     def _acute_pools(self) -> list[dict[str, Any]]:
         s = self.data.spells
@@ -196,6 +266,7 @@ class Fit:
             home = recent.loc[recent["pathway"] == 0, "delay"].to_numpy()
             n, ready = census.get(code, (0, {}))
             core, escalation = self._beds(site.general_acute_beds), self._beds(site.escalation_beds, 0)
+            escalation = max(escalation, self._pooled_beds(code) - core)
             peak = self._peak(here["admission_time"], here["discharge_time"])
             if self.bed_source == "observed":
                 core = max(1, peak)
@@ -211,10 +282,38 @@ class Fit:
                 ready = within(ready, n)
             self.beds_used[code] = core
             out.append({"code": code, "name": site.name, "kind": "acute", "capacity": core,
-                        "escalation": escalation, "home_days": empirical(home),
+                        "escalation": escalation, "home_days": empirical(home), "pathway_days": self._site_days(recent),
                         "discharge_to": self._routes(here), "census": n,
                         "census_ready": {k: v for k, v in ready.items() if v}})
         return out
+
+    def _site_days(self, recent: pd.DataFrame) -> dict[str, Any]:
+        """A site's own time from ready to leaving on each pathway, from those who left on it in the last year
+        (where MIN_GROUP did; whether their pathway found them a place or another route was found): sites of one
+        council or ICP discharge at different speeds."""
+        out = {}
+        for k in (1, 2, 3):
+            moved = recent.loc[(recent["pathway"] == k) & (recent["discharge_destination"] != DIED), "delay"].dropna()
+            if len(moved) >= MIN_GROUP:
+                out[str(k)] = empirical(moved.to_numpy())
+        return out
+
+    def _pooled_beds(self, code: str) -> int:
+        """A small synthetic store constrains its beds pooled over sites (a trust's, or the ICS's: its metadata
+        says which), because a site of a few beds would be overfilled by chance alone. Its sites can then use
+        the rest of their pool's beds at the store's scale: counted here as the site's escalation beds (used
+        only when its own are full), so that no site is held tighter than the data were."""
+        pools = self.data.bed_pools or {}
+        pool = pools.get(code, code)
+        if pool == code or self.bed_source == "observed":
+            return 0
+        together = [s for s in self.system.site if pools.get(s.code) == pool]
+        beds = int(np.floor(sum(s.general_acute_beds + s.escalation_beds for s in together) * self.data.scale + 1e-9))
+        note = (f"The store pools its beds over {', '.join(s.code for s in together)} ({pool}: {beds} beds at its "
+                "scale); each of these sites may use the rest of that pool as escalation beds.")
+        if note not in self.notes:
+            self.notes.append(note)
+        return beds
 
     def rate(self, times: pd.Series) -> float:
         """Arrivals a day over the last year of data (demand as it is now; the profiles use all of it)."""
@@ -252,10 +351,17 @@ class Fit:
         return int(present.max()) if len(present) else 0
 
     def _community_beds(self, units: list[Any], here: pd.DataFrame) -> int:
+        """The definition's beds (scaled), or the most occupied at once in the last year where that is more: a
+        small store's community beds are a sample of a full-size queue (synth ADR 005), whose waits the fitted
+        arranging times already hold, so the model must not queue again for a handful of beds."""
         beds = self._beds(sum(u.beds for u in units))
+        peak = max(1, self._peak(here["admission_time"], here["discharge_time"]))
         if self.bed_source == "observed":
-            return max(1, self._peak(here["admission_time"], here["discharge_time"]))
-        return beds
+            return peak
+        if peak > beds:
+            self.notes.append(f"{here['pool_icp'].iloc[0]} community beds: the data hold up to {peak} at once, more "
+                              f"than the definition's {beds} at this scale; the model has {peak}.")
+        return max(beds, peak)
 
     def _beds(self, beds: int, least: int = 1) -> int:
         """Beds of the system definition, scaled to a synthetic store's share of the population."""
@@ -282,6 +388,13 @@ class Fit:
                     target[f"{c}-home-care"] = float(v) * (1 - r)
             target = {q: w for q, w in target.items() if w > 0}
             if target:
+                total = sum(target.values())
+                # those the data show leaving by another route (no place found: a spot-purchased package, an
+                # interim arrangement) take no place in the model either, or its pools would be overfed
+                placed = float(g["placed"].mean()) if "placed" in g else 1.0
+                target = {q: w / total * placed for q, w in target.items()}
+                if placed < 1:
+                    target[ANOTHER_ROUTE] = 1 - placed
                 total = sum(target.values())
                 routes[str(k)] = {q: round(w / total, 6) for q, w in target.items()}
                 fix = round(1 - sum(routes[str(k)].values()), 6)

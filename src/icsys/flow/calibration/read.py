@@ -42,6 +42,7 @@ class Data:
     spells: pd.DataFrame
     community: pd.DataFrame
     packages: pd.DataFrame
+    bed_pools: dict[str, str] | None = None  # site -> the pool a synthetic store constrained its beds in
 
     @property
     def days(self) -> int:
@@ -87,8 +88,9 @@ def extract(store: Store, system: System) -> Data:
     # another route was found
     spells["placed"] = np.where(spells["pathway"] == 2, spells["spell_id"].isin(set(stays["spell_id"].dropna())),
                                 spells["spell_id"].isin(set(packages["spell_id"].dropna())))
+    pools = (store.meta.get("bed_pools") or {}).get("sites")
     return Data(first, last, scale, _ae(ae, spells, system), spells, _community(stays, system),
-                _packages(packages))
+                _packages(packages), pools)
 
 
 def _window(backend: Any) -> tuple[date, date]:
@@ -167,9 +169,12 @@ def _ae(ae: pd.DataFrame, spells: pd.DataFrame, system: System) -> pd.DataFrame:
                    frailty=ae["frailty"].fillna("unknown"),
                    hours=_days_between(ae["arrival_time"], ae["departure_time"]) * 24,
                    dta_hours=_days_between(ae["arrival_time"], ae["decision_to_admit_time"]) * 24,
+                   transfer_hours=_days_between(ae["decision_to_admit_time"], ae["departure_time"]) * 24,
                    disposed_admitted=ae["disposal"] == "admitted")
-    linked = spells[spells["attendance_id"].notna()][["attendance_id", "specialty", "los", "pathway", "site_code"]]
-    ae = ae.merge(linked.rename(columns={"site_code": "bed_site"}), on="attendance_id", how="left")
+    linked = spells[spells["attendance_id"].notna()][["attendance_id", "specialty", "los", "pathway", "site_code",
+                                                      "ready"]]
+    ae = ae.merge(linked.rename(columns={"site_code": "bed_site", "ready": "bed_ready"}), on="attendance_id",
+                  how="left")
     # admitted, for the model: to an ordinary general and acute bed (a linked spell the model covers)
     return ae.assign(admitted=ae["specialty"].notna())
 
