@@ -18,7 +18,7 @@ import pyarrow as pa
 
 from icsys.codes import codelists
 from icsys.synth.context import Population, SynthContext
-from icsys.synth.timing import at_seconds, discharge_hour
+from icsys.synth.timing import at_seconds, discharge_hour, inside_the_ics
 
 DAY = np.timedelta64(86_400, "s")
 # Specialty (treatment function) mixes and their ICD-10 primary diagnoses.
@@ -219,6 +219,6 @@ def spell_table(ctx: SynthContext, pop: Population, spell: dict[str, np.ndarray]
         "discharge_destination": destination.astype(str),
         "attendance_id": pa.array(np.where(row >= 0, attendance_ids[np.maximum(row, 0)], 0), mask=row < 0),
         "death_date": spell["death_date"], "awaiting_pathway": waiting,
-        "next_admission_time": spell["next_admission_time"],
+        "next_admission_time": spell["next_admission_time"], **inside_the_ics(len(row)),
     })
 

@@ -13,7 +13,7 @@ import numpy as np
 import pyarrow as pa
 
 from icsys.synth.context import Population, SynthContext
-from icsys.synth.timing import category, expand, weekday
+from icsys.synth.timing import category, expand, inside_the_ics, weekday
 
 RTT_REFERRALS = 0.33  # clock starts per person-year
 OUTPATIENT_TOTAL = 1.66  # appointments per person-year, all kinds
@@ -158,7 +158,7 @@ def outpatients(ctx: SynthContext, rng: np.random.Generator, pop: Population, fi
         "first_attendance": is_first,
         "status": category(status, ["attended", "dna", "cancelled_by_patient", "cancelled_by_provider"]),
         "consultation_medium": category(medium, ["face_to_face", "telephone", "video"]),
-        "pathway_id": pa.array(pathway, mask=pathway == 0),
+        "pathway_id": pa.array(pathway, mask=pathway == 0), **inside_the_ics(n),
     })
 
 

@@ -83,3 +83,10 @@ def pick(rng: np.random.Generator, n: int, weights: dict[str, float]) -> pa.Dict
 def expand(counts: np.ndarray) -> np.ndarray:
     """Row positions repeated by count: the owner of each event."""
     return np.repeat(np.arange(len(counts)), counts)
+
+
+def inside_the_ics(n: int) -> dict[str, pa.Array]:
+    """The Who Pays? flags of synthetic hospital activity: every site is the ICS's own and every person is
+    registered with one of its practices, so the ICB is the responsible commissioner of every row."""
+    yes = pa.array(np.ones(n, dtype=bool))
+    return {"provider_in_ics": yes, "commissioned_by_ics": yes}

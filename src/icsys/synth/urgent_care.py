@@ -18,7 +18,7 @@ import pyarrow as pa
 
 from icsys.synth.context import Population, SynthContext
 from icsys.synth.places import Catchment, choose_sites
-from icsys.synth.timing import at_seconds, category, expand, hours, seasonal_days, weekday, winter
+from icsys.synth.timing import at_seconds, category, expand, hours, inside_the_ics, seasonal_days, weekday, winter
 
 AE_TYPE1_WALK_IN, AE_TYPE3 = 0.21, 0.18  # per person-year; conveyed ambulance patients add ~0.08 type 1
 AMBULANCE = 0.16
@@ -261,4 +261,5 @@ def attendance_table(pop: Population, ae: dict[str, np.ndarray]) -> pa.Table:
         "diagnosis": pa.nulls(len(ae["owner"]), pa.string()),
         "disposal": category(ae["disposal"], ["admitted", "discharged", "gp_follow_up", "referred", "left",
                                               "transferred"]),
+        **inside_the_ics(len(ae["owner"])),
     })
