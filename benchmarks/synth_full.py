@@ -28,6 +28,7 @@ def main() -> None:
     parser.add_argument("--db", type=Path, default=None, help="where to build (default: a temporary file)")
     args = parser.parse_args()
 
+    load_before = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp:
         db = args.db or Path(tmp) / "km.duckdb"
         cmd = [sys.executable, "-m", "icsys", "synth", "--scale", str(args.scale), "--years", str(args.years),
@@ -44,6 +45,9 @@ def main() -> None:
     rows = sum(t["rows"] for t in info["tables"].values())
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores, Python {platform.python_version()}")
     print(f"icsys synth --scale {args.scale} --years {args.years} --seed {args.seed}")
+    # The machine is shared: the load average beside the time says how much of its 2 cores the build had.
+    print(f"  load average   {' '.join(f'{x:.2f}' for x in load_before)} before, "
+          f"{' '.join(f'{x:.2f}' for x in os.getloadavg())} after (1, 5, 15 min)")
     print(f"  wall time      {wall:8.1f} s   (target <= 90 s at scale 1.0)")
     print(f"  peak memory    {peak_gb:8.2f} GB  (target <= 6 GB)")
     print(f"  people         {people:>12,}   {people / wall:>12,.0f} people/s")

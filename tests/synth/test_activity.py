@@ -303,10 +303,49 @@ def test_community_and_mental_health(con, person_years, pop, ctx) -> None:
                         "gad7_first - gad7_last >= 4))::INT) FROM mental_health_referral WHERE service = "
                         "'talking_therapies' AND phq9_last IS NOT NULL AND (phq9_first >= 10 OR gad7_first >= 8)")
     assert 0.40 <= recovery <= 0.56  # 48.4 % reliable recovery
-    eip = one(con, "SELECT avg((first_contact_date - referral_date <= 14)::INT) FROM mental_health_referral "
-                   "WHERE service = 'eip' AND first_contact_date IS NOT NULL")
-    assert eip is None or 0.4 <= eip <= 0.9
+    eip, seen = con.execute("SELECT avg((first_contact_date - referral_date <= 14)::INT), count(*) FROM mental_health"
+                            "_referral WHERE service = 'eip' AND first_contact_date IS NOT NULL").fetchone()
+    assert seen < 20 or 0.4 <= eip <= 0.9  # a handful of people in a chunk at 0.02 (5 in this one): too few to judge
     adults = int((pop.age_on(np.datetime64("2025-03-31")) >= 18).sum())
-    support = one(con, "SELECT count(*) FROM social_care_package WHERE start_date <= DATE '2025-03-31' "
-                       "AND (end_date IS NULL OR end_date > DATE '2025-03-31')") / adults * 100_000
+    # The standing stock and the placements and packages begun at a discharge (short-term reablement aside).
+    support = one(con, "SELECT count(*) FROM (SELECT * FROM social_care_package UNION ALL SELECT * FROM "
+                       "onward_social_care_package) WHERE service_type != 'reablement' AND start_date <= "
+                       "DATE '2025-03-31' AND (end_date IS NULL OR end_date > DATE '2025-03-31')") / adults * 100_000
     assert 900 <= support <= 2000  # ~1,400 per 100k adults in long-term support
+
+
+def test_births_are_in_maternity_units(ctx, con) -> None:
+    """Deliveries and antenatal admissions are at sites with maternity beds, and a caesarean keeps a woman
+    longer than a spontaneous birth (NHS Maternity Statistics: home within a day after most spontaneous
+    births, in 2-3 days after a caesarean)."""
+    units = {s.code for s in ctx.system.site if s.maternity_beds}
+    sites = {r[0] for r in con.execute("SELECT DISTINCT site_code FROM inpatient_spell "
+                                       "WHERE admission_method LIKE '3%'").fetchall()}
+    assert sites and sites <= units and "RVV01" not in sites  # Kent and Canterbury has no maternity beds
+    stay = dict(con.execute("SELECT primary_diagnosis, median(epoch(discharge_time - admission_time)) / 86400 "
+                            "FROM inpatient_spell WHERE admission_method LIKE '3%' GROUP BY 1").fetchall())
+    assert stay["O80"] < 1.5 < stay["O82"] < 3.5
+    caesarean = one(con, "SELECT avg((primary_diagnosis = 'O82')::INT) FROM inpatient_spell "
+                         "WHERE primary_diagnosis IN ('O80', 'O81', 'O82')")
+    assert 0.33 <= caesarean <= 0.47  # 40 % of deliveries (2022-23)
+
+
+def test_maternity_units_of_a_trust_share_its_births_by_beds() -> None:
+    from icsys.synth.places import catchment
+    sites = catchment(load_system()).maternity_sites
+    east_kent = dict(zip(*sites["RVV01"], strict=True))  # Kent and Canterbury: William Harvey 45, QEQM 35 beds
+    assert east_kent == pytest.approx({"RVV09": 45 / 80, "RVVKC": 35 / 80})
+    mtw = dict(zip(*sites["RWF03"], strict=True))  # Maidstone's birth centre 6, Tunbridge Wells 45 beds
+    assert mtw == pytest.approx({"RWF03": 6 / 51, "RWFTW": 45 / 51})
+
+
+def test_long_term_support_at_home_is_half_home_care(con) -> None:
+    """ASC-FR 2023-24: home care is about half of long-term support in the community; the rest direct
+    payments, supported living and day care (packages open on a day, not counting those after a discharge)."""
+    shares = dict(con.execute("SELECT service_type, count(*) / sum(count(*)) OVER () FROM social_care_package "
+                              "WHERE service_type NOT IN ('residential', 'nursing', 'reablement') AND start_date <= "
+                              "DATE '2025-03-31' AND coalesce(end_date, DATE '2026-01-01') > DATE '2025-03-31' "
+                              "GROUP BY 1").fetchall())
+    assert 0.40 <= shares["domiciliary"] <= 0.60
+    assert {"direct_payment", "supported_living", "day_care"} <= set(shares)
+    assert shares["direct_payment"] > shares["supported_living"]

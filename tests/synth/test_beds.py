@@ -64,15 +64,15 @@ def con(tmp_path_factory: pytest.TempPathFactory):
 
 
 def monthly(con) -> np.ndarray:
-    """Month by month: occupancy over the build's share of core beds, 12 h waits from decision to admit,
-    mean ambulance handover minutes, nights with escalation beds open."""
+    """Month by month: G&A occupancy (maternity spells are in maternity beds, KH03) over the build's share of
+    core beds, 12 h waits from decision to admit, mean ambulance handover minutes, nights with escalation beds open."""
     core = 2930 * 0.01  # Kent and Medway's core G&A beds (system definition) at the build's scale
     rows = con.execute(f"""
         WITH nights AS (SELECT unnest(generate_series(TIMESTAMP '2023-04-02', TIMESTAMP '2026-04-01',
                 INTERVAL 1 DAY)) AS night),
         census AS (SELECT night, count(s.spell_id) AS occupied FROM nights n LEFT JOIN inpatient_spell s
                 ON s.admission_time < n.night AND coalesce(s.discharge_time, TIMESTAMP '2026-04-02') > n.night
-                GROUP BY night),
+                AND s.admission_method NOT LIKE '3%' AND s.specialty NOT IN ('501', '560') GROUP BY night),
         beds AS (SELECT date_trunc('month', night - INTERVAL 1 DAY) AS m, avg(occupied) / {core} AS occupancy,
                 avg((occupied > {core})::INT) AS escalation FROM census GROUP BY 1),
         ae AS (SELECT date_trunc('month', arrival_time) AS m, avg((departure_time - decision_to_admit_time
@@ -90,7 +90,8 @@ def test_occupancy_never_above_core_and_escalation_beds(con) -> None:
     figures = monthly(con)
     assert len(figures) == 36
     assert figures[:, 0].max() <= 30 / 29.3 + 1e-9  # 30 beds at this scale: 3,090 x 0.01 rounded down
-    assert 0.86 <= figures[:, 0].mean() <= 0.97  # KH03: 92-94 % (a small build a little under)
+    # KH03: 92-94 %; the full build 90.6 %, a small build ~4 points under (its peaks trimmed to its beds, ADR 005)
+    assert 0.83 <= figures[:, 0].mean() <= 0.97
     pools = con.execute("SELECT value FROM icsys_meta WHERE key = 'bed_pools'").fetchone()[0]
     assert '"beds_at_scale": 30' in pools
 

@@ -206,6 +206,8 @@ COMMUNITY_BED_SOURCE = {"step_down": "Step down from an acute bed", "step_up": "
 SOCIAL_CARE_SERVICE = {
     "domiciliary": "Home care (domiciliary)", "reablement": "Reablement (short-term)",
     "residential": "Residential care home", "nursing": "Nursing home",
+    "direct_payment": "Direct payment (long-term support in the community)",
+    "supported_living": "Supported living", "day_care": "Day care",
 }
 
 MENTAL_HEALTH_SERVICE = {

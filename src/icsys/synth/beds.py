@@ -50,6 +50,7 @@ EXPEDITE_S = DAY_S  # a patient due to leave within a day can leave earlier in t
 # stay those of the whole hospital (pass 1) rather than of a 30-bed one.
 TRIM_EXPEDITE_S = 6 * DAY_S
 NEVER = np.iinfo(np.int64).max // 4
+MATERNITY_SPECIALTIES = ("501", "560")  # obstetrics; midwife episode (as performance.rules reads them)
 
 
 def bed_pools(system: System, scale: float) -> tuple[dict[str, str], dict[str, float]]:
@@ -97,6 +98,10 @@ def admit_to_beds(ctx: SynthContext, spells: pa.Table) -> tuple[pa.Table, pa.Tab
     ready = np.where(np.isnat(ready_nat) | still_in | died, NEVER, ready_nat.astype(np.int64) - admit)
     # In a bed at midnight: ordinary admissions, and day cases kept in (waiting for a pathway).
     ordinary = (_col(spells, "patient_classification", str) == "1") | (discharge // DAY_S > admit // DAY_S)
+    # Maternity spells are in maternity beds (KH03 keeps them apart), never in the G&A pools.
+    maternity = np.char.startswith(_col(spells, "admission_method", str), "3") | np.isin(
+        _col(spells, "specialty", str), MATERNITY_SPECIALTIES)
+    ordinary &= ~maternity
     elective = np.char.startswith(_col(spells, "admission_method", str), "1")
     pool = np.array([pool_of.get(s, "") for s in site], dtype=object)
     wait, cut = np.zeros(n, np.int64), np.zeros(n, np.int64)

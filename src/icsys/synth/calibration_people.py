@@ -56,6 +56,12 @@ PEOPLE_CHECKS: list[Check] = [
           f"WHERE date_diff('day', p.birth_date, {END}) >= 65 * 365.25 AND p.registration_end IS NULL AND "
           "p.death_date IS NULL GROUP BY 1)", 0.35, 0.55, "~45 % of people 65+ (49 % of 75+)",
           "Health Survey for England 2016, prescribed medicines"),
+    Check("people 65+ with 8 or more medicines (distinct, issued in 90 days)",
+          f"SELECT avg((n >= 8)::INT) FROM (SELECT p.person_id, count(DISTINCT m.dmd_code) AS n FROM person p "
+          f"LEFT JOIN medication m ON m.person_id = p.person_id AND m.issue_date >= {END} - INTERVAL 90 DAY "
+          f"WHERE date_diff('day', p.birth_date, {END}) >= 65 * 365.25 AND p.registration_end IS NULL AND "
+          "p.death_date IS NULL GROUP BY 1)", 0.08, 0.20, "over 1 in 10 people 65+ (nearly 1 in 4 of 85+)",
+          "Age UK, More harm than good (2019), from Health Survey for England 2016"),
 ]
 
 

@@ -22,6 +22,13 @@ NAT_D = np.datetime64("NaT", "D")
 # (ASC-FR 2023-24) [S45], about 0.5 % of people with home care on a day (~250,000 clients in England).
 HOME_CARE = (0.5, 0.2, 0.04, 0.36)
 HOME_CARE_OTHER_ADULTS = 0.0016
+# Long-term support in the community as ASC-FR 2023-24 counts it [S45]: home care about half, the rest direct
+# payments, supported living and day care; working-age adults (mostly people with a learning disability) more
+# often in supported living or on direct payments, older people more often with home care.
+SOCIAL_CARE_SERVICES = ["domiciliary", "reablement", "residential", "nursing", "direct_payment", "supported_living",
+                        "day_care"]
+COMMUNITY_SUPPORT = {  # service index: share, for people 65+ and for adults under 65
+    0: (0.58, 0.25), 4: (0.26, 0.35), 5: (0.05, 0.30), 6: (0.11, 0.10)}
 DAYTIME = np.r_[np.full(8, 0.3), np.full(12, 5.0), np.full(4, 1.0)]
 # service: yearly referrals (episodes) for a severely frail person, a moderately frail one, anyone else 75+,
 # an adult under 75 with a long-term condition, anyone else; and the mean contacts in an episode. About
@@ -123,7 +130,8 @@ def step_up_stays(ctx: SynthContext, rng: np.random.Generator, pop: Population, 
 def social_care(ctx: SynthContext, rng: np.random.Generator, pop: Population, first: np.ndarray,
                 span: np.ndarray, council: np.ndarray, home_of_district: dict[str, tuple[list[str], np.ndarray]]
                 ) -> pa.Table:
-    """Long-term support: care-home placements for residents, home care for frail people at home."""
+    """Long-term support: care-home placements for residents; for frail people at home home care, direct
+    payments, supported living or day care."""
     age = pop.age_on(ctx.start_day)
     registered = span > 0
     # Council-funded care-home residents (~60 %; the rest fund themselves) and home care for frail
@@ -154,16 +162,25 @@ def social_care(ctx: SynthContext, rng: np.random.Generator, pop: Population, fi
         homes[mask] = np.array(codes, dtype=object)[rng.choice(len(codes), size=int(mask.sum()), p=p)]
         nursing[mask] = rng.random(int(mask.sum())) < 0.45
     is_resident = np.r_[np.ones(len(resident), bool), np.zeros(len(home_care), bool)]
-    service = np.where(is_resident, np.where(nursing, 3, 2), 0)
-    hours_week = np.where(is_resident, np.nan, np.clip(9 * np.exp(0.55 * rng.standard_normal(n)), 1, 60).round(1))
+    service = np.where(is_resident, np.where(nursing, 3, 2), _community_support(rng, age[owner] >= 65))
+    hours_week = np.where(service == 0, np.clip(9 * np.exp(0.55 * rng.standard_normal(n)), 1, 60).round(1), np.nan)
     return pa.table({
         "package_id": np.arange(1, n + 1, dtype=np.int64), "person_id": pop.person_id[owner],
         "council_code": council[owner].astype(str),
-        "service_type": category(service, ["domiciliary", "reablement", "residential", "nursing"]),
+        "service_type": category(service, SOCIAL_CARE_SERVICES),
         "request_date": request, "start_date": start, "end_date": np.where(end_date < start, start, end_date),
         "weekly_hours": pa.array(hours_week, from_pandas=True),
         "care_home_code": pa.array(np.where(is_resident, homes, None), pa.string()),
     })
+
+
+def _community_support(rng: np.random.Generator, older: np.ndarray) -> np.ndarray:
+    """The service of each person's long-term support at home (COMMUNITY_SUPPORT), by age."""
+    services = np.array(list(COMMUNITY_SUPPORT))
+    shares = np.array(list(COMMUNITY_SUPPORT.values()))
+    u = rng.random(len(older))
+    cumulative = np.cumsum(np.where(older[:, None], shares[:, 0], shares[:, 1]), axis=1)
+    return services[np.minimum((u[:, None] > cumulative).sum(axis=1), len(services) - 1)]
 
 
 def mental_health(ctx: SynthContext, rng: np.random.Generator, pop: Population, first: np.ndarray,

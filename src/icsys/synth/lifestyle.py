@@ -71,15 +71,15 @@ def add_records(ctx: SynthContext, pop: Population, first: np.ndarray, span: np.
     rows.add(smokers, days(smokers), status)
 
 
-def bnf_codes(dmd_codes: list[str]) -> list[str | None]:
-    """The BNF code of each dm+d product (codes/medication_bnf.csv), None where it has none."""
-    by_dmd = {row.code: row.codelist for row in read("medication_bnf")}
+def bnf_codes(dmd_codes: list[str], extra: dict[str, str] | None = None) -> list[str | None]:
+    """The BNF code of each dm+d product (codes/medication_bnf.csv, then `extra`), None where it has none."""
+    by_dmd = {row.code: row.codelist for row in read("medication_bnf")} | (extra or {})
     return [by_dmd.get(code) for code in dmd_codes]
 
 
-def bnf_column(index: np.ndarray, dmd_codes: list[str]) -> pa.DictionaryArray:
+def bnf_column(index: np.ndarray, dmd_codes: list[str], extra: dict[str, str] | None = None) -> pa.DictionaryArray:
     """The bnf_code column of medicine rows whose dm+d codes are `dmd_codes[index]`."""
-    labels = bnf_codes(dmd_codes)
+    labels = bnf_codes(dmd_codes, extra)
     if None in labels:
         missing = [d for d, b in zip(dmd_codes, labels, strict=True) if b is None]
         raise KeyError(f"codes/medication_bnf.csv has no BNF code for dm+d {', '.join(missing)}")

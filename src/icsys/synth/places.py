@@ -18,6 +18,7 @@ class Catchment:
     type1_sites: dict[str, tuple[list[str], np.ndarray]]
     type3_sites: dict[str, tuple[list[str], np.ndarray]]
     bed_sites: dict[str, tuple[list[str], np.ndarray]]
+    maternity_sites: dict[str, tuple[list[str], np.ndarray]]
     provider_of_site: dict[str, str]
     community_provider: dict[str, str]
     mental_health_provider: str
@@ -45,6 +46,7 @@ def catchment(system: System) -> Catchment:
         community[district.code] = local[0] if local else community_providers[0].code
     return Catchment(
         type1_sites=_type1_catchment(system), type3_sites=type3, bed_sites=_bed_sites(system),
+        maternity_sites=_maternity_sites(system),
         provider_of_site={s.code: s.provider for s in system.site},
         community_provider=community,
         mental_health_provider=next(p.code for p in system.provider if p.kind == "mental_health"),
@@ -95,6 +97,18 @@ def _bed_sites(system: System) -> dict[str, tuple[list[str], np.ndarray]]:
         total = sum(s.general_acute_beds for s in trust)
         weights = [sum(s.general_acute_beds for s in trust if s.ed_type == 1)] + [s.general_acute_beds for s in other]
         out[site.code] = ([site.code] + [s.code for s in other], np.array(weights, float) / total)
+    return out
+
+
+def _maternity_sites(system: System) -> dict[str, tuple[list[str], np.ndarray]]:
+    """For each site, where its births are: its trust's maternity units in proportion to their beds (a birth
+    is in a maternity bed, never a G&A one; Kent and Canterbury has none, Maidstone a midwife-led unit)."""
+    out: dict[str, tuple[list[str], np.ndarray]] = {}
+    units = [s for s in system.site if s.maternity_beds]
+    for site in system.site:
+        trust = [s for s in units if s.provider == site.provider] or units
+        beds = np.array([s.maternity_beds for s in trust], float)
+        out[site.code] = ([s.code for s in trust], beds / beds.sum())
     return out
 
 

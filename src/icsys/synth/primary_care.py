@@ -9,6 +9,10 @@ learning disability and SMI annual health checks.
 
 from __future__ import annotations
 
+import csv
+from functools import cache
+from pathlib import Path
+
 import numpy as np
 import pyarrow as pa
 
@@ -26,6 +30,13 @@ GP_PROPENSITY = 0.3  # GP use rises with the lasting tendency to use care, less 
 REVIEW_COVERAGE = 0.8  # share of people with an LTC who have their annual review recorded
 LD_CHECK_COVERAGE, SMI_CHECK_COVERAGE = 0.72, 0.55
 DEMENTIA_DRUG_DIAGNOSED, DEMENTIA_DRUG_UNDIAGNOSED = 0.6, 0.15
+# Repeat medicines of no register condition (acid suppression, vitamin D, laxatives, analgesics, eye drops,
+# ...: repeat_medicines.csv, weighted by how often they are prescribed): people 65+ take ~5 medicines in
+# all, almost half 5 or more (Gao et al. 2017, CFAS), over 1 in 10 eight or more (Age UK, More harm than
+# good, 2019, from HSE 2016). Their number rises with age from 40, with conditions and with frailty.
+REPEATS = Path(__file__).with_name("repeat_medicines.csv")
+REPEAT_RATE = 2.2  # expected repeat medicines at 65 with no condition and no frailty, besides the registers'
+REPEAT_SPREAD = 6.0  # gamma shape of the person-to-person spread (mean 1)
 
 
 def generate_primary_care(ctx: SynthContext, pop: Population) -> dict[str, pa.Table]:
@@ -253,6 +264,11 @@ def _medication(ctx: SynthContext, rng: np.random.Generator, pop: Population, fi
         who = np.flatnonzero(on)
         owners.append(who)
         codes.append(np.array(drug_codes, np.int32)[rng.integers(0, len(drug_codes), len(who))])
+    repeats = repeat_medicines()
+    owner, code = _repeats(ctx, rng, pop, len(table))
+    owners.append(owner)
+    codes.append(code)
+    table = table + [r["code"] for r in repeats]
     owner = np.concatenate(owners)
     code = np.concatenate(codes)
     gap = rng.choice([28, 56, 84], size=len(owner), p=[0.3, 0.3, 0.4])
@@ -265,10 +281,33 @@ def _medication(ctx: SynthContext, rng: np.random.Generator, pop: Population, fi
     row, day = row[keep], day[keep]
     return pa.table({
         "medication_id": np.arange(1, len(row) + 1, dtype=np.int64), "person_id": pop.person_id[owner][row],
-        "issue_date": day, "dmd_code": category(code[row], table), "bnf_code": lifestyle.bnf_column(code[row], table),
+        "issue_date": day, "dmd_code": category(code[row], table),
+        "bnf_code": lifestyle.bnf_column(code[row], table, {r["code"]: r["bnf_code"] for r in repeats}),
         "quantity": np.where(gap[row] == 28, 28.0, np.where(gap[row] == 56, 56.0, 84.0)),
         "practice_code": practices(pop, owner[row]),
     })
+
+
+@cache
+def repeat_medicines() -> tuple[dict[str, str], ...]:
+    """The rows of repeat_medicines.csv: dm+d code, BNF code, term, weight."""
+    with REPEATS.open(encoding="utf-8", newline="") as handle:
+        return tuple(csv.DictReader(handle))
+
+
+def _repeats(ctx: SynthContext, rng: np.random.Generator, pop: Population,
+             offset: int) -> tuple[np.ndarray, np.ndarray]:
+    """(owner, code index from `offset`) of each repeat medicine of no register condition: each medicine
+    independently, with a chance from its weight and the person's expected number (age, conditions, frailty)."""
+    weights = np.array([float(r["weight"]) for r in repeat_medicines()])
+    weights = weights / weights.sum()
+    age = pop.age_on(ctx.start_day)
+    who = np.flatnonzero(age >= 40)
+    expected = (REPEAT_RATE * np.clip((age[who] - 40) / 25, 0, 2) * (1 + 0.1 * pop.ltc_count[who])
+                * (1 + 1.5 * pop.frailty[who]) * rng.gamma(REPEAT_SPREAD, 1 / REPEAT_SPREAD, len(who)))
+    on = rng.random((len(who), len(weights))) < 1 - np.exp(-expected[:, None] * weights[None, :])
+    person, medicine = np.nonzero(on)
+    return who[person], (offset + medicine).astype(np.int32)
 
 
 def _appointments(rng: np.random.Generator, pop: Population, first: np.ndarray, span: np.ndarray) -> pa.Table:
