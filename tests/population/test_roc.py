@@ -77,3 +77,14 @@ def test_the_card_says_gain_in_words_and_a_small_band_says_it_is_too_small() -> 
     assert "Too few outcomes to compare in 0-17" in words and "does no better" not in words
     flat = model_card._gain_words(model_card.gain_over(pd.DataFrame({"age": age}), y, q, q))
     assert "does no better than age and sex (a difference of +0.000" in flat and "gains" not in flat
+
+
+def test_bands_whose_interval_reaches_zero_are_named() -> None:
+    overall = {"gain": 0.05, "lower": 0.02, "upper": 0.08}
+    bands = {"0-17": {"gain": 0.04, "lower": -0.07, "upper": 0.16},
+             "18-44": {"gain": 0.17, "lower": 0.03, "upper": 0.31},
+             "45-64": {"gain": 0.06, "lower": -0.05, "upper": 0.17}, "85+": {"gain": "too few outcomes"}}
+    words = model_card._gain_words({"baseline": "age and sex", "overall": overall, "age band": bands})
+    assert words.startswith("On the same people it gains 0.050 (0.020 to 0.080) in AUROC over age and sex")
+    assert "from +0.040 to +0.170; in 0-17 and 45-64 its interval reaches 0 or below" in words
+    assert "Too few outcomes to compare in 85+." in words

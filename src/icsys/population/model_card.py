@@ -243,12 +243,16 @@ def _gain_words(g: dict[str, Any]) -> str:
         low, high = min(m["gain"] for m in bands.values()), max(m["gain"] for m in bands.values())
         words += f" Within age bands the gain runs from {low:+.3f} to {high:+.3f}"
         flat = [k for k, m in bands.items() if m["lower"] <= 0]
-        words += (f"; in {', '.join(flat)} it does no better than {baseline} (or worse)." if flat
-                  else f", and it gains over {baseline} in every band with enough outcomes.")
+        words += (f"; in {_and(flat)} its interval reaches 0 or below: there it does no better than {baseline}."
+                  if flat else f", and it gains over {baseline} in every band with enough outcomes.")
     few = [k for k, m in g["age band"].items() if isinstance(m["gain"], str)]
     if few:
-        words += f" Too few outcomes to compare in {', '.join(few)}."
+        words += f" Too few outcomes to compare in {_and(few)}."
     return words
+
+
+def _and(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def _against_published(auc: float) -> str:
