@@ -88,3 +88,12 @@ def test_bands_whose_interval_reaches_zero_are_named() -> None:
     assert words.startswith("On the same people it gains 0.050 (0.020 to 0.080) in AUROC over age and sex")
     assert "from +0.040 to +0.170; in 0-17 and 45-64 its interval reaches 0 or below" in words
     assert "Too few outcomes to compare in 85+." in words
+
+
+def test_the_markdown_card_has_a_row_per_band_with_its_interval() -> None:
+    g = {"baseline": "age and sex", "overall": {"people": 1000, "events": 100, "auroc": 0.8, "baseline_auroc": 0.7,
+                                                "gain": 0.1, "lower": 0.05, "upper": 0.15},
+         "age band": {"0-17": {"people": 200, "events": "<10", "gain": "too few outcomes to compare (fewer than 10)"}}}
+    lines = model_card._gain_section(g)
+    assert "| overall | 1,000 | 100 | 0.800 | 0.700 | +0.100 | +0.050 to +0.150 |" in lines
+    assert "| age 0-17 | 200 | <10 | | | too few outcomes to compare (fewer than 10) | |" in lines

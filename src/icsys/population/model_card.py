@@ -190,7 +190,8 @@ def _gain_section(g: dict[str, Any] | None) -> list[str]:
     out = [f"## Gain in AUROC over {g['baseline']} (same people; 95 % interval by DeLong's method)", "",
            f"| | people | outcomes | this model | {g['baseline']} | gain | 95 % interval |",
            "|" + " --- |" * 7]
-    for name, m in {"overall": g["overall"]} | {f"age {k}": v for k, v in g["age band"].items()}.items():
+    rows = {"overall": g["overall"]} | {f"age {k}": v for k, v in g["age band"].items()}
+    for name, m in rows.items():
         if isinstance(m["gain"], str):
             out.append(f"| {name} | {_fmt(m['people'])} | {_fmt(m['events'])} | | | {m['gain']} | |")
             continue
