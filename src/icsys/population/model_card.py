@@ -18,6 +18,7 @@ from scipy.optimize import brentq
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import average_precision_score, brier_score_loss, roc_auc_score
 
+from icsys.population import roc
 from icsys.population.confidence import ratio_limits
 
 TOP = (0.005, 0.01, 0.05)
@@ -105,6 +106,29 @@ def by_subgroup(frame: pd.DataFrame, y: np.ndarray, p: np.ndarray) -> dict[str, 
     return out
 
 
+def gain(y: np.ndarray, p: np.ndarray, q: np.ndarray) -> dict[str, Any]:
+    """The model's AUROC less the baseline's on the same people, with its DeLong 95 % interval; a group with
+    fewer than MIN_EVENTS outcomes (or none without) says so instead."""
+    events = int(y.sum())
+    if events < MIN_EVENTS or events == len(y):
+        return {"people": round5(len(y)), "events": f"<{MIN_EVENTS}" if events < MIN_EVENTS else round5(events),
+                "gain": f"too few outcomes to compare (fewer than {MIN_EVENTS})" if events < MIN_EVENTS
+                else "nobody without the outcome to compare"}
+    d = roc.difference(y, p, q)
+    return {"people": round5(len(y)), "events": round5(events), "auroc": d.auroc_a, "baseline_auroc": d.auroc_b,
+            "gain": d.difference, "lower": d.lower, "upper": d.upper}
+
+
+def gain_over(frame: pd.DataFrame, y: np.ndarray, p: np.ndarray, q: np.ndarray,
+              baseline: str = "age and sex") -> dict[str, Any]:
+    """The gain over one baseline overall and within each age band (DeLong's paired method)."""
+    bands = age_band(frame["age"])
+    names = [name for _, _, name in AGE_BANDS if (bands == name).any()]
+    return {"baseline": baseline, "method": "DeLong 1988 paired AUROC difference (Sun & Xu 2014), 95 % interval",
+            "overall": gain(y, p, q),
+            "age band": {name: gain(y[m], p[m], q[m]) for name in names if (m := (bands == name).to_numpy()).any()}}
+
+
 def round5(n: int) -> int:
     return int(5 * round(n / 5))
 
@@ -130,6 +154,7 @@ def render(card: dict[str, Any]) -> str:
              "## On the held-out year", "", _table({"this model": v} | card["baselines"]), "",
              "PPV and sensitivity of a list of the top k % by risk:", "", _top_table({"this model": v}
                                                                                      | card["baselines"]), "",
+             *_gain_section(card.get("gain")),
              "## Where this model stands", "", card["standing"], "",
              "## By subgroup (held-out year; counts rounded to 5, fewer than 10 outcomes suppressed)", ""]
     for name, groups in card["subgroups"].items():
@@ -159,6 +184,22 @@ def _table(rows: dict[str, dict[str, Any]]) -> str:
     return "\n".join(out)
 
 
+def _gain_section(g: dict[str, Any] | None) -> list[str]:
+    if not g:
+        return []
+    out = [f"## Gain in AUROC over {g['baseline']} (same people; 95 % interval by DeLong's method)", "",
+           f"| | people | outcomes | this model | {g['baseline']} | gain | 95 % interval |",
+           "|" + " --- |" * 7]
+    rows = {"overall": g["overall"]} | {f"age {k}": v for k, v in g["age band"].items()}
+    for name, m in rows.items():
+        if isinstance(m["gain"], str):
+            out.append(f"| {name} | {_fmt(m['people'])} | {_fmt(m['events'])} | | | {m['gain']} | |")
+            continue
+        out.append(f"| {name} | {_fmt(m['people'])} | {_fmt(m['events'])} | {_fmt(m['auroc'])} | "
+                   f"{_fmt(m['baseline_auroc'])} | {m['gain']:+.3f} | {m['lower']:+.3f} to {m['upper']:+.3f} |")
+    return [*out, ""]
+
+
 def _top_table(rows: dict[str, dict[str, Any]]) -> str:
     shares = list(next(iter(rows.values()))["top"])
     out = ["| | " + " | ".join(f"PPV top {s} | sensitivity top {s}" for s in shares) + " |",
@@ -169,11 +210,50 @@ def _top_table(rows: dict[str, dict[str, Any]]) -> str:
     return "\n".join(out)
 
 
-def standing(v: dict[str, Any], baselines: dict[str, dict[str, Any]], groups: dict[str, dict[str, Any]]) -> str:
+def standing(v: dict[str, Any], baselines: dict[str, dict[str, Any]], groups: dict[str, dict[str, Any]],
+             gain_over_baseline: dict[str, Any] | None = None) -> str:
     """Where the model stands, in sentences that follow from its figures whichever way they fall: against the
-    published range, against the best simple baseline, and its calibration overall and by subgroup."""
+    published range, against the best simple baseline, its paired gain over age and sex with its interval
+    (overall and by age band), and its calibration overall and by subgroup."""
     return " ".join([_against_published(v["auroc"]), _against_baseline(v["auroc"], baselines),
+                     *([_gain_words(gain_over_baseline)] if gain_over_baseline else []),
                      _calibration_overall(v), _calibration_by_group(groups)])
+
+
+def _interval(m: dict[str, Any]) -> str:
+    return f"{m['gain']:.3f} ({m['lower']:.3f} to {m['upper']:.3f})"
+
+
+def _verdict(m: dict[str, Any], baseline: str) -> str:
+    """'gains', 'does no better than' or 'does worse than', as the 95 % interval lies above, across or below 0."""
+    if m["lower"] > 0:
+        return f"gains {_interval(m)} in AUROC over {baseline}"
+    if m["upper"] < 0:
+        return f"does worse than {baseline}, by {-m['gain']:.3f} ({-m['upper']:.3f} to {-m['lower']:.3f}) in AUROC"
+    return (f"does no better than {baseline} (a difference of {m['gain']:+.3f}, 95 % interval {m['lower']:+.3f} "
+            f"to {m['upper']:+.3f}, which includes 0)")
+
+
+def _gain_words(g: dict[str, Any]) -> str:
+    baseline, overall = g["baseline"], g["overall"]
+    if isinstance(overall["gain"], str):
+        return f"Against {baseline} on the same people: {overall['gain']}."
+    words = f"On the same people it {_verdict(overall, baseline)} (95 % interval by DeLong's method)."
+    bands = {k: m for k, m in g["age band"].items() if not isinstance(m["gain"], str)}
+    if bands:
+        low, high = min(m["gain"] for m in bands.values()), max(m["gain"] for m in bands.values())
+        words += f" Within age bands the gain runs from {low:+.3f} to {high:+.3f}"
+        flat = [k for k, m in bands.items() if m["lower"] <= 0]
+        words += (f"; in {_and(flat)} its interval reaches 0 or below: there it does no better than {baseline}."
+                  if flat else f", and it gains over {baseline} in every band with enough outcomes.")
+    few = [k for k, m in g["age band"].items() if isinstance(m["gain"], str)]
+    if few:
+        words += f" Too few outcomes to compare in {_and(few)}."
+    return words
+
+
+def _and(names: list[str]) -> str:
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
 
 
 def _against_published(auc: float) -> str:

@@ -192,8 +192,10 @@ def _card(store: Store, model: Any, names: list[str], train_frame: pd.DataFrame,
 
     y = test_frame["admitted"].to_numpy()
     validation = model_card.metrics(y, p)
-    baselines = {name: model_card.metrics(y, q) for name, q in _baselines(train_frame, test_frame).items()}
+    predicted = _baselines(train_frame, test_frame)
+    baselines = {name: model_card.metrics(y, q) for name, q in predicted.items()}
     subgroups = model_card.by_subgroup(test_frame, y, p)
+    gain = model_card.gain_over(test_frame, y, p, predicted["age and sex"])
     return {
         "model_id": uuid.uuid4().hex[:12], "name": NAME, "outcome": OUTCOME,
         "trained_at": datetime.now().isoformat(timespec="seconds"), "trained_by": trained_by,
@@ -203,8 +205,8 @@ def _card(store: Store, model: Any, names: list[str], train_frame: pd.DataFrame,
                  f"{model.calibrated_classifiers_[0].estimator.estimator.n_iter_} trees) with logistic recalibration "
                  "on a 20 % calibration split",
         "features": names, "validation": validation, "baselines": baselines,
-        "subgroups": subgroups,
-        "standing": model_card.standing(validation, baselines, subgroups),
+        "subgroups": subgroups, "gain": gain,
+        "standing": model_card.standing(validation, baselines, subgroups, gain),
         "limits": LIMITS,
     }
 
