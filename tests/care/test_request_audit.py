@@ -68,12 +68,18 @@ def test_no_record_no_write_and_no_release(api, vera, settings, tmp_path: Path):
 
 @pytest.mark.parametrize(("user", "path", "queries"), [
     ("gita.gp", f"/api/people/{VERA}/care-plan", 4),  # token+user+organisations, person, facts, version
-    ("gita.gp", f"/api/people/{VERA}/timeline", 10),  # ... and one a kind of event (tasks with their alerts)
-    ("gita.gp", "/api/people", 2),  # token, the people of the list scope
-    ("hana.homecare", "/api/tasks", 3),  # token, tasks with person/organisation/owner, their alerts
+    ("gita.gp", f"/api/people/{VERA}/timeline", 17),  # ... and two a kind of event: its newest, its count
+    ("gita.gp", f"/api/people/{VERA}/timeline?limit=2&offset=2", 17),
+    ("gita.gp", "/api/people", 3),  # token, the count and the page of the list scope
+    ("gita.gp", "/api/people?limit=1", 3),
+    ("gita.gp", "/api/people?offset=5", 2),  # beyond the end: the count only
+    ("hana.homecare", "/api/tasks", 4),  # token, the count, the page's tasks with person/organisation/owner, alerts
+    ("hana.homecare", "/api/tasks?limit=2", 4),
+    ("sam.spoa", "/api/referrals", 3),  # token, the count, the page
+    ("sam.spoa", "/api/referrals/unmatched", 2),  # none waiting: the count only
 ])
-def test_requests_cost_a_fixed_number_of_queries(api, vera, user, path, queries):
-    """However many referrals and tasks there are: no query a row (N+1)."""
+def test_requests_cost_a_fixed_number_of_queries(api, vera, refer_vera, user, path, queries):
+    """However many referrals and tasks there are: no query a row (N+1), and a list's page costs the same."""
     client = api(user)
     gp = api("gita.gp")
     assert gp.post(f"/api/people/{VERA}/care-plan", {"summary": "Home with support"}).status_code == 201
@@ -81,6 +87,7 @@ def test_requests_cost_a_fixed_number_of_queries(api, vera, user, path, queries)
         assert client.get(path).status_code == 200
     for _ in range(3):  # more of everything the lists and the timeline show
         assert gp.post(f"/api/people/{VERA}/consent", {"status": "given"}).status_code == 201
+        refer_vera("social_work_assessment", "domiciliary_care")
     with CaptureQueriesContext(connection) as later:
         assert client.get(path).status_code == 200
     assert len(first) == len(later) == queries, [q["sql"][:80] for q in later.captured_queries]
