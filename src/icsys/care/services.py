@@ -176,10 +176,11 @@ class Page(Generic[T]):
 
 
 def page_of(qs: QuerySet, paging: Paging | None) -> Page:
-    """The page of an ordered, already-scoped queryset: COUNT then LIMIT/OFFSET, both in SQL."""
+    """The page of an ordered, already-scoped queryset by LIMIT/OFFSET in SQL, and its total: a short page
+    that is not empty ends the list, so its total is known without the COUNT(*) a full or empty one needs."""
     paging = paging or Paging()
-    total = qs.count()
-    rows = list(qs[paging.offset:paging.offset + paging.limit]) if paging.offset < total else []
+    rows = list(qs[paging.offset:paging.offset + paging.limit])
+    total = paging.offset + len(rows) if 0 < len(rows) < paging.limit else qs.count()
     return Page(rows, total, paging)
 
 
@@ -739,8 +740,10 @@ def audit_log(ctx: Ctx, *, user: str | None = None, person: str | None = None, l
 
 
 def _newest(qs: QuerySet, k: int, *order: str) -> tuple[list[Any], int]:
-    """The first `k` of one kind of event, newest first, and how many there are (two bounded queries)."""
-    return list(qs.order_by(*order)[:k]), qs.count()
+    """The first `k` of one kind of event, newest first, and how many there are (counted only if there are
+    `k` or more)."""
+    rows = list(qs.order_by(*order)[:k])
+    return rows, len(rows) if len(rows) < k else qs.count()
 
 
 def timeline(ctx: Ctx, person_id: str, paging: Paging | None = None) -> Page[dict[str, Any]]:
