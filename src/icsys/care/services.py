@@ -772,7 +772,8 @@ def timeline(ctx: Ctx, person_id: str, paging: Paging | None = None) -> Page[dic
         lambda n: {"at": n.at, "kind": "discharge_notification", "id": n.id,
                    "what": f"notification to {n.practice_id}"})
     if care_refusal(ctx.actor, READ, ctx.facts(person), CARE_PLAN) is None:
-        add(m.CarePlanVersion.objects.filter(plan__person=person), ("-saved_at", "-number"),
+        add(m.CarePlanVersion.objects.filter(plan__person=person).only("number", "saved_at"),  # not the content
+            ("-saved_at", "-number"),
             lambda v: {"at": v.saved_at, "kind": "care_plan", "id": v.number, "what": f"care plan v{v.number}"})
     add(person.consents.all(), ("-recorded_at", "-id"),
         lambda c: {"at": c.recorded_at, "kind": "consent", "id": c.id, "what": f"consent {c.status}"})
