@@ -5,7 +5,8 @@ errors, no lost updates.
 Creates its own databases (care, audit, re-identification) on the PostgreSQL server of
 ICSYS_TEST_POSTGRES_URL (start it with `eval "$(.ci/postgres)"`), loads the demonstration, serves it,
 and runs the users in this process. Each user holds a token of each demonstration role and does, by weight:
-lists (referrals, tasks, people), a person's timeline, care plan reads, care plan edits with If-Match
+lists (referrals, tasks, people: the API's default page of 50, each list's total counted in SQL), a person's
+timeline (its newest 50 events), care plan reads, care plan edits with If-Match
 (each edit adds an action naming itself; a 412 is re-read and retried after a pause, `--stale-pause`, as a
 person reads the newer version before reapplying their change), a referral created and triaged,
 and the new tasks accepted and completed by the service. At the end every accepted plan edit must be in

@@ -68,12 +68,16 @@ def test_no_record_no_write_and_no_release(api, vera, settings, tmp_path: Path):
 
 @pytest.mark.parametrize(("user", "path", "queries"), [
     ("gita.gp", f"/api/people/{VERA}/care-plan", 4),  # token+user+organisations, person, facts, version
-    ("gita.gp", f"/api/people/{VERA}/timeline", 10),  # ... and one a kind of event (tasks with their alerts)
-    ("gita.gp", "/api/people", 2),  # token, the people of the list scope
-    ("hana.homecare", "/api/tasks", 3),  # token, tasks with person/organisation/owner, their alerts
+    ("gita.gp", f"/api/people/{VERA}/timeline", 10),  # ... and one a kind of event, newest first (fewer than 50)
+    ("gita.gp", "/api/people", 2),  # token, the page of the list scope (short: its length is the total)
+    ("gita.gp", "/api/people?limit=1", 3),  # a full page: and the count
+    ("gita.gp", "/api/people?offset=5", 3),  # an empty page beyond the end: and the count
+    ("hana.homecare", "/api/tasks", 3),  # token, the page's tasks with person/organisation/owner, their alerts
+    ("sam.spoa", "/api/referrals", 2),  # token, the page
+    ("sam.spoa", "/api/referrals/unmatched", 3),  # none waiting: the empty page and the count
 ])
-def test_requests_cost_a_fixed_number_of_queries(api, vera, user, path, queries):
-    """However many referrals and tasks there are: no query a row (N+1)."""
+def test_requests_cost_a_fixed_number_of_queries(api, vera, refer_vera, user, path, queries):
+    """However many referrals and tasks there are: no query a row (N+1), and a list's page costs the same."""
     client = api(user)
     gp = api("gita.gp")
     assert gp.post(f"/api/people/{VERA}/care-plan", {"summary": "Home with support"}).status_code == 201
@@ -81,6 +85,25 @@ def test_requests_cost_a_fixed_number_of_queries(api, vera, user, path, queries)
         assert client.get(path).status_code == 200
     for _ in range(3):  # more of everything the lists and the timeline show
         assert gp.post(f"/api/people/{VERA}/consent", {"status": "given"}).status_code == 201
+        refer_vera("social_work_assessment", "domiciliary_care")
     with CaptureQueriesContext(connection) as later:
         assert client.get(path).status_code == 200
     assert len(first) == len(later) == queries, [q["sql"][:80] for q in later.captured_queries]
+
+
+@pytest.mark.parametrize(("user", "path"), [
+    ("gita.gp", f"/api/people/{VERA}/timeline?limit=2&offset=1"),  # at most 3 + 2 a kind: its rows, its count
+    ("hana.homecare", "/api/tasks?limit=2"),  # at most token, page, alerts, count
+])
+def test_a_short_page_costs_no_more_as_the_list_grows(api, refer_vera, user, path):
+    client = api(user)
+    refer_vera("social_work_assessment", "domiciliary_care")
+    costs = []
+    for _ in range(3):
+        with CaptureQueriesContext(connection) as made:
+            assert client.get(path).status_code == 200
+        costs.append(len(made))
+        for _ in range(5):
+            refer_vera("social_work_assessment", "domiciliary_care")
+    bound = 3 + 2 * 7 if "timeline" in path else 4
+    assert costs[1] == costs[2] <= bound, costs  # once the page is full, every further row is free

@@ -5,7 +5,7 @@ live there and in `icsys.access.policy`, never here."""
 from __future__ import annotations
 
 from django.http import HttpRequest, HttpResponse
-from ninja import Header, Router, Status
+from ninja import Header, Query, Router, Status
 
 from icsys.care import services as s
 from icsys.care.schemas import (
@@ -50,6 +50,20 @@ def ctx(request: HttpRequest) -> s.Ctx:
     return s.Ctx(request.actor, via=f"api {request.method} {request.path}", auditor=request.auditor)
 
 
+LIMIT = Query(s.DEFAULT_LIMIT, ge=1, le=s.MAX_LIMIT,
+              description=f"rows a page (default {s.DEFAULT_LIMIT}, at most {s.MAX_LIMIT})")
+OFFSET = Query(0, ge=0, le=s.MAX_OFFSET, description="the first row of the page (0); take it from the next link")
+
+def paged(request: HttpRequest, response: HttpResponse, page: s.Page) -> list:
+    """The page's rows, its total and next link in headers (the body stays a list for existing clients)."""
+    response["X-Total-Count"] = str(page.total)
+    if page.next_offset is not None:
+        query = request.GET.copy()
+        query["limit"], query["offset"] = str(page.paging.limit), str(page.next_offset)
+        response["Link"] = f'<{request.path}?{query.urlencode()}>; rel="next"'
+    return page.rows
+
+
 def plan_out(plan, version) -> dict:
     return {"person_id": plan.person_id, "version": version.number, "content": version.content,
             "author": version.author.username, "organisation": version.organisation_id, "saved_at": version.saved_at}
@@ -71,15 +85,18 @@ def create_referral(request: HttpRequest, body: ReferralIn):
     return Status(201, s.create_referral(ctx(request), request.care_user, body.model_dump()))
 
 
-@router.get("/referrals", response={200: list[ReferralOut], **ERRORS})
-def list_referrals(request: HttpRequest):
-    return s.referrals_for(ctx(request))
+@router.get("/referrals", response={200: list[ReferralOut], **ERRORS, 422: FieldErrors})
+def list_referrals(request: HttpRequest, response: HttpResponse, limit: int = LIMIT, offset: int = OFFSET):
+    """Referrals to, from or about the actor's organisations' people, oldest waiting first.
+    Paged: X-Total-Count and a Link rel=next."""
+    return paged(request, response, s.referrals_for(ctx(request), paging=s.Paging(limit, offset)))
 
 
-@router.get("/referrals/unmatched", response={200: list[ReferralOut], **ERRORS})
-def unmatched_referrals(request: HttpRequest):
-    """The SPoA's queue of referrals whose NHS number found no one."""
-    return s.referrals_for(ctx(request), unmatched=True)
+@router.get("/referrals/unmatched", response={200: list[ReferralOut], **ERRORS, 422: FieldErrors})
+def unmatched_referrals(request: HttpRequest, response: HttpResponse, limit: int = LIMIT, offset: int = OFFSET):
+    """The SPoA's queue of referrals whose NHS number found no one, oldest waiting first.
+    Paged: X-Total-Count and a Link rel=next."""
+    return paged(request, response, s.referrals_for(ctx(request), unmatched=True, paging=s.Paging(limit, offset)))
 
 
 @router.get("/referrals/{referral_id}", response={200: ReferralOut, **ERRORS})
@@ -111,10 +128,12 @@ def notifications(request: HttpRequest):
 
 
 # --- tasks ---------------------------------------------------------------------------------------------
-@router.get("/tasks", response={200: list[TaskOut], **ERRORS})
-def list_tasks(request: HttpRequest, status: str | None = None):
-    """A service's task list, soonest due first, with warnings and breaches."""
-    return s.tasks_for(ctx(request), status)
+@router.get("/tasks", response={200: list[TaskOut], **ERRORS, 422: FieldErrors})
+def list_tasks(request: HttpRequest, response: HttpResponse, status: str | None = None, limit: int = LIMIT,
+               offset: int = OFFSET):
+    """A service's task list, soonest due first, with warnings and breaches.
+    Paged: X-Total-Count and a Link rel=next."""
+    return paged(request, response, s.tasks_for(ctx(request), status, paging=s.Paging(limit, offset)))
 
 
 @router.get("/tasks/{task_id}", response={200: TaskOut, **ERRORS})
@@ -139,10 +158,11 @@ def complete_task(request: HttpRequest, task_id: int, body: CompleteIn):
 
 
 # --- people --------------------------------------------------------------------------------------------
-@router.get("/people", response={200: list[PersonOut], **ERRORS})
-def list_people(request: HttpRequest):
-    """The people the actor's organisations have a legitimate relationship with."""
-    return s.list_people(ctx(request))
+@router.get("/people", response={200: list[PersonOut], **ERRORS, 422: FieldErrors})
+def list_people(request: HttpRequest, response: HttpResponse, limit: int = LIMIT, offset: int = OFFSET):
+    """The people the actor's organisations have a legitimate relationship with, by name.
+    Paged: X-Total-Count and a Link rel=next."""
+    return paged(request, response, s.list_people(ctx(request), s.Paging(limit, offset)))
 
 
 @router.get("/people/lookup", response={200: PersonOut, **ERRORS, 422: FieldErrors})
@@ -156,10 +176,12 @@ def read_person(request: HttpRequest, person_id: str):
     return s.read_person(ctx(request), person_id)
 
 
-@router.get("/people/{person_id}/timeline", response={200: list[TimelineOut], **ERRORS})
-def timeline(request: HttpRequest, person_id: str):
-    """The person's journey: referrals, tasks, alerts, notifications, plan versions, consent."""
-    return s.timeline(ctx(request), person_id)
+@router.get("/people/{person_id}/timeline", response={200: list[TimelineOut], **ERRORS, 422: FieldErrors})
+def timeline(request: HttpRequest, response: HttpResponse, person_id: str, limit: int = LIMIT,
+             offset: int = OFFSET):
+    """The person's journey, newest first: referrals, tasks, alerts, notifications, plan versions, consent.
+    Paged: X-Total-Count and a Link rel=next."""
+    return paged(request, response, s.timeline(ctx(request), person_id, s.Paging(limit, offset)))
 
 
 @router.post("/people/{person_id}/consent", response={201: ConsentOut, **ERRORS, 422: FieldErrors})

@@ -5,11 +5,12 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from ninja import Router, Schema, Status
 from pydantic import ConfigDict, Field
 
 from icsys.care import services as s
+from icsys.care.api import LIMIT, OFFSET, paged
 from icsys.care.schemas import FieldErrors, Message
 
 router = Router(tags=["mdt"])
@@ -68,10 +69,12 @@ def ctx(request: HttpRequest) -> s.Ctx:
 
 
 @router.get("/case-lists/{name}", response={200: list[CaseOut], **ERRORS})
-def case_list(request: HttpRequest, name: str, as_of: date | None = None):
+def case_list(request: HttpRequest, response: HttpResponse, name: str, as_of: date | None = None,
+              limit: int = LIMIT, offset: int = OFFSET):
     """An MDT case list of the actor's practices (frail, top_risk, complex, dementia_low_dose_antipsychotic,
-    polypharmacy_review_due), from the analytical store's person_measures; audited with its count."""
-    return s.mdt_case_list(ctx(request), name, as_of)
+    polypharmacy_review_due), from the analytical store's person_measures, highest risk first; audited with
+    the page's count. Paged: X-Total-Count and a Link rel=next."""
+    return paged(request, response, s.mdt_case_list(ctx(request), name, as_of, s.Paging(limit, offset)))
 
 
 @router.post("/meetings", response={201: Created, **ERRORS})

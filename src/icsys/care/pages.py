@@ -64,6 +64,24 @@ def readable(text: str) -> str:
     return text
 
 
+def paging(request: HttpRequest) -> s.Paging:
+    """The page asked for in the address (?limit=&offset=); a bad one is refused (422) naming it."""
+    return s.Paging.parse(request.GET.get("limit"), request.GET.get("offset"))
+
+
+def pager(request: HttpRequest, page: s.Page) -> dict[str, Any]:
+    """What the pager shows: the rows' place in the whole and links to the previous and next pages."""
+    def link(offset: int) -> str:
+        query = request.GET.copy()
+        query["offset"] = str(offset)
+        return f"?{query.urlencode()}"
+
+    first = page.paging.offset
+    return {"total": page.total, "first": first + 1 if page.rows else 0, "last": first + len(page.rows),
+            "next": link(page.next_offset) if page.next_offset is not None else None,
+            "previous": link(max(0, first - page.paging.limit)) if first else None}
+
+
 def page(view: Callable[..., HttpResponse]) -> Callable[..., HttpResponse]:
     """Signed in, with a Ctx; a service's NotFound/Forbidden/Conflict becomes its status page."""
 
@@ -136,7 +154,8 @@ def home(request: HttpRequest, ctx: s.Ctx) -> HttpResponse:
 
 @page
 def people(request: HttpRequest, ctx: s.Ctx) -> HttpResponse:
-    return render(request, "care/people.html", {"people": s.list_people(ctx)})
+    people = s.list_people(ctx, paging(request))
+    return render(request, "care/people.html", {"people": people, "pager": pager(request, people)})
 
 
 @page
@@ -161,10 +180,11 @@ def person(request: HttpRequest, ctx: s.Ctx, person_id: str) -> HttpResponse:
     detail = s.read_person(ctx, person_id)
     number = detail["nhs_number"] or ""
     detail["nhs_number"] = f"{number[:3]} {number[3:6]} {number[6:]}" if len(number) == 10 else number
-    events = [{**e, "label": EVENT_LABELS.get(e["kind"], e["kind"]), "what": readable(e["what"])}
-              for e in s.timeline(ctx, person_id)]
+    journey = s.timeline(ctx, person_id, paging(request))
+    events = [{**e, "label": EVENT_LABELS.get(e["kind"], e["kind"]), "what": readable(e["what"])} for e in journey]
     teams = m.Organisation.objects.filter(kind__in=["pcn", "community", "social_care", "home_care", "practice"])
     return render(request, "care/person.html", {**detail, "events": events, "errors": errors,
+                                                "pager": pager(request, journey),
                                                 "organisations": teams.order_by("kind", "name")},
                   status=422 if errors else 200)
 
@@ -173,8 +193,9 @@ def person(request: HttpRequest, ctx: s.Ctx, person_id: str) -> HttpResponse:
 @page
 def referrals(request: HttpRequest, ctx: s.Ctx) -> HttpResponse:
     unmatched = request.path.rstrip("/").endswith("unmatched")
-    rows = s.referrals_for(ctx, unmatched=unmatched)
-    return render(request, "care/referrals.html", {"referrals": rows, "unmatched": unmatched})
+    rows = s.referrals_for(ctx, unmatched=unmatched, paging=paging(request))
+    return render(request, "care/referrals.html", {"referrals": rows, "unmatched": unmatched,
+                                                   "pager": pager(request, rows)})
 
 
 def _referral_data(post: Any, actor_orgs: tuple[str, ...]) -> dict[str, Any]:
@@ -278,10 +299,12 @@ def tasks(request: HttpRequest, ctx: s.Ctx) -> HttpResponse:
         except s.Invalid as exc:
             errors = invalid(exc)
     now = timezone.now()
+    tasks = s.tasks_for(ctx, paging=paging(request))
     rows = [{"t": t, "alerts": {a.kind for a in t.alerts.all()}, "overdue": t.due_at <= now and
              t.status in ("offered", "accepted"), "service": SERVICE_NAMES.get(t.service, t.service)}
-            for t in s.tasks_for(ctx)]
-    return render(request, "care/tasks.html", {"rows": rows, "errors": errors, "failed": failed, "now": now},
+            for t in tasks]
+    return render(request, "care/tasks.html", {"rows": rows, "errors": errors, "failed": failed, "now": now,
+                                               "pager": pager(request, tasks)},
                   status=422 if errors else 200)
 
 
@@ -406,14 +429,15 @@ def mdt(request: HttpRequest, ctx: s.Ctx) -> HttpResponse:
         except s.Invalid as exc:
             errors = invalid(exc)
     name = request.GET.get("list", "frail")
-    rows, problem = [], None
+    rows, problem, shown = [], None, None
     try:
-        rows = s.mdt_case_list(ctx, name)
+        rows = s.mdt_case_list(ctx, name, paging=paging(request))
+        shown = pager(request, rows)
     except s.Conflict as exc:
         problem = exc.message
     return render(request, "care/mdt.html", {
         "lists": population.CASE_LISTS.values(), "chosen": population.CASE_LISTS.get(name), "rows": rows,
-        "problem": problem, "meetings": s.meetings_for(ctx), "errors": errors,
+        "problem": problem, "pager": shown, "meetings": s.meetings_for(ctx), "errors": errors,
         "default_time": (timezone.localtime() + timedelta(hours=1)).strftime("%Y-%m-%dT%H:00"),
         "can_hold": ctx.actor.has_role("mdt_lead")}, status=422 if errors else 200)
 
@@ -441,7 +465,7 @@ def meeting(request: HttpRequest, ctx: s.Ctx, meeting_id: int) -> HttpResponse:
     providers = m.Organisation.objects.filter(kind__in=["community", "social_care", "home_care"]).order_by("name")
     return render(request, "care/meeting.html", {
         "m": record, "errors": errors, "v": values, "services": m.SERVICES, "providers": providers,
-        "people": s.list_people(ctx)}, status=422 if errors else 200)
+        "people": s.list_people(ctx, s.Paging(limit=s.MAX_LIMIT))}, status=422 if errors else 200)
 
 
 # --- the privacy officer ---------------------------------------------------------------------------------

@@ -10,11 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import F, QuerySet
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from icsys.access import Actor, Auditor, open_audit
@@ -123,6 +124,66 @@ class Ctx:
             raise Forbidden(f"{self.actor.user} may not {doing}: that is for {code}'s staff")
 
 
+# --- paging ---------------------------------------------------------------------------------------------
+DEFAULT_LIMIT, MAX_LIMIT, MAX_OFFSET = 50, 200, 1_000_000  # a list's page: `limit` rows from `offset`
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class Paging:
+    """Which page of a list: `limit` rows (1..MAX_LIMIT) from `offset` (0..MAX_OFFSET)."""
+
+    limit: int = DEFAULT_LIMIT
+    offset: int = 0
+
+    @classmethod
+    def parse(cls, limit: Any = None, offset: Any = None) -> Paging:
+        """From a query string's text: a bad value is Invalid naming its parameter, never clamped silently."""
+        values = []
+        for name, text, default, top, bottom in (("limit", limit, DEFAULT_LIMIT, MAX_LIMIT, 1),
+                                                  ("offset", offset, 0, MAX_OFFSET, 0)):
+            if text is None or text == "":
+                values.append(default)
+                continue
+            try:
+                value = int(str(text))
+            except ValueError:
+                value = -1
+            if not bottom <= value <= top:
+                raise Invalid(f"{name}: a whole number from {bottom} to {top}, not {text!r}", field=name)
+            values.append(value)
+        return cls(limit=values[0], offset=values[1])
+
+
+@dataclass
+class Page(Generic[T]):
+    """One page of a list and how many rows the actor's scope holds in all (counted in SQL, in scope)."""
+
+    rows: list[T]
+    total: int
+    paging: Paging
+
+    @property
+    def next_offset(self) -> int | None:
+        end = self.paging.offset + len(self.rows)
+        return end if self.rows and end < self.total else None
+
+    def __iter__(self):
+        return iter(self.rows)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+
+def page_of(qs: QuerySet, paging: Paging | None) -> Page:
+    """The page of an ordered, already-scoped queryset by LIMIT/OFFSET in SQL, and its total: a short page
+    that is not empty ends the list, so its total is known without the COUNT(*) a full or empty one needs."""
+    paging = paging or Paging()
+    rows = list(qs[paging.offset:paging.offset + paging.limit])
+    total = paging.offset + len(rows) if 0 < len(rows) < paging.limit else qs.count()
+    return Page(rows, total, paging)
+
+
 def reidentification():
     return open_reidentification(settings.ICSYS_REID_URL)
 
@@ -174,10 +235,11 @@ def visible_people(ctx: Ctx) -> QuerySet[m.Person]:
         raise Forbidden(str(exc)) from exc
 
 
-def list_people(ctx: Ctx) -> list[m.Person]:
-    people = list(visible_people(ctx).order_by("family_name", "given_name", "id"))
-    ctx.record(LIST, "care.person", len(people))
-    return people
+def list_people(ctx: Ctx, paging: Paging | None = None) -> Page[m.Person]:
+    """A page of the people the actor may see, by name; the scope is SQL before the count and the limit."""
+    page = page_of(visible_people(ctx).order_by("family_name", "given_name", "id"), paging)
+    ctx.record(LIST, "care.person", len(page))
+    return page
 
 
 def read_person(ctx: Ctx, person_id: str) -> dict[str, Any]:
@@ -264,8 +326,9 @@ def _person_from_referral(person_id: str, data: dict[str, Any], practice: m.Orga
     return person
 
 
-def referrals_for(ctx: Ctx, *, unmatched: bool = False) -> list[m.Referral]:
-    """Referrals to or from the actor's organisations (the SPoA's queue), and those of people it may see."""
+def referrals_for(ctx: Ctx, *, unmatched: bool = False, paging: Paging | None = None) -> Page[m.Referral]:
+    """A page of referrals to or from the actor's organisations (the SPoA's queue), and those of people it may
+    see: oldest waiting first, as the SPoA triages them."""
     ctx.require(LIST)
     orgs = list(ctx.actor.organisations)
     qs = m.Referral.objects.select_related("person", "to_organisation", "from_organisation")
@@ -274,9 +337,9 @@ def referrals_for(ctx: Ctx, *, unmatched: bool = False) -> list[m.Referral]:
     else:
         people = m.Person.objects.visible_to(ctx.actor).values("pk")
         qs = qs.filter(to_organisation__in=orgs) | qs.filter(from_organisation__in=orgs) | qs.filter(person__in=people)
-    out = list(qs.distinct().order_by("created_at", "id"))
-    ctx.record(LIST, "care.referral" + (" (unmatched)" if unmatched else ""), len({r.nhs_number for r in out}))
-    return out
+    page = page_of(qs.distinct().order_by("created_at", "id"), paging)
+    ctx.record(LIST, "care.referral" + (" (unmatched)" if unmatched else ""), len({r.nhs_number for r in page}))
+    return page
 
 
 def _released(ctx: Ctx, kind: str, rid: int, record: Any, addressed_to: set[str | None], person: m.Person | None,
@@ -408,18 +471,19 @@ def notifications_for(ctx: Ctx) -> list[m.DischargeNotification]:
 
 
 # --- tasks ----------------------------------------------------------------------------------------------
-def tasks_for(ctx: Ctx, status: str | None = None) -> list[m.Task]:
-    """The tasks of the actor's organisations (a service's list) with their alerts."""
+def tasks_for(ctx: Ctx, status: str | None = None, paging: Paging | None = None) -> Page[m.Task]:
+    """A page of the tasks of the actor's organisations (a service's list) with their alerts, soonest due
+    first."""
     ctx.require(LIST)
     qs = m.Task.objects.filter(organisation__in=ctx.actor.organisations)
     if ctx.actor.has_role("care_coordinator"):  # the SPoA follows the tasks of its referrals too
         qs = qs | m.Task.objects.filter(referral__to_organisation__in=ctx.actor.organisations)
     if status:
         qs = qs.filter(status=status)
-    out = list(qs.distinct().select_related("person", "organisation", "owner").prefetch_related("alerts")
-               .order_by("due_at"))
-    ctx.record(LIST, "care.task", len({t.person_id for t in out}))
-    return out
+    page = page_of(qs.distinct().select_related("person", "organisation", "owner").prefetch_related("alerts")
+                   .order_by("due_at", "id"), paging)
+    ctx.record(LIST, "care.task", len({t.person_id for t in page}))
+    return page
 
 
 def task_for(ctx: Ctx, task_id: int, *, action: str = READ) -> m.Task:
@@ -675,34 +739,51 @@ def audit_log(ctx: Ctx, *, user: str | None = None, person: str | None = None, l
     return out
 
 
-def timeline(ctx: Ctx, person_id: str) -> list[dict[str, Any]]:
-    """A person's journey on one line: referrals, tasks, alerts, notifications, plan versions, consent,
-    MDT decisions."""
+def _newest(qs: QuerySet, k: int, *order: str) -> tuple[list[Any], int]:
+    """The first `k` of one kind of event, newest first, and how many there are (counted only if there are
+    `k` or more)."""
+    rows = list(qs.order_by(*order)[:k])
+    return rows, len(rows) if len(rows) < k else qs.count()
+
+
+def timeline(ctx: Ctx, person_id: str, paging: Paging | None = None) -> Page[dict[str, Any]]:
+    """A page of a person's journey on one line, newest first: referrals, tasks, alerts, notifications, plan
+    versions, consent, MDT decisions. Each kind is read newest first and only as far as the page's end
+    (offset + limit), so the page is exact and no read grows with the journey."""
+    paging = paging or Paging()
     person = person_for(ctx, person_id)
+    k = paging.offset + paging.limit
     events: list[dict[str, Any]] = []
-    for r in person.referrals.all():
-        events.append({"at": r.created_at, "kind": "referral", "id": r.id, "what": f"referral from {r.source}"})
-    for t in person.tasks.prefetch_related("alerts"):
-        events.append({"at": t.created_at, "kind": "task", "id": t.id, "what": f"{t.service}: {t.status}"})
-        events += [{"at": a.raised_at, "kind": a.kind, "id": t.id, "what": f"{t.service} {a.kind}"}
-                   for a in t.alerts.all()]
-    for n in person.discharge_notifications.all():
-        events.append({"at": n.sent_at or n.discharged_at, "kind": "discharge_notification", "id": n.id,
-                       "what": f"notification to {n.practice_id}"})
+    total = 0
+
+    def add(qs: QuerySet, order: tuple[str, ...], event) -> None:
+        nonlocal total
+        rows, count = _newest(qs, k, *order)
+        events.extend(event(r) for r in rows)
+        total += count
+
+    add(person.referrals.all(), ("-created_at", "-id"),
+        lambda r: {"at": r.created_at, "kind": "referral", "id": r.id, "what": f"referral from {r.source}"})
+    add(person.tasks.all(), ("-created_at", "-id"),
+        lambda t: {"at": t.created_at, "kind": "task", "id": t.id, "what": f"{t.service}: {t.status}"})
+    add(m.TaskAlert.objects.filter(task__person=person).select_related("task"), ("-raised_at", "-kind", "-task_id"),
+        lambda a: {"at": a.raised_at, "kind": a.kind, "id": a.task_id, "what": f"{a.task.service} {a.kind}"})
+    add(person.discharge_notifications.annotate(at=Coalesce("sent_at", "discharged_at")), ("-at", "-id"),
+        lambda n: {"at": n.at, "kind": "discharge_notification", "id": n.id,
+                   "what": f"notification to {n.practice_id}"})
     if care_refusal(ctx.actor, READ, ctx.facts(person), CARE_PLAN) is None:
-        for v in m.CarePlanVersion.objects.filter(plan__person=person):
-            events.append({"at": v.saved_at, "kind": "care_plan", "id": v.number, "what": f"care plan v{v.number}"})
-    for c in person.consents.all():
-        events.append({"at": c.recorded_at, "kind": "consent", "id": c.id, "what": f"consent {c.status}"})
-    for d in person.mdt_decisions.select_related("meeting"):
-        events.append({"at": d.recorded_at, "kind": "mdt_decision", "id": d.id,
-                       "what": f"MDT {d.meeting.title}: {d.decision}"})
-    events.sort(key=lambda e: (e["at"], e["kind"]))
-    ctx.record(READ, f"care.timeline person={person.id}", 1, person.id)
-    return events
-
-
-
+        add(m.CarePlanVersion.objects.filter(plan__person=person).only("number", "saved_at"),  # not the content
+            ("-saved_at", "-number"),
+            lambda v: {"at": v.saved_at, "kind": "care_plan", "id": v.number, "what": f"care plan v{v.number}"})
+    add(person.consents.all(), ("-recorded_at", "-id"),
+        lambda c: {"at": c.recorded_at, "kind": "consent", "id": c.id, "what": f"consent {c.status}"})
+    add(person.mdt_decisions.select_related("meeting"), ("-recorded_at", "-id"),
+        lambda d: {"at": d.recorded_at, "kind": "mdt_decision", "id": d.id,
+                   "what": f"MDT {d.meeting.title}: {d.decision}"})
+    events.sort(key=lambda e: (e["at"], e["kind"], e["id"]), reverse=True)
+    page = Page(events[paging.offset:k], total, paging)
+    ctx.record(READ, f"care.timeline person={person.id} events={len(page)}", 1, person.id)
+    return page
 
 
 # --- MDT case management --------------------------------------------------------------------------------
@@ -723,7 +804,7 @@ def practices_under(codes: list[str] | tuple[str, ...]) -> dict[str, list[str]]:
     return out
 
 
-def mdt_case_list(ctx: Ctx, name: str, as_of: Any = None) -> list[dict[str, Any]]:
+def mdt_case_list(ctx: Ctx, name: str, as_of: Any = None, paging: Paging | None = None) -> Page[dict[str, Any]]:
     """An MDT case list (icsys.care.population.CASE_LISTS) of the people of the actor's practices, from the
     analytical store; each row says whether the person is known to the care service and visible here."""
     from icsys.access.policy import AccessDenied as Denied
@@ -740,13 +821,15 @@ def mdt_case_list(ctx: Ctx, name: str, as_of: Any = None) -> list[dict[str, Any]
         raise Forbidden(str(exc)) from exc
     except InputError as exc:
         raise Conflict(str(exc)) from exc
+    paging = paging or Paging()
+    page = Page(rows[paging.offset:paging.offset + paging.limit], len(rows), paging)
     known = {p.pk: f"{p.given_name} {p.family_name}" for p in
-             m.Person.objects.visible_to(ctx.actor).filter(pk__in=[r["person_id"] for r in rows])}
-    for row in rows:
+             m.Person.objects.visible_to(ctx.actor).filter(pk__in=[r["person_id"] for r in page])}
+    for row in page:
         row["in_care_service"] = row["person_id"] in known
         row["name"] = known.get(row["person_id"])
-    ctx.record(LIST, f"care.mdt_case_list {name}", len(rows))
-    return rows
+    ctx.record(LIST, f"care.mdt_case_list {name}", len(page))
+    return page
 
 
 def create_meeting(ctx: Ctx, user: m.User, *, organisation: str, title: str, held_at: datetime,

@@ -1,0 +1,165 @@
+"""Paged lists (issue 12): every list of the care API and its pages takes `limit` (default 50, at most 200) and
+`offset`, answers one page in the order its users work in (the SPoA's queues oldest waiting first, tasks by due
+time, a timeline newest first, people by name, a case list highest risk first), with X-Total-Count and a Link
+rel="next". Walking the pages gives every row exactly once; counts and pages never hold another organisation's
+rows; the audit records what the page released; a bad paging parameter is refused naming it."""
+
+from __future__ import annotations
+
+import re
+from datetime import date
+from typing import Any
+
+import pytest
+
+from icsys.access import open_audit
+from icsys.care import models as m
+from icsys.care import services as s
+from icsys.care.demo import PASSWORD
+from icsys.care.models import Organisation, Person
+
+pytestmark = pytest.mark.django_db
+VERA = "PDEMO0001"
+NEXT = re.compile(r'<([^>]+)>; rel="next"')
+
+
+def nhs_number(serial: int) -> str:
+    """A synthetic (999) NHS number with its modulus 11 check digit; None where the check digit would be 10."""
+    body = f"999{serial:06d}"
+    check = 11 - sum(int(d) * w for d, w in zip(body, range(10, 1, -1), strict=True)) % 11
+    return None if check == 10 else body + str(check % 11)
+
+
+def walk(client, path: str) -> tuple[list[dict[str, Any]], list[int]]:
+    """Every page from `path` by its next links: the rows in order, and each page's length; the total is the
+    same on every page and equals the rows walked."""
+    rows: list[dict[str, Any]] = []
+    sizes, totals = [], set()
+    while path:
+        response = client.get(path)
+        assert response.status_code == 200, response.json_body
+        rows += response.json_body
+        sizes.append(len(response.json_body))
+        totals.add(int(response["X-Total-Count"]))
+        found = NEXT.search(response.get("Link", ""))
+        path = found.group(1) if found else None
+    assert totals == {len(rows)}, (totals, len(rows))
+    return rows, sizes
+
+
+def other_pcn_practice(practice: str) -> str:
+    mine = Organisation.objects.get(pk=practice).parent_id
+    return Organisation.objects.filter(kind="practice").exclude(parent_id=mine).order_by("code").first().code
+
+
+def make_people(practice: str, names: list[str], prefix: str) -> None:
+    for i, family in enumerate(names):
+        Person.objects.create(id=f"{prefix}{i}", given_name="Pat", family_name=family, birth_date=date(1940, 1, 1),
+                              practice_id=practice)
+
+
+def test_the_people_list_walks_by_name_and_never_counts_another_practices_people(api, practice):
+    make_people(practice, ["Young", "Adams", "Moss", "Clark", "Bell", "Evans", "Khan"], "PA")
+    make_people(other_pcn_practice(practice), ["Aaron", "Zed", "Cole"], "PB")  # registered elsewhere
+    gp = api("gita.gp")
+    rows, sizes = walk(gp, "/api/people?limit=3")
+    assert [r["family_name"] for r in rows] == ["Adams", "Bell", "Clark", "Evans", "Khan", "Moss", "Young"]
+    assert sizes == [3, 3, 1]
+    first = gp.get("/api/people?limit=3")
+    assert first["X-Total-Count"] == "7" and "offset=3" in first["Link"] and "limit=3" in first["Link"]
+    assert "Link" not in gp.get("/api/people?limit=3&offset=6")  # the last page has no next
+    assert gp.get("/api/people?offset=50").json_body == []  # beyond the end: an empty page, the same total
+
+
+def test_the_task_list_walks_soonest_due_first_with_only_the_services_own_tasks(api, refer_vera):
+    for _ in range(5):
+        refer_vera("social_work_assessment", "domiciliary_care")  # one task to HC06, one to the council
+    rows, sizes = walk(api("hana.homecare"), "/api/tasks?limit=2")
+    mine = list(m.Task.objects.filter(organisation_id="HC06").order_by("due_at", "id").values_list("id", flat=True))
+    assert len(mine) == 5 and [r["id"] for r in rows] == mine and sizes == [2, 2, 1]
+    assert {r["organisation"] for r in rows} == {"HC06"}  # the council's five never counted or shown
+    due = [r["due_at"] for r in rows]
+    assert due == sorted(due)
+
+
+def test_the_spoa_queues_walk_oldest_waiting_first(api, vera_form, refer_vera):
+    made = [refer_vera("domiciliary_care")["referral"] for _ in range(4)]
+    rows, sizes = walk(api("sam.spoa"), "/api/referrals?limit=3")
+    assert [r["id"] for r in rows] == made and sizes == [3, 1]  # the order received
+    unknown = [n for n in map(nhs_number, range(100, 120)) if n][:5]
+    waiting = []
+    for i, number in enumerate(unknown):
+        form = {**vera_form, "nhs_number": number, "given_name": "Joan", "family_name": f"Price{i}", "carers": []}
+        response = api("ada.discharge").post("/api/referrals", form)
+        assert response.status_code == 201 and response.json_body["status"] == "unmatched", response.json_body
+        waiting.append(response.json_body["id"])
+    rows, sizes = walk(api("sam.spoa"), "/api/referrals/unmatched?limit=2")
+    assert [r["id"] for r in rows] == waiting and sizes == [2, 2, 1]
+    # another organisation (a GP) sees the referrals of its own patient only: never the unmatched ones
+    gp_rows, _ = walk(api("gita.gp"), "/api/referrals?limit=2")
+    assert [r["id"] for r in gp_rows] == made
+
+
+def test_a_timeline_walks_newest_first_and_exactly_once(api, refer_vera):
+    for _ in range(3):
+        refer_vera("social_work_assessment", "domiciliary_care")
+    gp = api("gita.gp")
+    for status in ("given", "withdrawn", "given"):
+        assert gp.post(f"/api/people/{VERA}/consent", {"status": status}).status_code == 201
+    whole = gp.get(f"/api/people/{VERA}/timeline?limit=200").json_body
+    kinds = [e["kind"] for e in whole]
+    assert (kinds.count("referral"), kinds.count("task"), kinds.count("consent"), len(whole)) == (3, 6, 3, 12)
+    assert kinds[:3] == ["consent"] * 3  # the newest
+    times = [e["at"] for e in whole]
+    assert times == sorted(times, reverse=True)
+    for limit in (1, 5, 7):
+        rows, sizes = walk(gp, f"/api/people/{VERA}/timeline?limit={limit}")
+        assert rows == whole and max(sizes) == limit
+
+
+def test_an_mdt_case_list_walks_highest_risk_first(api, tmp_path, practice, settings, make_store):
+    settings.ICSYS_STORE = str(make_store(tmp_path / "store.duckdb", practice))
+    lead = api("mo.mdt")
+    whole = lead.get("/api/mdt/case-lists/frail?limit=200").json_body
+    assert [r["person_id"] for r in whole] == ["PDEMO0001", "S6", "S7"]  # risk 0.41, 0.30, 0.20; not S4 (another PCN)
+    rows, sizes = walk(lead, "/api/mdt/case-lists/frail?limit=1")
+    assert rows == whole and sizes == [1, 1, 1]
+
+
+def test_the_limit_has_a_default_and_a_maximum(api, practice):
+    make_people(practice, [f"Family{i:03d}" for i in range(205)], "PL")
+    gp = api("gita.gp")
+    assert len(gp.get("/api/people").json_body) == s.DEFAULT_LIMIT == 50
+    assert len(gp.get("/api/people?limit=200").json_body) == s.MAX_LIMIT == 200
+    assert gp.get("/api/people")["X-Total-Count"] == "205"
+
+
+@pytest.mark.parametrize("query", ["limit=0", "limit=201", "limit=two", "offset=-1", "offset=1.5",
+                                   "offset=99999999999999999999"])
+@pytest.mark.parametrize("path", ["/api/people", "/api/tasks", "/api/referrals", "/api/referrals/unmatched",
+                                  f"/api/people/{VERA}/timeline", "/api/mdt/case-lists/frail"])
+def test_a_bad_paging_parameter_is_refused_naming_it(api, path, query):
+    response = api("gita.gp").get(f"{path}?{query}")
+    assert response.status_code == 422, response.content
+    assert response.json_body["detail"][0]["loc"] == ["query", query.split("=")[0]]
+
+
+def test_the_audit_records_what_the_page_released(api, practice):
+    make_people(practice, ["Adams", "Bell", "Clark", "Evans", "Khan"], "PA")
+    before = len(open_audit(s.settings.ICSYS_AUDIT_URL).records())
+    assert len(api("gita.gp").get("/api/people?limit=2&offset=2").json_body) == 2
+    made = [r for r in open_audit(s.settings.ICSYS_AUDIT_URL).records()[before:] if r["what"] == "care.person"]
+    assert [r["people"] for r in made] == [2]  # the page's two, not the five in scope
+
+
+def test_the_pages_page_too(practice, client):
+    make_people(practice, ["Adams", "Bell", "Clark"], "PA")
+    assert client.login(username="gita.gp", password=PASSWORD)
+    first = client.get("/people/?limit=2").content.decode()
+    assert "Adams" in first and "Bell" in first and "Clark" not in first and "3 people" in first
+    link = re.search(r'<a href="([^"]+)" rel="next"', first).group(1).replace("&amp;", "&")
+    second = client.get(f"/people/{link}").content.decode()
+    assert "Clark" in second and "Adams" not in second and 'rel="next"' not in second and 'rel="prev"' in second
+    bad = client.get("/people/?limit=0")
+    assert bad.status_code == 422 and "limit" in bad.content.decode()
+
