@@ -81,6 +81,7 @@ def build_pack(store: Store, org: str, month: str, *, months: int = 24, plan: Pa
     leads = read_notes(notes, catalogue) if notes is not None else {}  # checked before anything is measured
     update("measuring the standards", 0, 3)
     series = board_series(store, org, last, months=months, plan=plan, catalogue=catalogue, hierarchy=hierarchy)
+    series = withhold_incomplete(series, catalogue, covered)
     update("SPC charts", 1, 3)
     panels = [_panel(sid, rows, last, leads.get(sid, {})) for sid, rows in series.groupby("standard", sort=False)]
     funnels, icps = comparisons(store, organisation, last, catalogue=catalogue, hierarchy=hierarchy,
@@ -97,6 +98,26 @@ def build_pack(store: Store, org: str, month: str, *, months: int = 24, plan: Pa
                      source={k: v for k, v in store.meta.items() if k != "bed_pools"},
                      notes_file=Path(notes) if notes is not None else None, generated_by=generated_by,
                      compared=period_words(compared[0], funnel_period))
+
+
+def follow_up_days(catalogue: Catalogue) -> dict[str, int]:
+    """Standards whose month is complete only some days after it ends (a 30-day readmission)."""
+    return {s.id: int(s.params["days"]) for s in catalogue.standard if s.rule == "readmission"}
+
+
+def withhold_incomplete(series: pd.DataFrame, catalogue: Catalogue, covered: tuple[date, date] | None) -> pd.DataFrame:
+    """Months whose follow-up runs past the store's last day are not yet complete (March's discharges have
+    not had their 30 days when the store ends on 31 March): their figures are withheld, so the pack shows the
+    latest complete month, marked as such, instead of a rate that reads low."""
+    follow = follow_up_days(catalogue)
+    if covered is None or series.empty or not follow:
+        return series
+    period = pd.to_datetime(series["period"])
+    complete_on = period + pd.offsets.MonthEnd(0) + pd.to_timedelta(series["standard"].map(follow), unit="D")
+    incomplete = complete_on.notna() & (complete_on > pd.Timestamp(covered[1]))
+    out = series.copy()
+    out.loc[incomplete, ["numerator", "denominator", "value"]] = float("nan")
+    return out
 
 
 def _add_months(month: date, n: int) -> date:
