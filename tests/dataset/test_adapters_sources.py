@@ -3,14 +3,17 @@ in their own layouts, each a mapping file; the answers were worked by hand from 
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 
 import pytest
 
 from icsys.dataset.ingest import LoadRejected
+from icsys.dataset.schema import COMMUNITY_SERVICE, MENTAL_HEALTH_SERVICE
 from support.extracts import load, rows, store_with_people
 
 EXTRACTS = Path(__file__).parents[1] / "fixtures" / "extracts"
+MAPPINGS = Path(__file__).parents[2] / "src" / "icsys" / "dataset" / "adapters" / "mappings"
 
 
 @pytest.fixture
@@ -66,10 +69,25 @@ def test_gp_events_medicines_and_registration_history(store: Path) -> None:
 
 
 def test_mhsds_referrals(store: Path) -> None:
-    assert load(store, None, EXTRACTS / "mhsds.csv", fmt="mhsds").loaded == {"mental_health_referral": 2}
+    """Team types as MHSDS codes them: A13 is psychological therapy outside Talking Therapies (which has a data
+    set of its own), so a core community service; C10 eating disorders, A19 the 24/7 crisis line, F01 a
+    mental health support team in schools, Z02 any other service: every code of the value set loads."""
+    assert load(store, None, EXTRACTS / "mhsds.csv", fmt="mhsds").loaded == {"mental_health_referral": 6}
     assert rows(store, "SELECT person_id, provider_code, service, referral_date::VARCHAR, discharge_date::VARCHAR "
                        "FROM mental_health_referral ORDER BY referral_id") == [
-        (1, "RXY", "talking_therapies", "2025-01-05", "2025-04-02"), (2, "RXY", "eip", "2025-02-01", None)]
+        (1, "RXY", "community_mental_health", "2025-01-05", "2025-04-02"), (2, "RXY", "eip", "2025-02-01", None),
+        (1, "RXY", "eating_disorder", "2025-03-02", None), (2, "RXY", "crisis", "2025-03-04", "2025-03-05"),
+        (1, "RXY", "community_mental_health", "2025-03-10", None),
+        (2, "RXY", "other_mental_health", "2025-03-11", None)]
+
+
+def test_mhsds_value_set_is_whole() -> None:
+    """Every MHSDS team type maps to a service of the schema (none to a value the table would refuse)."""
+    spec = tomllib.loads((MAPPINGS / "mhsds.toml").read_text())["values"]["SERVICE_OR_TEAM_TYPE"]
+    assert set(spec["codes"]) == set(spec["to"])
+    assert set(spec["to"].values()) <= set(MENTAL_HEALTH_SERVICE) - {"talking_therapies"}
+    published = {"A02", "A06", "A11", "A14", "A18", "A19", "B01", "C02", "C10", "E01", "F01", "Z01", "Z02"}
+    assert published <= set(spec["to"])
 
 
 def test_adult_social_care_client_level_data(store: Path) -> None:
@@ -94,14 +112,40 @@ def test_csds_care_contacts(store: Path) -> None:
         (3, 2, "RYY", "therapy", "2025-01-10 00:00:00", "2025-01-14 13:30:00", "2025-03-31")]
 
 
-def test_csds_team_types_not_held_are_named_in_csds_terms(store: Path, tmp_path: Path) -> None:
+def test_csds_team_types_are_all_held_and_unknown_codes_named_in_csds_terms(store: Path, tmp_path: Path) -> None:
+    """33 (speech and language therapy) is therapy, 16 (health visiting) a children's service, 45 an
+    integrated team: every CSDS team type loads; a code outside the value set is named with the CSDS label."""
     text = (EXTRACTS / "csds.csv").read_text(encoding="utf-8").splitlines()
-    bad = tmp_path / "csds.csv"
-    bad.write_text("\n".join([text[0], text[1].replace(",51,", ",33,"), text[2].replace(",12,", ",99,")]) + "\n",
-                   encoding="utf-8")
+    good = tmp_path / "good.csv"
+    good.write_text("\n".join([text[0], text[1].replace(",51,", ",33,"), text[2].replace(",12,", ",16,"),
+                               text[3].replace(",26,", ",45,")]) + "\n", encoding="utf-8")
+    assert load(store, None, good, fmt="csds").loaded == {"community_contact": 3}
+    assert [r[0] for r in rows(store, "SELECT service FROM community_contact ORDER BY contact_id")] == [
+        "therapy", "children_and_families", "integrated_team"]
+    bad = tmp_path / "bad.csv"
+    bad.write_text("\n".join([text[0], text[2].replace(",12,", ",99,")]) + "\n", encoding="utf-8")
     with pytest.raises(LoadRejected) as caught:
         load(store, None, bad, fmt="csds")
     found = {p.row: (p.field, p.reason) for p in caught.value.report.problems}
-    assert found[1][0] == "TeamType" and found[1][1].startswith("'33' (Speech and Language Therapy Service) gives "
-                                                                "no service")
-    assert found[2][0] == "TeamType" and found[2][1].startswith("'99' is not a code of CSDS SERVICE OR TEAM TYPE")
+    assert found[1][0] == "TeamType" and found[1][1].startswith("'99' is not a code of CSDS SERVICE OR TEAM TYPE")
+
+
+def test_csds_value_set_is_whole() -> None:
+    """The CSDS v1.6 team types (01-58 but for the retired 08, 18, 22 and 28) each map to a service."""
+    spec = tomllib.loads((MAPPINGS / "csds.toml").read_text())["values"]["SERVICE_OR_TEAM_TYPE"]
+    expected = {f"{n:02d}" for n in range(1, 59)} - {"08", "18", "22", "28"}
+    assert set(spec["codes"]) == set(spec["to"]) == expected
+    assert set(spec["to"].values()) <= set(COMMUNITY_SERVICE)
+
+
+def test_csds_times_written_as_timestamps_are_read_as_times_of_day(store: Path, tmp_path: Path) -> None:
+    """NHS England's CSDS model holds Contact_Time as a timestamp of 1 January 1970 and
+    ReferralRequest_ReceivedTime as a timestamp of the referral's day; an extract written from it carries
+    those, with a space or an ISO 'T': the time of day is the part after the date."""
+    text = (EXTRACTS / "csds.csv").read_text(encoding="utf-8").splitlines()
+    first = text[1].replace(",09:10:00,", ",2025-01-06 09:10:00,").replace(",10:40:00,", ",1970-01-01T10:40:00,")
+    path = tmp_path / "csds.csv"
+    path.write_text("\n".join([text[0], first]) + "\n", encoding="utf-8")
+    assert load(store, None, path, fmt="csds").loaded == {"community_contact": 1}
+    assert rows(store, "SELECT referral_time::VARCHAR, contact_time::VARCHAR FROM community_contact") == [
+        ("2025-01-06 09:10:00", "2025-01-06 10:40:00")]

@@ -111,3 +111,27 @@ def test_without_a_registration_history_the_latest_registration_decides(tmp_path
     load(db, "ae_attendance", write(tmp_path / "ae.csv", AE))
     assert sql(db, "SELECT attendance_id, provider_in_ics, commissioned_by_ics FROM ae_attendance ORDER BY 1") == \
         [(1, False, True), (2, True, False), (3, True, None), (4, True, False)]
+
+
+def test_provider_coded_activity_outside_is_kept_and_flagged(db: Path, tmp_path: Path) -> None:
+    """RTT, mental health, community, cancer, diagnostics and ambulance records name a provider, not a site:
+    RWF (Maidstone and Tunbridge Wells) and RXY (Kent and Medway mental health) are the ICS's; RJ1 (Guy's and
+    St Thomas') and RV5 (South London and Maudsley) are not, and are kept with provider_in_ics false. A
+    provider code of no ODS form is still refused."""
+    rtt = ("pathway_id,person_id,provider_code,specialty,clock_start,clock_stop\n"
+           "1,1,RWF,110,2025-01-06,\n2,1,RJ1,110,2025-01-06,2025-02-01\n3,2,RWF,110,2025-01-06,\n")
+    report = load(db, "rtt_pathway", write(tmp_path / "rtt.csv", rtt))
+    assert report.loaded == {"rtt_pathway": 3}
+    assert sql(db, "SELECT pathway_id, provider_in_ics, commissioned_by_ics FROM rtt_pathway ORDER BY 1") == \
+        [(1, True, True), (2, False, True), (3, True, False)]
+    assert (report.rows_outside_provider, report.rows_not_commissioned) == (1, 1)
+    mh = ("referral_id,person_id,provider_code,service,referral_date\n"
+          "1,1,RXY,crisis,2025-01-06\n2,1,RV5,eating_disorder,2025-01-07\n")
+    load(db, "mental_health_referral", write(tmp_path / "mh.csv", mh))
+    assert sql(db, "SELECT referral_id, provider_in_ics FROM mental_health_referral ORDER BY 1") == \
+        [(1, True), (2, False)]
+    from icsys.dataset.ingest import LoadRejected
+
+    with pytest.raises(LoadRejected) as caught:
+        load(db, "rtt_pathway", write(tmp_path / "bad.csv", rtt.splitlines()[0] + "\n9,1,RW,110,2025-01-06,\n"))
+    assert "'RW' is not a provider of" in caught.value.report.problems[0].reason

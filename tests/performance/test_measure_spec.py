@@ -423,6 +423,57 @@ def test_talking_therapies_and_children_and_young_peoples_mental_health_access(t
     assert march(db, "cyp_mental_health_access", org="RXY")[0] == 1
 
 
+def test_children_and_young_people_are_counted_in_every_mhsds_service(tmp_path: Path) -> None:
+    """The access measure counts a contact with any NHS-funded mental health service: an eating disorder
+    service or a learning disability team counts as much as a community team."""
+    db = build(tmp_path, person="""
+      person_id | birth_date
+      1         | 2010-06-01
+      2         | 2012-01-01
+      3         | 2011-05-05
+    """, mental_health_referral="""
+      person_id | provider_code | service                    | referral_date | first_contact_date
+      1         | RXY           | eating_disorder            | 2025-02-20    | 2025-03-04
+      2         | RXY           | learning_disability_autism | 2025-01-10    | 2025-03-21
+      3         | RXY           | other_mental_health        | 2025-03-02    |
+    """)
+    assert march(db, "cyp_mental_health_access")[0] == 2  # 3 has no contact yet
+
+
+def test_the_ics_figure_is_its_own_providers_and_its_own_population(tmp_path: Path) -> None:
+    """Activity at a provider outside the ICS is kept (provider_in_ics false) and counts for the people's
+    practice and place, but a provider's standard at the ICS adds up the ICS's own providers only, as NHS
+    England adds up an ICB's; a standard of the population counts people registered at its practices."""
+    db = build(tmp_path, person="""
+      person_id | practice_code
+      1         | G82100
+      2         | G82100
+      3         | Y99999
+    """, ae_attendance="""
+      person_id | site_code | department_type | arrival_time        | departure_time      | provider_in_ics
+      1         | RPA02     | 1               | 2025-03-01 10:00:00 | 2025-03-01 11:00:00 | true
+      2         | RJZ01     | 1               | 2025-03-02 10:00:00 | 2025-03-02 19:00:00 | false
+      3         | RPA02     | 1               | 2025-03-03 10:00:00 | 2025-03-03 18:00:00 | true
+    """)
+    # the ICS's sites: persons 1 and 3 (3 is registered elsewhere, seen at an ICS site); 2 at King's is not
+    assert march(db, "ae_4h")[:2] == (1, 2)
+    assert march(db, "ae_4h", org="G82100")[:2] == (1, 2)  # the practice's people, wherever they were seen
+    assert march(db, "ae_4h", org="EK")[:2] == (1, 2)  # and its ICP
+    assert march(db, "ae_4h", org="RPA")[:2] == (1, 2)  # the trust: its own site
+
+
+def test_the_ics_figure_of_a_provider_coded_standard_is_its_own_providers(tmp_path: Path) -> None:
+    """A record naming a provider (mental health, RTT, community ...): RXY is the ICS's, RV5 (South London
+    and Maudsley) is not, so the ICS counts RXY's referrals only."""
+    db = build(tmp_path, mental_health_referral="""
+      person_id | provider_code | service           | referral_date | first_contact_date | provider_in_ics
+      1         | RXY           | talking_therapies | 2025-03-01    | 2025-03-03         | true
+      2         | RV5           | talking_therapies | 2025-03-01    | 2025-03-04         | false
+    """)
+    assert march(db, "talking_therapies_access")[0] == 1
+    assert march(db, "talking_therapies_access", org="RXY")[0] == 1
+
+
 def test_virtual_ward_patients_at_each_midnight(tmp_path: Path) -> None:
     db = build(tmp_path, community_contact="""
       person_id | provider_code | service      | referral_time       | contact_time        | end_date

@@ -9,7 +9,8 @@ from datetime import date
 import pandas as pd
 
 from icsys.performance.catalogue import load_catalogue
-from icsys.reports.board.pack import follow_up_days, withhold_incomplete
+from icsys.reports.board.content import commentary_of
+from icsys.reports.board.pack import _panel, follow_up_days, withhold_incomplete
 
 
 def rows() -> pd.DataFrame:
@@ -41,4 +42,29 @@ def test_an_earlier_end_withholds_more_months() -> None:
     out = withhold_incomplete(rows(), load_catalogue(), (date(2023, 4, 1), date(2026, 3, 15)))
     values = out[out["standard"] == "readmission_30d"]["value"].tolist()
     assert values[0] == 15.0 and math.isnan(values[1]) and math.isnan(values[2])
-    assert withhold_incomplete(rows(), load_catalogue(), None).equals(rows())
+    assert out["incomplete"].tolist() == [False, True, True, False, False, False]
+    untouched = withhold_incomplete(rows(), load_catalogue(), None)
+    assert untouched.drop(columns="incomplete").equals(rows()) and not untouched["incomplete"].any()
+
+
+def test_a_quarter_is_complete_30_days_after_its_last_day() -> None:
+    # the quarter January-March ends 31 March: complete on 30 April, so withheld from a store ending 29 April
+    quarter = rows()[lambda r: r["period"] == "2026-01-01"]
+    assert withhold_incomplete(quarter, load_catalogue(), (date(2023, 4, 1), date(2026, 4, 29)),
+                               "quarter")["incomplete"].tolist() == [True, False]
+    assert withhold_incomplete(quarter, load_catalogue(), (date(2023, 4, 1), date(2026, 4, 30)),
+                               "quarter")["incomplete"].tolist() == [False, False]
+
+
+def test_the_commentary_says_the_month_is_not_complete_and_the_chart_leaves_it_out() -> None:
+    out = withhold_incomplete(rows(), load_catalogue(), (date(2023, 4, 1), date(2026, 3, 31)))
+    readmission = out[out["standard"] == "readmission_30d"].assign(
+        name="Emergency readmissions within 30 days", domain="hospital flow", unit="%", direction="lower",
+        target=None, planned=None, planned_of=None, variance=None, on_track=None)
+    panel = _panel("readmission_30d", readmission, date(2026, 3, 1), {})
+    assert panel.pending == (date(2026, 3, 1),)
+    text = commentary_of(panel)
+    assert text.startswith("14.7% in February 2026 (28 of 190)")
+    assert "March 2026 is not complete yet" in text
+    assert "1 month is not complete yet" in panel.notes[0]
+    assert not any("nothing to count" in n for n in panel.notes)

@@ -49,7 +49,9 @@ def mark(con: duckdb.DuckDBPyConnection, table: Table, system: System) -> tuple[
     _registrations(con)
     in_force = (f"r.person_id = a.person_id AND (r.registration_start IS NULL OR r.registration_start <= {day}) "
                 f"AND (r.registration_end IS NULL OR r.registration_end > {day})")
-    sites = _codes(system, "site")
+    # a provider's record names the provider (an ambulance's names the hospital it conveyed to as its site)
+    place, own = (("provider_code", _codes(system, "provider")) if "provider_code" in table.column_names
+                  else ("site_code", _codes(system, "site")))
     outside, not_ours = 0, 0
     if _one_each(con):  # at most one registration in force for a row: an equi-join, no grouping
         con.execute(f"UPDATE {name} a SET commissioned_by_ics = coalesce(r.practice_code IN ({practices}), FALSE) "
@@ -61,11 +63,11 @@ def mark(con: duckdb.DuckDBPyConnection, table: Table, system: System) -> tuple[
                     f"JOIN {REGISTRATIONS} r ON {in_force} WHERE a.provider_in_ics IS NULL GROUP BY a.{key}")
         con.execute(f"UPDATE {name} a SET commissioned_by_ics = f.registered FROM {REGISTERED} f WHERE f.k = a.{key}")
         con.execute(f"DROP TABLE IF EXISTS {REGISTERED}")
-    # rows no registration decided keep what the source said (its residence); then each row's site
+    # rows no registration decided keep what the source said (its residence); then each row's site or provider
     outside, not_ours = con.execute(
-        f"SELECT count(*) FILTER (WHERE NOT coalesce(site_code IN ({sites}), FALSE)), count(*) FILTER (WHERE NOT "
+        f"SELECT count(*) FILTER (WHERE NOT coalesce({place} IN ({own}), FALSE)), count(*) FILTER (WHERE NOT "
         f"commissioned_by_ics) FROM {name} WHERE provider_in_ics IS NULL").fetchone()
-    con.execute(f"UPDATE {name} SET provider_in_ics = coalesce(site_code IN ({sites}), FALSE) "
+    con.execute(f"UPDATE {name} SET provider_in_ics = coalesce({place} IN ({own}), FALSE) "
                 "WHERE provider_in_ics IS NULL")
     con.execute(f"DROP TABLE IF EXISTS {REGISTRATIONS}")
     return int(outside), int(not_ours)

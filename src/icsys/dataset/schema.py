@@ -21,6 +21,7 @@ DUCKDB_TYPES: dict[str, str] = {
 SYSTEM_REFERENCES = ("practice", "site", "provider", "council", "community_bed_unit", "care_home")
 ODS_SITE = r"^[A-Z0-9]{5}$"  # an NHS trust's site (trust code and two characters) or an independent provider's
 ODS_PRACTICE = r"^[A-Z][0-9]{5}$"  # a GP practice in England or Wales
+ODS_PROVIDER = r"^[A-Z0-9]{3}([A-Z0-9]{2})?$"  # an NHS trust (3 characters) or an independent provider (3 or 5)
 
 
 @dataclass(frozen=True)
@@ -79,6 +80,19 @@ def _id(name: str, what: str) -> Column:
 
 
 PERSON_REF = Column("person_id", "int", "The person (person.person_id).", references="person.person_id")
+
+
+def _who_pays(place: str) -> tuple[Column, Column]:
+    """The two flags of activity a provider records: whether its `place` (site or provider) is the ICS's and
+    whether the ICB is the responsible commissioner (set on load: icsys.dataset.commissioner)."""
+    return (
+        Column("provider_in_ics", "bool", f"The {place} is one of the ICS's (its system definition). Activity at a "
+               "provider outside the ICS is kept with false (set on load; docs/adr/010).", required=False),
+        Column("commissioned_by_ics", "bool", "The ICB is the responsible commissioner, by NHS England's Who Pays? "
+               "rules as simplified in docs/adr/010: the person's GP registration on the day (a practice of the "
+               "ICS), else their residence where the source gives it; empty when neither is known (set on load).",
+               required=False),
+    )
 
 SNOMED = r"^[1-9][0-9]{5,17}$"
 DMD = r"^[1-9][0-9]{5,17}$"
@@ -204,6 +218,15 @@ COMMUNITY_SERVICE = {
     "2-hour urgent community response", "virtual_ward": "Virtual ward (hospital at home)",
     "therapy": "Community therapy (physiotherapy, occupational therapy)", "frailty_team": "Community frailty team",
     "falls_service": "Falls service", "long_term_conditions": "Long-term conditions nursing",
+    # the rest of the CSDS team types, grouped (mappings/csds.toml maps every CSDS code to one)
+    "intermediate_care": "Home- and bed-based intermediate care, reablement and rehabilitation (NHS)",
+    "integrated_team": "Integrated multidisciplinary team (jointly commissioned)",
+    "specialist_nursing": "Specialist nursing and condition services (diabetes, respiratory, cardiac, tissue "
+    "viability, continence ...)",
+    "end_of_life": "End of life and specialist palliative care",
+    "children_and_families": "Children's and family services (health visiting, school nursing, community "
+    "paediatrics ...)",
+    "other_community": "Other community services (dental, hearing, phlebotomy, wheelchairs, lifestyle ...)",
 }
 
 COMMUNITY_BED_SOURCE = {"step_down": "Step down from an acute bed", "step_up": "Step up from the community"}
@@ -215,10 +238,19 @@ SOCIAL_CARE_SERVICE = {
     "supported_living": "Supported living", "day_care": "Day care",
 }
 
+# Talking Therapies comes from its own data set; the rest are the MHSDS team types grouped as the Mental
+# Health Services Monthly Statistics group them (every MHSDS code maps to one, in mappings/mhsds.toml). Children
+# and young people's services are told by the person's age, as the MHSDS access measure tells them.
 MENTAL_HEALTH_SERVICE = {
     "talking_therapies": "NHS Talking Therapies for anxiety and depression (IAPT)",
-    "eip": "Early intervention in psychosis", "crisis": "Crisis resolution and home treatment",
-    "community_mental_health": "Community mental health team",
+    "eip": "Early intervention in psychosis", "crisis": "Crisis resolution, home treatment and crisis alternatives",
+    "community_mental_health": "Community mental health team and core community services",
+    "liaison": "Psychiatric liaison in a general hospital", "eating_disorder": "Community eating disorder service",
+    "perinatal": "Specialist perinatal and maternal mental health",
+    "learning_disability_autism": "Learning disability, autism and neurodevelopmental services",
+    "forensic": "Forensic and criminal justice mental health services",
+    "single_point_of_access": "Mental health single point of access",
+    "other_mental_health": "Other mental health services",
 }
 
 GP_MODE = {"face_to_face": "Face to face", "telephone": "Telephone", "online": "Video or online",
@@ -334,12 +366,7 @@ AE_ATTENDANCE = Table(
         Column("diagnosis", "string", "ECDS primary diagnosis, a SNOMED CT concept.", required=False,
                pattern=SNOMED),
         Column("disposal", "string", "Outcome of the attendance.", codes=AE_DISPOSAL),
-        Column("provider_in_ics", "bool", "The site is one of the ICS's (its system definition). Activity at a "
-               "provider outside the ICS is kept with false (set on load; docs/adr/010).", required=False),
-        Column("commissioned_by_ics", "bool", "The ICB is the responsible commissioner, by NHS England's Who Pays? "
-               "rules as simplified in docs/adr/010: the person's GP registration on the day (a practice of the "
-               "ICS), else their residence where the source gives it; empty when neither is known (set on load).",
-               required=False),
+        *_who_pays("site"),
     ),
     primary_key="attendance_id",
     in_order=(("arrival_time", "decision_to_admit_time"), ("arrival_time", "departure_time"),
@@ -371,12 +398,7 @@ INPATIENT_SPELL = Table(
         Column("discharge_destination", "string", "HES DISDEST.", required=False, codes=DISCHARGE_DESTINATION),
         Column("attendance_id", "int", "The A&E attendance that led to the admission, if any.", required=False,
                references="ae_attendance.attendance_id"),
-        Column("provider_in_ics", "bool", "The site is one of the ICS's (its system definition). Activity at a "
-               "provider outside the ICS is kept with false (set on load; docs/adr/010).", required=False),
-        Column("commissioned_by_ics", "bool", "The ICB is the responsible commissioner, by NHS England's Who Pays? "
-               "rules as simplified in docs/adr/010: the person's GP registration on the day (a practice of the "
-               "ICS), else their residence where the source gives it; empty when neither is known (set on load).",
-               required=False),
+        *_who_pays("site"),
     ),
     primary_key="spell_id",
     in_order=(("admission_time", "ready_for_discharge_time"), ("ready_for_discharge_time", "discharge_time"),
@@ -390,11 +412,13 @@ RTT_PATHWAY = Table(
     "Referral to treatment pathways: the 18-week clock from referral to first definitive treatment.",
     (
         _id("pathway_id", "RTT pathway"), PERSON_REF,
-        Column("provider_code", "string", "Provider holding the pathway.", references="system:provider"),
+        Column("provider_code", "string", "Provider holding the pathway.", references="system:provider",
+               outside=ODS_PROVIDER),
         Column("specialty", "string", "Treatment function code.", pattern=TREATMENT_FUNCTION),
         Column("clock_start", "date", "Clock start (receipt of referral)."),
         Column("clock_stop", "date", "Clock stop; empty while the patient is still waiting.", required=False),
         Column("stop_reason", "string", "Why the clock stopped.", required=False, codes=RTT_STOP_REASON),
+        *_who_pays("provider"),
     ),
     primary_key="pathway_id",
     in_order=(("clock_start", "clock_stop"),),
@@ -416,12 +440,7 @@ OUTPATIENT_APPOINTMENT = Table(
         Column("status", "string", "Attendance status.", codes=OUTPATIENT_STATUS),
         Column("consultation_medium", "string", "How it was held.", codes=CONSULTATION_MEDIUM),
         Column("pathway_id", "int", "RTT pathway, if any.", required=False, references="rtt_pathway.pathway_id"),
-        Column("provider_in_ics", "bool", "The site is one of the ICS's (its system definition). Activity at a "
-               "provider outside the ICS is kept with false (set on load; docs/adr/010).", required=False),
-        Column("commissioned_by_ics", "bool", "The ICB is the responsible commissioner, by NHS England's Who Pays? "
-               "rules as simplified in docs/adr/010: the person's GP registration on the day (a practice of the "
-               "ICS), else their residence where the source gives it; empty when neither is known (set on load).",
-               required=False),
+        *_who_pays("site"),
     ),
     primary_key="appointment_id",
     source="SUS / HES outpatients",
@@ -433,7 +452,8 @@ CANCER_PATHWAY = Table(
     "Urgent suspected cancer referrals and what followed: faster diagnosis, decision to treat, first treatment.",
     (
         _id("pathway_id", "cancer pathway"), PERSON_REF,
-        Column("provider_code", "string", "Provider.", references="system:provider"),
+        Column("provider_code", "string", "Provider.", references="system:provider",
+               outside=ODS_PROVIDER),
         Column("tumour_group", "string", "Suspected tumour group.", codes=TUMOUR_GROUP),
         Column("referral_date", "date", "Receipt of the urgent suspected cancer referral."),
         Column("diagnosis_date", "date", "Date cancer was diagnosed or ruled out (faster diagnosis standard).",
@@ -442,6 +462,7 @@ CANCER_PATHWAY = Table(
         Column("decision_to_treat_date", "date", "Decision to treat.", required=False),
         Column("first_treatment_date", "date", "First definitive treatment.", required=False),
         Column("treatment_modality", "string", "First treatment.", required=False, codes=CANCER_TREATMENT),
+        *_who_pays("provider"),
     ),
     primary_key="pathway_id",
     in_order=(("referral_date", "diagnosis_date"), ("diagnosis_date", "decision_to_treat_date"),
@@ -455,10 +476,12 @@ DIAGNOSTIC_WAIT = Table(
     "Requests for the DM01 diagnostic tests and when the test was done.",
     (
         _id("request_id", "diagnostic request"), PERSON_REF,
-        Column("provider_code", "string", "Provider.", references="system:provider"),
+        Column("provider_code", "string", "Provider.", references="system:provider",
+               outside=ODS_PROVIDER),
         Column("test", "string", "Diagnostic test.", codes=DIAGNOSTIC_TEST),
         Column("request_date", "date", "Date the request was received (clock start)."),
         Column("test_date", "date", "Date of the test; empty while waiting.", required=False),
+        *_who_pays("provider"),
     ),
     primary_key="request_id",
     in_order=(("request_date", "test_date"),),
@@ -471,14 +494,17 @@ AMBULANCE_INCIDENT = Table(
     "999 incidents: call, response, conveyance and handover at hospital.",
     (
         _id("incident_id", "incident"), PERSON_REF,
-        Column("provider_code", "string", "Ambulance service.", references="system:provider"),
+        Column("provider_code", "string", "Ambulance service.", references="system:provider",
+               outside=ODS_PROVIDER),
         Column("category", "string", "Response category.", codes=AMBULANCE_CATEGORY),
         _time("call_time", "Call connect time (clock start)."),
         _time("on_scene_time", "First vehicle on scene.", required=False),
         Column("conveyed", "bool", "True if taken to hospital."),
-        Column("site_code", "string", "Hospital conveyed to.", required=False, references="system:site"),
+        Column("site_code", "string", "Hospital conveyed to.", required=False, references="system:site",
+               outside=ODS_SITE),
         _time("hospital_arrival_time", "Arrival at hospital.", required=False),
         _time("handover_time", "Clinical handover to the emergency department.", required=False),
+        *_who_pays("provider"),
     ),
     primary_key="incident_id",
     in_order=(("call_time", "on_scene_time"), ("on_scene_time", "hospital_arrival_time"),
@@ -492,11 +518,13 @@ COMMUNITY_CONTACT = Table(
     "Community health service contacts, including the 2-hour urgent community response and virtual wards.",
     (
         _id("contact_id", "contact"), PERSON_REF,
-        Column("provider_code", "string", "Community provider.", references="system:provider"),
+        Column("provider_code", "string", "Community provider.", references="system:provider",
+               outside=ODS_PROVIDER),
         Column("service", "string", "Service.", codes=COMMUNITY_SERVICE),
         _time("referral_time", "Referral received."),
         _time("contact_time", "First contact (for urgent community response: arrival with the patient)."),
         Column("end_date", "date", "Discharge from the service (virtual ward stays).", required=False),
+        *_who_pays("provider"),
     ),
     primary_key="contact_id",
     in_order=(("referral_time", "contact_time"),),
@@ -551,7 +579,8 @@ MENTAL_HEALTH_REFERRAL = Table(
     "Referrals to mental health services, with PHQ-9 and GAD-7 at first and last contact for NHS Talking Therapies.",
     (
         _id("referral_id", "referral"), PERSON_REF,
-        Column("provider_code", "string", "Provider.", references="system:provider"),
+        Column("provider_code", "string", "Provider.", references="system:provider",
+               outside=ODS_PROVIDER),
         Column("service", "string", "Service.", codes=MENTAL_HEALTH_SERVICE),
         Column("referral_date", "date", "Referral received."),
         Column("first_contact_date", "date", "First treatment contact.", required=False),
@@ -562,6 +591,7 @@ MENTAL_HEALTH_REFERRAL = Table(
         Column("gad7_first", "int", "GAD-7 at first contact (0-21).", required=False, minimum=0, maximum=21),
         Column("gad7_last", "int", "GAD-7 at last contact (0-21).", required=False, minimum=0, maximum=21),
         Column("sessions", "int", "Treatment sessions attended.", required=False, minimum=0),
+        *_who_pays("provider"),
     ),
     primary_key="referral_id",
     in_order=(("referral_date", "first_contact_date"), ("first_contact_date", "last_contact_date"),

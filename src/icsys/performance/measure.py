@@ -14,6 +14,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 import ibis
+import ibis.expr.types as ir
 import pandas as pd
 
 from icsys.performance.catalogue import MULTIPLIER, Catalogue, Standard, load_catalogue
@@ -118,6 +119,7 @@ def _with_levels(h: Hierarchy, fine: pd.DataFrame) -> pd.DataFrame:
     """Adds the organisation of every level each fine row belongs to."""
     fine = fine.copy()
     fine["ics"] = h.system.ics.code
+    fine.loc[~_the_systems(h, fine), "ics"] = None
     if "practice_code" in fine:
         fine["practice"] = fine["practice_code"]
         fine["pcn"] = fine["practice_code"].map(h.pcn_of_practice)
@@ -128,6 +130,25 @@ def _with_levels(h: Hierarchy, fine: pd.DataFrame) -> pd.DataFrame:
     if "provider_code" in fine:
         fine["trust"] = fine["provider_code"]
     return fine
+
+
+def _own(h: Hierarchy, columns: list[str]) -> tuple[str, list[str]] | None:
+    """The column and codes that make a record the ICS's own. A provider's standard is the sum of the ICS's
+    providers, as NHS England adds them up for an ICB, so activity at a site or trust outside it (kept, with
+    provider_in_ics false) is left out; a standard of the population counts people registered at its
+    practices."""
+    if "site_code" in columns:
+        return "site_code", list(h.trust_of_site)
+    if "provider_code" in columns:
+        return "provider_code", [o.code for o in h.of_kind("trust")]
+    if "practice_code" in columns:
+        return "practice_code", list(h.pcn_of_practice)
+    return None
+
+
+def _the_systems(h: Hierarchy, fine: pd.DataFrame) -> pd.Series:
+    own = _own(h, list(fine.columns))
+    return fine[own[0]].isin(own[1]) if own else pd.Series(True, index=fine.index)
 
 
 def _complete(frame: Frame, rows: pd.DataFrame, codes: list[str]) -> pd.DataFrame:
@@ -156,7 +177,7 @@ def _centiles(frame: Frame, c: Contributions, orgs: list[Organisation], key: str
     out = []
     for kind in sorted({o.kind for o in orgs}):
         codes = [o.code for o in orgs if o.kind == kind]
-        level = t.filter(t[kind].isin(codes)) if kind != "ics" else t.mutate(ics=ibis.literal(h.system.ics.code))
+        level = t.filter(t[kind].isin(codes)) if kind != "ics" else _systems_rows(h, t)
         got = level.group_by(["period", kind]).aggregate(num=level.x.quantile(CENTILES[c.statistic]),
                                                             den=level.x.count()).execute()
         got = got.rename(columns={kind: "org"}).assign(period=lambda g: pd.to_datetime(g["period"]))
@@ -164,6 +185,12 @@ def _centiles(frame: Frame, c: Contributions, orgs: list[Organisation], key: str
         done.loc[done["den"] == 0, "num"] = float("nan")
         out.append(done)
     return pd.concat(out, ignore_index=True)
+
+
+def _systems_rows(h: Hierarchy, t: ir.Table) -> ir.Table:
+    """The records of the ICS's own figure, tagged with its code."""
+    own = _own(h, list(t.columns))
+    return (t.filter(t[own[0]].isin(own[1])) if own else t).mutate(ics=ibis.literal(h.system.ics.code))
 
 
 def _finish(frame: Frame, standard: Standard, statistic: str, rows: pd.DataFrame) -> pd.DataFrame:

@@ -26,6 +26,7 @@ from icsys.dataset.definitions import (
     emergency_admission,
     maternity_admission,
 )
+from icsys.dataset.schema import MENTAL_HEALTH_SERVICE
 from icsys.performance.frame import (
     Frame,
     age_on,
@@ -597,9 +598,17 @@ def gp_appointment_wait(f: Frame, p: GPWait) -> Contributions:
 
 
 class MentalHealthAccess(Params):
-    services: list[Literal["talking_therapies", "eip", "crisis", "community_mental_health"]] = Field(min_length=1)
+    services: list[str] = Field(min_length=1)
     count: Literal["referrals", "people"]
     max_age: int | None = Field(default=None, gt=0, description="Under this age at first contact")
+
+    @model_validator(mode="after")
+    def _known_services(self) -> MentalHealthAccess:
+        unknown = sorted(set(self.services) - set(MENTAL_HEALTH_SERVICE))
+        if unknown:
+            raise ValueError(f"unknown mental health service {', '.join(unknown)}; "
+                             f"the services are {', '.join(MENTAL_HEALTH_SERVICE)}")
+        return self
 
     def shape(self) -> Shape:
         return PERSON_AND_PROVIDER, "count"

@@ -14,7 +14,7 @@ import numpy as np
 import pyarrow as pa
 
 from icsys.synth.context import Population, SynthContext
-from icsys.synth.timing import at_seconds, category, expand, hours, seasonal_days
+from icsys.synth.timing import at_seconds, category, expand, hours, inside_the_ics, seasonal_days
 
 NAT_D = np.datetime64("NaT", "D")
 # Long-term home care, for people severely / moderately frail, mildly frail 75+, adults with a learning
@@ -96,6 +96,7 @@ def community_contacts(ctx: SynthContext, rng: np.random.Generator, pop: Populat
         "provider_code": provider[owner].astype(str), "service": category(np.concatenate(services),
                                                                            list(COMMUNITY_SERVICES)),
         "referral_time": np.concatenate(referral), "contact_time": np.concatenate(contact), "end_date": end_date,
+        **inside_the_ics(n),
     })
 
 
@@ -183,10 +184,44 @@ def _community_support(rng: np.random.Generator, older: np.ndarray) -> np.ndarra
     return services[np.minimum((u[:, None] > cumulative).sum(axis=1), len(services) - 1)]
 
 
+# Referral to first contact (median days, spread of its log), share contacted and share finishing treatment.
+ADULT_MENTAL_HEALTH = {
+    "talking_therapies": (20.0, 0.8, 0.72, 0.52),  # 37 % of referrals finish (IAPT)
+    "eip": (11.0, 0.7, 0.95, 0.8), "crisis": (0.5, 0.8, 0.95, 0.8), "community_mental_health": (25.0, 0.7, 0.95, 0.8),
+}
+# Children and young people's services: referrals a person-year by age (0-4, 5-10, 11-17; girls, boys at
+# 11-17), about 0.07 overall, so about 5-6 % of under-18s have a contact in a year (48 % of the 1.4 million
+# with a disorder, Children's Commissioner 2023) and a third of referrals close without treatment (32 %
+# in 2021/22). Services as shares of referrals, with their times.
+CYP_REFERRAL_RATE = (0.01, 0.05, 0.15, 0.11)
+CYP_MENTAL_HEALTH = {
+    "community_mental_health": (0.85, (42.0, 0.8, 0.68, 0.8)), "crisis": (0.08, (0.5, 0.8, 0.9, 0.8)),
+    "eating_disorder": (0.04, (14.0, 0.6, 0.9, 0.8)), "learning_disability_autism": (0.03, (60.0, 0.8, 0.68, 0.8)),
+}
+
+
 def mental_health(ctx: SynthContext, rng: np.random.Generator, pop: Population, first: np.ndarray,
                   span: np.ndarray, provider: str) -> pa.Table:
+    """Referrals to adult services (with Talking Therapies' PHQ-9 and GAD-7), then, on their own stream so
+    the adults' draws stay as they were, children and young people's services."""
+    adults = _adult_mental_health(ctx, rng, pop, first, span, provider)
+    young = _young_mental_health(ctx, ctx.rng("young_mental_health", pop.chunk), pop, first, span, provider)
+    young = young.set_column(0, "referral_id", pa.array(np.arange(1, young.num_rows + 1) + adults.num_rows))
+    services = list(ADULT_MENTAL_HEALTH) + [s for s in CYP_MENTAL_HEALTH if s not in ADULT_MENTAL_HEALTH]
+    return pa.concat_tables([_unify(adults, services), _unify(young, services)])
+
+
+def _unify(table: pa.Table, services: list[str]) -> pa.Table:
+    """One dictionary for the service column, so the two parts concatenate."""
+    column = table.column("service").combine_chunks()
+    index = np.array([services.index(s) for s in column.dictionary.to_pylist()], np.int32)
+    codes = index[column.indices.to_numpy(zero_copy_only=False)] if len(column) else np.array([], np.int32)
+    return table.set_column(table.schema.get_field_index("service"), "service", category(codes, services))
+
+
+def _adult_mental_health(ctx: SynthContext, rng: np.random.Generator, pop: Population, first: np.ndarray,
+                         span: np.ndarray, provider: str) -> pa.Table:
     age = pop.age_on(ctx.start_day).astype(float)
-    years = span / 365.25
     depressed = pop.diagnosed["depression"]
     smi = pop.diagnosed["smi"]
     adult = (age >= 18) & (age < 85)
@@ -198,18 +233,38 @@ def mental_health(ctx: SynthContext, rng: np.random.Generator, pop: Population, 
     }
     owners, services = [], []
     for index, rate in enumerate(rates.values()):
-        owner = expand(rng.poisson(rate * years))
+        owner = expand(rng.poisson(rate * span / 365.25))
         owners.append(owner)
         services.append(np.full(len(owner), index, np.int32))
-    owner = np.concatenate(owners)
-    service = np.concatenate(services)
+    times = np.array(list(ADULT_MENTAL_HEALTH.values()))
+    return _referrals(rng, pop, first, span, np.concatenate(owners), np.concatenate(services),
+                      list(ADULT_MENTAL_HEALTH), times, provider)
+
+
+def _young_mental_health(ctx: SynthContext, rng: np.random.Generator, pop: Population, first: np.ndarray,
+                         span: np.ndarray, provider: str) -> pa.Table:
+    age = pop.age_on(ctx.start_day).astype(float)
+    under5, child, girls, boys = CYP_REFERRAL_RATE
+    teen = np.where(pop.sex == "F", girls, boys)
+    rate = np.select([age < 5, age < 11, age < 18], [under5, child, teen], 0.0)
+    owner = expand(rng.poisson(rate * span / 365.25))
+    shares = np.array([share for share, _ in CYP_MENTAL_HEALTH.values()])
+    service = rng.choice(len(shares), size=len(owner), p=shares / shares.sum()).astype(np.int32)
+    times = np.array([t for _, t in CYP_MENTAL_HEALTH.values()])
+    return _referrals(rng, pop, first, span, owner, service, list(CYP_MENTAL_HEALTH), times, provider)
+
+
+def _referrals(rng: np.random.Generator, pop: Population, first: np.ndarray, span: np.ndarray, owner: np.ndarray,
+               service: np.ndarray, names: list[str], times: np.ndarray, provider: str) -> pa.Table:
+    """Referral, first and last contact and discharge of each referral, inside the owner's time in the area;
+    PHQ-9 and GAD-7 at first and last contact for Talking Therapies."""
     n = len(owner)
+    median_wait, spread, p_contact, p_finish = (times[service, i] for i in range(4))
     referral = first[owner] + (rng.random(n) * np.maximum(span[owner], 1)).astype("timedelta64[D]")
-    median_wait = np.array([20.0, 11.0, 0.5, 25.0])[service]
-    wait = np.round(median_wait * np.exp(np.array([0.8, 0.7, 0.8, 0.7])[service] * rng.standard_normal(n)))
-    contacted = rng.random(n) < np.where(service == 0, 0.72, 0.95)
+    wait = np.round(median_wait * np.exp(spread * rng.standard_normal(n)))
+    contacted = rng.random(n) < p_contact
     first_contact = np.where(contacted, referral + wait.astype("timedelta64[D]"), NAT_D)
-    finished = contacted & (rng.random(n) < np.where(service == 0, 0.52, 0.8))  # 37 % of referrals finish (IAPT)
+    finished = contacted & (rng.random(n) < p_finish)
     sessions = np.where(finished, rng.integers(2, 13, n), np.where(contacted, 1, 0))
     last_contact = np.where(finished, first_contact + (sessions * 7 + rng.integers(0, 14, n)).astype(
         "timedelta64[D]"), first_contact)
@@ -219,7 +274,7 @@ def mental_health(ctx: SynthContext, rng: np.random.Generator, pop: Population, 
     first_contact = np.where(first_contact < end, first_contact, NAT_D)
     last_contact = np.where(~np.isnat(first_contact) & (last_contact < end), last_contact, NAT_D)
     discharge = np.where(discharge < end, discharge, NAT_D)
-    talking = service == 0
+    talking = service == (names.index("talking_therapies") if "talking_therapies" in names else -1)
     phq_first = np.clip(np.round(rng.normal(15, 5, n)), 0, 27)
     gad_first = np.clip(np.round(rng.normal(13, 4, n)), 0, 21)
     improve = rng.random(n) < 0.9
@@ -229,7 +284,7 @@ def mental_health(ctx: SynthContext, rng: np.random.Generator, pop: Population, 
     has_last = talking & ~np.isnat(last_contact) & (sessions >= 2)
     return pa.table({
         "referral_id": np.arange(1, n + 1, dtype=np.int64), "person_id": pop.person_id[owner],
-        "provider_code": np.full(n, provider), "service": category(service, list(rates)),
+        "provider_code": np.full(n, provider), "service": category(service, names),
         "referral_date": referral, "first_contact_date": first_contact, "last_contact_date": last_contact,
         "discharge_date": discharge,
         "phq9_first": pa.array(phq_first.astype(np.int64), mask=~has_first),
@@ -237,4 +292,5 @@ def mental_health(ctx: SynthContext, rng: np.random.Generator, pop: Population, 
         "gad7_first": pa.array(gad_first.astype(np.int64), mask=~has_first),
         "gad7_last": pa.array(gad_last.astype(np.int64), mask=~has_last),
         "sessions": pa.array(sessions.astype(np.int64), mask=np.isnat(first_contact)),
+        **inside_the_ics(n),
     })

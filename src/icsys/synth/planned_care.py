@@ -96,6 +96,7 @@ def rtt_table(pop: Population, path: dict[str, np.ndarray]) -> pa.Table:
         "stop_reason": pa.DictionaryArray.from_arrays(
             pa.array(np.maximum(reason, 0).astype(np.int32), mask=reason < 0),
             pa.array(["admitted", "non_admitted", "active_monitoring", "declined", "no_treatment", "died"])),
+        **inside_the_ics(len(reason)),
     })
 
 
@@ -202,6 +203,7 @@ def cancer(ctx: SynthContext, rng: np.random.Generator, pop: Population, first: 
         "treatment_modality": pa.DictionaryArray.from_arrays(pa.array(modality.astype(np.int32), mask=np.isnat(treat)),
                                                              pa.array(["surgery", "chemotherapy", "radiotherapy",
                                                                        "other"])),
+        **inside_the_ics(n),
     })
 
 
@@ -227,4 +229,5 @@ def diagnostics(ctx: SynthContext, rng: np.random.Generator, pop: Population, fi
         "request_id": np.arange(1, n + 1, dtype=np.int64), "person_id": pop.person_id[owner],
         "provider_code": provider[owner].astype(str), "test": category(test, keys),
         "request_date": request, "test_date": test_date,
+        **inside_the_ics(n),
     })

@@ -86,7 +86,7 @@ def expand(counts: np.ndarray) -> np.ndarray:
 
 
 def inside_the_ics(n: int) -> dict[str, pa.Array]:
-    """The Who Pays? flags of synthetic hospital activity: every site is the ICS's own and every person is
+    """The Who Pays? flags of synthetic activity: every site and provider is the ICS's own and every person is
     registered with one of its practices, so the ICB is the responsible commissioner of every row."""
     yes = pa.array(np.ones(n, dtype=bool))
     return {"provider_in_ics": yes, "commissioned_by_ics": yes}

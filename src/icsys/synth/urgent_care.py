@@ -241,6 +241,7 @@ def ambulance_table(pop: Population, amb: dict[str, np.ndarray]) -> pa.Table:
         "call_time": amb["call_time"], "on_scene_time": amb["on_scene_time"], "conveyed": amb["conveyed"],
         "site_code": pa.array(amb["site_code"], pa.string()),
         "hospital_arrival_time": amb["hospital_arrival_time"], "handover_time": amb["handover_time"],
+        **inside_the_ics(len(amb["owner"])),
     })
 
 

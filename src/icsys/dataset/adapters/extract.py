@@ -42,8 +42,11 @@ def _date(v: str, null_dates: tuple[str, ...], time: str | None = None) -> str:
 
 
 def _time(t: str) -> str:
-    """A time of day as HH:MM:SS, from HHMM, HHMMSS, HH:MM or HH:MM:SS; midnight when absent. (Lengths, not
-    regular expressions: this runs on every row; a time that is not one is passed on for validation to name.)"""
+    """A time of day as HH:MM:SS, from HHMM, HHMMSS, HH:MM or HH:MM:SS, or from a date and time whose time is
+    the part wanted (NHS England's CSDS and MHSDS models hold Contact_Time as a timestamp of 1 January 1970);
+    midnight when absent. (Lengths, not regular expressions: this runs on every row; a time that is not one
+    is passed on for validation to name.)"""
+    t = f"(CASE WHEN length({t}) > 10 AND substr({t}, 11, 1) IN (' ', 'T') THEN substr({t}, 12) ELSE {t} END)"
     return (f"CASE WHEN {t} IS NULL THEN '00:00:00' WHEN contains({t}, ':') THEN "
             f"CASE WHEN length({t}) <= 5 THEN lpad({t}, 5, '0') || ':00' ELSE {t} END "
             f"WHEN length({t}) = 4 THEN substr({t}, 1, 2) || ':' || substr({t}, 3, 2) || ':00' "

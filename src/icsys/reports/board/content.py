@@ -68,6 +68,7 @@ class StandardPanel:
     notes: tuple[str, ...]
     owner: str = ""  # the performance lead's, from the notes file (see docs/board-pack.md)
     lead_commentary: str = ""
+    pending: tuple[date, ...] = ()  # months withheld: their follow-up (30 days for a readmission) is not over
 
     @property
     def counts(self) -> str:
@@ -408,7 +409,10 @@ def commentary_of(panel: StandardPanel) -> str:
     elif panel.target is None:
         words.append("no target applies")
     text = ", ".join(words) + "."
-    if when != panel.month:
+    if when != panel.month and panel.month in panel.pending:
+        text += (f" {panel.month:%B %Y} is not complete yet: its follow-up runs past the last day of the data, "
+                 "so its figure is withheld.")
+    elif when != panel.month:
         text += f" No value for {panel.month:%B %Y}."
     if panel.small:
         return text + (f" Fewer than {SMALL_NUMBER} patients or events: too few to read as a rate, so no SPC signal "

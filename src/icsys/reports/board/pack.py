@@ -105,18 +105,22 @@ def follow_up_days(catalogue: Catalogue) -> dict[str, int]:
     return {s.id: int(s.params["days"]) for s in catalogue.standard if s.rule == "readmission"}
 
 
-def withhold_incomplete(series: pd.DataFrame, catalogue: Catalogue, covered: tuple[date, date] | None) -> pd.DataFrame:
-    """Months whose follow-up runs past the store's last day are not yet complete (March's discharges have
-    not had their 30 days when the store ends on 31 March): their figures are withheld, so the pack shows the
-    latest complete month, marked as such, instead of a rate that reads low."""
+def withhold_incomplete(series: pd.DataFrame, catalogue: Catalogue, covered: tuple[date, date] | None,
+                        period: str = "month") -> pd.DataFrame:
+    """Periods whose follow-up runs past the store's last day are not yet complete (March's discharges have
+    not had their 30 days when the store ends on 31 March): their figures are withheld and marked
+    `incomplete`, so the pack shows the latest complete month instead of a rate that reads low."""
+    from icsys.performance.frame import next_period
+
     follow = follow_up_days(catalogue)
+    out = series.assign(incomplete=False)
     if covered is None or series.empty or not follow:
-        return series
-    period = pd.to_datetime(series["period"])
-    complete_on = period + pd.offsets.MonthEnd(0) + pd.to_timedelta(series["standard"].map(follow), unit="D")
-    incomplete = complete_on.notna() & (complete_on > pd.Timestamp(covered[1]))
-    out = series.copy()
-    out.loc[incomplete, ["numerator", "denominator", "value"]] = float("nan")
+        return out
+    starts = pd.to_datetime(series["period"])
+    ends = starts.map(lambda d: pd.Timestamp(next_period(d.date(), period)) - pd.Timedelta(days=1))
+    complete_on = ends + pd.to_timedelta(series["standard"].map(follow), unit="D")
+    out["incomplete"] = complete_on.notna() & (complete_on > pd.Timestamp(covered[1]))
+    out.loc[out["incomplete"], ["numerator", "denominator", "value"]] = float("nan")
     return out
 
 
@@ -132,18 +136,25 @@ def _panel(standard: str, rows: pd.DataFrame, month: date, lead: dict[str, str])
     series = rows.assign(period=pd.to_datetime(rows["period"]).dt.date)[
         ["period", "numerator", "denominator", "value", "target", "planned", "planned_of", "variance", "on_track"]
     ].reset_index(drop=True)
-    chart, notes = spc_of(series, first["direction"], first["unit"])
+    gaps = rows["incomplete"].to_numpy(dtype=bool) if "incomplete" in rows else [False] * len(rows)
+    pending = tuple(series["period"][gaps])
+    chart, notes = spc_of(series, first["direction"], first["unit"], pending=len(pending))
     return StandardPanel(id=standard, name=first["name"], domain=first["domain"], unit=first["unit"],
                          direction=first["direction"], series=series, month=month, chart=chart, notes=tuple(notes),
-                         owner=lead.get("owner", ""), lead_commentary=lead.get("commentary", ""))
+                         owner=lead.get("owner", ""), lead_commentary=lead.get("commentary", ""),
+                         pending=pending)
 
 
-def spc_of(series: pd.DataFrame, direction: str, unit: str = "") -> tuple[spc.SpcResult | None, list[str]]:
+def spc_of(series: pd.DataFrame, direction: str, unit: str = "", pending: int = 0
+           ) -> tuple[spc.SpcResult | None, list[str]]:
     """The XmR chart of the months with a value resting on at least SMALL_NUMBER patients or events, against
     the latest target, its limits kept within what the measure can take, and notes on how to read it."""
     valued = series[series["value"].notna() & series["value"].map(lambda v: math.isfinite(v))]
     notes = []
-    gaps = len(series) - len(valued)
+    gaps = len(series) - len(valued) - pending
+    if pending:
+        notes.append(f"{count(pending, 'month is', 'months are')} not complete yet (the follow-up runs past the "
+                     "last day of the data) and left out of the chart.")
     if gaps:
         notes.append(f"{count(gaps, 'month has', 'months have')} no value (nothing to count) and "
                      f"{'is' if gaps == 1 else 'are'} left out of the chart.")
@@ -230,6 +241,8 @@ def comparisons(store: Store, org: Organisation, month: date, *, catalogue: Cata
     start, end = window or (month, _add_months(month, 1) - timedelta(days=1))
     rows = measure_store(store, standards=[s.id for s in wanted], period=period, start=start, end=end,
                          catalogue=catalogue, hierarchy=hierarchy, orgs=practices + pcns + icps)
+    rows = withhold_incomplete(rows, catalogue, store.covers, period)
+    rows = rows[~rows["incomplete"]]  # an incomplete period is not compared: its rates read low everywhere
     compared = period_words(start, period)
     names = {o.code: o.name for o in hierarchy.organisations.values()}
     kinds = {o.code: o.kind for o in hierarchy.organisations.values()}
