@@ -195,3 +195,27 @@ def test_a_person_is_found_by_nhs_number_only_with_a_relationship(api, vera):
     assert bad.json_body["detail"][0]["loc"] == ["query", "nhs_number"]
     detail = api("gita.gp").get(f"/api/people/{VERA}").json_body
     assert detail["nhs_number"] == "9990000018" and detail["person"]["family_name"] == "Hughes"
+
+
+def test_the_demonstration_caseload_is_shared_with_each_care_team_only(api):
+    """demo.load_caseload (the load benchmark's plans): each person's plan is read and edited by the GP and
+    the services of their care team, with consent recorded, and by no other service."""
+    teams = demo.load_caseload(7)
+    assert list(teams) == [f"PDEMO{n:04d}" for n in range(101, 108)]
+    assert teams["PDEMO0101"] == ("gita.gp", "dina.nurse") and teams["PDEMO0103"] == ("gita.gp", "dina.nurse",
+                                                                                       "will.social")
+    assert teams["PDEMO0107"] == teams["PDEMO0101"]  # the six teams, in turn
+    outsiders = {"dina.nurse", "will.social", "hana.homecare"}
+    for person, team in teams.items():
+        plan = f"/api/people/{person}/care-plan"
+        for user in team:
+            read = api(user).get(plan)
+            assert read.status_code == 200 and read["ETag"] == '"1"', (person, user, read.json_body)
+            assert [a["action"] for a in read.json_body["content"]["actions"]] == [a for a, _ in demo.CASELOAD_ACTIONS]
+        for user in outsiders - set(team):
+            assert api(user).get(plan).status_code == 404, (person, user)
+    content = api("will.social").get("/api/people/PDEMO0102/care-plan").json_body["content"]
+    content["actions"][2]["done"] = True
+    saved = api("will.social").put("/api/people/PDEMO0102/care-plan", content, HTTP_IF_MATCH='"1"')
+    assert saved.status_code == 200 and saved.json_body["author"] == "will.social" and saved["ETag"] == '"2"'
+    assert saved.json_body["organisation"] == demo.MEDWAY_ASC

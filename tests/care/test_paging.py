@@ -7,10 +7,11 @@ rows; the audit records what the page released; a bad paging parameter is refuse
 from __future__ import annotations
 
 import re
-from datetime import date
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pytest
+from django.utils import timezone
 
 from icsys.access import open_audit
 from icsys.care import models as m
@@ -126,6 +127,74 @@ def test_an_mdt_case_list_walks_highest_risk_first(api, tmp_path, practice, sett
     assert rows == whole and sizes == [1, 1, 1]
 
 
+def test_a_practices_discharge_notifications_walk_newest_first(api, refer_vera, practice):
+    start = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
+    for day in (3, 0, 4, 1, 2):  # discharged out of the order referred
+        referral = refer_vera("domiciliary_care")["referral"]
+        done = api("ada.discharge").post(f"/api/referrals/{referral}/discharge",
+                                         {"discharged_at": (start + timedelta(days=day)).isoformat()})
+        assert done.status_code == 201, done.json_body
+    m.DischargeNotification.objects.create(  # another practice's notification: never counted or shown
+        referral_id=refer_vera("domiciliary_care")["referral"], person_id=VERA,
+        practice_id=other_pcn_practice(practice), discharged_at=start, due_by=start + timedelta(days=1),
+        summary="elsewhere")
+    rows, sizes = walk(api("gita.gp"), "/api/notifications?limit=2")
+    assert [datetime.fromisoformat(r["discharged_at"]).day for r in rows] == [6, 5, 4, 3, 2] and sizes == [2, 2, 1]
+    assert {r["practice"] for r in rows} == {practice}
+    assert walk(api("hana.homecare"), "/api/notifications")[0] == []  # not a practice: none
+
+
+def test_the_privacy_officers_break_glass_list_walks_unreviewed_first_then_newest(api, refer_vera):
+    refer_vera("domiciliary_care")
+    made = []
+    for n in range(5):
+        grant = api("kim.kent").post(f"/api/people/{VERA}/break-glass",
+                                     {"reason": f"unconscious in A&E, no history available ({n})"})
+        assert grant.status_code == 201, grant.json_body
+        made.append(grant.json_body["id"])
+    now = timezone.now()
+    for n, grant in enumerate(made):  # started an hour apart, the first the oldest
+        m.BreakGlass.objects.filter(pk=grant).update(started_at=now - timedelta(hours=5 - n))
+    officer = api("priya.privacy")
+    for grant in made[3:]:  # the two newest reviewed
+        assert officer.post(f"/api/break-glass/{grant}/review", {"note": "justified"}).status_code == 200
+    rows, sizes = walk(officer, "/api/break-glass?limit=2")
+    assert [r["id"] for r in rows] == [made[2], made[1], made[0], made[4], made[3]] and sizes == [2, 2, 1]
+    assert [r["reviewed_at"] is None for r in rows] == [True, True, True, False, False]
+
+
+def test_a_persons_continuing_healthcare_cases_walk_oldest_checklist_first(api, refer_vera, practice):
+    refer_vera("social_work_assessment")  # social care's relationship with Vera
+    make_people(practice, ["Moss"], "PC")
+    social = api("will.social")
+    made = []
+    for days_ago in (10, 40, 20, 30, 5):
+        at = (timezone.now() - timedelta(days=days_ago)).isoformat()
+        case = social.post(f"/api/people/{VERA}/chc", {"outcome": "negative", "organisation": "NQV",
+                                                       "checklist_at": at})
+        assert case.status_code == 201, case.json_body
+        made.append((days_ago, case.json_body["id"]))
+    assert api("gita.gp").post("/api/people/PC0/chc", {"outcome": "negative", "organisation": "NQV"}).status_code == 201
+    rows, sizes = walk(api("gita.gp"), f"/api/people/{VERA}/chc?limit=2")
+    assert [r["id"] for r in rows] == [case for _, case in sorted(made, reverse=True)] and sizes == [2, 2, 1]
+    assert {r["person_id"] for r in rows} == {VERA}  # not PC0's
+
+
+def test_the_pages_of_these_lists_page_too(api, refer_vera, client):
+    refer_vera("social_work_assessment")
+    for _ in range(3):
+        assert api("gita.gp").post(f"/api/people/{VERA}/chc", {"outcome": "negative", "organisation": "NQV"}) \
+            .status_code == 201
+        assert api("kim.kent").post(f"/api/people/{VERA}/break-glass",
+                                    {"reason": "unconscious in A&E, no history available"}).status_code == 201
+    assert client.login(username="gita.gp", password=PASSWORD)
+    text = client.get(f"/people/{VERA}/chc/?limit=2").content.decode()
+    assert "3 checklists" in text and "Checklists 1 to 2 of 3" in text and 'rel="next"' in text
+    assert client.login(username="priya.privacy", password=PASSWORD)
+    text = client.get("/audit/?limit=2&offset=2").content.decode()
+    assert "Break-glass 3 to 3 of 3" in text and 'rel="prev"' in text and 'rel="next"' not in text
+
+
 def test_the_limit_has_a_default_and_a_maximum(api, practice):
     make_people(practice, [f"Family{i:03d}" for i in range(205)], "PL")
     gp = api("gita.gp")
@@ -137,7 +206,8 @@ def test_the_limit_has_a_default_and_a_maximum(api, practice):
 @pytest.mark.parametrize("query", ["limit=0", "limit=201", "limit=two", "offset=-1", "offset=1.5",
                                    "offset=99999999999999999999"])
 @pytest.mark.parametrize("path", ["/api/people", "/api/tasks", "/api/referrals", "/api/referrals/unmatched",
-                                  f"/api/people/{VERA}/timeline", "/api/mdt/case-lists/frail"])
+                                  f"/api/people/{VERA}/timeline", "/api/mdt/case-lists/frail", "/api/notifications",
+                                  "/api/break-glass", f"/api/people/{VERA}/chc"])
 def test_a_bad_paging_parameter_is_refused_naming_it(api, path, query):
     response = api("gita.gp").get(f"{path}?{query}")
     assert response.status_code == 422, response.content

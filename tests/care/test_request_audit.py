@@ -107,3 +107,33 @@ def test_a_short_page_costs_no_more_as_the_list_grows(api, refer_vera, user, pat
             refer_vera("social_work_assessment", "domiciliary_care")
     bound = 3 + 2 * 7 if "timeline" in path else 4
     assert costs[1] == costs[2] <= bound, costs  # once the page is full, every further row is free
+
+
+def _statements(captured: CaptureQueriesContext) -> list[str]:
+    """Each statement's first words, without the savepoint the request's transaction takes inside the test's."""
+    return [" ".join(q["sql"].split()[:3]) for q in captured.captured_queries if "SAVEPOINT" not in q["sql"]]
+
+
+def test_a_plan_read_and_save_cost_the_same_however_many_versions(api, vera):
+    """A read fetches the current version's row only; a save is the version moved on under the plan's row lock
+    (one UPDATE, the compare-and-set) and one version INSERT; a stale save writes nothing and reads the current
+    version once. The same with 2 versions as with 12."""
+    gp = api("gita.gp")
+    plan = f"/api/people/{VERA}/care-plan"
+    assert gp.post(plan, {"summary": "v1"}).status_code == 201
+    costs = []
+    for n in range(2, 13):
+        with CaptureQueriesContext(connection) as read:
+            etag = gp.get(plan)["ETag"]
+        with CaptureQueriesContext(connection) as save:
+            assert gp.put(plan, {"summary": f"v{n}"}, HTTP_IF_MATCH=etag).status_code == 200
+        with CaptureQueriesContext(connection) as stale:
+            refused = gp.put(plan, {"summary": "late"}, HTTP_IF_MATCH=etag)
+        assert refused.status_code == 412 and refused.json_body["version"] == n
+        costs.append((_statements(read), _statements(save), _statements(stale)))
+    first = costs[0]
+    assert all(c == first for c in costs), costs
+    read, save, stale = first  # token+user+organisations, person, the policy's facts, then:
+    assert len(read) == 4 and read[3].startswith('SELECT "care_careplanversion"."id",'), read
+    assert save[3:] == ["UPDATE care_careplan SET", 'INSERT INTO "care_careplanversion"'], save
+    assert len(stale) == 5 and stale[3] == "UPDATE care_careplan SET" and "careplanversion" in stale[4], stale

@@ -121,10 +121,11 @@ def discharge(request: HttpRequest, referral_id: int, body: DischargeIn):
     return Status(201, s.record_discharge(ctx(request), referral_id, body.discharged_at))
 
 
-@router.get("/notifications", response={200: list[NotificationOut], **ERRORS})
-def notifications(request: HttpRequest):
-    """Discharge notifications for the actor's practices."""
-    return s.notifications_for(ctx(request))
+@router.get("/notifications", response={200: list[NotificationOut], **ERRORS, 422: FieldErrors})
+def notifications(request: HttpRequest, response: HttpResponse, limit: int = LIMIT, offset: int = OFFSET):
+    """Discharge notifications for the actor's practices, newest discharge first.
+    Paged: X-Total-Count and a Link rel=next."""
+    return paged(request, response, s.notifications_for(ctx(request), s.Paging(limit, offset)))
 
 
 # --- tasks ---------------------------------------------------------------------------------------------
@@ -264,10 +265,11 @@ def audit(request: HttpRequest, user: str | None = None, person: str | None = No
     return s.audit_log(ctx(request), user=user, person=person, limit=max(1, min(limit, 5000)))
 
 
-@router.get("/break-glass", response={200: list[BreakGlassOut], **ERRORS}, tags=["privacy"])
-def break_glass_list(request: HttpRequest):
-    """Every break-glass, unreviewed first (privacy officer)."""
-    return s.break_glass_for_review(ctx(request))
+@router.get("/break-glass", response={200: list[BreakGlassOut], **ERRORS, 422: FieldErrors}, tags=["privacy"])
+def break_glass_list(request: HttpRequest, response: HttpResponse, limit: int = LIMIT, offset: int = OFFSET):
+    """Every break-glass, unreviewed first, then newest (privacy officer).
+    Paged: X-Total-Count and a Link rel=next."""
+    return paged(request, response, s.break_glass_for_review(ctx(request), s.Paging(limit, offset)))
 
 
 @router.post("/break-glass/{grant_id}/review", response={200: BreakGlassOut, **ERRORS, 422: FieldErrors},
@@ -287,9 +289,12 @@ def chc_checklist(request: HttpRequest, person_id: str, body: ChcChecklistIn):
     return Status(201, s.record_chc_checklist(ctx(request), request.care_user, person_id, body.model_dump()))
 
 
-@router.get("/people/{person_id}/chc", response={200: list[ChcOut], **ERRORS}, tags=["chc"])
-def chc_cases(request: HttpRequest, person_id: str):
-    return s.chc_cases(ctx(request), person_id)
+@router.get("/people/{person_id}/chc", response={200: list[ChcOut], **ERRORS, 422: FieldErrors}, tags=["chc"])
+def chc_cases(request: HttpRequest, response: HttpResponse, person_id: str, limit: int = LIMIT,
+              offset: int = OFFSET):
+    """The person's NHS Continuing Healthcare checklists and decisions, oldest first.
+    Paged: X-Total-Count and a Link rel=next."""
+    return paged(request, response, s.chc_cases(ctx(request), person_id, s.Paging(limit, offset)))
 
 
 @router.get("/chc/summary", response={200: ChcSummaryOut, **ERRORS}, tags=["chc"])

@@ -15,6 +15,7 @@ from icsys.access import Actor, Auditor
 from icsys.care import models as m
 from icsys.care import services as s
 from icsys.care.organisations import load_organisations
+from icsys.care.schemas import CarePlanContent
 
 PASSWORD = "care-demo-2026"  # every demonstration login; never a real system's
 MEDWAY_ASC = "E06000035-ASC"
@@ -131,3 +132,44 @@ def load_demo(referrals: bool = True) -> dict[str, Any]:
     return {"organisations": orgs, "users": sorted(users), "password": PASSWORD,
             "referrals": {"vera": vera.id, "dorothy": dorothy.id, "unmatched": unmatched.id},
             "people": {"vera": vera.person_id, "dorothy": dorothy.person_id}, "tick": raised}
+
+
+# A practice's caseload of shared plans: each person's care team is the GP and one or two services, and each
+# plan holds the few actions a real one does (the load benchmark edits them: benchmarks/care_load.py).
+CASELOAD_TEAMS = (("dina.nurse",), ("will.social",), ("dina.nurse", "will.social"), ("hana.homecare",),
+                  ("dina.nurse", "hana.homecare"), ("will.social", "hana.homecare"))
+CASELOAD_ACTIONS = (("Falls assessment", "community team"), ("Medication review", "GP"),
+                    ("Carer's assessment", "social worker"), ("Check the pendant alarm", "home care"),
+                    ("Pressure area care", "district nurse"), ("Review the package of care", "social worker"))
+CASELOAD_GIVEN = ("Alan", "Brenda", "Cyril", "Doreen", "Edna", "Frank")
+CASELOAD_FAMILY = ("Ahmed", "Baker", "Carter", "Davies", "Ellis", "Fletcher", "Green", "Harris", "Iqbal",
+                   "Jones", "Kaur", "Lewis", "Mason", "Naylor", "Owen", "Parker", "Quinn", "Roberts")
+
+
+def load_caseload(count: int) -> dict[str, tuple[str, ...]]:
+    """`count` more people of the demonstration practice (PDEMO0101 on), each with consent to share recorded,
+    a care team (the GP and one or two services of CASELOAD_TEAMS) and a care plan of CASELOAD_ACTIONS, made
+    through the services by the GP. Returns each person's id and the users of their care team, who edit it."""
+    users = {u.username: u for u in m.User.objects.filter(username__in={"gita.gp", *sum(CASELOAD_TEAMS, ())})}
+    gp = users["gita.gp"]
+    practice = demo_practice().code
+    teams: dict[str, tuple[str, ...]] = {}
+    with transaction.atomic():
+        for i in range(count):
+            person = m.Person.objects.create(
+                id=f"PDEMO{101 + i:04d}", given_name=CASELOAD_GIVEN[i // len(CASELOAD_FAMILY) % len(CASELOAD_GIVEN)],
+                family_name=CASELOAD_FAMILY[i % len(CASELOAD_FAMILY)], practice_id=practice,
+                birth_date=date(1930 + i % 30, 1 + i % 12, 1 + i % 28))
+            s.record_consent(_ctx(gp), gp, person.id, "given", "discussed at the practice")
+            team = CASELOAD_TEAMS[i % len(CASELOAD_TEAMS)]
+            for username in team:
+                member = users[username]
+                s.add_to_care_team(_ctx(gp), person.id, member.memberships.get().organisation_id, member.role,
+                                   username)
+            s.save_care_plan(_ctx(gp), gp, person.id, CarePlanContent(
+                summary="Frail; lives alone with support", goals=[{"goal": "Stay well at home"}],
+                actions=[{"action": action, "who": who} for action, who in CASELOAD_ACTIONS],
+                named_contacts=[{"name": "Dr Gita Shah", "role": "GP", "organisation": practice}],
+            ).model_dump(mode="json"), None)
+            teams[person.id] = ("gita.gp", *team)
+    return teams

@@ -314,8 +314,8 @@ def _gather(ctx: s.Ctx, kind: str, patient: str | None, rid: str | None,
             return page.cut([patient_resource(ctx, person)]), 1
         if kind == "CareTeam":
             return page.cut([care_team(person)]), 1
-        plan = m.CarePlan.objects.filter(person=person).first()
-        return (page.cut([care_plan(plan, s._current(plan))]), 1) if plan else ([], 0)
+        version = s._current_version(person)
+        return (page.cut([care_plan(version.plan, version)]), 1) if version else ([], 0)
     model = {"ServiceRequest": m.Referral, "Task": m.Task, "Consent": m.Consent}[kind]
     if rid is not None:
         if not rid.isdigit():

@@ -317,6 +317,17 @@ class CarePlan(models.Model):
     created_at = models.DateTimeField(default=timezone.now)
 
 
+def next_plan_version(person_id: str, expected: int) -> int | None:
+    """Compare-and-set of a person's plan: moves `version` on from `expected` and returns the plan's id, or None
+    if the plan is no longer at `expected` (or there is none). One statement: its row lock is held to the end
+    of the caller's transaction, so exactly one of two writers of one version wins and the other sees 0 rows."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"UPDATE {_table('CarePlan')} SET version = version + 1 WHERE person_id = %s AND version = %s "
+                       "RETURNING id", [person_id, expected])
+        row = cursor.fetchone()
+    return None if row is None else row[0]
+
+
 class CarePlanVersion(models.Model):
     """One version of a care plan, as its author saved it: never changed, never deleted."""
 

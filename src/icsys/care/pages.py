@@ -146,10 +146,11 @@ def invalid(exc: s.Invalid) -> Errors:
 @page
 def home(request: HttpRequest, ctx: s.Ctx) -> HttpResponse:
     practice = m.Organisation.objects.filter(code__in=ctx.actor.organisations, kind="practice").exists()
-    notices = s.notifications_for(ctx) if practice else []
+    notices = s.notifications_for(ctx, paging(request)) if practice else None
     chc_team = m.ChcCase.objects.filter(organisation__in=ctx.actor.organisations).exists()  # a team that decides
     return render(request, "care/home.html", {"role": ctx.actor.roles[0], "notices": notices, "practice": practice,
-                                              "chc_team": chc_team})
+                                              "chc_team": chc_team,
+                                              "pager": pager(request, notices) if notices else None})
 
 
 @page
@@ -484,9 +485,10 @@ def audit(request: HttpRequest, ctx: s.Ctx) -> HttpResponse:
             errors = invalid(exc) if isinstance(exc, s.Invalid) else Errors({"grant": "Break-glass: unknown"})
     user, who = request.GET.get("user", "").strip(), request.GET.get("person", "").strip()
     records = s.audit_log(ctx, user=user or None, person=who or None, limit=200)
-    grants = s.break_glass_for_review(ctx)
+    grants = s.break_glass_for_review(ctx, paging(request))
     return render(request, "care/audit.html", {"records": records, "grants": grants, "user": user, "who": who,
-                                               "errors": errors}, status=422 if errors else 200)
+                                               "errors": errors, "pager": pager(request, grants)},
+                  status=422 if errors else 200)
 
 
 @page
@@ -494,10 +496,11 @@ def chc(request: HttpRequest, ctx: s.Ctx, person_id: str) -> HttpResponse:
     """A person's NHS Continuing Healthcare checklists and decisions (read here; recorded through the API)."""
     from icsys.care.standards import standard_for
 
-    cases = s.chc_cases(ctx, person_id)
+    cases = s.chc_cases(ctx, person_id, paging(request))
     standard = standard_for(s.CHC_SERVICE)
     return render(request, "care/chc.html", {"person": m.Person.objects.get(pk=person_id), "cases": cases,
-                                             "standard": standard, "days": round(standard.hours / 24)})
+                                             "pager": pager(request, cases), "standard": standard,
+                                             "days": round(standard.hours / 24)})
 
 
 @page

@@ -14,7 +14,7 @@ from typing import Any, Generic, TypeVar
 
 from django.conf import settings
 from django.db import transaction
-from django.db.models import F, QuerySet
+from django.db.models import Case, F, QuerySet, Value, When
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
@@ -462,12 +462,13 @@ def record_discharge(ctx: Ctx, referral_id: int, discharged_at: datetime) -> m.D
     return note
 
 
-def notifications_for(ctx: Ctx) -> list[m.DischargeNotification]:
+def notifications_for(ctx: Ctx, paging: Paging | None = None) -> Page[m.DischargeNotification]:
+    """A page of the discharge notifications of the actor's practices, newest discharge first."""
     ctx.require(LIST)
-    out = list(m.DischargeNotification.objects.filter(practice__in=ctx.actor.organisations)
-               .select_related("person").order_by("discharged_at"))
-    ctx.record(LIST, "care.discharge_notification", len({n.person_id for n in out}))
-    return out
+    page = page_of(m.DischargeNotification.objects.filter(practice__in=ctx.actor.organisations)
+                   .select_related("person").order_by("-discharged_at", "-id"), paging)
+    ctx.record(LIST, "care.discharge_notification", len({n.person_id for n in page}))
+    return page
 
 
 # --- tasks ----------------------------------------------------------------------------------------------
@@ -588,10 +589,16 @@ def tick(now: datetime | None = None) -> dict[str, int]:
 
 
 # --- care plans -----------------------------------------------------------------------------------------
+def _current_version(person: m.Person) -> m.CarePlanVersion | None:
+    """The plan's current version, with its plan, author and organisation, in one query: only that row, never
+    the other versions (a plan edited for years has many)."""
+    return (m.CarePlanVersion.objects.filter(plan__person=person, number=F("plan__version"))
+            .select_related("plan", "author", "organisation").first())
+
+
 def care_plan(ctx: Ctx, person_id: str) -> tuple[m.CarePlan, m.CarePlanVersion]:
     person = person_for(ctx, person_id, record=CARE_PLAN)
-    version = (m.CarePlanVersion.objects.filter(plan__person=person, number=F("plan__version"))
-               .select_related("plan", "author", "organisation").first())
+    version = _current_version(person)
     if version is None:
         raise NotFound(f"person {person_id} has no care plan")
     ctx.record(READ, f"care.care_plan v{version.number} person={person.id}", 1, person.id)
@@ -601,36 +608,38 @@ def care_plan(ctx: Ctx, person_id: str) -> tuple[m.CarePlan, m.CarePlanVersion]:
 def save_care_plan(ctx: Ctx, user: m.User, person_id: str, content: dict[str, Any],
                    expected_version: int | None) -> tuple[m.CarePlan, m.CarePlanVersion]:
     """A new version of the plan, if `expected_version` is still the current one (None: a new plan).
-    A stale edit is refused with the current version (PreconditionFailed), never written over."""
+    A stale edit is refused with the current version (PreconditionFailed), never written over. An edit is
+    two statements: the version moved on under the plan's row lock (compare-and-set), and the version's row."""
     ctx.require(WRITE)
     person = person_for(ctx, person_id, action=WRITE, record=CARE_PLAN)
     org = _acting_organisation(ctx, person)
-    with transaction.atomic():
-        if expected_version is None:
+    if expected_version is None:
+        with transaction.atomic():
             plan, created = m.CarePlan.objects.get_or_create(person=person, defaults={"version": 1})
-            if not created:
-                raise Conflict(f"person {person_id} already has a care plan (version {plan.version}): edit it",
-                               current=_current(plan))
-            number = 1
-        else:
-            plan = m.CarePlan.objects.filter(person=person).first()
-            if plan is None:
-                raise NotFound(f"person {person_id} has no care plan")
-            # compare-and-set: only one writer moves the version on from `expected_version`
-            if not m.CarePlan.objects.filter(pk=plan.pk, version=expected_version).update(version=expected_version + 1):
-                plan.refresh_from_db()
-                raise PreconditionFailed(f"care plan changed: you edited version {expected_version}, the current "
-                                         f"version is {plan.version}", current=_current(plan))
-            number = expected_version + 1
-            plan.version = number
-        version = m.CarePlanVersion.objects.create(plan=plan, number=number, content=content, author=user,
-                                                   organisation_id=org)
-        ctx.record(WRITE, f"care.care_plan v{number} person={person.id}", 1, person.id)
-    return plan, version
+            if created:
+                return plan, _new_version(ctx, user, plan, 1, content, org)
+        raise Conflict(f"person {person_id} already has a care plan (version {plan.version}): edit it",
+                       current=_current_version(person))
+    # no savepoint: inside a request's transaction (icsys.web.middleware) the two writes are its own; alone,
+    # this block is the transaction. A stale edit writes nothing and is refused after it.
+    with transaction.atomic(savepoint=False):
+        plan_id = m.next_plan_version(person.pk, expected_version)
+        if plan_id is not None:
+            plan = m.CarePlan(pk=plan_id, person=person, version=expected_version + 1)
+            return plan, _new_version(ctx, user, plan, expected_version + 1, content, org)
+    current = _current_version(person)
+    if current is None:
+        raise NotFound(f"person {person_id} has no care plan")
+    raise PreconditionFailed(f"care plan changed: you edited version {expected_version}, the current version is "
+                             f"{current.number}", current=current)
 
 
-def _current(plan: m.CarePlan) -> m.CarePlanVersion:
-    return plan.versions.select_related("author", "organisation").get(number=plan.version)
+def _new_version(ctx: Ctx, user: m.User, plan: m.CarePlan, number: int, content: dict[str, Any],
+                 org: str) -> m.CarePlanVersion:
+    version = m.CarePlanVersion.objects.create(plan=plan, number=number, content=content, author=user,
+                                               organisation_id=org)
+    ctx.record(WRITE, f"care.care_plan v{number} person={plan.person_id}", 1, plan.person_id)
+    return version
 
 
 def _acting_organisation(ctx: Ctx, person: m.Person) -> str:
@@ -655,8 +664,8 @@ def urgent_care_summary(ctx: Ctx, person_id: str) -> dict[str, Any]:
     """The resuscitation decision and end-of-life preferences, for urgent care (and anyone who may read
     the plan): what national guidance shares regardless of the plan's consent."""
     person = person_for(ctx, person_id, record=URGENT_CARE_SUMMARY)
-    plan = m.CarePlan.objects.filter(person=person).first()
-    content = _current(plan).content if plan else {}
+    current = _current_version(person)
+    content = current.content if current else {}
     eol = content.get("end_of_life") or {}
     ctx.record(READ, f"care.urgent_care_summary person={person.id}", 1, person.id)
     return {"person_id": person.id, "given_name": person.given_name, "family_name": person.family_name,
@@ -709,11 +718,15 @@ def break_glass(ctx: Ctx, user: m.User, person_id: str, reason: str) -> m.BreakG
     return grant
 
 
-def break_glass_for_review(ctx: Ctx) -> list[m.BreakGlass]:
+def break_glass_for_review(ctx: Ctx, paging: Paging | None = None) -> Page[m.BreakGlass]:
+    """A page of every break-glass for the privacy officer: those not yet reviewed first, then the reviewed,
+    each newest first (whether reviewed, not `reviewed_at` itself: PostgreSQL sorts an empty one last)."""
     ctx.require_role("privacy_officer", doing="review break-glass")
-    out = list(m.BreakGlass.objects.select_related("user", "organisation").order_by("reviewed_at", "-started_at"))
-    ctx.record("audit", "care.break_glass", len({b.person_id for b in out}))
-    return out
+    reviewed = Case(When(reviewed_at__isnull=True, then=Value(0)), default=Value(1))
+    page = page_of(m.BreakGlass.objects.select_related("user", "organisation")
+                   .order_by(reviewed, "-started_at", "-id"), paging)
+    ctx.record("audit", "care.break_glass", len({b.person_id for b in page}))
+    return page
 
 
 def review_break_glass(ctx: Ctx, user: m.User, grant_id: int, note: str) -> m.BreakGlass:
@@ -965,11 +978,12 @@ def record_chc_checklist(ctx: Ctx, user: m.User, person_id: str, data: dict[str,
     return case
 
 
-def chc_cases(ctx: Ctx, person_id: str) -> list[m.ChcCase]:
+def chc_cases(ctx: Ctx, person_id: str, paging: Paging | None = None) -> Page[m.ChcCase]:
+    """A page of a person's NHS Continuing Healthcare cases, oldest checklist first."""
     person = person_for(ctx, person_id)
-    cases = list(person.chc_cases.select_related("checklist_by").order_by("checklist_at", "id"))
-    ctx.record(READ, f"care.chc_case x{len(cases)} person={person.id}", 1, person.id)
-    return cases
+    page = page_of(person.chc_cases.select_related("checklist_by").order_by("checklist_at", "id"), paging)
+    ctx.record(READ, f"care.chc_case x{len(page)} person={person.id}", 1, person.id)
+    return page
 
 
 def decide_chc(ctx: Ctx, user: m.User, case_id: int, decision: str, phb: dict[str, Any] | None,
