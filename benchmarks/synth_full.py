@@ -1,9 +1,12 @@
 """Figure: build the full synthetic Kent and Medway (scale 1.0, 3 years) and report wall time,
 peak memory, people/s and rows/s. Targets (issue 2): <= 90 s wall and <= 6 GB peak on 2 cores.
+With --calibration, then each headline figure of the calibration suite against the full build's
+(calibration.FULL_BUILD, issue 9): at scale 1.0 whether FULL_BUILD is still the generator's, at a smaller
+scale whether the build reads as the full build does within its sampling error.
 
 Runs `icsys synth` in a child process so its peak resident memory is measured on its own.
 
-    .venv/bin/python benchmarks/synth_full.py [--scale 1.0] [--years 3] [--db /tmp/km.duckdb]
+    .venv/bin/python benchmarks/synth_full.py [--scale 1.0] [--years 3] [--db /tmp/km.duckdb] [--calibration]
 """
 
 from __future__ import annotations
@@ -26,6 +29,7 @@ def main() -> None:
     parser.add_argument("--years", type=int, default=3)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--db", type=Path, default=None, help="where to build (default: a temporary file)")
+    parser.add_argument("--calibration", action="store_true", help="then the suite against the full build's figures")
     args = parser.parse_args()
 
     load_before = os.getloadavg()
@@ -40,6 +44,8 @@ def main() -> None:
         info = json.loads(subprocess.run([sys.executable, "-m", "icsys", "info", "--db", str(db), "--json"],
                                          check=True, capture_output=True, text=True).stdout)
         size_gb = db.stat().st_size / 1024**3
+        calibration = subprocess.run([sys.executable, "-m", "icsys.synth.calibration", str(db), "--full-build"],
+                                     capture_output=True, text=True) if args.calibration else None
 
     people = info["tables"]["person"]["rows"]
     rows = sum(t["rows"] for t in info["tables"].values())
@@ -55,6 +61,10 @@ def main() -> None:
     print(f"  store size     {size_gb:8.2f} GB")
     for name, t in info["tables"].items():
         print(f"    {name:24s} {t['rows']:>12,}")
+    if calibration is not None:
+        print("\nheadline figures against the full build (python -m icsys.synth.calibration STORE --full-build):")
+        print(calibration.stdout + calibration.stderr, end="")
+        raise SystemExit(calibration.returncode)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """People calibration (issue 9, items 3-4) at the small scales a new user runs: how people differ and how
 their past predicts their future, births, frequent A&E use, deaths, and the checks of the main suite that
-concern people (births, GP weekdays, community contacts, frailty, concentration and repeat admission),
+concern people (deaths, births, GP weekdays, community contacts, frailty, concentration and repeat admission),
 each within the tolerance of its published reference."""
 
 from __future__ import annotations
@@ -20,7 +20,8 @@ from icsys.system import load_system
 
 # Checks of the main suite that items 3-4 own; the rest (beds, discharges) are items 1-2.
 PEOPLE_IN_MAIN_SUITE = [
-    "births per year in the period over births per year before it", "maternity (delivery) spells per birth",
+    "deaths per 1,000 people a year", "births per year in the period over births per year before it",
+    "maternity (delivery) spells per birth",
     "GP appointments on Monday over Wednesday", "GP appointments at weekends", "30-day emergency readmission",
     "emergency bed days held by the top 5 % of people with any", "emergency bed days held by 1 % of all people",
     "another emergency admission in 12 months: after one, over people 65+ without",
