@@ -97,7 +97,7 @@ FULL_BUILD: dict[str, tuple[float, float]] = {
     "emergency discharges 12:00-19:59": (0.665, 0.10),
     "emergency discharges 00:00-05:59": (0.032, 0.03),
     "in-hospital deaths after emergency admission via A&E (method 21)": (0.720, 0.12),
-    "30-day emergency readmission": (0.153, 0.025),
+    "30-day emergency readmission": (0.153, 0.045),  # 3 SD over eight seeds at 0.005 is 4.3 points
     "emergency bed days held by the top 5 % of people with any": (0.413, 0.04),
     "emergency bed days held by 1 % of all people": (0.471, 0.05),
     # The other rows, by the same rule as the headline rows (three standard deviations over eight seeds at 0.005;
