@@ -661,16 +661,18 @@ DIASTOLIC_TARGET = 90
 
 
 def _latest_reading(f: Frame, people: ir.Table, codes: list[str], name: str) -> ir.Table:
-    """Each person's latest reading of `codes` in the year to the census (the lowest of that day's)."""
+    """Each of `people`'s latest reading of `codes` in the year to each census (the lowest of that day's), one
+    row a person and period. A day's reading stands from its day until the person's next reading, so it joins
+    only the censuses in that span: no person x period x reading product to reduce."""
     events = f.table("clinical_event")
-    ev = events.filter(events.snomed_code.isin(codes), events.value.notnull())
-    ev = ev.select(r_person=ev.person_id, r_date=ev.event_date, r_value=ev.value)
-    keys = people.select(k_person=people.person_id, k_period=people.period, census=people.census,
-                         year_before=people.year_before)
-    j = keys.join(ev, [keys.k_person == ev.r_person, ev.r_date > keys.year_before, ev.r_date <= keys.census])
-    last = j.group_by(["k_person", "k_period"]).aggregate(last=j.r_date.max())
-    j = j.join(last, ["k_person", "k_period"]).filter(lambda r: r.r_date == r.last)
-    return j.group_by(["k_person", "k_period"]).aggregate(**{name: j.r_value.min()})
+    ev = events.filter(events.snomed_code.isin(codes), events.value.notnull(),
+                       events.person_id.isin(people.person_id))
+    day = ev.group_by([ev.person_id, ev.event_date]).aggregate(r_value=ev.value.min())
+    day = day.mutate(next_date=day.event_date.lead().over(group_by=day.person_id, order_by=day.event_date))
+    grid = f.census_grid()
+    j = day.join(grid, [day.event_date <= grid.census, day.event_date > grid.year_before,
+                        day.next_date.isnull() | (day.next_date > grid.census)])
+    return j.select(k_person=j.person_id, k_period=j.period, **{name: j.r_value})
 
 
 def blood_pressure_to_target(f: Frame, p: BloodPressureTarget) -> Contributions:
@@ -688,7 +690,7 @@ def blood_pressure_to_target(f: Frame, p: BloodPressureTarget) -> Contributions:
     people = people.filter(people.first_coded <= people.census)
     obs = codelists("observations")
     for codes, name in ((obs["systolic_bp"], "systolic"), (obs["diastolic_bp"], "diastolic")):
-        r = _latest_reading(f, people, codes, name)
+        r = _latest_reading(f, members, codes, name)
         people = people.left_join(r, [people.person_id == r.k_person, people.period == r.k_period])
         people = people.drop("k_person", "k_period")
     limit = ibis.cases((people.age < 80, SYSTOLIC_TARGET["under_80"]), else_=SYSTOLIC_TARGET["80_and_over"])
