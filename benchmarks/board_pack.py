@@ -54,7 +54,7 @@ def main() -> None:
     from icsys.performance.series import board_series
     from icsys.reports.board.pack import OPEL_MONTHS, build_pack, write_pack
 
-    with tempfile.TemporaryDirectory(dir=os.environ.get("ICSYS_BENCH_TMP", "/work/tmp")) as tmp:
+    with tempfile.TemporaryDirectory(dir=os.environ.get("ICSYS_BENCH_TMP")) as tmp:
         work, out = Path(tmp) / "store.duckdb", Path(tmp) / "out"
         out.mkdir()
         shutil.copy(args.db, work)
