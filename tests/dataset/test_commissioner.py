@@ -8,13 +8,13 @@ from __future__ import annotations
 from datetime import date
 from pathlib import Path
 
-import duckdb
 import pytest
 
 from icsys.dataset.store import Store
 from icsys.performance.frame import registered_on
 from icsys.population.measures import registered
-from support.extracts import load
+from support.extracts import load, write
+from support.extracts import rows as sql
 
 PEOPLE = ("person_id,sex,birth_date,ethnicity,practice_code,registration_start\n"
           "1,F,1950-03-01,A,G82100,2000-01-01\n"
@@ -28,16 +28,6 @@ AE = ("attendance_id,person_id,site_code,department_type,arrival_time,departure_
       "2,2,RPA02,1,2025-01-06 10:00:00,2025-01-06 13:30:00,walk_in,3,discharged\n"
       "3,3,RPA02,1,2024-03-10 10:00:00,2024-03-10 13:30:00,walk_in,3,discharged\n"
       "4,3,RPA02,1,2025-01-06 10:00:00,2025-01-06 13:30:00,walk_in,3,discharged\n")
-
-
-def write(path: Path, text: str) -> Path:
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
-def sql(db: Path, query: str) -> list[tuple]:
-    with duckdb.connect(str(db), read_only=True) as con:
-        return con.execute(query).fetchall()
 
 
 @pytest.fixture

@@ -16,8 +16,9 @@ from icsys.dataset import ingest
 from icsys.dataset.ingest import LoadRejected, reid_beside
 from icsys.dataset.store import Store
 from support import assert_clear_error, icsys
+from support.extracts import MANAGER, load, write
+from support.extracts import rows as sql
 
-MANAGER = Actor("dmitri", ("data_manager",))
 # 9434765919 is the NHS's published example; 9000000009 and 9000871093 are test-range numbers whose check
 # digits were worked by hand (weights 10..2, 11 - sum mod 11).
 PEOPLE = ("nhs_number,sex,birth_date,ethnicity,lsoa_code,imd_decile,practice_code,registration_start,"
@@ -31,23 +32,8 @@ def row(i: int, key: str, day: str = "2025-01-06") -> str:
     return f"{i},{key},RPA02,1,{day} 10:00:00,{day} 13:30:00,walk_in,3,discharged\n"
 
 
-def load(db: Path, table: str, path: Path, **kwargs):
-    store = Store.open(db, read_only=False, create=True)
-    return ingest.load(store, table, path, auditor=Auditor(MANAGER, beside(db)), **kwargs)
-
-
 def reid(db: Path) -> ReidentificationStore:
     return ReidentificationStore(reid_beside(Store.open(db, read_only=False, create=True)))
-
-
-def sql(db: Path, query: str) -> list[tuple]:
-    with duckdb.connect(str(db), read_only=True) as con:
-        return con.execute(query).fetchall()
-
-
-def write(path: Path, text: str) -> Path:
-    path.write_text(text, encoding="utf-8")
-    return path
 
 
 @pytest.fixture

@@ -6,35 +6,18 @@ import json
 from datetime import date
 from pathlib import Path
 
-import duckdb
 import pytest
 
-from icsys.access import Actor, Auditor
-from icsys.access.audit import beside
-from icsys.dataset import ingest, quality
+from icsys.dataset import quality
 from icsys.dataset.ingest import LoadRejected
 from icsys.dataset.store import Store
 from support import assert_clear_error, icsys
+from support.extracts import load, write
+from support.extracts import rows as sql
 
-MANAGER = Actor("dmitri", ("data_manager",))
 PEOPLE = ("person_id,sex,birth_date,ethnicity,practice_code\n"
           "1,F,1950-03-01,A,G82100\n2,M,1988-09-01,H,G82100\n")
 EVENTS = "event_id,{key},event_date,snomed_code,value,unit,practice_code\n"
-
-
-def load(db: Path, table: str, path: Path, **kwargs):
-    store = Store.open(db, read_only=False, create=True)
-    return ingest.load(store, table, path, auditor=Auditor(MANAGER, beside(db)), **kwargs)
-
-
-def write(path: Path, text: str) -> Path:
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
-def sql(db: Path, query: str) -> list[tuple]:
-    with duckdb.connect(str(db), read_only=True) as con:
-        return con.execute(query).fetchall()
 
 
 @pytest.fixture

@@ -23,6 +23,12 @@ def load(db: Path, *args, **kwargs):
     return ingest.load(store, *args, auditor=Auditor(MANAGER, beside(store.path)), **kwargs)
 
 
+def write(path: Path, text: str) -> Path:
+    """`text` written to `path` as UTF-8; the path, to hand to a load."""
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
 def rows(db: Path, sql: str) -> list[tuple]:
     with duckdb.connect(str(db), read_only=True) as con:
         return con.execute(sql).fetchall()
