@@ -104,18 +104,23 @@ def _known_people(store: Store, person_ids: list[str]) -> set[int]:
         if wanted else set()
 
 
+def _held_back(task: dict[str, Any], person: int | None, done: set[int], known: set[int],
+               organisations: set[str] | dict[str, str], counts: Counter) -> bool:
+    """Whether a task is not published, counted by why: published before, a person the store does not
+    hold, or an organisation that is not one of the system's providers (or councils)."""
+    reason = ("already" if CONTACT_ID_BASE + task["id"] in done else "not_in_store" if person not in known
+              else "not_a_provider" if task["organisation_id"] not in organisations else None)
+    if reason:
+        counts[reason] += 1
+    return reason is not None
+
+
 def _contacts(tasks: list[dict[str, Any]], done: set[int], known: set[int], providers: set[str],
               counts: Counter) -> list[dict[str, Any]]:
     rows = []
     for t in tasks:
         person = _store_person(t["person_id"])
-        if CONTACT_ID_BASE + t["id"] in done:
-            counts["already"] += 1
-        elif person not in known:
-            counts["not_in_store"] += 1
-        elif t["organisation_id"] not in providers:
-            counts["not_a_provider"] += 1
-        else:
+        if not _held_back(t, person, done, known, providers, counts):
             rows.append({"contact_id": CONTACT_ID_BASE + t["id"], "person_id": person,
                          "provider_code": t["organisation_id"], "service": t["service"],
                          "referral_time": _local(t["created_at"]), "contact_time": _local(t["completed_at"]),
@@ -142,21 +147,16 @@ def _packages(tasks: list[dict[str, Any]], done: set[int], known: set[int], coun
     rows = []
     for t in tasks:
         person = _store_person(t["person_id"])
-        ended = t["ended"] is not None and not t["open_episodes"]
-        if CONTACT_ID_BASE + t["id"] in done:
-            counts["already"] += 1
-        elif person not in known:
-            counts["not_in_store"] += 1
-        elif t["organisation_id"] not in councils:
-            counts["not_a_provider"] += 1
-        elif not ended:
+        if _held_back(t, person, done, known, councils, counts):
+            continue
+        if t["ended"] is None or t["open_episodes"]:
             counts["running"] += 1
-        else:
-            requested = t["referral__created_at"] or t["created_at"]
-            rows.append({"package_id": CONTACT_ID_BASE + t["id"], "person_id": person,
-                         "council_code": councils[t["organisation_id"]], "service_type": PACKAGES[t["service"]],
-                         "request_date": _local(requested).date(), "start_date": _local(t["started"]).date(),
-                         "end_date": _local(t["ended"]).date(), "weekly_hours": None, "care_home_code": None})
+            continue
+        requested = t["referral__created_at"] or t["created_at"]
+        rows.append({"package_id": CONTACT_ID_BASE + t["id"], "person_id": person,
+                     "council_code": councils[t["organisation_id"]], "service_type": PACKAGES[t["service"]],
+                     "request_date": _local(requested).date(), "start_date": _local(t["started"]).date(),
+                     "end_date": _local(t["ended"]).date(), "weekly_hours": None, "care_home_code": None})
     return rows
 
 
