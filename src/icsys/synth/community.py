@@ -203,20 +203,12 @@ CYP_MENTAL_HEALTH = {
 def mental_health(ctx: SynthContext, rng: np.random.Generator, pop: Population, first: np.ndarray,
                   span: np.ndarray, provider: str) -> pa.Table:
     """Referrals to adult services (with Talking Therapies' PHQ-9 and GAD-7), then, on their own stream so
-    the adults' draws stay as they were, children and young people's services."""
+    the adults' draws stay as they were, children and young people's services (numbered after the adults';
+    each part's service column keeps its own dictionary)."""
     adults = _adult_mental_health(ctx, rng, pop, first, span, provider)
-    young = _young_mental_health(ctx, ctx.rng("young_mental_health", pop.chunk), pop, first, span, provider)
-    young = young.set_column(0, "referral_id", pa.array(np.arange(1, young.num_rows + 1) + adults.num_rows))
-    services = list(ADULT_MENTAL_HEALTH) + [s for s in CYP_MENTAL_HEALTH if s not in ADULT_MENTAL_HEALTH]
-    return pa.concat_tables([_unify(adults, services), _unify(young, services)])
-
-
-def _unify(table: pa.Table, services: list[str]) -> pa.Table:
-    """One dictionary for the service column, so the two parts concatenate."""
-    column = table.column("service").combine_chunks()
-    index = np.array([services.index(s) for s in column.dictionary.to_pylist()], np.int32)
-    codes = index[column.indices.to_numpy(zero_copy_only=False)] if len(column) else np.array([], np.int32)
-    return table.set_column(table.schema.get_field_index("service"), "service", category(codes, services))
+    young = _young_mental_health(ctx, ctx.rng("young_mental_health", pop.chunk), pop, first, span, provider,
+                                 first_id=adults.num_rows + 1)
+    return pa.concat_tables([adults, young])
 
 
 def _adult_mental_health(ctx: SynthContext, rng: np.random.Generator, pop: Population, first: np.ndarray,
@@ -242,7 +234,7 @@ def _adult_mental_health(ctx: SynthContext, rng: np.random.Generator, pop: Popul
 
 
 def _young_mental_health(ctx: SynthContext, rng: np.random.Generator, pop: Population, first: np.ndarray,
-                         span: np.ndarray, provider: str) -> pa.Table:
+                         span: np.ndarray, provider: str, first_id: int) -> pa.Table:
     age = pop.age_on(ctx.start_day).astype(float)
     under5, child, girls, boys = CYP_REFERRAL_RATE
     teen = np.where(pop.sex == "F", girls, boys)
@@ -251,11 +243,12 @@ def _young_mental_health(ctx: SynthContext, rng: np.random.Generator, pop: Popul
     shares = np.array([share for share, _ in CYP_MENTAL_HEALTH.values()])
     service = rng.choice(len(shares), size=len(owner), p=shares / shares.sum()).astype(np.int32)
     times = np.array([t for _, t in CYP_MENTAL_HEALTH.values()])
-    return _referrals(rng, pop, first, span, owner, service, list(CYP_MENTAL_HEALTH), times, provider)
+    return _referrals(rng, pop, first, span, owner, service, list(CYP_MENTAL_HEALTH), times, provider, first_id)
 
 
 def _referrals(rng: np.random.Generator, pop: Population, first: np.ndarray, span: np.ndarray, owner: np.ndarray,
-               service: np.ndarray, names: list[str], times: np.ndarray, provider: str) -> pa.Table:
+               service: np.ndarray, names: list[str], times: np.ndarray, provider: str,
+               first_id: int = 1) -> pa.Table:
     """Referral, first and last contact and discharge of each referral, inside the owner's time in the area;
     PHQ-9 and GAD-7 at first and last contact for Talking Therapies."""
     n = len(owner)
@@ -283,7 +276,7 @@ def _referrals(rng: np.random.Generator, pop: Population, first: np.ndarray, spa
     has_first = talking & ~np.isnat(first_contact)
     has_last = talking & ~np.isnat(last_contact) & (sessions >= 2)
     return pa.table({
-        "referral_id": np.arange(1, n + 1, dtype=np.int64), "person_id": pop.person_id[owner],
+        "referral_id": np.arange(first_id, first_id + n, dtype=np.int64), "person_id": pop.person_id[owner],
         "provider_code": np.full(n, provider), "service": category(service, names),
         "referral_date": referral, "first_contact_date": first_contact, "last_contact_date": last_contact,
         "discharge_date": discharge,
