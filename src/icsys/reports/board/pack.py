@@ -117,8 +117,8 @@ def withhold_incomplete(series: pd.DataFrame, catalogue: Catalogue, covered: tup
     if covered is None or series.empty or not follow:
         return out
     starts = pd.to_datetime(series["period"])
-    ends = starts.map(lambda d: pd.Timestamp(next_period(d.date(), period)) - pd.Timedelta(days=1))
-    complete_on = ends + pd.to_timedelta(series["standard"].map(follow), unit="D")
+    last_day = {d: pd.Timestamp(next_period(d.date(), period)) - pd.Timedelta(days=1) for d in starts.unique()}
+    complete_on = starts.map(last_day) + pd.to_timedelta(series["standard"].map(follow), unit="D")
     out["incomplete"] = complete_on.notna() & (complete_on > pd.Timestamp(covered[1]))
     out.loc[out["incomplete"], ["numerator", "denominator", "value"]] = float("nan")
     return out
