@@ -211,3 +211,25 @@ def test_registration_history(con) -> None:
     assert 0.01 * people < changes[0] == changes[1] < 0.1 * people
     left = con.execute("SELECT count(*) FROM gp_registration WHERE registration_end IS NOT NULL").fetchone()[0]
     assert left > changes[0]  # people who moved out of the ICS or died have an ended registration too
+
+
+@pytest.mark.parametrize("failing", ["medication", "gp_appointment"])  # one table on each writer lane
+def test_a_failed_append_on_either_lane_stops_the_build(failing: str, store: Path, tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    import icsys.synth.generate as generate
+
+    real = generate.append
+
+    def append(con, name, data):
+        if name == failing:
+            raise duckdb.IOException(f"disk full writing {name}")
+        real(con, name, data)
+
+    monkeypatch.setattr(generate, "append", append)
+    db = tmp_path / "km.duckdb"
+    db.write_bytes(store.read_bytes())
+    before = fingerprints(db)
+    with pytest.raises(duckdb.IOException, match=f"disk full writing {failing}"):
+        generate.synthesise(load_system(None), db, scale=0.003, years=1, seed=3)
+    assert fingerprints(db) == before
+    assert not db.with_name(f".{db.name}.partial").exists()
