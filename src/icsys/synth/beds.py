@@ -34,6 +34,7 @@ import math
 
 import numpy as np
 import pyarrow as pa
+from numba import njit
 
 from icsys.synth.context import SynthContext
 from icsys.system import System
@@ -50,6 +51,7 @@ EXPEDITE_S = DAY_S  # a patient due to leave within a day can leave earlier in t
 # stay those of the whole hospital (pass 1) rather than of a 30-bed one.
 TRIM_EXPEDITE_S = 6 * DAY_S
 NEVER = np.iinfo(np.int64).max // 4
+OUT = -1  # not in a bed
 MATERNITY_SPECIALTIES = ("501", "560")  # obstetrics; midwife episode (as performance.rules reads them)
 
 
@@ -173,6 +175,7 @@ def _full_size(rng: np.random.Generator, arrival: np.ndarray, stay: np.ndarray, 
     return np.r_[arrival, moved], np.r_[stay, stay[pick]], np.r_[ready, ready[pick]], np.r_[elective, elective[pick]]
 
 
+@njit(cache=True)
 def _in_the_day(t: int, late: int = 0) -> int:
     """t if in the day (08:00-20:00), else the next morning, `late` seconds after 08:00."""
     second = t % DAY_S
@@ -190,54 +193,62 @@ def _admit(rng: np.random.Generator, arrival: np.ndarray, stay: np.ndarray, read
     `ready` is each stay's time from admission to ready for discharge (NEVER for deaths and stays open at
     the end). Returns each patient's wait for a bed, how much earlier they left, and their cancellations."""
     n = len(arrival)
+    rebook = rng.integers(*REBOOK_DAYS, n * MAX_CANCELLATIONS + 1)
+    morning = rng.integers(0, MORNING_SPREAD_S, n)  # a night's wait ends as the wards discharge
+    return _first_come_first_served(np.asarray(arrival, np.int64), np.asarray(stay, np.int64),
+                                    np.asarray(ready, np.int64), np.asarray(elective, np.bool_),
+                                    rebook.astype(np.int64), morning.astype(np.int64), max(int(beds), 1),
+                                    int(expedite_s))
+
+
+# A full-size hospital's three years are millions of heap operations: compiled, as the flow engine is.
+@njit(cache=True)
+def _first_come_first_served(planned, stay_s, ready_s, is_elective, rebook, morning, beds, expedite_s):
+    n = len(planned)
     wait, cut, cancels = np.zeros(n, np.int64), np.zeros(n, np.int64), np.zeros(n, np.int64)
-    stay_s, planned, is_elective, ready_s = stay.tolist(), arrival.tolist(), elective.tolist(), ready.tolist()
-    queue = list(zip(planned, range(n), [0] * n, strict=True))
+    queue = [(planned[i], np.int64(i), np.int64(0)) for i in range(n)]  # (time, patient, cancellations)
     heapq.heapify(queue)
-    rebook = iter(rng.integers(*REBOOK_DAYS, n * MAX_CANCELLATIONS + 1).tolist())
-    morning = rng.integers(0, MORNING_SPREAD_S, n).tolist()  # a night's wait ends as the wards discharge
-    leaving: dict[int, int] = {}  # patients in a bed (or with one held for them) -> discharge
-    started: dict[int, int] = {}
-    leaves: list[tuple[int, int]] = []  # (discharge, patient), lazily cleaned against `leaving`
-    movable: list[tuple[int, int]] = []  # the same for patients who will leave alive
-    readies: list[tuple[int, int]] = []  # (ready for discharge, patient)
-
-    def top(heap: list[tuple[int, int]], valid) -> tuple[int, int] | None:
-        while heap and not valid(*heap[0]):
-            heapq.heappop(heap)
-        return heap[0] if heap else None
-
-    def current(d: int, j: int) -> bool:
-        return leaving.get(j) == d
-
-    def still_waiting(r: int, j: int) -> bool:
-        return j in leaving and r < leaving[j]
-
+    leaving = np.full(n, OUT, np.int64)  # a patient in a bed (or with one held for them) -> discharge
+    in_beds, rebooked = 0, 0
+    started = np.zeros(n, np.int64)
+    # (time, patient) heaps, cleaned lazily against `leaving`: every discharge; those of patients who will
+    # leave alive; and each stay's ready for discharge. Seeded so Numba knows their type.
+    leaves, movable, readies = [(np.int64(0), np.int64(0))], [(np.int64(0), np.int64(0))], [(np.int64(0),
+                                                                                              np.int64(0))]
+    leaves.pop(), movable.pop(), readies.pop()
     while queue:
         t, i, cancelled = heapq.heappop(queue)
         while leaves and leaves[0][0] <= t:
             d, j = heapq.heappop(leaves)
-            if leaving.get(j) == d:
-                del leaving[j]
+            if leaving[j] == d:
+                leaving[j] = OUT
+                in_beds -= 1
         begins = t
-        if len(leaving) >= max(beds, 1):
-            freed_at, first = top(leaves, current)
-            ready_first = top(readies, still_waiting)
-            early = _in_the_day(max(t, ready_first[0]), morning[i]) if ready_first else NEVER
-            next_out = top(movable, current)
+        if in_beds >= beds:
+            while leaving[leaves[0][1]] != leaves[0][0]:
+                heapq.heappop(leaves)
+            freed_at, first = leaves[0]
+            while readies and not (leaving[readies[0][1]] != OUT and readies[0][0] < leaving[readies[0][1]]):
+                heapq.heappop(readies)
+            early = _in_the_day(max(t, readies[0][0]), morning[i]) if readies else NEVER
+            while movable and leaving[movable[0][1]] != movable[0][0]:
+                heapq.heappop(movable)
             soon = NEVER
-            if next_out:  # the next to leave goes in the day, not before their own admission
-                soon = max(_in_the_day(t, morning[i]), next_out[0] - expedite_s, started[next_out[1]] + 600)
+            if movable:  # the next to leave goes in the day, not before their own admission
+                soon = max(_in_the_day(t, morning[i]), movable[0][0] - expedite_s, started[movable[0][1]] + 600)
             begins = min(freed_at, early, soon)
             if is_elective[i] and cancelled < MAX_CANCELLATIONS and begins > t + ELECTIVE_GRACE_S:
                 cancels[i] += 1
-                heapq.heappush(queue, (t + next(rebook) * DAY_S, i, cancelled + 1))
+                heapq.heappush(queue, (t + rebook[rebooked] * DAY_S, i, cancelled + 1))
+                rebooked += 1
                 continue
-            j = first if begins == freed_at else ready_first[1] if begins == early else next_out[1]
+            j = first if begins == freed_at else readies[0][1] if begins == early else movable[0][1]
             cut[j] += leaving[j] - begins
-            del leaving[j]
+            leaving[j] = OUT
+            in_beds -= 1
         wait[i] = begins - planned[i]
         leaving[i], started[i] = begins + stay_s[i], begins
+        in_beds += 1
         heapq.heappush(leaves, (leaving[i], i))
         if ready_s[i] < NEVER:
             heapq.heappush(movable, (leaving[i], i))
