@@ -3,8 +3,9 @@
 People are generated a chunk of whole practices at a time (bounded memory at any scale); each
 chunk's tables are appended by two writer threads while the next chunk is generated, so generation
 (NumPy) and insertion (DuckDB) use both cores; DuckDB's compression of text columns is most of a full
-build's work, and one writer alone left a core idle a third of the time. Inpatient spells waiting for a discharge pathway are
-held back until every chunk is done, because their delays depend on system-wide downstream capacity.
+build's work, and one writer alone left a core idle a third of the time. Inpatient spells waiting for a
+discharge pathway are held back until every chunk is done, because their delays depend on system-wide
+downstream capacity.
 The store is built in a temporary file and moved into place at the end: an interrupted build
 leaves any earlier store untouched.
 """
