@@ -60,3 +60,31 @@ def test_medians_about_15_minutes_and_an_hour_or_two_and_longer_when_crowded() -
     assert abs(got["winter"][0] / (15 * winter**1.5) - 1) < 0.03
     assert abs(got["summer"][1] / (70 * summer**2) - 1) < 0.03 and abs(got["winter"][1] / (70 * winter**2) - 1) < 0.03
     assert 13 < got["summer"][0] < 18 and 60 < got["summer"][0] + got["summer"][1] < 120  # ~15 min; 1-2 hours
+
+
+def test_long_waits_only_lengthen_type_1_stays_already_past_four_hours() -> None:
+    from icsys.synth.urgent_care import LONG_WAIT_SHARE, OLDER_LONG_WAIT, _long_waits
+
+    rng = np.random.default_rng(3)
+    n = 40_000
+    arrival = np.full(n, np.datetime64("2025-07-02T10:00", "s"))
+    hours = np.where(np.arange(n) % 2 == 0, 3.5, 5.0)  # half inside 4 hours, half past it
+    departure = arrival + (hours * 3600).astype("timedelta64[s]")
+    admitted = np.arange(n) % 4 >= 2  # every other pair admitted, decided 3 hours after arrival
+    dta = np.where(admitted, arrival + np.timedelta64(3 * 3600, "s"), np.datetime64("NaT", "s"))
+    kind = np.where(np.arange(n) % 8 == 7, 3, 0).astype(np.int8)  # one in eight at a type 3 department
+    age = np.where(np.arange(n) % 3 == 0, 80, 40)
+    new_dta, new_departure = _long_waits(rng, arrival, dta, departure, kind, age)
+    longer = new_departure > departure
+    assert not longer[(hours < 4) | (kind == 3)].any()  # the 4-hour figure and type 3 unchanged
+    # Admitted patients wait before the decision to admit: the wait after it is what it was.
+    assert (new_departure - new_dta == departure - dta)[admitted].all()
+    assert np.isnat(new_dta[~admitted]).all()
+    assert (new_departure - arrival <= np.timedelta64(72 * 3600, "s")).all()
+    # The share past 4 hours who wait on: LONG_WAIT_SHARE, x OLDER_LONG_WAIT at 75 or over (binomial error ~1 %).
+    eligible = (hours > 4) & (kind != 3)
+    for old, expected in ((True, LONG_WAIT_SHARE * OLDER_LONG_WAIT), (False, LONG_WAIT_SHARE)):
+        share = longer[eligible & ((age >= 75) == old)].mean()
+        assert abs(share - expected) < 0.02, (old, share)
+    # Most who wait on pass 12 hours from arrival (a median of 9 more hours).
+    assert (new_departure[longer] - arrival[longer] > np.timedelta64(12 * 3600, "s")).mean() > 0.6

@@ -36,7 +36,7 @@ def test_figure_within_sampling_error_of_the_full_build(results: dict[str, float
         pytest.xfail("issue 9: at 0.005 (15 beds) trimming the sample's peaks discharges earlier in the day (ADR 005)")
     if name == "type 1 admitted, 12 h from decision to admit" and results["_scale"] < 0.01:
         pytest.xfail("issue 9: at 0.005 (15 beds) the trimmed peaks wait overnight for the morning's discharges "
-                     "(~17 % against the full build's 10.3 % +/- 6, ADR 005)")
+                     "(~17 % against the full build's 10.2 % +/- 6, ADR 005)")
     assert abs(results[name] - full) <= allowed, f"{name}: {results[name]:.3f} against {full:.3f} +/- {allowed}"
 
 

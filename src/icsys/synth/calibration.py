@@ -89,12 +89,15 @@ FULL_BUILD: dict[str, tuple[float, float]] = {
     "GP appointments per person a year": (5.95, 0.1),
     "dementia recorded, people aged 65+": (0.0446, 0.015),
     "hypertension recorded, all ages": (0.142, 0.012),
-    "G&A beds occupied at midnight, year": (0.906, 0.09),
-    "G&A beds occupied, busiest month": (1.008, 0.06),
+    "G&A beds occupied at midnight, year": (0.904, 0.09),
+    "G&A beds occupied, busiest month": (1.005, 0.06),
     "maternity beds occupied at midnight, year": (0.587, 0.08),
     "bed time after ready for discharge (NCTR)": (0.162, 0.04),
-    "type 1 admitted, 12 h from decision to admit": (0.103, 0.06),
-    "emergency discharges 12:00-19:59": (0.665, 0.10),
+    "type 1 admitted, 12 h from decision to admit": (0.102, 0.06),
+    # A small build reads ~2 points higher (its trimmed peaks wait for the morning's discharges, ADR 005): 12.2 % over
+    # eight seeds at 0.005 (standard deviation 1.0 point), so the allowance is that bias plus three deviations.
+    "type 1 A&E, 12 h from arrival": (0.104, 0.05),
+    "emergency discharges 12:00-19:59": (0.667, 0.10),
     "emergency discharges 00:00-05:59": (0.032, 0.03),
     "in-hospital deaths after emergency admission via A&E (method 21)": (0.720, 0.12),
     "30-day emergency readmission": (0.153, 0.045),  # 3 SD over eight seeds at 0.005 is 4.3 points
@@ -200,6 +203,12 @@ CHECKS: list[Check] = [
           "peaks wait for the morning's discharges, ADR 005)",
           "NHS England A&E attendances and emergency admissions 2024/25 (12-hour trolley waits), as summarised by "
           "The Lowdown, June 2025"),
+    Check("type 1 A&E, 12 h from arrival",
+          _share("departure_time - arrival_time > INTERVAL 12 HOUR", f"department_type = '1' AND "
+                 f"{in_period('arrival_time')}", "ae_attendance"), 0.07, 0.15,
+          "more than 1 in 10 type 1 attendances in 2023-24; 1 in 8 in December 2024 (166,989); standard 2 % "
+          "or fewer",
+          "[S21][S26][S23] NHS England A&E waiting times (ECDS 12 hours from arrival); RCEM summaries"),
     # Population and births.
     Check("people aged 0-4", f"SELECT avg((date_diff('year', birth_date, {END} - 1) < 5)::INT) FROM person WHERE "
           f"registration_end IS NULL AND death_date IS NULL", 0.045, 0.065, "5.5 % (Kent 5.6 %)",
