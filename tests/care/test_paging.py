@@ -192,7 +192,8 @@ def test_the_pages_of_these_lists_page_too(api, refer_vera, client):
     assert "3 checklists" in text and "Checklists 1 to 2 of 3" in text and 'rel="next"' in text
     assert client.login(username="priya.privacy", password=PASSWORD)
     text = client.get("/audit/?limit=2&offset=2").content.decode()
-    assert "Break-glass 3 to 3 of 3" in text and 'rel="prev"' in text and 'rel="next"' not in text
+    assert "Break-glass 3 to 3 of 3" in text and 'rel="prev"' in text
+    assert "Next page<span class=\"hint\"> of break-glass" not in text  # (the records below have pages of their own)
 
 
 def test_the_limit_has_a_default_and_a_maximum(api, practice):
@@ -233,3 +234,28 @@ def test_the_pages_page_too(practice, client):
     bad = client.get("/people/?limit=0")
     assert bad.status_code == 422 and "limit" in bad.content.decode()
 
+
+
+def test_the_audit_log_walks_newest_first_for_one_person_and_its_page_pages_too(api, vera, client):
+    gp = api("gita.gp")
+    for _ in range(4):
+        assert gp.get(f"/api/people/{VERA}").status_code == 200  # each read audited, about her
+    officer = api("priya.privacy")
+    every = officer.get(f"/api/audit?person={VERA}&limit=5000").json_body
+    rows, sizes = walk(officer, f"/api/audit?person={VERA}&limit=3")  # each page read adds a record about her
+    # The same records as one long page (the officer's own reads of the log are about her too, so compare the
+    # ids the first read saw), newest first, each once.
+    ids = [r["id"] for r in rows]
+    assert ids == sorted(ids, reverse=True) and len(set(ids)) == len(ids)
+    assert {r["id"] for r in every} <= set(ids) and {r["person"] for r in rows} == {VERA}
+    assert len(sizes) >= 2 and all(n == 3 for n in sizes[:-1])
+    assert officer.get("/api/audit?limit=5001").status_code == 422  # at most 5,000 a page, said so
+    assert officer.get("/api/audit?offset=-1").json_body["detail"][0]["loc"] == ["query", "offset"]
+    assert gp.get("/api/audit?limit=3").status_code == 403
+    assert client.login(username="priya.privacy", password=PASSWORD)
+    text = client.get(f"/audit/?person={VERA}&records_limit=2&records_offset=2").content.decode()
+    assert re.search(r"Records 3 to 4 of \d+\.", text) and 'rel="prev"' in text and 'rel="next"' in text
+    assert client.get("/audit/?records_limit=0").status_code == 422  # refused, naming it
+    refused = client.get("/audit/?records_until=latest")
+    assert refused.status_code == 422 and "records_until" in refused.content.decode()
+    assert officer.get("/api/audit?until=0").json_body["detail"][0]["loc"] == ["query", "until"]

@@ -230,18 +230,18 @@ class AuditDatabase:
         return AuditError(f"audit database {_redacted(self.url)}: the record could not be written ({exc}); "
                           "nothing was released")
 
-    def _where(self, person: str | None, user: str | None) -> tuple[str, list[Any]]:
+    def _where(self, person: str | None, user: str | None, until: int | None = None) -> tuple[str, list[Any]]:
         mark = "?" if self.kind == "sqlite" else "%s"
         where, params = [], []
-        for column, value in (("person", person), ("actor_user", user)):
+        for condition, value in (("person = ", person), ("actor_user = ", user), ("id <= ", until)):
             if value is not None:
-                where.append(f"{column} = {mark}")
+                where.append(f"{condition}{mark}")
                 params.append(value)
         return (f" WHERE {' AND '.join(where)}" if where else ""), params
 
-    def count(self, *, person: str | None = None, user: str | None = None) -> int:
+    def count(self, *, person: str | None = None, user: str | None = None, until: int | None = None) -> int:
         """How many records `records` would give without a limit."""
-        where, params = self._where(person, user)
+        where, params = self._where(person, user, until)
         con = self._connect()
         try:
             return int(con.execute(f"SELECT COUNT(*) FROM {TABLE}{where}", params).fetchone()[0])
@@ -249,10 +249,11 @@ class AuditDatabase:
             con.close()
 
     def records(self, *, person: str | None = None, user: str | None = None, limit: int | None = None,
-                newest_first: bool = False, offset: int = 0) -> list[dict[str, Any]]:
-        """The records (every one, or those about `person`, or by `user`), oldest first unless `newest_first`,
-        at most `limit` after skipping `offset`, as plain values (times as ISO 8601 text)."""
-        where, params = self._where(person, user)
+                newest_first: bool = False, offset: int = 0, until: int | None = None) -> list[dict[str, Any]]:
+        """The records (every one, or those about `person`, or by `user`; none after record `until`), oldest
+        first unless `newest_first`, at most `limit` after skipping `offset`, as plain values (times as ISO 8601
+        text)."""
+        where, params = self._where(person, user, until)
         sql = (f"SELECT id, {', '.join(COLUMNS)} FROM {TABLE}{where}"
                + f" ORDER BY id {'DESC' if newest_first else 'ASC'}"
                + (f" LIMIT {int(limit)}" if limit is not None else (" LIMIT -1" if offset and self.kind == "sqlite"

@@ -4,6 +4,8 @@ live there and in `icsys.access.policy`, never here."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.http import HttpRequest, HttpResponse
 from ninja import Header, Query, Router, Status
 
@@ -54,12 +56,14 @@ LIMIT = Query(s.DEFAULT_LIMIT, ge=1, le=s.MAX_LIMIT,
               description=f"rows a page (default {s.DEFAULT_LIMIT}, at most {s.MAX_LIMIT})")
 OFFSET = Query(0, ge=0, le=s.MAX_OFFSET, description="the first row of the page (0); take it from the next link")
 
-def paged(request: HttpRequest, response: HttpResponse, page: s.Page) -> list:
-    """The page's rows, its total and next link in headers (the body stays a list for existing clients)."""
+def paged(request: HttpRequest, response: HttpResponse, page: s.Page, **keep: Any) -> list:
+    """The page's rows, its total and next link in headers (the body stays a list for existing clients); the
+    link carries `keep` too (what holds a walk to the list as it began)."""
     response["X-Total-Count"] = str(page.total)
     if page.next_offset is not None:
         query = request.GET.copy()
         query["limit"], query["offset"] = str(page.paging.limit), str(page.next_offset)
+        query.update({k: str(v) for k, v in keep.items() if v is not None})
         response["Link"] = f'<{request.path}?{query.urlencode()}>; rel="next"'
     return page.rows
 
@@ -259,10 +263,18 @@ def care_plan_versions(request: HttpRequest, person_id: str):
 
 
 # --- privacy officer -----------------------------------------------------------------------------------
-@router.get("/audit", response={200: list[AuditOut], **ERRORS}, tags=["privacy"])
-def audit(request: HttpRequest, user: str | None = None, person: str | None = None, limit: int = 500):
-    """The audit log, newest first (privacy officer)."""
-    return s.audit_log(ctx(request), user=user, person=person, limit=max(1, min(limit, 5000)))
+AUDIT_LIMIT = Query(s.AUDIT_LIMIT, ge=1, le=s.AUDIT_MAX_LIMIT,
+                    description=f"records a page (default {s.AUDIT_LIMIT}, at most {s.AUDIT_MAX_LIMIT})")
+UNTIL = Query(None, ge=1, description="no record after this one (the next link sets it: the log as the walk began)")
+
+
+@router.get("/audit", response={200: list[AuditOut], **ERRORS, 422: FieldErrors}, tags=["privacy"])
+def audit(request: HttpRequest, response: HttpResponse, user: str | None = None, person: str | None = None,
+          limit: int = AUDIT_LIMIT, offset: int = OFFSET, until: int | None = UNTIL):
+    """The audit log, newest first (privacy officer): every access to one person, or by one user.
+    Paged: X-Total-Count and a Link rel=next, which holds to the records up to the first page's newest."""
+    page = s.audit_log(ctx(request), user=user, person=person, paging=s.Paging(limit, offset), until=until)
+    return paged(request, response, page, until=page.until)
 
 
 @router.get("/break-glass", response={200: list[BreakGlassOut], **ERRORS, 422: FieldErrors}, tags=["privacy"])

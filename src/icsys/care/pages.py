@@ -64,16 +64,19 @@ def readable(text: str) -> str:
     return text
 
 
-def paging(request: HttpRequest) -> s.Paging:
-    """The page asked for in the address (?limit=&offset=); a bad one is refused (422) naming it."""
-    return s.Paging.parse(request.GET.get("limit"), request.GET.get("offset"))
+def paging(request: HttpRequest, prefix: str = "") -> s.Paging:
+    """The page asked for in the address (?limit=&offset=, each after `prefix` where a page has two lists);
+    a bad one is refused (422) naming it."""
+    return s.Paging.parse(request.GET.get(f"{prefix}limit"), request.GET.get(f"{prefix}offset"))
 
 
-def pager(request: HttpRequest, page: s.Page) -> dict[str, Any]:
-    """What the pager shows: the rows' place in the whole and links to the previous and next pages."""
+def pager(request: HttpRequest, page: s.Page, prefix: str = "", **keep: Any) -> dict[str, Any]:
+    """What the pager shows: the rows' place in the whole and links to the previous and next pages (carrying
+    `keep`, what holds a walk to the list as it began)."""
     def link(offset: int) -> str:
         query = request.GET.copy()
-        query["offset"] = str(offset)
+        query[f"{prefix}offset"] = str(offset)
+        query.update({f"{prefix}{k}": str(v) for k, v in keep.items() if v is not None})
         return f"?{query.urlencode()}"
 
     first = page.paging.offset
@@ -484,11 +487,23 @@ def audit(request: HttpRequest, ctx: s.Ctx) -> HttpResponse:
         except (s.Invalid, ValueError) as exc:
             errors = invalid(exc) if isinstance(exc, s.Invalid) else Errors({"grant": "Break-glass: unknown"})
     user, who = request.GET.get("user", "").strip(), request.GET.get("person", "").strip()
-    records = s.audit_log(ctx, user=user or None, person=who or None, limit=200)
+    records = s.audit_log(ctx, user=user or None, person=who or None, paging=paging(request, "records_"),
+                          until=_record_id(request.GET.get("records_until")))
     grants = s.break_glass_for_review(ctx, paging(request))
     return render(request, "care/audit.html", {"records": records, "grants": grants, "user": user, "who": who,
-                                               "errors": errors, "pager": pager(request, grants)},
+                                               "errors": errors, "pager": pager(request, grants),
+                                               "records_pager": pager(request, records, "records_",
+                                                                      until=records.until)},
                   status=422 if errors else 200)
+
+
+def _record_id(text: str | None) -> int | None:
+    """The newest audit record a walk of the log holds to (?records_until=), refused (422) if not one."""
+    if not text:
+        return None
+    if not text.isdigit() or not 1 <= int(text) <= 2**62:
+        raise s.Invalid(f"records_until: an audit record's number, not {text!r}", field="records_until")
+    return int(text)
 
 
 @page

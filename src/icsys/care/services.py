@@ -742,14 +742,33 @@ def review_break_glass(ctx: Ctx, user: m.User, grant_id: int, note: str) -> m.Br
     return grant
 
 
-def audit_log(ctx: Ctx, *, user: str | None = None, person: str | None = None, limit: int = 500) -> list[dict]:
-    """The audit records, newest first, for the privacy officer: every access to one person (the records'
-    person column), or every access by one user."""
+AUDIT_LIMIT, AUDIT_MAX_LIMIT = 200, 5000  # the audit log's page: longer than other lists, for a review
+
+
+@dataclass
+class AuditPage(Page[dict]):
+    """A page of the audit log, and the newest record its walk holds to."""
+
+    until: int | None = None
+
+
+def audit_log(ctx: Ctx, *, user: str | None = None, person: str | None = None, paging: Paging | None = None,
+              until: int | None = None) -> AuditPage:
+    """A page of the audit records, newest first, for the privacy officer: every access to one person (the
+    records' person column), or every access by one user. The log grows as it is read (reading it is
+    recorded too), so a walk holds to the records up to the newest when it began (`until`, carried in the
+    next link): each record comes once, and the total stays the same from page to page."""
     ctx.require_role("privacy_officer", doing="read the audit log")
-    out = ctx.auditor.database.records(person=person or None, user=user or None, limit=limit, newest_first=True)
-    ctx.record("audit", "audit_record" + (f" person={person}" if person else "") + (f" user={user}" if user else ""),
-               None, person or None)
-    return out
+    paging = paging or Paging(limit=AUDIT_LIMIT)
+    database, who = ctx.auditor.database, {"person": person or None, "user": user or None}
+    if until is None:
+        newest = database.records(**who, limit=1, newest_first=True)
+        until = newest[0]["id"] if newest else None
+    rows = database.records(**who, limit=paging.limit, offset=paging.offset, newest_first=True, until=until)
+    total = paging.offset + len(rows) if 0 < len(rows) < paging.limit else database.count(**who, until=until)
+    ctx.record("audit", "audit_record" + (f" person={person}" if person else "") + (f" user={user}" if user else "")
+               + (f" from {paging.offset}" if paging.offset else ""), None, person or None)
+    return AuditPage(rows, total, paging, until)
 
 
 def _newest(qs: QuerySet, k: int, *order: str) -> tuple[list[Any], int]:
@@ -1027,29 +1046,28 @@ def chc_summary(ctx: Ctx, now: datetime | None = None) -> dict[str, Any]:
     """The NHS Continuing Healthcare work of the actor's teams (the cases they assess and decide), as counts for
     a service lead, no person-level rows: checklists and their outcomes, where assessments are held (Discharge
     to Assess), decisions within the 28 days of the standard and late, those waiting (within the standard or
-    overdue), outcomes, and personal health budgets of those found eligible."""
+    overdue), outcomes, and personal health budgets of those found eligible. Counted in one SQL query, however
+    many cases the teams hold."""
+    from django.db.models import Count, Q
+
     ctx.require(LIST)
     now = now or _now()
-    cases = list(m.ChcCase.objects.filter(organisation__in=ctx.actor.organisations)
-                 .values("person_id", "checklist_outcome", "assessment_place", "decision", "decision_late",
-                         "decision_due_by", "phb_status"))
-    positive = [c for c in cases if c["checklist_outcome"] == "positive"]
-    decided = [c for c in positive if c["decision"]]
-    waiting = [c for c in positive if not c["decision"]]
-    eligible = [c for c in decided if c["decision"] == "eligible"]
-    within = sum(1 for c in decided if not c["decision_late"])
-
-    def count(rows: list[dict[str, Any]], key: str, values: tuple[str, ...]) -> dict[str, int]:
-        return {v: sum(1 for r in rows if r[key] == v) for v in values}
-
-    out = {"organisations": sorted(ctx.actor.organisations), "checklists": len(cases),
-           "positive": len(positive), "negative": len(cases) - len(positive),
-           "assessment_place": count(positive, "assessment_place", tuple(k for k, _ in m.CHC_PLACES)),
-           "decided": len(decided), "decided_within_standard": within, "decided_late": len(decided) - within,
-           "within_standard_percent": round(100 * within / len(decided), 1) if decided else None,
-           "waiting": len(waiting),
-           "waiting_overdue": sum(1 for c in waiting if c["decision_due_by"] and c["decision_due_by"] <= now),
-           "eligible": len(eligible), "not_eligible": len(decided) - len(eligible),
-           "personal_health_budget": count(eligible, "phb_status", tuple(k for k, _ in m.PHB_STATUSES))}
-    ctx.record(LIST, "care.chc_summary " + ",".join(out["organisations"]), len({c["person_id"] for c in cases}))
+    positive = Q(checklist_outcome="positive")
+    decided, waiting = positive & ~Q(decision=""), positive & Q(decision="")
+    eligible = decided & Q(decision="eligible")
+    counted = {"checklists": Q(), "positive": positive, "decided": decided, "within": decided & Q(decision_late=False),
+               "waiting": waiting, "overdue": waiting & Q(decision_due_by__lte=now), "eligible": eligible,
+               **{f"place_{k}": positive & Q(assessment_place=k) for k, _ in m.CHC_PLACES},
+               **{f"phb_{k}": eligible & Q(phb_status=k) for k, _ in m.PHB_STATUSES}}
+    n = m.ChcCase.objects.filter(organisation__in=ctx.actor.organisations).aggregate(
+        people=Count("person_id", distinct=True), **{k: Count("id", filter=q) for k, q in counted.items()})
+    out = {"organisations": sorted(ctx.actor.organisations), "checklists": n["checklists"],
+           "positive": n["positive"], "negative": n["checklists"] - n["positive"],
+           "assessment_place": {k: n[f"place_{k}"] for k, _ in m.CHC_PLACES},
+           "decided": n["decided"], "decided_within_standard": n["within"], "decided_late": n["decided"] - n["within"],
+           "within_standard_percent": round(100 * n["within"] / n["decided"], 1) if n["decided"] else None,
+           "waiting": n["waiting"], "waiting_overdue": n["overdue"],
+           "eligible": n["eligible"], "not_eligible": n["decided"] - n["eligible"],
+           "personal_health_budget": {k: n[f"phb_{k}"] for k, _ in m.PHB_STATUSES}}
+    ctx.record(LIST, "care.chc_summary " + ",".join(out["organisations"]), n["people"])
     return out
