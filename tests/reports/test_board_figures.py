@@ -165,3 +165,21 @@ def test_a_bad_notes_file_exits_2_with_nothing_written(store: Path, tmp_path: Pa
                 "--out-dir", out, "--quiet")
     assert_clear_error(run, "row 2: standard 'ae_9h' is not in the catalogue")
     assert list(out.iterdir()) == []
+
+
+def test_no_text_on_the_escalation_page_runs_over_its_chart(written) -> None:
+    """The notes under the OPEL chart (what is not scored, and why) once ran over its dates: every text of the
+    page is measured against the chart's whole extent, its date labels included."""
+    pack, _ = written
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    page = figures(pack)[-1]
+    assert any(t.get_text().startswith("Escalation (OPEL)") for t in page.texts)
+    renderer = FigureCanvasAgg(page).get_renderer()
+    chart = page.axes[0].get_tightbbox(renderer)
+    notes = [t for t in page.texts if "is not scored" in t.get_text()]
+    assert notes and pack.escalation.latest is not None
+    for text in page.texts:
+        box = text.get_window_extent(renderer)
+        if text.get_text().strip() and box.width:
+            assert not box.overlaps(chart), f"{text.get_text()[:60]!r} overlaps the chart"

@@ -365,17 +365,19 @@ def _escalation_page(pack: BoardPack) -> Any:
         if len(esc.latest["reasons"]) > 8:
             lines.append(f"… and {len(esc.latest['reasons']) - 8} more (see the HTML pack)")
     fig.text(0.05, 0.89, "\n".join(lines), fontsize=8.5, color=TEXT, va="top", linespacing=1.5)
+    notes = [w for n in esc.notes for w in textwrap.wrap(n, 150)]
+    fig.text(0.05, 0.06, "\n".join(notes), fontsize=7, color=MUTED, va="bottom")
+    # The chart stands on the notes, its date labels clear of them, however many notes there are.
+    notes_top = 0.06 + len(notes) * 7 * 1.3 / (72 * fig.get_figheight())
     if esc.latest is not None:
-        _opel_axes(fig, pack)
+        _opel_axes(fig, pack, bottom=max(0.14, notes_top + 0.06))
         _opel_table(fig, esc.days_at_level())
-    notes = "\n".join(w for n in esc.notes for w in textwrap.wrap(n, 150))
-    fig.text(0.05, 0.06, notes, fontsize=7, color=MUTED, va="bottom")
     return fig
 
 
-def _opel_axes(fig: Any, pack: BoardPack) -> None:
+def _opel_axes(fig: Any, pack: BoardPack, bottom: float = 0.14) -> None:
     esc = pack.escalation
-    ax = fig.add_axes((0.06, 0.14, 0.56, 0.38))
+    ax = fig.add_axes((0.06, bottom, 0.56, max(0.52 - bottom, 0.2)))
     lows = (0.0, *esc.bands)
     for level, (low, high) in enumerate(zip(lows, (*esc.bands, 100.0), strict=True), start=1):
         ax.axhspan(low, high, color=OPEL_COLOURS[level], alpha=0.08, linewidth=0)
