@@ -298,8 +298,11 @@ def typed_rules(table: Table, present: list[str], system: System) -> list[str]:
             rules.append(f"coalesce(day({c}) = 1, TRUE)")
         if col.references and col.references.startswith("system:"):
             codes = [item.code for item in getattr(system, col.references.split(":", 1)[1])]
-            elsewhere = f" OR regexp_matches({c}, {literal(col.outside)})" if col.outside else ""
-            rules.append(f"coalesce({c} IN ({', '.join(literal(k) for k in codes)}){elsewhere}, TRUE)")
+            # a code outside the system needs the form of one; the form is only matched when the code is not
+            # one of the system's (OR would match it on every row)
+            elsewhere = f"regexp_matches({c}, {literal(col.outside)})" if col.outside else "FALSE"
+            rules.append(f"coalesce(CASE WHEN {c} IN ({', '.join(literal(k) for k in codes)}) THEN TRUE "
+                         f"ELSE {elsewhere} END, TRUE)")
     for earlier, later in table.in_order:
         if earlier in present and later in present:
             rules.append(f"coalesce(t.{quote(earlier)} <= t.{quote(later)}, TRUE)")
