@@ -275,7 +275,7 @@ def _references(table: Table, present: list[str]) -> list[tuple[str, str, str]]:
 
 
 def typed_rules(table: Table, present: list[str], system: System) -> list[str]:
-    """SQL predicates on the typed columns of a row `t`, true or NULL where it keeps a rule of the schema: every
+    """SQL predicates on the typed columns of a row `t`, each true where the row keeps a rule of the schema: every
     rule of every column present but the primary key's and the references to tables."""
     rules = []
     for col in table.columns:
@@ -309,7 +309,8 @@ def typed_rules(table: Table, present: list[str], system: System) -> list[str]:
     return rules
 
 
-# A bitmap of the key's range is one bit a key; past this many bits a key, the keys are counted distinct instead.
+# Whole-number keys are told apart with a bitmap of their range (far cheaper than counting them distinct)
+# unless it would take more than this many bits a key.
 BITMAP_BITS_PER_KEY = 64
 
 
@@ -321,7 +322,8 @@ def keys_hold(con: duckdb.DuckDBPyConnection, table: Table, present: list[str], 
                                         f"FROM {quote(table.name)}").fetchone()
     if rows != keys:  # an empty key
         return False
-    if rows and high - low + 1 <= BITMAP_BITS_PER_KEY * rows:  # whole-number keys: one bit each, set once per key
+    whole = table.column(table.primary_key).type == "int"
+    if rows and whole and high - low + 1 <= BITMAP_BITS_PER_KEY * rows:  # one bit a key of the range, set once each
         distinct = con.execute(f"SELECT bit_count(bitstring_agg({pk}, {low}, {high})) "
                                f"FROM {quote(table.name)}").fetchone()[0]
     else:
