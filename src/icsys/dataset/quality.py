@@ -119,10 +119,9 @@ def record_fast(con: duckdb.DuckDBPyConnection, report: LoadReport, table: Table
     optional = [c for c in cols if not table.column(c).required]
     when = activity_date(table)
     day = f"CAST({quote(when)} AS DATE)" if when else "NULL::DATE"
-    person = "count(person_id)" if "person_id" in table.column_names else "0"
-    # one sum of the row's filled cells: a count a column would be as many aggregates to update a row
-    filled = f"count(*) * {required}" + (" + sum(" + " + ".join(f"({quote(c)} IS NOT NULL)::INT" for c in optional)
-                                         + ")" if optional else "")
+    person = ("0" if "person_id" not in table.column_names
+              else "count(*)" if table.column("person_id").required else "count(person_id)")
+    filled = " + ".join([f"count(*) * {required}", *(f"count({quote(c)})" for c in optional)])
     rows = con.execute(
         f"SELECT date_trunc('month', day)::DATE AS month, sum(n), sum(n), 0, 0, sum(linked), sum(n) * {len(cols)}, "
         f"sum(filled) FROM (SELECT {day} AS day, count(*) AS n, {person} AS linked, {filled} AS filled "
