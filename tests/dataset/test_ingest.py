@@ -199,3 +199,39 @@ def test_every_load_is_logged_with_who_and_what(store: Path, tmp_path: Path) -> 
                           "ORDER BY loaded_at").fetchall()
     assert [r[2:] for r in log] == [("person", 2, 0), ("ae_attendance", 1, 1)], "a rejected load leaves no entry"
     assert log[-1][0] == report.load_id and log[-1][1]
+
+
+@pytest.mark.parametrize("far", [31, 10**15], ids=["keys close together", "keys far apart"])
+def test_a_key_already_in_the_store_is_refused(store: Path, tmp_path: Path, far: int) -> None:
+    visit = ",1,RPA02,1,2025-01-06 10:00:00,2025-01-06 13:30:00,walk_in,3,discharged"
+    assert load(writable(store), "ae_attendance", write(tmp_path / "a.csv", AE_HEADER, [f"30{visit}", f"{far}{visit}"])
+                ).loaded == {"ae_attendance": 2}
+    with pytest.raises(LoadRejected) as caught:
+        load(writable(store), "ae_attendance", write(tmp_path / "b.csv", AE_HEADER, [f"32{visit}", f"{far}{visit}"]))
+    assert [(p.row, p.field, p.reason) for p in caught.value.report.problems] == [
+        (2, "attendance_id", f"'{far}' is already in the store")]
+
+
+def test_a_clean_file_has_the_same_rows_and_figures_however_it_is_checked(store: Path, tmp_path: Path) -> None:
+    """A clean file is checked as it is read; the same rows with a code padded by spaces are checked as text
+    (and the code trimmed). Both give the same rows, and the figures worked by hand: 16 cells a row, of
+    which the 9 of the file are filled (8 where acuity is empty)."""
+    rows = ["20,1,RPA02,1,2025-01-06 10:00:00,2025-01-06 13:30:00,walk_in,3,discharged",
+            "21,2,RPA02,1,2025-01-31 23:00:00,2025-02-01 01:30:00,walk_in,,discharged",
+            "22,1,RPA02,1,2025-02-03 10:00:00,2025-02-03 12:00:00,ambulance,2,admitted"]
+    other = tmp_path / "other" / "store.duckdb"
+    other.parent.mkdir()
+    load(writable(other), "person", write(tmp_path / "people2.csv", PERSON_HEADER, GOOD_PEOPLE))
+    load(writable(store), "ae_attendance", write(tmp_path / "clean.csv", AE_HEADER, rows))
+    load(writable(other), "ae_attendance", write(tmp_path / "padded.csv", AE_HEADER,
+                                                 [rows[0].replace("RPA02", " RPA02 "), *rows[1:]]))
+    figures = ("SELECT strftime(month, '%Y-%m'), rows, rows_loaded, rows_linked, cells_expected, cells_filled "
+               "FROM load_quality WHERE table_name = 'ae_attendance' ORDER BY month")
+    found = []
+    for db in (store, other):
+        with duckdb.connect(str(db), read_only=True) as con:
+            found.append((con.execute("SELECT * FROM ae_attendance ORDER BY attendance_id").fetchall(),
+                          con.execute(figures).fetchall()))
+    assert found[0] == found[1]
+    assert [r[2] for r in found[0][0]] == ["RPA02"] * 3
+    assert found[0][1] == [("2025-01", 2, 2, 2, 32, 17), ("2025-02", 1, 1, 1, 16, 9)]

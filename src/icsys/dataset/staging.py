@@ -120,13 +120,13 @@ def load_table_file(con: duckdb.DuckDBPyConnection, report: LoadReport, table: T
     validate.check_columns(table, checked, str(file))
     if key is None and not refresh and table.name != "person":
         try:
-            after, inserted = validate.insert_typed(con, table, file, fmt, columns)
-            if validate.typed_is_valid(con, table, columns, system, after):
-                report.loaded[table.name] = inserted
+            typed = validate.insert_typed(con, table, file, fmt, columns, system)
+            if typed is not None and validate.keys_hold(con, table, columns, typed[0]):
+                after, report.loaded[table.name] = typed
                 quality.record_fast(con, report, table, after)
                 return
         except duckdb.Error:
-            pass  # a value that does not fit its type: the slow path will name it
+            pass  # a value that does not fit its type, or breaks a rule: the slow path will name it
         con.execute("ROLLBACK")
         con.execute("BEGIN TRANSACTION")
     columns = validate.stage_file(con, file, fmt)

@@ -220,7 +220,7 @@ def problems(con: duckdb.DuckDBPyConnection, file: str, limit: int) -> list[Prob
     return out
 
 
-# --- the fast path: a clean file is read once, typed, checked with a few set-wise predicates ------
+# --- the fast path: a clean file is read once, typed and checked as it is read ---------------------------
 
 def file_columns(con: duckdb.DuckDBPyConnection, path: Path, fmt: str) -> list[str]:
     """The column names of a CSV header or Parquet schema, without reading the data."""
@@ -232,11 +232,17 @@ def file_columns(con: duckdb.DuckDBPyConnection, path: Path, fmt: str) -> list[s
         raise FileProblem(f"{path}: cannot be read as {fmt.upper()}: {str(exc).splitlines()[0]}") from exc
 
 
-def insert_typed(con: duckdb.DuckDBPyConnection, table: Table, path: Path, fmt: str,
-                 columns: list[str]) -> tuple[int, int]:
-    """Append the file straight into its table, read in the schema's types; return the rowid the new
-    rows start after (-1 for an empty table) and how many there are. Raises duckdb.Error if any value does not fit its
-    type; the caller rolls back and takes the slow path, which names the value."""
+def insert_typed(con: duckdb.DuckDBPyConnection, table: Table, path: Path, fmt: str, columns: list[str],
+                 system: System) -> tuple[int, int] | None:
+    """Append the file straight into its table, read in the schema's types, every rule of the schema but the
+    primary key's (`keys_hold`, once the rows are in) checked on each row as it is read; return the rowid the
+    new rows start after (-1 for an empty table) and how many there are. None, reading nothing, if a table
+    the rows refer to is not in the store. Raises duckdb.Error if a value does not fit its type or a row
+    breaks a rule; the caller rolls back and takes the slow path, which names them (no detail here)."""
+    store_tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    refers = _references(table, columns)
+    if any(ref_table not in store_tables for _, ref_table, _ in refers):
+        return None
     after = con.execute(f"SELECT coalesce(max(rowid), -1) FROM {quote(table.name)}").fetchone()[0]
     if fmt == "csv":
         types = "{" + ", ".join(f"{literal(c)}: {literal(table.column(c).sql_type)}" for c in columns) + "}"
@@ -244,22 +250,33 @@ def insert_typed(con: duckdb.DuckDBPyConnection, table: Table, path: Path, fmt: 
         select = ", ".join(quote(c) for c in columns)
     else:
         source = f"read_parquet({literal(str(path))})"
-        select = ", ".join(f"CAST({quote(c)} AS {table.column(c).sql_type})" for c in columns)
+        select = ", ".join(f"CAST({quote(c)} AS {table.column(c).sql_type}) AS {quote(c)}" for c in columns)
+    # The rules are checked in the same parallel pass that reads the file: rows a transaction has not committed
+    # are scanned by one thread only, so every pass over them after the insert costs twice the time.
+    rules = typed_rules(table, columns, system) + [
+        f"(t.{quote(col)} IS NULL OR t.{quote(col)} IN (SELECT {quote(ref_col)} FROM {quote(ref_table)}))"
+        for col, ref_table, ref_col in refers if ref_table != table.name]
+    holds = f"CASE WHEN {' AND '.join(rules) or 'TRUE'} THEN TRUE ELSE error('a row breaks a rule of the schema') END"
     # Row order does not matter here (new rows are found by rowid), and letting DuckDB insert out of
     # order makes the bulk insert a third faster; the slow path turns order back on for row numbers.
     con.execute("SET preserve_insertion_order = false")
     try:
         inserted = con.execute(f"INSERT INTO {quote(table.name)} ({', '.join(quote(c) for c in columns)}) "
-                               f"SELECT {select} FROM {source}").fetchone()[0]
+                               f"SELECT t.* FROM (SELECT {select} FROM {source}) t WHERE {holds}").fetchone()[0]
     finally:
         con.execute("SET preserve_insertion_order = true")
     return int(after), int(inserted)
 
 
-def typed_is_valid(con: duckdb.DuckDBPyConnection, table: Table, present: list[str], system: System,
-                   after: int) -> bool:
-    """Every rule of the schema holds for every row appended after rowid `after` (no detail: that is
-    the slow path's job)."""
+def _references(table: Table, present: list[str]) -> list[tuple[str, str, str]]:
+    """(column, table, column) of each column present that refers to a table of the store."""
+    return [(col.name, *col.references.split(".")) for col in table.columns  # type: ignore[misc, union-attr]
+            if col.name in present and col.references and not col.references.startswith("system:")]
+
+
+def typed_rules(table: Table, present: list[str], system: System) -> list[str]:
+    """SQL predicates on the typed columns of a row `t`, each true where the row keeps a rule of the schema: every
+    rule of every column present but the primary key's and the references to tables."""
     rules = []
     for col in table.columns:
         if col.name not in present:
@@ -281,33 +298,42 @@ def typed_is_valid(con: duckdb.DuckDBPyConnection, table: Table, present: list[s
             rules.append(f"coalesce(day({c}) = 1, TRUE)")
         if col.references and col.references.startswith("system:"):
             codes = [item.code for item in getattr(system, col.references.split(":", 1)[1])]
-            elsewhere = f" OR regexp_matches({c}, {literal(col.outside)})" if col.outside else ""
-            rules.append(f"coalesce({c} IN ({', '.join(literal(k) for k in codes)}){elsewhere}, TRUE)")
+            # a code outside the system needs the form of one; the form is only matched when the code is not
+            # one of the system's (OR would match it on every row)
+            elsewhere = f"regexp_matches({c}, {literal(col.outside)})" if col.outside else "FALSE"
+            rules.append(f"coalesce(CASE WHEN {c} IN ({', '.join(literal(k) for k in codes)}) THEN TRUE "
+                         f"ELSE {elsewhere} END, TRUE)")
     for earlier, later in table.in_order:
         if earlier in present and later in present:
             rules.append(f"coalesce(t.{quote(earlier)} <= t.{quote(later)}, TRUE)")
-    new = f"(SELECT * FROM {quote(table.name)} WHERE rowid > {after})"
-    bad = con.execute(f"SELECT count(*) FROM {new} t WHERE NOT ({' AND '.join(rules) or 'TRUE'})").fetchone()[0]
-    return bad == 0 and _keys_and_references_hold(con, table, present, after)
+    return rules
 
 
-def _keys_and_references_hold(con: duckdb.DuckDBPyConnection, table: Table, present: list[str], after: int) -> bool:
-    """No primary key twice in the table (old and new rows together); every reference resolves."""
+# Whole-number keys are told apart with a bitmap of their range (far cheaper than counting them distinct)
+# unless it would take more than this many bits a key.
+BITMAP_BITS_PER_KEY = 64
+
+
+def keys_hold(con: duckdb.DuckDBPyConnection, table: Table, present: list[str], after: int) -> bool:
+    """No primary key twice in the table (old and new rows together), and no row appended after rowid `after`
+    refers to a row of its own table that is not there."""
     pk = quote(table.primary_key)
-    rows, distinct = con.execute(f"SELECT count(*), count(DISTINCT {pk}) FROM {quote(table.name)}").fetchone()
-    if rows != distinct:
+    rows, keys, low, high = con.execute(f"SELECT count(*), count({pk}), min({pk}), max({pk}) "
+                                        f"FROM {quote(table.name)}").fetchone()
+    if rows != keys:  # an empty key
         return False
-    store_tables = {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    whole = table.column(table.primary_key).type == "int"
+    if rows and whole and high - low + 1 <= BITMAP_BITS_PER_KEY * rows:  # one bit a key of the range, set once each
+        distinct = con.execute(f"SELECT bit_count(bitstring_agg({pk}, {low}, {high})) "
+                               f"FROM {quote(table.name)}").fetchone()[0]
+    else:
+        distinct = con.execute(f"SELECT count(DISTINCT {pk}) FROM {quote(table.name)}").fetchone()[0]
+    if distinct != rows:
+        return False
     new = f"(SELECT * FROM {quote(table.name)} WHERE rowid > {after})"
-    for col in table.columns:
-        if col.name not in present or not col.references or col.references.startswith("system:"):
-            continue
-        ref_table, ref_col = col.references.split(".")
-        if ref_table not in store_tables:
-            return False
-        orphans = con.execute(f"SELECT count(*) FROM {new} t ANTI JOIN {quote(ref_table)} r "
-                              f"ON r.{quote(ref_col)} = t.{quote(col.name)} WHERE t.{quote(col.name)} IS NOT NULL"
-                              ).fetchone()[0]
-        if orphans:
+    for col, ref_table, ref_col in _references(table, present):
+        if ref_table == table.name and con.execute(
+                f"SELECT count(*) FROM {new} t ANTI JOIN {quote(ref_table)} r ON r.{quote(ref_col)} = t.{quote(col)} "
+                f"WHERE t.{quote(col)} IS NOT NULL").fetchone()[0]:
             return False
     return True
