@@ -159,25 +159,14 @@ def _complete(frame: Frame, rows: pd.DataFrame, codes: list[str]) -> pd.DataFram
 
 def _centiles(frame: Frame, c: Contributions, orgs: list[Organisation], key: str) -> pd.DataFrame:
     """The centile of x (CENTILES[statistic]) for each organisation and period, taken in the database level by level
-    from the records computed once."""
+    from the records computed once (kept lean: each level's codes are joined from the hierarchy as it is read)."""
     h = frame.hierarchy
-    practices = list(h.pcn_of_practice)
-    mapping = ibis.memtable({"practice_code": practices, "pcn": [h.pcn_of_practice[p] for p in practices],
-                             "icp": [h.icp_of_pcn[h.pcn_of_practice[p]] for p in practices]})
-    t = c.table
-    if "practice_code" in t.columns:
-        t = t.left_join(mapping, "practice_code").mutate(practice=lambda r: r.practice_code)
-    if "provider_code" in t.columns:
-        t = t.mutate(trust=t.provider_code)
-    if "site_code" in t.columns:
-        sites = list(h.trust_of_site)
-        trusts = ibis.memtable({"site_code": sites, "trust": [h.trust_of_site[s] for s in sites]})
-        t = t.left_join(trusts, "site_code").mutate(site=lambda r: r.site_code)
-    t = frame.materialise(f"{key}_centile", t)
+    t = frame.materialise(f"{key}_centile", c.table)
     out = []
     for kind in sorted({o.kind for o in orgs}):
         codes = [o.code for o in orgs if o.kind == kind]
-        level = t.filter(t[kind].isin(codes)) if kind != "ics" else _systems_rows(h, t)
+        level = _level_rows(h, t, kind)
+        level = level.filter(level[kind].isin(codes)) if kind != "ics" else level
         got = level.group_by(["period", kind]).aggregate(num=level.x.quantile(CENTILES[c.statistic]),
                                                             den=level.x.count()).execute()
         got = got.rename(columns={kind: "org"}).assign(period=lambda g: pd.to_datetime(g["period"]))
@@ -185,6 +174,23 @@ def _centiles(frame: Frame, c: Contributions, orgs: list[Organisation], key: str
         done.loc[done["den"] == 0, "num"] = float("nan")
         out.append(done)
     return pd.concat(out, ignore_index=True)
+
+
+def _level_rows(h: Hierarchy, t: ir.Table, kind: OrgKind) -> ir.Table:
+    """The records with a column `kind` holding the organisation of that level each belongs to."""
+    if kind == "ics":
+        return _systems_rows(h, t)
+    if kind in ("pcn", "icp"):
+        practices = list(h.pcn_of_practice)
+        pcn = [h.pcn_of_practice[p] for p in practices]
+        mapping = ibis.memtable({"practice_code": practices, kind: pcn if kind == "pcn" else
+                                 [h.icp_of_pcn[n] for n in pcn]})
+        return t.join(mapping, "practice_code")
+    if kind == "trust" and "site_code" in t.columns:
+        sites = list(h.trust_of_site)
+        return t.join(ibis.memtable({"site_code": sites, "trust": [h.trust_of_site[s] for s in sites]}), "site_code")
+    column = {"practice": "practice_code", "site": "site_code", "trust": "provider_code"}[kind]
+    return t.mutate(**{kind: t[column]})
 
 
 def _systems_rows(h: Hierarchy, t: ir.Table) -> ir.Table:
