@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import ibis
 import ibis.expr.types as ir
+import numpy as np
 import pandas as pd
 
 from icsys.performance.catalogue import MULTIPLIER, Catalogue, Standard, load_catalogue
@@ -102,17 +103,34 @@ def _one(frame: Frame, standard: Standard, among: list[Organisation] | None) -> 
 
 
 def _sums(frame: Frame, c: Contributions, orgs: list[Organisation]) -> pd.DataFrame:
-    """num and den by period and organisation: summed once at the finest level, rolled up here."""
+    """num and den by period and organisation: summed once at the finest level, rolled up here, every level
+    in one group-by (each fine row once a level, keyed by its place in that level's period x organisation
+    grid), then each level's grid completed with 0 where nothing happened."""
     keys = ["period"] + [_ATTRIBUTE[a] for a in c.attribution]
     t = c.table
-    fine = t.group_by(keys).aggregate(num=t.num.sum(), den=t.den.sum()).execute()
-    fine = _with_levels(frame.hierarchy, fine.assign(period=pd.to_datetime(fine["period"])))
-    out = []
-    for kind in sorted({o.kind for o in orgs}):
-        codes = [o.code for o in orgs if o.kind == kind]
-        summed = fine[fine[kind].isin(codes)].groupby(["period", kind], as_index=False, sort=False)[["num", "den"]]
-        out.append(_complete(frame, summed.sum().rename(columns={kind: "org"}), codes))
-    return pd.concat(out, ignore_index=True)
+    fine = _with_levels(frame.hierarchy, t.group_by(keys).aggregate(num=t.num.sum(), den=t.den.sum()).execute())
+    starts = np.array(frame.starts(), dtype="datetime64[D]")
+    days = fine["period"].to_numpy().astype("datetime64[D]")
+    period = np.minimum(np.searchsorted(starts, days), len(starts) - 1)
+    period[starts[period] != days] = -1
+    levels = [(kind, [o.code for o in orgs if o.kind == kind]) for kind in sorted({o.kind for o in orgs})]
+    places, rows, offset = [], [], 0
+    for kind, codes in levels:
+        org = pd.Index(codes).get_indexer(fine[kind])
+        kept = (org >= 0) & (period >= 0)
+        places.append(offset + period[kept] * len(codes) + org[kept])
+        rows.append(np.flatnonzero(kept))
+        offset += len(starts) * len(codes)
+    taken = np.concatenate(rows)
+    summed = pd.DataFrame({"place": np.concatenate(places), "num": fine["num"].to_numpy(dtype=float)[taken],
+                           "den": fine["den"].to_numpy(dtype=float)[taken]}).groupby("place", sort=False).sum()
+    grid = {column: np.zeros(offset) for column in ("num", "den")}
+    for column, values in grid.items():
+        values[summed.index.to_numpy()] = summed[column].to_numpy()
+    when = pd.DatetimeIndex(frame.starts())
+    return pd.DataFrame({"period": np.concatenate([when.repeat(len(codes)) for _, codes in levels]),
+                         "org": np.concatenate([np.tile(np.asarray(codes, dtype=object), len(starts))
+                                                for _, codes in levels]), **grid})
 
 
 def _with_levels(h: Hierarchy, fine: pd.DataFrame) -> pd.DataFrame:
@@ -152,9 +170,20 @@ def _the_systems(h: Hierarchy, fine: pd.DataFrame) -> pd.Series:
 
 
 def _complete(frame: Frame, rows: pd.DataFrame, codes: list[str]) -> pd.DataFrame:
-    """Every organisation and period, with 0 where nothing happened."""
-    grid = pd.MultiIndex.from_product([pd.DatetimeIndex(frame.starts()), codes], names=["period", "org"])
-    return rows.set_index(["period", "org"])[["num", "den"]].reindex(grid, fill_value=0.0).reset_index()
+    """Every organisation and period (period by period, in the order of `codes`), with 0 where nothing
+    happened: each row's sums put in its place of the grid by position, not by a reindex of labels."""
+    starts = np.array(frame.starts(), dtype="datetime64[D]")
+    days = rows["period"].to_numpy().astype("datetime64[D]")
+    period = np.minimum(np.searchsorted(starts, days), len(starts) - 1)
+    org = pd.Index(codes).get_indexer(rows["org"])
+    placed = (starts[period] == days) & (org >= 0)
+    at = period[placed] * len(codes) + org[placed]
+    sums = {}
+    for column in ("num", "den"):
+        sums[column] = np.zeros(len(starts) * len(codes))
+        sums[column][at] = rows[column].to_numpy(dtype=float)[placed]
+    return pd.DataFrame({"period": pd.DatetimeIndex(frame.starts()).repeat(len(codes)),
+                         "org": np.tile(np.asarray(codes, dtype=object), len(starts)), **sums})
 
 
 def _centiles(frame: Frame, c: Contributions, orgs: list[Organisation], key: str) -> pd.DataFrame:
