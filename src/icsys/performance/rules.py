@@ -593,9 +593,11 @@ def gp_appointment_wait(f: Frame, p: GPWait) -> Contributions:
     """Appointments in the period taking place within `days` days of being booked, counted at the
     practice that held them (as GPAD counts them)."""
     gp = f.table("gp_appointment")
-    t = gp.filter(f.in_range(gp.appointment_time))
-    hit = days_between(t.booked_date, t.appointment_time.date()) <= p.days
-    return _ratio(_contrib(f, t, f.period_of(t.appointment_time), hit), ("practice",))
+    t = gp.filter(f.in_range(gp.appointment_time)).mutate(day=lambda r: r.appointment_time.date())
+    hit = (days_between(t.booked_date, t.day) <= p.days).cast("float64")
+    # counted by practice and day first: tens of millions of appointments, each day's period found once
+    daily = t.group_by([t.practice_code, t.day]).aggregate(num=hit.sum(), den=t.count())
+    return _ratio(_contrib(f, daily, f.period_of(daily.day), daily.num, daily.den), ("practice",))
 
 
 class MentalHealthAccess(Params):
