@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 import ibis
 import ibis.expr.types as ir
+import numpy as np
 import pandas as pd
 
 from icsys.performance.catalogue import MULTIPLIER, Catalogue, Standard, load_catalogue
@@ -102,17 +103,34 @@ def _one(frame: Frame, standard: Standard, among: list[Organisation] | None) -> 
 
 
 def _sums(frame: Frame, c: Contributions, orgs: list[Organisation]) -> pd.DataFrame:
-    """num and den by period and organisation: summed once at the finest level, rolled up here."""
+    """num and den by period and organisation: summed once at the finest level, rolled up here, every level
+    in one group-by (each fine row once a level, keyed by its place in that level's period x organisation
+    grid), then each level's grid completed with 0 where nothing happened."""
     keys = ["period"] + [_ATTRIBUTE[a] for a in c.attribution]
     t = c.table
-    fine = t.group_by(keys).aggregate(num=t.num.sum(), den=t.den.sum()).execute()
-    fine = _with_levels(frame.hierarchy, fine.assign(period=pd.to_datetime(fine["period"])))
-    out = []
-    for kind in sorted({o.kind for o in orgs}):
-        codes = [o.code for o in orgs if o.kind == kind]
-        summed = fine[fine[kind].isin(codes)].groupby(["period", kind], as_index=False, sort=False)[["num", "den"]]
-        out.append(_complete(frame, summed.sum().rename(columns={kind: "org"}), codes))
-    return pd.concat(out, ignore_index=True)
+    fine = _with_levels(frame.hierarchy, t.group_by(keys).aggregate(num=t.num.sum(), den=t.den.sum()).execute())
+    starts = np.array(frame.starts(), dtype="datetime64[D]")
+    days = fine["period"].to_numpy().astype("datetime64[D]")
+    period = np.minimum(np.searchsorted(starts, days), len(starts) - 1)
+    period[starts[period] != days] = -1
+    levels = [(kind, [o.code for o in orgs if o.kind == kind]) for kind in sorted({o.kind for o in orgs})]
+    places, rows, offset = [], [], 0
+    for kind, codes in levels:
+        org = pd.Index(codes).get_indexer(fine[kind])
+        kept = (org >= 0) & (period >= 0)
+        places.append(offset + period[kept] * len(codes) + org[kept])
+        rows.append(np.flatnonzero(kept))
+        offset += len(starts) * len(codes)
+    taken = np.concatenate(rows)
+    summed = pd.DataFrame({"place": np.concatenate(places), "num": fine["num"].to_numpy(dtype=float)[taken],
+                           "den": fine["den"].to_numpy(dtype=float)[taken]}).groupby("place", sort=False).sum()
+    grid = {column: np.zeros(offset) for column in ("num", "den")}
+    for column, values in grid.items():
+        values[summed.index.to_numpy()] = summed[column].to_numpy()
+    when = pd.DatetimeIndex(frame.starts())
+    return pd.DataFrame({"period": np.concatenate([when.repeat(len(codes)) for _, codes in levels]),
+                         "org": np.concatenate([np.tile(np.asarray(codes, dtype=object), len(starts))
+                                                for _, codes in levels]), **grid})
 
 
 def _with_levels(h: Hierarchy, fine: pd.DataFrame) -> pd.DataFrame:
@@ -152,32 +170,32 @@ def _the_systems(h: Hierarchy, fine: pd.DataFrame) -> pd.Series:
 
 
 def _complete(frame: Frame, rows: pd.DataFrame, codes: list[str]) -> pd.DataFrame:
-    """Every organisation and period, with 0 where nothing happened."""
-    grid = pd.MultiIndex.from_product([pd.DatetimeIndex(frame.starts()), codes], names=["period", "org"])
-    return rows.set_index(["period", "org"])[["num", "den"]].reindex(grid, fill_value=0.0).reset_index()
+    """Every organisation and period (period by period, in the order of `codes`), with 0 where nothing
+    happened: each row's sums put in its place of the grid by position, not by a reindex of labels."""
+    starts = np.array(frame.starts(), dtype="datetime64[D]")
+    days = rows["period"].to_numpy().astype("datetime64[D]")
+    period = np.minimum(np.searchsorted(starts, days), len(starts) - 1)
+    org = pd.Index(codes).get_indexer(rows["org"])
+    placed = (starts[period] == days) & (org >= 0)
+    at = period[placed] * len(codes) + org[placed]
+    sums = {}
+    for column in ("num", "den"):
+        sums[column] = np.zeros(len(starts) * len(codes))
+        sums[column][at] = rows[column].to_numpy(dtype=float)[placed]
+    return pd.DataFrame({"period": pd.DatetimeIndex(frame.starts()).repeat(len(codes)),
+                         "org": np.tile(np.asarray(codes, dtype=object), len(starts)), **sums})
 
 
 def _centiles(frame: Frame, c: Contributions, orgs: list[Organisation], key: str) -> pd.DataFrame:
     """The centile of x (CENTILES[statistic]) for each organisation and period, taken in the database level by level
-    from the records computed once."""
+    from the records computed once (kept lean: each level's codes are joined from the hierarchy as it is read)."""
     h = frame.hierarchy
-    practices = list(h.pcn_of_practice)
-    mapping = ibis.memtable({"practice_code": practices, "pcn": [h.pcn_of_practice[p] for p in practices],
-                             "icp": [h.icp_of_pcn[h.pcn_of_practice[p]] for p in practices]})
-    t = c.table
-    if "practice_code" in t.columns:
-        t = t.left_join(mapping, "practice_code").mutate(practice=lambda r: r.practice_code)
-    if "provider_code" in t.columns:
-        t = t.mutate(trust=t.provider_code)
-    if "site_code" in t.columns:
-        sites = list(h.trust_of_site)
-        trusts = ibis.memtable({"site_code": sites, "trust": [h.trust_of_site[s] for s in sites]})
-        t = t.left_join(trusts, "site_code").mutate(site=lambda r: r.site_code)
-    t = frame.materialise(f"{key}_centile", t)
+    t = frame.materialise(f"{key}_centile", c.table)
     out = []
     for kind in sorted({o.kind for o in orgs}):
         codes = [o.code for o in orgs if o.kind == kind]
-        level = t.filter(t[kind].isin(codes)) if kind != "ics" else _systems_rows(h, t)
+        level = _level_rows(h, t, kind)
+        level = level.filter(level[kind].isin(codes)) if kind != "ics" else level
         got = level.group_by(["period", kind]).aggregate(num=level.x.quantile(CENTILES[c.statistic]),
                                                             den=level.x.count()).execute()
         got = got.rename(columns={kind: "org"}).assign(period=lambda g: pd.to_datetime(g["period"]))
@@ -185,6 +203,23 @@ def _centiles(frame: Frame, c: Contributions, orgs: list[Organisation], key: str
         done.loc[done["den"] == 0, "num"] = float("nan")
         out.append(done)
     return pd.concat(out, ignore_index=True)
+
+
+def _level_rows(h: Hierarchy, t: ir.Table, kind: OrgKind) -> ir.Table:
+    """The records with a column `kind` holding the organisation of that level each belongs to."""
+    if kind == "ics":
+        return _systems_rows(h, t)
+    if kind in ("pcn", "icp"):
+        practices = list(h.pcn_of_practice)
+        pcn = [h.pcn_of_practice[p] for p in practices]
+        mapping = ibis.memtable({"practice_code": practices, kind: pcn if kind == "pcn" else
+                                 [h.icp_of_pcn[n] for n in pcn]})
+        return t.join(mapping, "practice_code")
+    if kind == "trust" and "site_code" in t.columns:
+        sites = list(h.trust_of_site)
+        return t.join(ibis.memtable({"site_code": sites, "trust": [h.trust_of_site[s] for s in sites]}), "site_code")
+    column = {"practice": "practice_code", "site": "site_code", "trust": "provider_code"}[kind]
+    return t.mutate(**{kind: t[column]})
 
 
 def _systems_rows(h: Hierarchy, t: ir.Table) -> ir.Table:
@@ -309,9 +344,12 @@ def measure_store(store: Store, *, standards: list[str] | None = None, org: str 
                             ignore_index=True)
 
 
-# Rules whose work is heaviest on a full store (a census of every waiting list, person or stay).
-_HEAVY = {"rtt_incomplete": 4, "diagnostic_incomplete": 2, "dementia_diagnosis": 2, "delayed_discharge": 3,
-          "ambulance_response": 3, "ae_duration": 2}
+# The CPU seconds of each rule's standards on the full store (all organisations, monthly over three years;
+# measured on a shared machine, so read them as shares); a rule not named is about 0.2 s a standard.
+_WORK = {"blood_pressure_to_target": 7.0, "delayed_discharge": 3.9, "ambulance_response": 3.3, "rtt_incomplete": 2.9,
+         "gp_appointment_wait": 2.7, "ae_timing": 2.6, "ae_duration": 2.4, "ambulance_handover": 1.9,
+         "dementia_diagnosis": 1.7, "diagnostic_incomplete": 1.3, "readmission": 1.2, "bed_occupancy": 1.0,
+         "health_check": 0.9, "emergency_admission_rate": 0.7}
 
 
 def _share(catalogue: Catalogue, ids: list[str], workers: int) -> list[list[str]]:
@@ -321,8 +359,8 @@ def _share(catalogue: Catalogue, ids: list[str], workers: int) -> list[list[str]
         by_rule.setdefault(catalogue.get(sid).rule, []).append(sid)
     groups: list[list[str]] = [[] for _ in range(workers)]
     load = [0.0] * workers
-    for rule, members in sorted(by_rule.items(), key=lambda kv: -_HEAVY.get(kv[0], len(kv[1]) * 0.5)):
+    for rule, members in sorted(by_rule.items(), key=lambda kv: -_WORK.get(kv[0], len(kv[1]) * 0.2)):
         i = load.index(min(load))
         groups[i] += members
-        load[i] += _HEAVY.get(rule, len(members) * 0.5)
+        load[i] += _WORK.get(rule, len(members) * 0.2)
     return groups

@@ -33,6 +33,7 @@ from icsys.performance.frame import (
     days_between,
     midnights,
     minutes,
+    next_period,
     overlap_days,
     registered_on,
 )
@@ -592,9 +593,11 @@ def gp_appointment_wait(f: Frame, p: GPWait) -> Contributions:
     """Appointments in the period taking place within `days` days of being booked, counted at the
     practice that held them (as GPAD counts them)."""
     gp = f.table("gp_appointment")
-    t = gp.filter(f.in_range(gp.appointment_time))
-    hit = days_between(t.booked_date, t.appointment_time.date()) <= p.days
-    return _ratio(_contrib(f, t, f.period_of(t.appointment_time), hit), ("practice",))
+    t = gp.filter(f.in_range(gp.appointment_time)).mutate(day=lambda r: r.appointment_time.date())
+    hit = (days_between(t.booked_date, t.day) <= p.days).cast("float64")
+    # counted by practice and day first: tens of millions of appointments, each day's period found once
+    daily = t.group_by([t.practice_code, t.day]).aggregate(num=hit.sum(), den=t.count())
+    return _ratio(_contrib(f, daily, f.period_of(daily.day), daily.num, daily.den), ("practice",))
 
 
 class MentalHealthAccess(Params):
@@ -660,42 +663,99 @@ SYSTOLIC_TARGET = {"under_80": 140, "80_and_over": 150}  # QOF HYP008 and HYP009
 DIASTOLIC_TARGET = 90
 
 
-def _latest_reading(f: Frame, people: ir.Table, codes: list[str], name: str) -> ir.Table:
-    """Each of `people`'s latest reading of `codes` in the year to each census (the lowest of that day's), one
-    row a person and period. A day's reading stands from its day until the person's next reading, so it joins
-    only the censuses in that span: no person x period x reading product to reduce."""
+EPOCH = date(1970, 1, 1)
+
+
+def _born_by(census: date, age: int) -> date:
+    """The latest birth date of people `age` or older on `census` (as age_on counts: on 28 February for
+    a census of 29 February in a year whose `age`-th year before has none)."""
+    try:
+        return census.replace(year=census.year - age)
+    except ValueError:
+        return census.replace(year=census.year - age, day=28)
+
+
+def _census_ages(f: Frame) -> ir.Table:
+    """The census grid with the day numbers of the first day of the year to each census and the latest
+    birth dates of people 18 and 80 or older on it: date comparisons instead of an age a row."""
+    starts = f.starts()
+    censuses = [next_period(s, f.period) - timedelta(days=1) for s in starts]
+    return ibis.memtable({
+        "period": starts, "census": censuses,
+        "first_day": [(c - timedelta(days=364) - EPOCH).days for c in censuses],
+        "born_by_18": [_born_by(c, 18) for c in censuses], "born_by_80": [_born_by(c, 80) for c in censuses],
+    }, schema={"period": "date", "census": "date", "first_day": "int64", "born_by_18": "date", "born_by_80": "date"})
+
+
+def _day_and_verdict(day: ir.IntegerValue, met: ir.BooleanValue) -> ir.IntegerValue:
+    """A reading's day number and whether it met a target in one number (day x 2 + met), so a running
+    maximum over the days with a reading carries the latest one's day and verdict forward."""
+    return day * 2 + met.cast("int64")
+
+
+def _readings_timeline(f: Frame, people: ir.Table) -> ir.Table:
+    """A row for each day any of `people` has a blood pressure reading (with the person's columns),
+    standing until the person's next such day (next_date), with the latest systolic and diastolic reading
+    so far (the lowest of its day) as day x 2 + whether it met the target: under_80 and at_80 (systolic),
+    diastolic_met. Systolic and diastolic on one timeline, so a census joins one row a person, not one a
+    reading and then each other."""
+    from icsys.codes import codelists
+
+    obs = codelists("observations")
+    systolic, diastolic = obs["systolic_bp"], obs["diastolic_bp"]
     events = f.table("clinical_event")
-    ev = events.filter(events.snomed_code.isin(codes), events.value.notnull(),
+    ev = events.filter(events.snomed_code.isin(systolic + diastolic), events.value.notnull(),
                        events.person_id.isin(people.person_id))
-    day = ev.group_by([ev.person_id, ev.event_date]).aggregate(r_value=ev.value.min())
-    day = day.mutate(next_date=day.event_date.lead().over(group_by=day.person_id, order_by=day.event_date))
-    grid = f.census_grid()
-    j = day.join(grid, [day.event_date <= grid.census, day.event_date > grid.year_before,
-                        day.next_date.isnull() | (day.next_date > grid.census)])
-    return j.select(k_person=j.person_id, k_period=j.period, **{name: j.r_value})
+    d = ev.group_by([ev.person_id, ev.event_date]).aggregate(
+        sbp=ev.value.min(where=ev.snomed_code.isin(systolic)), dbp=ev.value.min(where=ev.snomed_code.isin(diastolic)))
+    d = d.join(people, d.person_id == people.person_id)  # before the window, which the census join cannot pass
+    day = days_between(ibis.literal(EPOCH), d.event_date)
+    d = d.mutate(
+        under_80=ibis.cases((d.sbp.notnull(), _day_and_verdict(day, d.sbp <= SYSTOLIC_TARGET["under_80"]))),
+        at_80=ibis.cases((d.sbp.notnull(), _day_and_verdict(day, d.sbp <= SYSTOLIC_TARGET["80_and_over"]))),
+        diastolic_met=ibis.cases((d.dbp.notnull(), _day_and_verdict(day, d.dbp <= DIASTOLIC_TARGET))))
+    so_far = ibis.cumulative_window(group_by=d.person_id, order_by=d.event_date)
+    d = d.select(*people.columns, event_date=d.event_date,
+                 next_date=d.event_date.lead().over(group_by=d.person_id, order_by=d.event_date),
+                 under_80=d.under_80.max().over(so_far), at_80=d.at_80.max().over(so_far),
+                 diastolic_met=d.diastolic_met.max().over(so_far))
+    return d.filter(d.at_80.notnull(), d.diastolic_met.notnull())
 
 
 def blood_pressure_to_target(f: Frame, p: BloodPressureTarget) -> Contributions:
     """People on the hypertension register at the census (coded on or before it, registered, 18+) whose
     latest blood pressure in the 12 months to it is at or below target: 140/90 mmHg under 80, 150/90 at
-    80 and over (QOF HYP008, HYP009). No personalised care adjustments: every register member counts."""
+    80 and over (QOF HYP008, HYP009). No personalised care adjustments: every register member counts.
+    The register (the denominator, people sharing dates counted together) and those to target (the
+    numerator) are counted apart and summed."""
     from icsys.codes import codelists
 
     coded = _first_coded(f, codelists("conditions")["hypertension"])
     person = f.table("person")
     if p.imd_deciles is not None:
         person = person.filter(person.imd_decile.isin(p.imd_deciles))
+    person = person.filter(person.birth_date <= ibis.literal(_born_by(f.end, 18)))
     members = person.join(coded, person.person_id == coded.coded_person)
-    people = _registered_at_census(f, 18, members)
-    people = people.filter(people.first_coded <= people.census)
-    obs = codelists("observations")
-    for codes, name in ((obs["systolic_bp"], "systolic"), (obs["diastolic_bp"], "diastolic")):
-        r = _latest_reading(f, members, codes, name)
-        people = people.left_join(r, [people.person_id == r.k_person, people.period == r.k_period])
-        people = people.drop("k_person", "k_period")
-    limit = ibis.cases((people.age < 80, SYSTOLIC_TARGET["under_80"]), else_=SYSTOLIC_TARGET["80_and_over"])
-    hit = (people.systolic <= limit) & (people.diastolic <= DIASTOLIC_TARGET)
-    return _ratio(_contrib(f, people, people.period, hit.fill_null(False)), ("practice",))
+    before, after = ibis.literal(f.start - timedelta(days=1)), ibis.literal(f.end + timedelta(days=1))
+    adult_throughout = ibis.literal(_born_by(f.start, 18))  # born by then: 18 or over at every census
+    coded_on = ibis.least(ibis.greatest(members.first_coded, before), after)
+    people = _people_in_range(f, members, birth_date=ibis.greatest(members.birth_date, adult_throughout),
+                              first_coded=coded_on)
+    grid = _census_ages(f)
+    on = people.cross_join(grid)
+    on = on.filter(on.registration_start <= on.census, on.registration_end > on.census, on.first_coded <= on.census,
+                   on.birth_date <= on.born_by_18)
+    register = _contrib(f, on, on.period, ibis.literal(0.0), on.people)
+    each = _people_in_range(f, members, person_id=members.person_id,
+                            birth_date=members.birth_date, first_coded=coded_on)
+    t = _readings_timeline(f, each)
+    t = t.join(grid, [t.event_date <= grid.census, t.next_date.isnull() | (t.next_date > grid.census),
+                      t.at_80 // 2 >= grid.first_day, t.diastolic_met // 2 >= grid.first_day,
+                      t.registration_start <= grid.census, t.registration_end > grid.census,
+                      t.first_coded <= grid.census, t.birth_date <= grid.born_by_18])
+    systolic_met = ibis.cases((t.birth_date > t.born_by_80, t.under_80), else_=t.at_80) % 2 == 1
+    t = t.filter(systolic_met & (t.diastolic_met % 2 == 1))
+    return _ratio(register.union(_contrib(f, t, t.period, ibis.literal(1.0), 0.0)), ("practice",))
 
 
 RULES: dict[str, Rule] = {r.name: r for r in (
