@@ -109,10 +109,8 @@ def _sums(frame: Frame, c: Contributions, orgs: list[Organisation]) -> pd.DataFr
     keys = ["period"] + [_ATTRIBUTE[a] for a in c.attribution]
     t = c.table
     fine = _with_levels(frame.hierarchy, t.group_by(keys).aggregate(num=t.num.sum(), den=t.den.sum()).execute())
-    starts = np.array(frame.starts(), dtype="datetime64[D]")
-    days = fine["period"].to_numpy().astype("datetime64[D]")
-    period = np.minimum(np.searchsorted(starts, days), len(starts) - 1)
-    period[starts[period] != days] = -1
+    starts = frame.starts()
+    period = _period_of(starts, fine["period"])
     levels = [(kind, [o.code for o in orgs if o.kind == kind]) for kind in sorted({o.kind for o in orgs})]
     places, rows, offset = [], [], 0
     for kind, codes in levels:
@@ -169,14 +167,23 @@ def _the_systems(h: Hierarchy, fine: pd.DataFrame) -> pd.Series:
     return fine[own[0]].isin(own[1]) if own else pd.Series(True, index=fine.index)
 
 
+def _period_of(starts: list[date], periods: pd.Series) -> np.ndarray:
+    """Each row's place among the periods' first days (-1 for a day that does not start one)."""
+    first = np.array(starts, dtype="datetime64[D]")
+    days = periods.to_numpy().astype("datetime64[D]")
+    if not len(first):
+        return np.full(len(days), -1)
+    place = np.minimum(np.searchsorted(first, days), len(first) - 1)
+    return np.where(first[place] == days, place, -1)
+
+
 def _complete(frame: Frame, rows: pd.DataFrame, codes: list[str]) -> pd.DataFrame:
     """Every organisation and period (period by period, in the order of `codes`), with 0 where nothing
     happened: each row's sums put in its place of the grid by position, not by a reindex of labels."""
-    starts = np.array(frame.starts(), dtype="datetime64[D]")
-    days = rows["period"].to_numpy().astype("datetime64[D]")
-    period = np.minimum(np.searchsorted(starts, days), len(starts) - 1)
+    starts = frame.starts()
+    period = _period_of(starts, rows["period"])
     org = pd.Index(codes).get_indexer(rows["org"])
-    placed = (starts[period] == days) & (org >= 0)
+    placed = (period >= 0) & (org >= 0)
     at = period[placed] * len(codes) + org[placed]
     sums = {}
     for column in ("num", "den"):
