@@ -63,7 +63,9 @@ def paged(request: HttpRequest, response: HttpResponse, page: s.Page, **keep: An
     if page.next_offset is not None:
         query = request.GET.copy()
         query["limit"], query["offset"] = str(page.paging.limit), str(page.next_offset)
-        query.update({k: str(v) for k, v in keep.items() if v is not None})
+        for k, v in keep.items():  # set, not QueryDict.update, which would add a value each page
+            if v is not None:
+                query[k] = str(v)
         response["Link"] = f'<{request.path}?{query.urlencode()}>; rel="next"'
     return page.rows
 

@@ -76,7 +76,9 @@ def pager(request: HttpRequest, page: s.Page, prefix: str = "", **keep: Any) -> 
     def link(offset: int) -> str:
         query = request.GET.copy()
         query[f"{prefix}offset"] = str(offset)
-        query.update({f"{prefix}{k}": str(v) for k, v in keep.items() if v is not None})
+        for k, v in keep.items():  # set, not QueryDict.update, which would add a value each page
+            if v is not None:
+                query[f"{prefix}{k}"] = str(v)
         return f"?{query.urlencode()}"
 
     first = page.paging.offset
