@@ -267,7 +267,8 @@ def care_plan_versions(request: HttpRequest, person_id: str):
 # --- privacy officer -----------------------------------------------------------------------------------
 AUDIT_LIMIT = Query(s.AUDIT_LIMIT, ge=1, le=s.AUDIT_MAX_LIMIT,
                     description=f"records a page (default {s.AUDIT_LIMIT}, at most {s.AUDIT_MAX_LIMIT})")
-UNTIL = Query(None, ge=1, description="no record after this one (the next link sets it: the log as the walk began)")
+UNTIL = Query(None, ge=1, le=2**62,  # a record number the database can hold: a bigger one is a 422, not an overflow
+              description="no record after this one (the next link sets it: the log as the walk began)")
 
 
 @router.get("/audit", response={200: list[AuditOut], **ERRORS, 422: FieldErrors}, tags=["privacy"])
